@@ -1,0 +1,61 @@
+/**
+ * One error class per condition. Each sets `name`, so callers and tests match on `err.name`
+ * rather than on message text. `exitCode` is what the CLI exits with when the error reaches it.
+ */
+export class HoldfastError extends Error {
+  readonly exitCode: number = 1
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'HoldfastError'
+  }
+}
+
+function define (name: string, exitCode = 1): typeof HoldfastError {
+  const cls = class extends HoldfastError {
+    override readonly exitCode = exitCode
+    constructor (message: string, options?: { cause?: unknown }) {
+      super(message, options)
+      this.name = name
+    }
+  }
+  Object.defineProperty(cls, 'name', { value: name })
+  return cls
+}
+
+/** The passphrase does not open any key of the repository. */
+export const WrongPassphraseError = define('WrongPassphraseError', 12)
+/** Authenticated decryption failed: the bytes were altered or belong to another key. */
+export const TamperedDataError = define('TamperedDataError')
+/** Bytes fetched from a store do not hash to the name they were asked for. */
+export const IntegrityError = define('IntegrityError')
+/** A store holds no object of that name. */
+export const NotFoundError = define('NotFoundError')
+/** A store cannot be reached at all (directory gone, peer offline). */
+export const StoreUnavailableError = define('StoreUnavailableError')
+/** Fewer than k good shards are left for a pack. */
+export const PackUnrecoverableError = define('PackUnrecoverableError')
+/** The repository or home does not exist where it was expected. */
+export const RepositoryNotFoundError = define('RepositoryNotFoundError', 10)
+/** A repository already exists where init was asked to create one. */
+export const RepositoryExistsError = define('RepositoryExistsError')
+/** The stored format is newer or otherwise unknown to this version. */
+export const UnsupportedFormatError = define('UnsupportedFormatError')
+/** Invalid parameters or configuration. */
+export const ConfigError = define('ConfigError', 2)
+/** Invalid command-line usage. */
+export const UsageError = define('UsageError', 2)
+/** Another process holds the repository lock. */
+export const LockedError = define('LockedError', 11)
+/** A snapshot, path or object asked for by the user does not exist. */
+export const NoSuchSnapshotError = define('NoSuchSnapshotError')
+/** Not enough stores are available to place k+m shards on distinct stores. */
+export const PlacementError = define('PlacementError')
+/** The operation was cancelled through its AbortSignal. */
+export const AbortedError = define('AbortedError', 130)
+/** A message or object is larger than its bound. */
+export const TooLargeError = define('TooLargeError')
+
+export type ErrorName = 'WrongPassphraseError' | 'TamperedDataError' | 'IntegrityError' | 'NotFoundError' |
+'StoreUnavailableError' | 'PackUnrecoverableError' | 'RepositoryNotFoundError' | 'RepositoryExistsError' |
+'UnsupportedFormatError' | 'ConfigError' | 'UsageError' | 'LockedError' | 'NoSuchSnapshotError' |
+'PlacementError' | 'AbortedError' | 'TooLargeError'

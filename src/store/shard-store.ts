@@ -1,0 +1,44 @@
+/**
+ * The narrow interface through which the pipeline reaches every place that keeps bytes:
+ * directories now, peers later. Objects are immutable and content-addressed: an object's
+ * name is the lowercase hex SHA-256 of its bytes, within a namespace (`kind`).
+ *
+ * Contract:
+ * - `put` verifies that `name` is the hash of `data` before anything becomes visible; a reader never sees a
+ *   partial object. Putting an existing object again is harmless.
+ * - `get` returns exactly the stored bytes (or the asked byte range) and throws `NotFoundError` when the
+ *   object is absent, `StoreUnavailableError` when the store cannot be reached at all. Callers verify what
+ *   they get (the store is untrusted); a directory store also verifies whole objects on read.
+ * - Every call takes an optional AbortSignal.
+ */
+export type ObjectKind = 'shard' | 'key' | 'config' | 'index' | 'snapshot'
+
+export const OBJECT_KINDS: readonly ObjectKind[] = ['shard', 'key', 'config', 'index', 'snapshot']
+
+export interface StoreCallOptions {
+  signal?: AbortSignal
+}
+
+export interface GetOptions extends StoreCallOptions {
+  /** Byte range to read; the whole object when absent. */
+  offset?: number
+  length?: number
+}
+
+export interface StoreUsage {
+  objects: number
+  bytes: number
+}
+
+export interface ShardStore {
+  /** A stable identifier, e.g. `dir:/srv/disk1/holdfast`. */
+  readonly id: string
+  put (kind: ObjectKind, name: string, data: Uint8Array, options?: StoreCallOptions): Promise<void>
+  get (kind: ObjectKind, name: string, options?: GetOptions): Promise<Uint8Array>
+  has (kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<boolean>
+  list (kind: ObjectKind, options?: StoreCallOptions): AsyncIterable<string>
+  delete (kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<void>
+  usage (options?: StoreCallOptions): Promise<StoreUsage>
+  /** Releases resources; harmless to call twice. */
+  close (): Promise<void>
+}

@@ -1,0 +1,2 @@
+// Mocha setup, loaded before every test file (see .mocharc.json).
+import '../src/polyfill.js'
