@@ -1,0 +1,342 @@
+import { open, readFile } from 'node:fs/promises'
+import { hostname as osHostname, userInfo } from 'node:os'
+import { resolve } from 'node:path'
+import { Chunker, gearTable } from '../chunking/index.js'
+import { sealBlob } from '../repository/blob.js'
+import type { Repository } from '../repository/repository.js'
+import type { BlobType, PackDescriptor, SnapshotRecord, SnapshotSummary, Tree, TreeNode } from '../repository/format.js'
+import { acquireLock } from '../node/home.js'
+import { checkAbort } from '../store/directory-store.js'
+import { ByteBudget } from '../util/byte-budget.js'
+import { Packer } from './packer.js'
+import { scan, ScanNode, ScanProblem } from './scanner.js'
+
+/**
+ * A backup session: scan, then read what changed, chunk, deduplicate, seal (on worker threads), pack,
+ * erasure-code and store; then write the trees, the index and, only when every pack it needs is
+ * stored, the snapshot.
+ */
+export type BackupEvent =
+  | { type: 'backup:phase', phase: 'scan' | 'read' | 'commit' }
+  | { type: 'scan:progress', files: number, bytes: number }
+  | { type: 'backup:progress', filesDone: number, filesTotal: number, bytesDone: number, bytesTotal: number, bytesStored: number }
+  | { type: 'backup:warning', path: string, message: string }
+
+export interface BackupOptions {
+  signal?: AbortSignal
+  onProgress?: (event: BackupEvent) => void
+  /** Absolute paths never backed up (the home and the stores are added automatically). */
+  exclude?: string[]
+  hostname?: string
+  /** Files read at once (default 8). */
+  readConcurrency?: number
+}
+
+export interface BackupResult {
+  name: string
+  snapshot: SnapshotRecord
+  warnings: ScanProblem[]
+}
+
+interface FileState { content?: string[], failed?: boolean }
+
+const READ_BLOCK = 4 * 1024 * 1024
+const SEAL_BATCH_BYTES = 4 * 1024 * 1024
+const SEAL_BATCH_COUNT = 512
+const IN_FLIGHT_BYTES = 96 * 1024 * 1024
+const PROGRESS_INTERVAL_MS = 100
+
+export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
+  const release = await acquireLock(repo.home, 'backup')
+  try {
+    return await new Session(repo, options).run(paths)
+  } finally {
+    await release()
+  }
+}
+
+class Session {
+  private readonly started = Date.now()
+  private readonly signal?: AbortSignal
+  private readonly inflight = new Set<string>()
+  private readonly budget = new ByteBudget(IN_FLIGHT_BYTES)
+  private readonly dataPacker: Packer
+  private readonly treePacker: Packer
+  private readonly sealing = new Set<Promise<void>>()
+  private readonly gear: Uint32Array
+  private readonly state = new Map<ScanNode, FileState>()
+  private queue: Array<{ type: BlobType, id: Buffer, data: Uint8Array }> = []
+  private queueBytes = 0
+  private failure?: Error
+  private readonly warnings: ScanProblem[] = []
+  private readonly stats: SnapshotSummary = {
+    filesNew: 0, filesChanged: 0, filesUnchanged: 0, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, totalFiles: 0, totalBytes: 0, errors: 0, durationMs: 0
+  }
+
+  private filesDone = 0
+  private bytesDone = 0
+  private filesTotal = 0
+  private bytesTotal = 0
+  private lastProgress = 0
+
+  constructor (private readonly repo: Repository, private readonly options: BackupOptions) {
+    this.signal = options.signal
+    this.gear = gearTable(repo.keys.chunker)
+    const onStored = async (desc: PackDescriptor): Promise<void> => {
+      await repo.register.addPacks([desc], true)
+      for (const b of desc.blobs) this.inflight.delete(b[1])
+      this.stats.bytesStored += desc.shardSize * desc.shards.length
+    }
+    this.dataPacker = new Packer(repo, onStored, this.signal)
+    this.treePacker = new Packer(repo, onStored, this.signal)
+  }
+
+  private emit (event: BackupEvent): void {
+    this.options.onProgress?.(event)
+  }
+
+  private warn (path: string, message: string): void {
+    this.warnings.push({ path, message })
+    this.stats.errors++
+    this.emit({ type: 'backup:warning', path, message })
+  }
+
+  private progress (force = false): void {
+    const now = Date.now()
+    if (!force && now - this.lastProgress < PROGRESS_INTERVAL_MS) return
+    this.lastProgress = now
+    this.emit({ type: 'backup:progress', filesDone: this.filesDone, filesTotal: this.filesTotal, bytesDone: this.bytesDone, bytesTotal: this.bytesTotal, bytesStored: this.stats.bytesStored })
+  }
+
+  async run (paths: string[]): Promise<BackupResult> {
+    const { repo } = this
+    const absPaths = [...new Set(paths.map(p => resolve(p)))].sort()
+    this.emit({ type: 'backup:phase', phase: 'scan' })
+    const exclude = [repo.home, ...repo.homeConfig.stores.map(s => s.replace(/^dir:/, '')), ...(this.options.exclude ?? [])]
+    const scanned = await scan(absPaths, { signal: this.signal, exclude, onProgress: (files, bytes) => this.emit({ type: 'scan:progress', files, bytes }) })
+    for (const p of scanned.problems) this.warn(p.path, p.message)
+    this.stats.totalFiles = scanned.files
+    this.stats.totalBytes = scanned.bytes
+    this.stats.dirs = scanned.dirs
+    this.filesTotal = scanned.files
+    this.bytesTotal = scanned.bytes
+
+    const host = this.options.hostname ?? osHostname()
+    const parent = (await repo.register.snapshots()).filter(s => s.snapshot.hostname === host && sameList(s.snapshot.paths, absPaths)).pop()
+
+    this.emit({ type: 'backup:phase', phase: 'read' })
+    try {
+      // decide per file: unchanged (reuse its chunk list) or to be read
+      const todo: Array<{ node: ScanNode, changed: boolean }> = []
+      await this.compare(scanned.root, parent?.snapshot.tree, todo)
+      this.progress(true)
+      await this.readAll(todo)
+      await this.drainSealing()
+      this.emit({ type: 'backup:phase', phase: 'commit' })
+      const rootTree = await this.writeTree(scanned.root)
+      await this.dataPacker.flush()
+      await this.treePacker.flush()
+      await repo.writeIndex({ signal: this.signal })
+      this.stats.durationMs = Date.now() - this.started
+      const snapshot: SnapshotRecord = {
+        v: 1,
+        time: new Date().toISOString(),
+        hostname: host,
+        username: safeUsername(),
+        paths: absPaths,
+        tree: rootTree,
+        ...(parent != null ? { parent: parent.name } : {}),
+        partial: this.warnings.length > 0,
+        summary: this.stats
+      }
+      const name = await repo.commitSnapshot(snapshot, { signal: this.signal })
+      this.progress(true)
+      return { name, snapshot, warnings: this.warnings }
+    } catch (err) {
+      await Promise.allSettled([...this.sealing])
+      await this.dataPacker.settle()
+      await this.treePacker.settle()
+      throw err
+    }
+  }
+
+  /** Walks the scan beside the parent snapshot's tree, reusing the chunk lists of unchanged files. */
+  private async compare (dir: ScanNode, parentTree: string | undefined, todo: Array<{ node: ScanNode, changed: boolean }>): Promise<void> {
+    checkAbort(this.signal)
+    let previous: Map<string, TreeNode> | undefined
+    if (parentTree != null) {
+      try {
+        previous = new Map((await this.repo.loadTree(parentTree, { signal: this.signal })).nodes.map(n => [n.name, n]))
+      } catch (err) {
+        if (this.signal?.aborted === true) throw err
+        previous = undefined // an unreadable parent tree only costs re-reading
+      }
+    }
+    for (const child of dir.children ?? []) {
+      const old = previous?.get(child.name)
+      if (child.type === 'dir') {
+        await this.compare(child, old?.type === 'dir' ? old.subtree : undefined, todo)
+      } else if (child.type === 'file') {
+        if (old?.type === 'file' && old.size === child.size && old.mtime === child.mtime && old.inode === child.inode &&
+            old.mode === child.mode && (old.content ?? []).every(id => this.repo.register.blobs.has(id))) {
+          this.state.set(child, { content: old.content ?? [] })
+          this.stats.filesUnchanged++
+          this.filesDone++
+          this.bytesDone += child.size
+        } else {
+          todo.push({ node: child, changed: old != null })
+        }
+      }
+    }
+  }
+
+  private async readAll (todo: Array<{ node: ScanNode, changed: boolean }>): Promise<void> {
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) {
+        if (this.failure != null) throw this.failure
+        checkAbort(this.signal)
+        const item = todo[next++]
+        await this.readFile(item.node, item.changed)
+      }
+    }
+    await Promise.all(Array.from({ length: this.options.readConcurrency ?? 8 }, worker))
+  }
+
+  private async readFile (node: ScanNode, changed: boolean): Promise<void> {
+    const content: string[] = []
+    let size = 0
+    const { minSize } = this.repo.config.chunker
+    try {
+      if (node.size <= minSize) {
+        const data = await readFile(node.path, { signal: this.signal })
+        if (data.length > minSize) {
+          for (const c of this.chunkAll(data)) content.push(await this.addChunk(c))
+        } else if (data.length > 0) {
+          content.push(await this.addChunk(data))
+        }
+        size = data.length
+      } else {
+        const fh = await open(node.path, 'r')
+        try {
+          const chunker = new Chunker(this.gear, this.repo.config.chunker)
+          for (;;) {
+            checkAbort(this.signal)
+            const buf = Buffer.allocUnsafe(READ_BLOCK)
+            const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null)
+            if (bytesRead === 0) break
+            size += bytesRead
+            this.bytesDone += bytesRead
+            this.progress()
+            for (const c of chunker.push(buf.subarray(0, bytesRead))) content.push(await this.addChunk(c))
+          }
+          const last = chunker.finish()
+          if (last != null) content.push(await this.addChunk(last))
+        } finally {
+          await fh.close()
+        }
+      }
+    } catch (err) {
+      if (this.signal?.aborted === true || this.failure != null) throw err
+      this.warn(node.path, (err as Error).message)
+      this.state.set(node, { failed: true })
+      this.filesDone++
+      this.bytesDone += Math.max(0, node.size - size)
+      return
+    }
+    const small = node.size <= minSize
+    node.size = size // what was read is what the snapshot describes
+    this.state.set(node, { content })
+    if (changed) this.stats.filesChanged++; else this.stats.filesNew++
+    this.stats.bytesRead += size
+    this.filesDone++
+    if (small) this.bytesDone += size // large files were counted as they were read
+    this.progress()
+  }
+
+  private chunkAll (data: Uint8Array): Uint8Array[] {
+    const chunker = new Chunker(this.gear, this.repo.config.chunker)
+    const out = chunker.push(data)
+    const last = chunker.finish()
+    if (last != null) out.push(last)
+    return out
+  }
+
+  /** Identifies a chunk and, unless the repository has it or a pack on its way has it, queues it for sealing. */
+  private async addChunk (data: Uint8Array): Promise<string> {
+    const id = this.repo.blobId(data)
+    const hex = id.toString('hex')
+    if (this.repo.register.blobs.has(hex) || this.inflight.has(hex)) return hex
+    this.inflight.add(hex)
+    this.stats.bytesAdded += data.length
+    await this.budget.acquire(data.length, this.signal)
+    this.queue.push({ type: 'data', id, data })
+    this.queueBytes += data.length
+    if (this.queueBytes >= SEAL_BATCH_BYTES || this.queue.length >= SEAL_BATCH_COUNT) this.dispatch()
+    return hex
+  }
+
+  private dispatch (): void {
+    const items = this.queue
+    const bytes = this.queueBytes
+    this.queue = []
+    this.queueBytes = 0
+    if (items.length === 0) return
+    const job = (async () => {
+      try {
+        const sealed = await this.repo.sealBatch(items)
+        for (let i = 0; i < items.length; i++) {
+          await this.dataPacker.add({ type: items[i].type, id: items[i].id.toString('hex'), sealed: sealed[i], rawLength: items[i].data.length })
+        }
+      } finally {
+        this.budget.release(bytes)
+      }
+    })()
+    const tracked = job.catch(err => { this.failure ??= err }).finally(() => this.sealing.delete(tracked))
+    this.sealing.add(tracked)
+  }
+
+  private async drainSealing (): Promise<void> {
+    this.dispatch()
+    while (this.sealing.size > 0) await Promise.race(this.sealing)
+    if (this.failure != null) throw this.failure
+  }
+
+  /** Writes the tree of a directory (children first) and returns its id. Trees already stored are reused. */
+  private async writeTree (dir: ScanNode): Promise<string> {
+    const nodes: TreeNode[] = []
+    for (const child of dir.children ?? []) {
+      checkAbort(this.signal)
+      const base = { name: child.name, type: child.type, mode: child.mode, mtime: child.mtime, uid: child.uid, gid: child.gid, inode: child.inode, size: child.size }
+      if (child.type === 'file') {
+        const st = this.state.get(child)
+        if (st == null || st.failed === true) continue
+        nodes.push({ ...base, content: st.content })
+      } else if (child.type === 'dir') {
+        nodes.push({ ...base, subtree: await this.writeTree(child) })
+      } else {
+        nodes.push({ ...base, target: child.target })
+      }
+    }
+    const tree: Tree = { v: 1, nodes }
+    const plain = Buffer.from(JSON.stringify(tree))
+    const id = this.repo.blobId(plain)
+    const hex = id.toString('hex')
+    if (!this.repo.register.blobs.has(hex) && !this.inflight.has(hex)) {
+      this.inflight.add(hex)
+      const sealed = sealBlob(this.repo.keys.encryption, 'tree', id, plain, this.repo.config.compression.level)
+      await this.treePacker.add({ type: 'tree', id: hex, sealed, rawLength: plain.length })
+      await this.repo.register.putTrees([[hex, tree]])
+    }
+    return hex
+  }
+}
+
+
+function sameList (a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+function safeUsername (): string {
+  try { return userInfo().username } catch { return '' }
+}

@@ -1,0 +1,100 @@
+import { merkleRoot } from '../audit/index.js'
+import { openBlob } from '../repository/blob.js'
+import type { Repository } from '../repository/repository.js'
+import type { PackDescriptor } from '../repository/format.js'
+import { hashName } from '../store/index.js'
+
+/**
+ * Repository check. The structure check loads every snapshot's trees, confirms each blob they need is in
+ * the index, and asks the stores whether each shard is present. With readData, every shard of every pack
+ * is fetched and verified against its name and Merkle root, and every pack that can be decoded is
+ * decoded and each of its blobs opened and verified.
+ */
+export interface PackHealth {
+  pack: string
+  good: number
+  total: number
+  needed: number
+  problems: string[]
+}
+
+export interface CheckResult {
+  snapshots: number
+  trees: number
+  packs: PackHealth[]
+  errors: string[]
+}
+
+export type CheckEvent = { type: 'check:pack', done: number, total: number }
+
+export async function check (repo: Repository, options: { readData?: boolean, signal?: AbortSignal, onProgress?: (e: CheckEvent) => void } = {}): Promise<CheckResult> {
+  const { signal } = options
+  const result: CheckResult = { snapshots: 0, trees: 0, packs: [], errors: [] }
+  const seenTrees = new Set<string>()
+  const walk = async (id: string, path: string): Promise<void> => {
+    if (seenTrees.has(id)) return
+    seenTrees.add(id)
+    let tree
+    try { tree = await repo.loadTree(id, { signal }) } catch (err) { result.errors.push(`tree ${id.slice(0, 12)} (${path}): ${(err as Error).message}`); return }
+    for (const node of tree.nodes) {
+      const p = `${path === '/' ? '' : path}/${node.name}`
+      if (node.type === 'dir' && node.subtree != null) await walk(node.subtree, p)
+      for (const c of node.content ?? []) {
+        if (!repo.register.blobs.has(c)) result.errors.push(`${p}: chunk ${c.slice(0, 12)} is not in the index`)
+      }
+    }
+  }
+  for (const { name, snapshot } of await repo.register.snapshots()) {
+    result.snapshots++
+    if (!repo.register.blobs.has(snapshot.tree)) { result.errors.push(`snapshot ${name.slice(0, 8)}: root tree is not in the index`); continue }
+    await walk(snapshot.tree, '/')
+  }
+  result.trees = seenTrees.size
+  const packs = [...repo.register.packs.values()]
+  let done = 0
+  for (const desc of packs) {
+    result.packs.push(options.readData === true ? await readPackHealth(repo, desc, signal) : await packPresence(repo, desc, signal))
+    options.onProgress?.({ type: 'check:pack', done: ++done, total: packs.length })
+  }
+  for (const h of result.packs) {
+    if (h.good < h.needed) result.errors.push(`pack ${h.pack.slice(0, 12)} is unrecoverable: ${h.good}/${h.total} good shards, needs ${h.needed}`)
+  }
+  return result
+}
+
+async function packPresence (repo: Repository, desc: PackDescriptor, signal?: AbortSignal): Promise<PackHealth> {
+  const h: PackHealth = { pack: desc.id, good: 0, total: desc.shards.length, needed: desc.k, problems: [] }
+  await Promise.all(desc.shards.map(async (s, i) => {
+    const store = repo.stores.find(st => st.id === s.store)
+    try {
+      if (store != null && await store.has('shard', s.name, { signal })) h.good++
+      else h.problems.push(`shard ${i} missing from ${s.store}`)
+    } catch (err) {
+      h.problems.push(`shard ${i} on ${s.store}: ${(err as Error).message}`)
+    }
+  }))
+  return h
+}
+
+async function readPackHealth (repo: Repository, desc: PackDescriptor, signal?: AbortSignal): Promise<PackHealth> {
+  const h: PackHealth = { pack: desc.id, good: 0, total: desc.shards.length, needed: desc.k, problems: [] }
+  const shards: Array<Uint8Array | null> = await Promise.all(desc.shards.map(async (s, i) => {
+    const r = await repo.fetchShard(desc, i, { signal })
+    if (r.data == null) { h.problems.push(r.problem!); return null }
+    if (Buffer.from(merkleRoot(r.data, desc.segmentSize)).toString('hex') !== s.root) { h.problems.push(`shard ${i}: Merkle root mismatch`); return null }
+    h.good++
+    return r.data
+  }))
+  if (h.good < desc.k) return h
+  try {
+    const codec = repo.codec
+    const bytes = Buffer.from(await codec.decode(shards, desc.shardSize, desc.length, { signal }))
+    if (hashName(bytes) !== desc.id) { h.problems.push('decoded pack does not match its id'); h.good = 0; return h }
+    for (const [type, id, offset, length, rawLength] of desc.blobs) {
+      try { openBlob(repo.keys, type, id, bytes.subarray(offset, offset + length), rawLength) } catch (err) { h.problems.push(`${type} blob ${id.slice(0, 12)}: ${(err as Error).message}`) }
+    }
+  } catch (err) {
+    h.problems.push(`decode: ${(err as Error).message}`)
+  }
+  return h
+}

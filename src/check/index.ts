@@ -1,0 +1,2 @@
+/** Repository checks: structure, shard presence, and with --read-data every byte verified. */
+export * from './check.js'

@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises'
+import { UsageError } from '../errors.js'
+
+/**
+ * Where the passphrase comes from, in order: HOLDFAST_PASSPHRASE, --passphrase-file, a prompt on a
+ * terminal (not echoed). Without any of them the command stops with a usage error rather than hang.
+ */
+export async function getPassphrase (opts: { file?: string, confirm?: boolean, env?: NodeJS.ProcessEnv }): Promise<string> {
+  const env = opts.env ?? process.env
+  if (env.HOLDFAST_PASSPHRASE != null && env.HOLDFAST_PASSPHRASE !== '') return env.HOLDFAST_PASSPHRASE
+  if (opts.file != null) {
+    const text = (await readFile(opts.file, 'utf8')).replace(/\r?\n$/, '')
+    if (text === '') throw new UsageError(`passphrase file ${opts.file} is empty`)
+    return text
+  }
+  if (process.stdin.isTTY !== true) throw new UsageError('no passphrase: set HOLDFAST_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal')
+  const first = await prompt('Passphrase: ')
+  if (opts.confirm === true) {
+    const second = await prompt('Passphrase again: ')
+    if (first !== second) throw new UsageError('the passphrases do not match')
+  }
+  if (first === '') throw new UsageError('the passphrase must not be empty')
+  return first
+}
+
+async function prompt (question: string): Promise<string> {
+  process.stderr.write(question)
+  const stdin = process.stdin
+  stdin.setRawMode(true)
+  stdin.resume()
+  return await new Promise((resolve, reject) => {
+    let text = ''
+    const onData = (buf: Buffer): void => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') { done(); resolve(text); return }
+        if (ch === '\u0003') { done(); reject(new UsageError('cancelled')); return }
+        if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1)
+        else text += ch
+      }
+    }
+    const done = (): void => {
+      stdin.off('data', onData)
+      stdin.setRawMode(false)
+      stdin.pause()
+      process.stderr.write('\n')
+    }
+    stdin.on('data', onData)
+  })
+}

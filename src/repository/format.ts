@@ -1,0 +1,118 @@
+/**
+ * The stored formats, version 1. docs/ARCHITECTURE.md describes each; a change to any of them bumps
+ * FORMAT_VERSION and keeps a reader for the old one (test/fixtures holds a repository of each version).
+ */
+export const FORMAT_VERSION = 1
+
+export type BlobType = 'data' | 'tree' | 'index'
+
+/** Repository parameters, stored sealed as the `config` record in every store. */
+export interface RepositoryConfig {
+  version: 1
+  id: string
+  created: string
+  k: number
+  m: number
+  codec: string
+  chunker: { minSize: number, avgSize: number, maxSize: number }
+  packSize: number
+  compression: { codec: 'zstd', level: number }
+  segmentSize: number
+}
+
+/** One blob inside a pack: [type, id (hex), offset, sealed length, plaintext length]. */
+export type PackBlob = [BlobType, string, number, number, number]
+
+/** One shard of a pack: its name (SHA-256 of its bytes), the Merkle root over its segments, where it was placed. */
+export interface ShardInfo {
+  name: string
+  root: string
+  store: string
+}
+
+/** Everything needed to fetch, verify and decode a pack, and to find the blobs in it. */
+export interface PackDescriptor {
+  /** SHA-256 of the pack's bytes (checked after decoding). */
+  id: string
+  length: number
+  k: number
+  m: number
+  codec: string
+  shardSize: number
+  segmentSize: number
+  shards: ShardInfo[]
+  blobs: PackBlob[]
+}
+
+/** Plaintext of an index blob: descriptors of data and tree packs. */
+export interface IndexBlob {
+  v: 1
+  packs: PackDescriptor[]
+}
+
+/** Plaintext of an index record (kind `index`): descriptors of the packs that hold index blobs. */
+export interface IndexRecord {
+  v: 1
+  created: string
+  packs: PackDescriptor[]
+}
+
+export interface SnapshotSummary {
+  filesNew: number
+  filesChanged: number
+  filesUnchanged: number
+  dirs: number
+  bytesRead: number
+  bytesAdded: number
+  bytesStored: number
+  totalFiles: number
+  totalBytes: number
+  errors: number
+  durationMs: number
+}
+
+/** Plaintext of a snapshot record (kind `snapshot`). */
+export interface SnapshotRecord {
+  v: 1
+  time: string
+  hostname: string
+  username: string
+  paths: string[]
+  tree: string
+  parent?: string
+  partial: boolean
+  summary: SnapshotSummary
+}
+
+export type NodeType = 'file' | 'dir' | 'symlink'
+
+/** One entry of a directory, as stored in a tree blob. */
+export interface TreeNode {
+  name: string
+  type: NodeType
+  mode: number
+  /** nanoseconds since the epoch, as a decimal string */
+  mtime: string
+  uid: number
+  gid: number
+  inode: number
+  size: number
+  /** files: ids of their chunks in order */
+  content?: string[]
+  /** directories: id of their tree blob */
+  subtree?: string
+  /** symlinks */
+  target?: string
+}
+
+export interface Tree {
+  v: 1
+  nodes: TreeNode[]
+}
+
+/** The home's local configuration: where the repository's stores are. */
+export interface HomeConfig {
+  version: 1
+  repository: string
+  stores: string[]
+}

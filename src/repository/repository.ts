@@ -1,0 +1,398 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { blobId, createKeyFile, parseKeyFile, RepositoryKeys, unlockKeyFile } from '../crypto/keys.js'
+import { createCodec, ErasureCodec } from '../erasure/index.js'
+import { DEFAULT_CHUNKER_PARAMS, validateChunkerParams } from '../chunking/index.js'
+import { SEGMENT_SIZE } from '../audit/index.js'
+import { placeShards } from '../placement/index.js'
+import { DirectoryStore, hashName, normalizeStoreSpec, openStore, ShardStore } from '../store/index.js'
+import { homePaths, readHomeConfig, writeFileAtomic } from '../node/home.js'
+import { WorkerPool } from '../worker/pool.js'
+import type { SealBatch, SealResult } from '../worker/crypto-worker.js'
+import { openBlob, sealBlob } from './blob.js'
+import { buildPack, SealedBlob } from './pack.js'
+import { openRecord, RecordKind, sealRecord } from './records.js'
+import { Register } from './register.js'
+import {
+  BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, RepositoryConfig, SnapshotRecord, Tree
+} from './format.js'
+import {
+  ConfigError, IntegrityError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, RepositoryExistsError, StoreUnavailableError,
+  UnsupportedFormatError, UsageError, WrongPassphraseError
+} from '../errors.js'
+import { RONOMON_CODEC_NAME } from '../erasure/index.js'
+import { ZSTD_DEFAULT_LEVEL } from '../compress/zstd.js'
+
+export interface InitOptions {
+  home: string
+  stores: string[]
+  passphrase: string
+  k?: number
+  m?: number
+  packSize?: number
+}
+
+export interface CallOptions { signal?: AbortSignal }
+
+/** Index blobs hold at most this many blob entries (about 100 bytes of JSON each). */
+const MAX_INDEX_BLOBS_PER_INDEX = 50_000
+const PACK_CACHE_SIZE = 3
+
+/**
+ * The repository: keys, parameters, the stores and the register, and the operations every pipeline
+ * stage shares (store a pack, read a pack verified from any k shards, records, the index).
+ */
+export class Repository {
+  private readonly packCache = new Map<string, Promise<Buffer>>()
+  private pool?: WorkerPool
+
+  private constructor (
+    readonly home: string,
+    readonly homeConfig: HomeConfig,
+    readonly config: RepositoryConfig,
+    readonly keys: RepositoryKeys,
+    readonly stores: ShardStore[],
+    readonly codec: ErasureCodec,
+    readonly register: Register
+  ) {}
+
+  static async init (opts: InitOptions): Promise<{ id: string, config: RepositoryConfig }> {
+    const k = opts.k ?? 4
+    const m = opts.m ?? 2
+    const codec = createCodec(RONOMON_CODEC_NAME, k, m)
+    const specs = [...new Set(opts.stores.map(normalizeStoreSpec))]
+    if (specs.length === 0) throw new UsageError('init needs at least one --store')
+    if (specs.length < k + m) throw new ConfigError(`${k}+${m} needs ${k + m} distinct stores, ${specs.length} given`)
+    const packSize = opts.packSize ?? 16 * 1024 * 1024
+    if (!Number.isInteger(packSize) || packSize < 64 * 1024 || packSize > 256 * 1024 * 1024) throw new ConfigError('pack size must be between 64 KiB and 256 MiB')
+    if (opts.passphrase.length === 0) throw new UsageError('the passphrase must not be empty')
+    const paths = homePaths(opts.home)
+    if (await exists(paths.config)) throw new RepositoryExistsError(`${opts.home} already holds a repository`)
+    const stores: ShardStore[] = []
+    for (const spec of specs) {
+      const path = spec.slice(4)
+      if (await exists(`${path}/config`) || await exists(`${path}/key`)) throw new RepositoryExistsError(`store ${spec} already holds a repository`)
+      stores.push(await DirectoryStore.create(path))
+    }
+    validateChunkerParams(DEFAULT_CHUNKER_PARAMS)
+    const { keyFile, keys } = await createKeyFile(opts.passphrase)
+    const config: RepositoryConfig = {
+      version: FORMAT_VERSION,
+      id: randomBytes(16).toString('hex'),
+      created: new Date().toISOString(),
+      k,
+      m,
+      codec: codec.name,
+      chunker: { ...DEFAULT_CHUNKER_PARAMS },
+      packSize,
+      compression: { codec: 'zstd', level: ZSTD_DEFAULT_LEVEL },
+      segmentSize: SEGMENT_SIZE
+    }
+    const keyBytes = Buffer.from(JSON.stringify(keyFile, null, 2) + '\n')
+    const configBytes = sealRecord(keys.encryption, 'config', config)
+    for (const s of stores) {
+      await s.put('key', hashName(keyBytes), keyBytes)
+      await s.put('config', hashName(configBytes), configBytes)
+    }
+    await mkdir(opts.home, { recursive: true, mode: 0o700 })
+    await writeFileAtomic(paths.key, keyBytes)
+    const homeConfig: HomeConfig = { version: 1, repository: config.id, stores: specs }
+    await writeFileAtomic(paths.config, JSON.stringify(homeConfig, null, 2) + '\n')
+    const register = new Register(paths.register)
+    await register.open()
+    await register.markBuilt()
+    await register.close()
+    return { id: config.id, config }
+  }
+
+  static async open (home: string, passphrase: string, options: CallOptions = {}): Promise<Repository> {
+    const homeConfig = await readHomeConfig(home)
+    const paths = homePaths(home)
+    const stores = homeConfig.stores.map(openStore)
+    const keyFile = parseKeyFile(await readFile(paths.key))
+    const keys = await unlockKeyFile(keyFile, passphrase)
+    const config = await readConfig(stores, keys, options)
+    if (config.id !== homeConfig.repository) throw new ConfigError(`the stores hold repository ${config.id}, not ${homeConfig.repository}`)
+    const codec = createCodec(config.codec, config.k, config.m)
+    const register = new Register(paths.register)
+    await register.open()
+    const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
+    if (!await register.isBuilt()) await repo.rebuildIndex(options)
+    return repo
+  }
+
+  async close (): Promise<void> {
+    await this.pool?.stop()
+    this.pool = undefined
+    await this.register.close()
+    await Promise.all(this.stores.map(async s => await s.close()))
+  }
+
+  /** The worker threads that seal blobs and hash shards; started on first use. */
+  workers (): WorkerPool {
+    if (this.pool == null) {
+      this.pool = new WorkerPool(new URL('../worker/crypto-worker.js', import.meta.url),
+        { encKey: this.keys.encryption, level: this.config.compression.level }, Math.max(1, availableParallelism()))
+      this.pool.start()
+    }
+    return this.pool
+  }
+
+  blobId (data: Uint8Array): Buffer {
+    return blobId(this.keys.id, data)
+  }
+
+  /** Seals a batch of blobs on a worker thread. */
+  async sealBatch (items: Array<{ type: BlobType, id: Uint8Array, data: Uint8Array }>): Promise<Uint8Array[]> {
+    let total = 0
+    for (const it of items) total += it.data.length
+    const data = new Uint8Array(total)
+    const ids = new Uint8Array(items.length * 32)
+    let at = 0
+    items.forEach((it, i) => { data.set(it.data, at); at += it.data.length; ids.set(it.id, i * 32) })
+    const batch: SealBatch = { types: items.map(i => i.type), ids, data, lengths: items.map(i => i.data.length) }
+    const res = await this.workers().call<SealResult>('seal', batch, [data.buffer, ids.buffer])
+    const out: Uint8Array[] = []
+    let off = 0
+    for (const len of res.lengths) { out.push(res.data.subarray(off, off + len)); off += len }
+    return out
+  }
+
+  private storeById (id: string): ShardStore | undefined {
+    return this.stores.find(s => s.id === id)
+  }
+
+  /** Builds a pack from sealed blobs, erasure-codes it and puts each shard on a distinct store. */
+  async storePack (blobs: SealedBlob[], options: CallOptions = {}): Promise<PackDescriptor> {
+    const { bytes, table } = buildPack(this.keys.encryption, blobs)
+    const { shards, shardSize } = await this.codec.encode(bytes, options)
+    const digest = await this.workers().call<{ names: string[], roots: string[], packId: string, shards: Uint8Array[] }>('digest',
+      { shards, segmentSize: this.config.segmentSize, k: this.codec.k, length: bytes.length },
+      [...new Set(shards.map(s => s.buffer as ArrayBuffer))].filter(b => b.byteLength > Buffer.poolSize))
+    const placed = placeShards(digest.packId, shards.length, this.stores.map(s => s.id))
+    await Promise.all(digest.shards.map(async (shard, i) => {
+      await this.storeById(placed[i])!.put('shard', digest.names[i], shard, options)
+    }))
+    return {
+      id: digest.packId,
+      length: bytes.length,
+      k: this.codec.k,
+      m: this.codec.m,
+      codec: this.codec.name,
+      shardSize,
+      segmentSize: this.config.segmentSize,
+      shards: digest.names.map((name, i) => ({ name, root: digest.roots[i], store: placed[i] })),
+      blobs: table
+    }
+  }
+
+  /**
+   * Fetches a shard and verifies it against its name. Returns null (with the reason) when it is missing,
+   * unreachable or corrupt, so that the caller can use another.
+   */
+  async fetchShard (desc: PackDescriptor, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> {
+    const info = desc.shards[index]
+    const store = this.storeById(info.store)
+    if (store == null) return { data: null, problem: `store ${info.store} is not configured` }
+    try {
+      const data = await store.get('shard', info.name, options)
+      if (data.length !== desc.shardSize || hashName(data) !== info.name) return { data: null, problem: `shard ${index} on ${info.store} is corrupt` }
+      return { data }
+    } catch (err) {
+      if (options.signal?.aborted === true) throw err
+      const e = err as Error
+      if (e instanceof NotFoundError) return { data: null, problem: `shard ${index} is missing from ${info.store}` }
+      if (e instanceof StoreUnavailableError) return { data: null, problem: `store ${info.store} is unavailable` }
+      return { data: null, problem: `shard ${index} on ${info.store}: ${e.message}` }
+    }
+  }
+
+  /** Reads a pack from any k good shards (data shards first), decodes it and checks it against its id. */
+  async readPack (desc: PackDescriptor, options: CallOptions = {}): Promise<Buffer> {
+    const n = desc.shards.length
+    const got: Array<Uint8Array | null> = new Array(n).fill(null)
+    const problems: string[] = []
+    let next = 0
+    let good = 0
+    // fetch k at a time, starting with the data shards, until k good ones are in hand
+    while (good < desc.k && next < n) {
+      const batch: number[] = []
+      while (batch.length < desc.k - good && next < n) batch.push(next++)
+      const results = await Promise.all(batch.map(async i => await this.fetchShard(desc, i, options)))
+      results.forEach((r, j) => {
+        if (r.data != null) { got[batch[j]] = r.data; good++ } else problems.push(r.problem!)
+      })
+    }
+    if (good < desc.k) throw new PackUnrecoverableError(`pack ${desc.id.slice(0, 12)} has ${good} good shards, needs ${desc.k}: ${problems.join('; ')}`)
+    const codec = desc.codec === this.codec.name && desc.k === this.codec.k && desc.m === this.codec.m ? this.codec : createCodec(desc.codec, desc.k, desc.m)
+    const bytes = Buffer.from(await codec.decode(got, desc.shardSize, desc.length, options))
+    if (createHash('sha256').update(bytes).digest('hex') !== desc.id) throw new IntegrityError(`pack ${desc.id.slice(0, 12)} does not match its id after decoding`)
+    return bytes
+  }
+
+  private async cachedPack (desc: PackDescriptor, options: CallOptions): Promise<Buffer> {
+    let p = this.packCache.get(desc.id)
+    if (p == null) {
+      p = this.readPack(desc, options)
+      this.packCache.set(desc.id, p)
+      p.catch(() => this.packCache.delete(desc.id))
+      while (this.packCache.size > PACK_CACHE_SIZE) this.packCache.delete(this.packCache.keys().next().value!)
+    }
+    return await p
+  }
+
+  /** Loads one blob, verified. */
+  async loadBlob (type: BlobType, id: string, options: CallOptions = {}): Promise<Buffer> {
+    const loc = this.register.blobs.get(id)
+    if (loc == null) throw new NotFoundError(`${type} blob ${id.slice(0, 12)} is not in the index`)
+    const pack = await this.cachedPack(this.register.packs.get(loc.pack)!, options)
+    return openBlob(this.keys, type, id, pack.subarray(loc.offset, loc.offset + loc.length), loc.rawLength)
+  }
+
+  async loadTree (id: string, options: CallOptions = {}): Promise<Tree> {
+    const cached = await this.register.getTree(id)
+    if (cached != null) return cached
+    const tree = JSON.parse((await this.loadBlob('tree', id, options)).toString('utf8')) as Tree
+    if (tree.v !== 1 || !Array.isArray(tree.nodes)) throw new UnsupportedFormatError(`tree ${id.slice(0, 12)} has an unknown format`)
+    await this.register.putTrees([[id, tree]])
+    return tree
+  }
+
+  /** Seals a small record and puts it on every store; it must reach at least m+1 of them. */
+  async putRecord (kind: RecordKind, value: unknown, options: CallOptions = {}): Promise<string> {
+    const bytes = sealRecord(this.keys.encryption, kind, value)
+    const name = hashName(bytes)
+    const results = await Promise.allSettled(this.stores.map(async s => { await s.put(kind, name, bytes, options) }))
+    const ok = results.filter(r => r.status === 'fulfilled').length
+    const need = Math.min(this.stores.length, this.config.m + 1)
+    if (ok < need) {
+      const why = results.flatMap(r => r.status === 'rejected' ? [(r.reason as Error).message] : [])
+      throw new StoreUnavailableError(`${kind} record reached ${ok} stores, needs ${need}: ${why.join('; ')}`)
+    }
+    return name
+  }
+
+  async listRecords (kind: RecordKind, options: CallOptions = {}): Promise<string[]> {
+    const names = new Set<string>()
+    let reached = 0
+    for (const s of this.stores) {
+      try {
+        for await (const n of s.list(kind, options)) names.add(n)
+        reached++
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+      }
+    }
+    if (reached === 0) throw new StoreUnavailableError('no store can be reached')
+    return [...names].sort()
+  }
+
+  async getRecord<T> (kind: RecordKind, name: string, options: CallOptions = {}): Promise<T> {
+    const problems: string[] = []
+    for (const s of this.stores) {
+      try {
+        const bytes = await s.get(kind, name, options)
+        if (hashName(bytes) !== name) { problems.push(`${s.id}: corrupt`); continue }
+        return openRecord<T>(this.keys.encryption, kind, bytes)
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        problems.push(`${s.id}: ${(err as Error).message}`)
+      }
+    }
+    throw new NotFoundError(`${kind} record ${name.slice(0, 12)} could not be read from any store: ${problems.join('; ')}`)
+  }
+
+  /**
+   * Writes index blobs for every pack stored but not yet indexed, packs them, and commits them with an
+   * index record on the stores. Called before a snapshot is committed.
+   */
+  async writeIndex (options: CallOptions = {}): Promise<string | undefined> {
+    const pending = await this.register.pendingPacks()
+    if (pending.length === 0) return undefined
+    const groups: PackDescriptor[][] = [[]]
+    let count = 0
+    for (const d of pending) {
+      if (count + d.blobs.length > MAX_INDEX_BLOBS_PER_INDEX && groups[groups.length - 1].length > 0) { groups.push([]); count = 0 }
+      groups[groups.length - 1].push(d)
+      count += d.blobs.length
+    }
+    const sealed: SealedBlob[] = groups.map(packs => {
+      const plain = Buffer.from(JSON.stringify({ v: 1, packs } satisfies IndexBlob))
+      const id = this.blobId(plain)
+      return { type: 'index', id: id.toString('hex'), sealed: sealBlob(this.keys.encryption, 'index', id, plain, this.config.compression.level), rawLength: plain.length }
+    })
+    const indexPack = await this.storePack(sealed, options)
+    const record: IndexRecord = { v: 1, created: new Date().toISOString(), packs: [indexPack] }
+    const name = await this.putRecord('index', record, options)
+    await this.register.addPacks([indexPack], false)
+    await this.register.markIndexed(name, pending.map(p => p.id))
+    return name
+  }
+
+  /** Rebuilds the register from the stores: index records, the index packs they name, snapshots. */
+  async rebuildIndex (options: CallOptions = {}): Promise<{ packs: number, blobs: number, snapshots: number }> {
+    await this.register.clear()
+    for (const name of await this.listRecords('index', options)) {
+      const record = await this.getRecord<IndexRecord>('index', name, options)
+      for (const desc of record.packs) {
+        const pack = await this.readPack(desc, options)
+        for (const [type, id, offset, length, rawLength] of desc.blobs) {
+          if (type !== 'index') continue
+          const blob = JSON.parse(openBlob(this.keys, 'index', id, pack.subarray(offset, offset + length), rawLength).toString('utf8')) as IndexBlob
+          await this.register.addPacks(blob.packs, false)
+        }
+      }
+      await this.register.addPacks(record.packs, false)
+      await this.register.markIndexed(name, [])
+    }
+    const snaps = await this.listRecords('snapshot', options)
+    for (const name of snaps) await this.register.putSnapshot(name, await this.getRecord<SnapshotRecord>('snapshot', name, options))
+    await this.register.markBuilt()
+    return { packs: this.register.packs.size, blobs: this.register.blobs.size, snapshots: snaps.length }
+  }
+
+  async commitSnapshot (snap: SnapshotRecord, options: CallOptions = {}): Promise<string> {
+    const name = await this.putRecord('snapshot', snap, options)
+    await this.register.putSnapshot(name, snap)
+    return name
+  }
+
+  /** Finds a snapshot by name prefix or `latest`. */
+  async findSnapshot (ref: string): Promise<{ name: string, snapshot: SnapshotRecord }> {
+    const all = await this.register.snapshots()
+    if (ref === 'latest') {
+      const last = all[all.length - 1]
+      if (last == null) throw new NoSuchSnapshotError('the repository has no snapshots yet')
+      return last
+    }
+    const matches = all.filter(s => s.name.startsWith(ref))
+    if (ref.length < 4 || matches.length === 0) throw new NoSuchSnapshotError(`no snapshot ${ref}`)
+    if (matches.length > 1) throw new NoSuchSnapshotError(`snapshot prefix ${ref} is ambiguous`)
+    return matches[0]
+  }
+}
+
+async function readConfig (stores: ShardStore[], keys: RepositoryKeys, options: CallOptions): Promise<RepositoryConfig> {
+  const problems: string[] = []
+  for (const s of stores) {
+    try {
+      for await (const name of s.list('config', options)) {
+        const bytes = await s.get('config', name, options)
+        if (hashName(bytes) !== name) { problems.push(`${s.id}: config corrupt`); continue }
+        const config = openRecord<RepositoryConfig>(keys.encryption, 'config', bytes)
+        if (config.version !== FORMAT_VERSION) throw new UnsupportedFormatError(`repository format ${config.version} is not supported by this version (reads ${FORMAT_VERSION})`)
+        return config
+      }
+    } catch (err) {
+      if (err instanceof UnsupportedFormatError || err instanceof WrongPassphraseError) throw err
+      problems.push(`${s.id}: ${(err as Error).message}`)
+    }
+  }
+  throw new StoreUnavailableError(`the repository config could not be read from any store: ${problems.join('; ') || 'none found'}`)
+}
+
+async function exists (path: string): Promise<boolean> {
+  try { await stat(path); return true } catch { return false }
+}
+

@@ -1,0 +1,210 @@
+import { chmod, chown, lchown, lutimes, mkdir, open, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { basename, dirname, join, resolve } from 'node:path'
+import { openBlob } from '../repository/blob.js'
+import type { Repository } from '../repository/repository.js'
+import type { TreeNode } from '../repository/format.js'
+import { checkAbort } from '../store/directory-store.js'
+import { planRestore, PlannedNode } from './plan.js'
+
+/**
+ * Restore: plan the files, then fetch each pack they need once (any k good shards, verified), open and
+ * verify every blob, and write it at its offsets into temporary files. A file is renamed into place only
+ * when all its chunks are written; a file that needs an unrecoverable pack is reported and removed.
+ */
+export type RestoreEvent =
+  | { type: 'restore:progress', filesDone: number, filesTotal: number, bytesDone: number, bytesTotal: number }
+  | { type: 'restore:warning', path: string, message: string }
+
+export interface RestoreOptions {
+  /** Restore only this path of the snapshot (an absolute path as backed up). */
+  path?: string
+  signal?: AbortSignal
+  onProgress?: (event: RestoreEvent) => void
+  /** Packs fetched at once (default 3). */
+  packConcurrency?: number
+}
+
+export interface RestoreResult {
+  files: number
+  dirs: number
+  symlinks: number
+  bytes: number
+  failed: Array<{ path: string, reason: string }>
+}
+
+interface FileJob {
+  path: string
+  node: TreeNode
+  final: string
+  tmp: string
+  remaining: number
+  created?: Promise<void>
+  failed?: string
+}
+
+interface Piece { job: FileJob, offset: number }
+
+const PROGRESS_INTERVAL_MS = 100
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
+
+export async function restore (repo: Repository, rootTree: string, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  const { signal } = options
+  const base = resolve(target)
+  const plan = await planRestore(repo, rootTree, options.path, { signal })
+  const result: RestoreResult = { files: 0, dirs: plan.dirs.length, symlinks: 0, bytes: 0, failed: [] }
+  const at = (p: string): string => join(base, p)
+  let filesDone = 0
+  let bytesDone = 0
+  let last = 0
+  const progress = (force = false): void => {
+    const now = Date.now()
+    if (!force && now - last < PROGRESS_INTERVAL_MS) return
+    last = now
+    options.onProgress?.({ type: 'restore:progress', filesDone, filesTotal: plan.files.length, bytesDone, bytesTotal: plan.bytes })
+  }
+  const fail = (job: FileJob, reason: string): void => {
+    if (job.failed != null) return
+    job.failed = reason
+    result.failed.push({ path: job.path, reason })
+    options.onProgress?.({ type: 'restore:warning', path: job.path, message: reason })
+  }
+
+  await mkdir(base, { recursive: true })
+  for (const d of plan.dirs) await mkdir(at(d.path), { recursive: true, mode: 0o700 })
+
+  // which pieces of which files each pack holds, in order of first use
+  const byPack = new Map<string, Map<string, Piece[]>>()
+  const jobs: FileJob[] = []
+  for (const f of plan.files) {
+    const final = at(f.path)
+    const job: FileJob = { path: f.path, node: f.node, final, tmp: join(dirname(final), `.${basename(final)}.holdfast-${randomBytes(4).toString('hex')}`), remaining: f.node.content?.length ?? 0 }
+    jobs.push(job)
+    let offset = 0
+    for (const id of f.node.content ?? []) {
+      const loc = repo.register.blobs.get(id)
+      if (loc == null) { fail(job, `chunk ${id.slice(0, 12)} is not in the index`); break }
+      let blobs = byPack.get(loc.pack)
+      if (blobs == null) byPack.set(loc.pack, blobs = new Map())
+      let pieces = blobs.get(id)
+      if (pieces == null) blobs.set(id, pieces = [])
+      pieces.push({ job, offset })
+      offset += loc.rawLength
+    }
+    if (job.failed == null && offset !== f.node.size) fail(job, `its chunks add up to ${offset} bytes, the snapshot says ${f.node.size}`)
+  }
+
+  const finish = async (job: FileJob): Promise<void> => {
+    try {
+      await chmod(job.tmp, job.node.mode)
+      if (isRoot) await chown(job.tmp, job.node.uid, job.node.gid)
+      const t = mtimeOf(job.node)
+      await utimes(job.tmp, t, t)
+      await rename(job.tmp, job.final)
+      result.files++
+      result.bytes += job.node.size
+    } catch (err) {
+      fail(job, (err as Error).message)
+    }
+    filesDone++
+    progress()
+  }
+
+  // empty files need no pack
+  for (const job of jobs) {
+    if (job.failed == null && job.remaining === 0) {
+      try { await writeFile(job.tmp, '', { mode: 0o600 }) } catch (err) { fail(job, (err as Error).message); continue }
+      await finish(job)
+    }
+  }
+
+  const writePiece = async (piece: Piece, data: Uint8Array): Promise<void> => {
+    const { job } = piece
+    if (job.failed != null) return
+    try {
+      if (job.created == null) {
+        job.created = (async () => { await (await open(job.tmp, 'w', 0o600)).close() })()
+      }
+      await job.created
+      const fh = await open(job.tmp, 'r+')
+      try { await fh.write(data, 0, data.length, piece.offset) } finally { await fh.close() }
+    } catch (err) {
+      fail(job, (err as Error).message)
+      return
+    }
+    bytesDone += data.length
+    if (--job.remaining === 0 && job.failed == null) await finish(job)
+  }
+
+  const restorePack = async (packId: string, blobs: Map<string, Piece[]>): Promise<void> => {
+    checkAbort(signal)
+    const desc = repo.register.packs.get(packId)
+    let pack: Buffer
+    try {
+      if (desc == null) throw new Error(`pack ${packId.slice(0, 12)} is not in the index`)
+      pack = await repo.readPack(desc, { signal })
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+      for (const pieces of blobs.values()) for (const p of pieces) fail(p.job, (err as Error).message)
+      return
+    }
+    for (const [id, pieces] of blobs) {
+      const loc = repo.register.blobs.get(id)!
+      let data: Buffer
+      try {
+        data = openBlob(repo.keys, 'data', id, pack.subarray(loc.offset, loc.offset + loc.length), loc.rawLength)
+      } catch (err) {
+        for (const p of pieces) fail(p.job, (err as Error).message)
+        continue
+      }
+      await Promise.all(pieces.map(async p => await writePiece(p, data)))
+    }
+  }
+
+  const queue = [...byPack.entries()]
+  let next = 0
+  await Promise.all(Array.from({ length: options.packConcurrency ?? 3 }, async () => {
+    while (next < queue.length) {
+      const [packId, blobs] = queue[next++]
+      await restorePack(packId, blobs)
+    }
+  }))
+
+  for (const job of jobs) {
+    if (job.failed != null) await rm(job.tmp, { force: true })
+  }
+
+  for (const s of plan.symlinks) {
+    const final = at(s.path)
+    const tmp = join(dirname(final), `.${basename(final)}.holdfast-${randomBytes(4).toString('hex')}`)
+    try {
+      await symlink(s.node.target ?? '', tmp)
+      if (isRoot) await lchown(tmp, s.node.uid, s.node.gid)
+      const t = mtimeOf(s.node)
+      await lutimes(tmp, t, t)
+      await rename(tmp, final)
+      result.symlinks++
+    } catch (err) {
+      await rm(tmp, { force: true })
+      result.failed.push({ path: s.path, reason: (err as Error).message })
+    }
+  }
+
+  // directories last, deepest first, so that writing inside them does not change their mtime again
+  for (const d of [...plan.dirs].reverse()) await applyDirMetadata(at(d.path), d)
+  progress(true)
+  return result
+}
+
+async function applyDirMetadata (path: string, d: PlannedNode): Promise<void> {
+  await chmod(path, d.node.mode)
+  if (isRoot) await chown(path, d.node.uid, d.node.gid)
+  const t = mtimeOf(d.node)
+  await utimes(path, t, t)
+}
+
+/** Seconds since the epoch as a number (sub-microsecond digits are lost by the fs API). */
+function mtimeOf (node: TreeNode): number {
+  const ns = BigInt(node.mtime)
+  return Number(ns / 1000n) / 1e6
+}

@@ -1,0 +1,153 @@
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { GetOptions, OBJECT_KINDS, ObjectKind, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
+import { hashName, isObjectName } from './hash-name.js'
+import { AbortedError, IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from '../errors.js'
+
+const MARKER = 'holdfast-store.json'
+const MARKER_CONTENT = JSON.stringify({ holdfast: 'store', version: 1 }) + '\n'
+
+export interface DirectoryStoreInit {
+  /** fsync each object before it becomes visible (default true). */
+  durable?: boolean
+}
+
+/**
+ * A shard store in a local directory (a disk, a NAS mount, a stand-in for a peer in tests).
+ * Layout: ROOT/holdfast-store.json, ROOT/<kind>/<2 hex>/<name>, ROOT/tmp/ for objects being written.
+ * Objects are written to tmp/, fsynced and renamed into place, so a reader never sees a partial object.
+ */
+export class DirectoryStore implements ShardStore {
+  readonly id: string
+  private readonly durable: boolean
+
+  constructor (readonly root: string, init: DirectoryStoreInit = {}) {
+    this.id = `dir:${root}`
+    this.durable = init.durable ?? true
+  }
+
+  /** Creates the store's directory and marker; harmless when it exists already. */
+  static async create (root: string, init?: DirectoryStoreInit): Promise<DirectoryStore> {
+    await mkdir(join(root, 'tmp'), { recursive: true })
+    await writeFile(join(root, MARKER), MARKER_CONTENT)
+    return new DirectoryStore(root, init)
+  }
+
+  private path (kind: ObjectKind, name: string): string {
+    if (!OBJECT_KINDS.includes(kind)) throw new UsageError(`unknown object kind: ${String(kind)}`)
+    if (!isObjectName(name)) throw new UsageError(`invalid object name: ${name}`)
+    return join(this.root, kind, name.slice(0, 2), name)
+  }
+
+  private async ensureAvailable (): Promise<void> {
+    try {
+      await stat(join(this.root, MARKER))
+    } catch (err) {
+      throw new StoreUnavailableError(`store ${this.id} is unavailable: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  async put (kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<void> {
+    checkAbort(options.signal)
+    const dest = this.path(kind, name)
+    if (hashName(data) !== name) throw new IntegrityError(`refusing to store ${kind} ${name}: its bytes hash to another name`)
+    await this.ensureAvailable()
+    try {
+      await stat(dest)
+      return // already stored: objects are immutable and content-addressed
+    } catch {}
+    const tmp = join(this.root, 'tmp', `${name}.${randomBytes(6).toString('hex')}`)
+    const fh = await open(tmp, 'w', 0o600)
+    try {
+      await fh.writeFile(data)
+      if (this.durable) await fh.sync()
+    } catch (err) {
+      await fh.close().catch(() => {})
+      await rm(tmp, { force: true })
+      throw err
+    }
+    await fh.close()
+    try {
+      await mkdir(join(this.root, kind, name.slice(0, 2)), { recursive: true })
+      await rename(tmp, dest)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      throw err
+    }
+  }
+
+  async get (kind: ObjectKind, name: string, options: GetOptions = {}): Promise<Uint8Array> {
+    checkAbort(options.signal)
+    const p = this.path(kind, name)
+    try {
+      if (options.offset == null && options.length == null) {
+        // Not verified here: the caller verifies everything it fetches from any store, once.
+        return await readFile(p, { signal: options.signal })
+      }
+      const fh = await open(p, 'r')
+      try {
+        const offset = options.offset ?? 0
+        const size = (await fh.stat()).size
+        const length = Math.max(0, Math.min(options.length ?? size - offset, size - offset))
+        const buf = Buffer.allocUnsafe(length)
+        const { bytesRead } = await fh.read(buf, 0, length, offset)
+        return buf.subarray(0, bytesRead)
+      } finally {
+        await fh.close()
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        await this.ensureAvailable()
+        throw new NotFoundError(`${kind} ${name} not found in ${this.id}`, { cause: err })
+      }
+      throw err
+    }
+  }
+
+  async has (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
+    checkAbort(options.signal)
+    try {
+      await stat(this.path(kind, name))
+      return true
+    } catch {
+      await this.ensureAvailable()
+      return false
+    }
+  }
+
+  async * list (kind: ObjectKind, options: StoreCallOptions = {}): AsyncIterable<string> {
+    await this.ensureAvailable()
+    let prefixes: string[]
+    try { prefixes = await readdir(join(this.root, kind)) } catch { return }
+    for (const prefix of prefixes.sort()) {
+      checkAbort(options.signal)
+      let names: string[]
+      try { names = await readdir(join(this.root, kind, prefix)) } catch { continue }
+      for (const name of names.sort()) if (isObjectName(name)) yield name
+    }
+  }
+
+  async delete (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<void> {
+    checkAbort(options.signal)
+    await this.ensureAvailable()
+    await rm(this.path(kind, name), { force: true })
+  }
+
+  async usage (options: StoreCallOptions = {}): Promise<StoreUsage> {
+    const u = { objects: 0, bytes: 0 }
+    for (const kind of OBJECT_KINDS) {
+      for await (const name of this.list(kind, options)) {
+        u.objects++
+        u.bytes += (await stat(this.path(kind, name))).size
+      }
+    }
+    return u
+  }
+
+  async close (): Promise<void> {}
+}
+
+export function checkAbort (signal?: AbortSignal): void {
+  if (signal?.aborted === true) throw new AbortedError('operation aborted', { cause: signal.reason })
+}

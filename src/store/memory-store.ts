@@ -1,0 +1,75 @@
+import { GetOptions, ObjectKind, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
+import { hashName, isObjectName } from './hash-name.js'
+import { checkAbort } from './directory-store.js'
+import { IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from '../errors.js'
+
+/**
+ * An in-memory shard store for unit tests. `available = false` makes it behave like a store that
+ * cannot be reached; `corrupt()` flips a byte the way a failing disk or a dishonest host would.
+ */
+export class MemoryStore implements ShardStore {
+  readonly objects = new Map<string, Uint8Array>()
+  available = true
+
+  constructor (readonly id = 'mem:' + Math.random().toString(36).slice(2)) {}
+
+  private key (kind: ObjectKind, name: string): string {
+    if (!isObjectName(name)) throw new UsageError(`invalid object name: ${name}`)
+    return `${kind}/${name}`
+  }
+
+  private check (signal?: AbortSignal): void {
+    checkAbort(signal)
+    if (!this.available) throw new StoreUnavailableError(`store ${this.id} is unavailable`)
+  }
+
+  corrupt (kind: ObjectKind, name: string, at = 0): void {
+    const data = this.objects.get(this.key(kind, name))
+    if (data == null) throw new NotFoundError(`${kind} ${name} not found`)
+    data[at % data.length] ^= 0xff
+  }
+
+  async put (kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<void> {
+    this.check(options.signal)
+    if (hashName(data) !== name) throw new IntegrityError(`refusing to store ${kind} ${name}: its bytes hash to another name`)
+    const k = this.key(kind, name)
+    if (!this.objects.has(k)) this.objects.set(k, Uint8Array.from(data))
+  }
+
+  async get (kind: ObjectKind, name: string, options: GetOptions = {}): Promise<Uint8Array> {
+    this.check(options.signal)
+    const data = this.objects.get(this.key(kind, name))
+    if (data == null) throw new NotFoundError(`${kind} ${name} not found in ${this.id}`)
+    if (options.offset == null && options.length == null) {
+      if (hashName(data) !== name) throw new IntegrityError(`${kind} ${name} in ${this.id} is corrupt: its bytes no longer match its name`)
+      return Uint8Array.from(data)
+    }
+    const offset = options.offset ?? 0
+    return Uint8Array.from(data.subarray(offset, offset + (options.length ?? data.length)))
+  }
+
+  async has (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
+    this.check(options.signal)
+    return this.objects.has(this.key(kind, name))
+  }
+
+  async * list (kind: ObjectKind, options: StoreCallOptions = {}): AsyncIterable<string> {
+    this.check(options.signal)
+    const names = [...this.objects.keys()].filter(k => k.startsWith(kind + '/')).map(k => k.slice(kind.length + 1)).sort()
+    yield * names
+  }
+
+  async delete (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<void> {
+    this.check(options.signal)
+    this.objects.delete(this.key(kind, name))
+  }
+
+  async usage (options: StoreCallOptions = {}): Promise<StoreUsage> {
+    this.check(options.signal)
+    let bytes = 0
+    for (const v of this.objects.values()) bytes += v.length
+    return { objects: this.objects.size, bytes }
+  }
+
+  async close (): Promise<void> {}
+}

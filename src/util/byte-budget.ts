@@ -1,0 +1,39 @@
+import { AbortedError } from '../errors.js'
+
+/**
+ * An async semaphore counted in bytes: producers wait while more than `capacity` bytes are in flight.
+ * A single request larger than the capacity is let through when nothing else is held, so it cannot
+ * deadlock.
+ */
+export class ByteBudget {
+  private used = 0
+  private waiters: Array<{ bytes: number, resolve: () => void, reject: (e: Error) => void }> = []
+
+  constructor (readonly capacity: number) {}
+
+  async acquire (bytes: number, signal?: AbortSignal): Promise<void> {
+    if (this.waiters.length === 0 && (this.used + bytes <= this.capacity || this.used === 0)) {
+      this.used += bytes
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const w = { bytes, resolve, reject }
+      this.waiters.push(w)
+      signal?.addEventListener('abort', () => {
+        const i = this.waiters.indexOf(w)
+        if (i >= 0) { this.waiters.splice(i, 1); reject(new AbortedError('aborted while waiting')) }
+      }, { once: true })
+    })
+  }
+
+  release (bytes: number): void {
+    this.used -= bytes
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]
+      if (this.used + w.bytes > this.capacity && this.used !== 0) break
+      this.waiters.shift()
+      this.used += w.bytes
+      w.resolve()
+    }
+  }
+}

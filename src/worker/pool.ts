@@ -1,0 +1,79 @@
+import { Worker } from 'node:worker_threads'
+import { AbortedError } from '../errors.js'
+
+/**
+ * A fixed pool of worker threads answering request/response messages. Requests go to the worker with the
+ * fewest outstanding requests. start()/stop() follow the service lifecycle: stopping twice, or before
+ * starting, is harmless; requests still outstanding at stop() are rejected with AbortedError.
+ */
+interface Pending { resolve: (v: any) => void, reject: (e: Error) => void }
+
+interface Slot { worker: Worker, pending: Map<number, Pending> }
+
+export class WorkerPool {
+  private slots: Slot[] = []
+  private nextId = 1
+
+  constructor (private readonly url: URL, private readonly workerData: unknown, readonly size: number) {}
+
+  start (): void {
+    if (this.slots.length > 0) return
+    for (let i = 0; i < this.size; i++) {
+      const worker = new Worker(this.url, { workerData: this.workerData })
+      const slot: Slot = { worker, pending: new Map() }
+      worker.on('message', (msg: { id: number, error?: { name: string, message: string }, result?: unknown }) => {
+        const p = slot.pending.get(msg.id)
+        if (p == null) return
+        slot.pending.delete(msg.id)
+        if (msg.error != null) {
+          const err = new Error(msg.error.message)
+          err.name = msg.error.name
+          p.reject(err)
+        } else p.resolve(msg.result)
+      })
+      worker.on('error', err => this.failAll(slot, err))
+      worker.on('exit', code => this.failAll(slot, new AbortedError(`worker exited with code ${code}`)))
+      this.slots.push(slot)
+    }
+  }
+
+  private failAll (slot: Slot, err: Error): void {
+    for (const p of slot.pending.values()) p.reject(err)
+    slot.pending.clear()
+  }
+
+  async call<T> (op: string, payload: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.slots.length === 0) throw new AbortedError('worker pool is not running')
+    let slot = this.slots[0]
+    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s
+    const id = this.nextId++
+    return await new Promise<T>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject })
+      slot.worker.postMessage({ id, op, payload }, transfer)
+    })
+  }
+
+  async stop (): Promise<void> {
+    const slots = this.slots
+    this.slots = []
+    await Promise.all(slots.map(async s => { this.failAll(s, new AbortedError('worker pool stopped')); await s.worker.terminate() }))
+  }
+}
+
+/**
+ * The ArrayBuffers that can be moved to a worker without copying: those owned by one allocation.
+ * Buffers from Node's shared pool (Buffer.poolSize bytes) must never be transferred.
+ */
+export function transferable (views: Uint8Array[]): ArrayBuffer[] {
+  const set = new Set<ArrayBuffer>()
+  for (const v of views) {
+    const ab = v.buffer as ArrayBuffer
+    if (ab.byteLength > Buffer.poolSize) set.add(ab)
+  }
+  return [...set]
+}
+
+/** A copy of `v` that owns its whole ArrayBuffer, unless it already does. */
+export function owned (v: Uint8Array): Uint8Array {
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.byteLength > Buffer.poolSize ? v : new Uint8Array(v)
+}
