@@ -15,6 +15,8 @@
  *   count alone, which is why the verifier takes `leafCount`.
  * - A proof's path lists the sibling hashes from the leaf level up, skipping levels where the node is
  *   promoted.
+ * The root does not commit to the leaf count: the verifier takes it from its own records (with the root),
+ * never from the prover.
  */
 import * as crypto from 'node:crypto'
 import { ConfigError } from '../errors.js'

@@ -1,9 +1,11 @@
-import { open, readFile } from 'node:fs/promises'
+import { closeSync, openSync, readSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { hostname as osHostname, userInfo } from 'node:os'
 import { resolve } from 'node:path'
 import { Chunker, gearTable } from '../chunking/index.js'
 import { sealBlob } from '../repository/blob.js'
 import type { Repository } from '../repository/repository.js'
+import type { BuiltPack } from '../worker/crypto-worker.js'
 import type { BlobType, PackDescriptor, SnapshotRecord, SnapshotSummary, Tree, TreeNode } from '../repository/format.js'
 import { acquireLock } from '../node/home.js'
 import { checkAbort } from '../store/directory-store.js'
@@ -41,9 +43,10 @@ export interface BackupResult {
 interface FileState { content?: string[], failed?: boolean }
 
 const READ_BLOCK = 4 * 1024 * 1024
-const SEAL_BATCH_BYTES = 4 * 1024 * 1024
+const SEAL_BATCH_BYTES = 2 * 1024 * 1024
 const SEAL_BATCH_COUNT = 512
-const IN_FLIGHT_BYTES = 96 * 1024 * 1024
+const IN_FLIGHT_BYTES = 32 * 1024 * 1024
+const MAX_UPLOADS = 2
 const PROGRESS_INTERVAL_MS = 100
 
 export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
@@ -60,11 +63,14 @@ class Session {
   private readonly signal?: AbortSignal
   private readonly inflight = new Set<string>()
   private readonly budget = new ByteBudget(IN_FLIGHT_BYTES)
-  private readonly dataPacker: Packer
   private readonly treePacker: Packer
+  private readonly uploads = new ByteBudget(MAX_UPLOADS)
+  private readonly onStored: (desc: PackDescriptor) => Promise<void>
   private readonly sealing = new Set<Promise<void>>()
   private readonly gear: Uint32Array
   private readonly state = new Map<ScanNode, FileState>()
+  private packsInHand = 0
+  private packWaiters: Array<() => void> = []
   private queue: Array<{ type: BlobType, id: Buffer, data: Uint8Array }> = []
   private queueBytes = 0
   private failure?: Error
@@ -82,13 +88,12 @@ class Session {
   constructor (private readonly repo: Repository, private readonly options: BackupOptions) {
     this.signal = options.signal
     this.gear = gearTable(repo.keys.chunker)
-    const onStored = async (desc: PackDescriptor): Promise<void> => {
+    this.onStored = async (desc: PackDescriptor): Promise<void> => {
       await repo.register.addPacks([desc], true)
       for (const b of desc.blobs) this.inflight.delete(b[1])
       this.stats.bytesStored += desc.shardSize * desc.shards.length
     }
-    this.dataPacker = new Packer(repo, onStored, this.signal)
-    this.treePacker = new Packer(repo, onStored, this.signal)
+    this.treePacker = new Packer(repo, this.onStored, this.signal)
   }
 
   private emit (event: BackupEvent): void {
@@ -134,7 +139,6 @@ class Session {
       await this.drainSealing()
       this.emit({ type: 'backup:phase', phase: 'commit' })
       const rootTree = await this.writeTree(scanned.root)
-      await this.dataPacker.flush()
       await this.treePacker.flush()
       await repo.writeIndex({ signal: this.signal })
       this.stats.durationMs = Date.now() - this.started
@@ -154,7 +158,6 @@ class Session {
       return { name, snapshot, warnings: this.warnings }
     } catch (err) {
       await Promise.allSettled([...this.sealing])
-      await this.dataPacker.settle()
       await this.treePacker.settle()
       throw err
     }
@@ -209,7 +212,7 @@ class Session {
     const { minSize } = this.repo.config.chunker
     try {
       if (node.size <= minSize) {
-        const data = await readFile(node.path, { signal: this.signal })
+        const data = readSmallFile(node.path, node.size)
         if (data.length > minSize) {
           for (const c of this.chunkAll(data)) content.push(await this.addChunk(c))
         } else if (data.length > 0) {
@@ -269,6 +272,8 @@ class Session {
     if (this.repo.register.blobs.has(hex) || this.inflight.has(hex)) return hex
     this.inflight.add(hex)
     this.stats.bytesAdded += data.length
+    // built packs not yet stored hold 1.5x a pack size each: stop feeding the workers while they pile up
+    while (this.packsInHand >= MAX_UPLOADS) await this.packStored()
     await this.budget.acquire(data.length, this.signal)
     this.queue.push({ type: 'data', id, data })
     this.queueBytes += data.length
@@ -282,22 +287,49 @@ class Session {
     this.queue = []
     this.queueBytes = 0
     if (items.length === 0) return
-    const job = (async () => {
+    this.track((async () => {
       try {
-        const sealed = await this.repo.sealBatch(items)
-        for (let i = 0; i < items.length; i++) {
-          await this.dataPacker.add({ type: items[i].type, id: items[i].id.toString('hex'), sealed: sealed[i], rawLength: items[i].data.length })
-        }
+        for (const built of await this.repo.sealBatch(items)) await this.upload(built)
       } finally {
         this.budget.release(bytes)
       }
-    })()
+    })())
+  }
+
+  private track (job: Promise<void>): void {
     const tracked = job.catch(err => { this.failure ??= err }).finally(() => this.sealing.delete(tracked))
     this.sealing.add(tracked)
   }
 
+  /** Stores a pack built on a worker, at most MAX_UPLOADS at once. */
+  private async upload (built: BuiltPack): Promise<void> {
+    this.packsInHand++
+    try {
+      await this.uploads.acquire(1, this.signal)
+      try {
+        const desc = await this.repo.storeBuilt(built, { signal: this.signal })
+        await this.onStored(desc)
+      } finally {
+        this.uploads.release(1)
+      }
+    } finally {
+      this.packsInHand--
+      const wake = this.packWaiters
+      this.packWaiters = []
+      for (const w of wake) w()
+    }
+  }
+
+  private async packStored (): Promise<void> {
+    if (this.failure != null) throw this.failure
+    await new Promise<void>(resolve => this.packWaiters.push(resolve))
+  }
+
   private async drainSealing (): Promise<void> {
     this.dispatch()
+    while (this.sealing.size > 0) await Promise.race(this.sealing)
+    if (this.failure != null) throw this.failure
+    for (const built of await this.repo.flushWorkers()) this.track(this.upload(built))
     while (this.sealing.size > 0) await Promise.race(this.sealing)
     if (this.failure != null) throw this.failure
   }
@@ -332,6 +364,32 @@ class Session {
   }
 }
 
+
+/**
+ * Reads a small file synchronously: for the tens of thousands of small files of a typical tree, the
+ * promise-based API costs several times the system calls themselves on the main thread. Reads one byte
+ * more than the scan saw, so a file that grew since is read whole (up to 2x), or chunked if larger.
+ */
+function readSmallFile (path: string, expected: number): Buffer {
+  const fd = openSync(path, 'r')
+  try {
+    let buf = Buffer.allocUnsafe(expected + 1)
+    let len = 0
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2)
+        buf.copy(bigger, 0, 0, len)
+        buf = bigger
+      }
+      const n = readSync(fd, buf, len, buf.length - len, null)
+      if (n === 0) break
+      len += n
+    }
+    return buf.subarray(0, len)
+  } finally {
+    closeSync(fd)
+  }
+}
 
 function sameList (a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])

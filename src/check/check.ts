@@ -1,4 +1,4 @@
-import { merkleRoot } from '../audit/index.js'
+import { fastMerkleRoot } from '../audit/index.js'
 import { openBlob } from '../repository/blob.js'
 import type { Repository } from '../repository/repository.js'
 import type { PackDescriptor } from '../repository/format.js'
@@ -81,14 +81,15 @@ async function readPackHealth (repo: Repository, desc: PackDescriptor, signal?: 
   const shards: Array<Uint8Array | null> = await Promise.all(desc.shards.map(async (s, i) => {
     const r = await repo.fetchShard(desc, i, { signal })
     if (r.data == null) { h.problems.push(r.problem!); return null }
-    if (Buffer.from(merkleRoot(r.data, desc.segmentSize)).toString('hex') !== s.root) { h.problems.push(`shard ${i}: Merkle root mismatch`); return null }
+    if (Buffer.from(fastMerkleRoot(r.data, desc.segmentSize)).toString('hex') !== s.root) { h.problems.push(`shard ${i}: Merkle root mismatch`); return null }
     h.good++
     return r.data
   }))
   if (h.good < desc.k) return h
   try {
     const codec = repo.codec
-    const bytes = Buffer.from(await codec.decode(shards, desc.shardSize, desc.length, { signal }))
+    const decoded = await codec.decode(shards, desc.shardSize, desc.length, { signal })
+    const bytes = Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)
     if (hashName(bytes) !== desc.id) { h.problems.push('decoded pack does not match its id'); h.good = 0; return h }
     for (const [type, id, offset, length, rawLength] of desc.blobs) {
       try { openBlob(repo.keys, type, id, bytes.subarray(offset, offset + length), rawLength) } catch (err) { h.problems.push(`${type} blob ${id.slice(0, 12)}: ${(err as Error).message}`) }

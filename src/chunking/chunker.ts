@@ -9,9 +9,10 @@
  * - The first `minSize` bytes are not hashed at all (a cut can't fall there anyway), which is also what
  *   makes the chunker fast. The hash starts at h = 0 with the byte at s + minSize.
  * - Per byte b: h = ((h << 1) + gear[b]) mod 2^32.
- * - While the chunk is shorter than `avgSize` the cut test uses the hard mask (log2(avgSize) + 2 bits),
- *   after that the easy mask (log2(avgSize) - 2 bits). A cut after byte i (chunk end i + 1) happens when
- *   (h & mask) == 0 right after hashing byte i.
+ * - The chunk ends right after the byte at offset k (so it is k + 1 bytes long) when (h & mask) == 0
+ *   just after hashing that byte, where mask is the hard mask (log2(avgSize) + 2 bits) for k < avgSize and
+ *   the easy mask (log2(avgSize) - 2 bits) from there on: cuts are discouraged below the average length
+ *   and encouraged above it (normalized chunking, level 2).
  * - A chunk that reaches `maxSize` bytes is cut there.
  * - The stream's last chunk is whatever remains (it may be shorter than `minSize`).
  *
@@ -104,9 +105,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
  * Hashes data[i .. end) into `st.h` and returns the index just past the first byte after which
  * (h & mask) == 0, or -1 when there is none (then `st.h` holds the hash after byte end - 1).
  *
- * This is the hot loop. It reads four bytes at a time through an Int32Array view (one bounds-checked load
- * instead of four) and tests after every byte; only the unaligned head and the tail go byte by byte.
- * Everything is a local, int32 arithmetic, no calls.
+ * This is the hot loop. It reads four bytes at a time through an aligned Int32Array view (one
+ * bounds-checked load instead of four), 16 bytes per iteration, and tests after every byte; only the
+ * unaligned head and the tail go byte by byte. Everything is a local, int32 arithmetic, no calls. (On V8 this
+ * measured 2-3x the speed of the plain byte loop, which remains as the big-endian fallback.)
  */
 function hashUntil (gear: Int32Array, data: Uint8Array, i: number, end: number, mask: number, st: ScanState): number {
   let h = st.h
@@ -119,29 +121,47 @@ function hashUntil (gear: Int32Array, data: Uint8Array, i: number, end: number, 
       h = ((h << 1) + gear[data[i]]) | 0
       if ((h & mask) === 0) { st.h = h; return i + 1 }
     }
-    const nWords = ((end - i) >> 3) << 1
+    const nWords = ((end - i) >> 4) << 2
     if (nWords > 0) {
       const words = new Int32Array(data.buffer, data.byteOffset + i, nWords)
-      for (let w = 0; w < nWords; w += 2) {
-        const x = words[w]
-        const y = words[w + 1]
-        h = ((h << 1) + gear[x & 255]) | 0
+      for (let w = 0; w < nWords; w += 4) {
+        const x0 = words[w]
+        const x1 = words[w + 1]
+        const x2 = words[w + 2]
+        const x3 = words[w + 3]
+        h = ((h << 1) + gear[x0 & 255]) | 0
         if ((h & mask) === 0) { st.h = h; return i + 1 }
-        h = ((h << 1) + gear[(x >>> 8) & 255]) | 0
+        h = ((h << 1) + gear[(x0 >>> 8) & 255]) | 0
         if ((h & mask) === 0) { st.h = h; return i + 2 }
-        h = ((h << 1) + gear[(x >>> 16) & 255]) | 0
+        h = ((h << 1) + gear[(x0 >>> 16) & 255]) | 0
         if ((h & mask) === 0) { st.h = h; return i + 3 }
-        h = ((h << 1) + gear[x >>> 24]) | 0
+        h = ((h << 1) + gear[x0 >>> 24]) | 0
         if ((h & mask) === 0) { st.h = h; return i + 4 }
-        h = ((h << 1) + gear[y & 255]) | 0
+        h = ((h << 1) + gear[x1 & 255]) | 0
         if ((h & mask) === 0) { st.h = h; return i + 5 }
-        h = ((h << 1) + gear[(y >>> 8) & 255]) | 0
+        h = ((h << 1) + gear[(x1 >>> 8) & 255]) | 0
         if ((h & mask) === 0) { st.h = h; return i + 6 }
-        h = ((h << 1) + gear[(y >>> 16) & 255]) | 0
+        h = ((h << 1) + gear[(x1 >>> 16) & 255]) | 0
         if ((h & mask) === 0) { st.h = h; return i + 7 }
-        h = ((h << 1) + gear[y >>> 24]) | 0
+        h = ((h << 1) + gear[x1 >>> 24]) | 0
         if ((h & mask) === 0) { st.h = h; return i + 8 }
-        i += 8
+        h = ((h << 1) + gear[x2 & 255]) | 0
+        if ((h & mask) === 0) { st.h = h; return i + 9 }
+        h = ((h << 1) + gear[(x2 >>> 8) & 255]) | 0
+        if ((h & mask) === 0) { st.h = h; return i + 10 }
+        h = ((h << 1) + gear[(x2 >>> 16) & 255]) | 0
+        if ((h & mask) === 0) { st.h = h; return i + 11 }
+        h = ((h << 1) + gear[x2 >>> 24]) | 0
+        if ((h & mask) === 0) { st.h = h; return i + 12 }
+        h = ((h << 1) + gear[x3 & 255]) | 0
+        if ((h & mask) === 0) { st.h = h; return i + 13 }
+        h = ((h << 1) + gear[(x3 >>> 8) & 255]) | 0
+        if ((h & mask) === 0) { st.h = h; return i + 14 }
+        h = ((h << 1) + gear[(x3 >>> 16) & 255]) | 0
+        if ((h & mask) === 0) { st.h = h; return i + 15 }
+        h = ((h << 1) + gear[x3 >>> 24]) | 0
+        if ((h & mask) === 0) { st.h = h; return i + 16 }
+        i += 16
       }
     }
   }

@@ -45,7 +45,12 @@ const init: Command = {
     if (stores.length === 0) throw new UsageError('init needs --store dir:PATH (as many as data + parity shards)')
     const home = homeOf(ctx)
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined, confirm: true })
-    const packSize = ctx.values['pack-size'] != null ? parseSize(String(ctx.values['pack-size'])) : undefined
+    let packSize: number | undefined
+    try {
+      packSize = ctx.values['pack-size'] != null ? parseSize(String(ctx.values['pack-size'])) : undefined
+    } catch (err) {
+      throw new UsageError(`--pack-size: ${(err as Error).message}`)
+    }
     const { id, config } = await Repository.init({ home, stores, passphrase, k: intOption(ctx, 'data-shards'), m: intOption(ctx, 'parity-shards'), packSize })
     if (ctx.json) printJson(ctx, { repository: id, home, stores, k: config.k, m: config.m, codec: config.codec, packSize: config.packSize })
     else ctx.out(`created repository ${id.slice(0, 8)} in ${home}: ${config.k}+${config.m} shards over ${stores.length} stores (${config.codec})`)

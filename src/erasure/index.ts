@@ -4,14 +4,15 @@
  * repository config and pack descriptors.
  */
 import type { ErasureCodec } from './codec.js'
-import { RONOMON_CODEC_NAME, RonomonCodec } from './ronomon-codec.js'
+import { CAUCHY_CODEC_NAME, CauchyCodec } from './cauchy-codec.js'
 import { UnsupportedFormatError } from '../errors.js'
 
 export type { CodecOptions, EncodedShards, ErasureCodec } from './codec.js'
-export { RONOMON_CODEC_NAME, RonomonCodec } from './ronomon-codec.js'
+export { CAUCHY_CODEC_NAME, CauchyCodec, SHARD_ALIGN } from './cauchy-codec.js'
+export { kernelDescription, kernelName } from './gf-kernel.js'
 
 /** The codec a stored name refers to; an unknown name means a format this version cannot read. */
 export function createCodec (name: string, k: number, m: number): ErasureCodec {
-  if (name === RONOMON_CODEC_NAME) return new RonomonCodec(k, m)
+  if (name === CAUCHY_CODEC_NAME) return new CauchyCodec(k, m)
   throw new UnsupportedFormatError(`unknown erasure codec '${name}'`)
 }

@@ -9,9 +9,9 @@ import { placeShards } from '../placement/index.js'
 import { DirectoryStore, hashName, normalizeStoreSpec, openStore, ShardStore } from '../store/index.js'
 import { homePaths, readHomeConfig, writeFileAtomic } from '../node/home.js'
 import { WorkerPool } from '../worker/pool.js'
-import type { SealBatch, SealResult } from '../worker/crypto-worker.js'
+import type { BuiltPack, SealBatch, WorkerInit } from '../worker/crypto-worker.js'
 import { openBlob, sealBlob } from './blob.js'
-import { buildPack, SealedBlob } from './pack.js'
+import type { SealedBlob } from './pack.js'
 import { openRecord, RecordKind, sealRecord } from './records.js'
 import { Register } from './register.js'
 import {
@@ -21,7 +21,7 @@ import {
   ConfigError, IntegrityError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, RepositoryExistsError, StoreUnavailableError,
   UnsupportedFormatError, UsageError, WrongPassphraseError
 } from '../errors.js'
-import { RONOMON_CODEC_NAME } from '../erasure/index.js'
+import { CAUCHY_CODEC_NAME } from '../erasure/index.js'
 import { ZSTD_DEFAULT_LEVEL } from '../compress/zstd.js'
 
 export interface InitOptions {
@@ -60,7 +60,7 @@ export class Repository {
   static async init (opts: InitOptions): Promise<{ id: string, config: RepositoryConfig }> {
     const k = opts.k ?? 4
     const m = opts.m ?? 2
-    const codec = createCodec(RONOMON_CODEC_NAME, k, m)
+    const codec = createCodec(CAUCHY_CODEC_NAME, k, m)
     const specs = [...new Set(opts.stores.map(normalizeStoreSpec))]
     if (specs.length === 0) throw new UsageError('init needs at least one --store')
     if (specs.length < k + m) throw new ConfigError(`${k}+${m} needs ${k + m} distinct stores, ${specs.length} given`)
@@ -109,7 +109,7 @@ export class Repository {
   static async open (home: string, passphrase: string, options: CallOptions = {}): Promise<Repository> {
     const homeConfig = await readHomeConfig(home)
     const paths = homePaths(home)
-    const stores = homeConfig.stores.map(openStore)
+    const stores = homeConfig.stores.map(spec => openStore(spec, { verifyWrites: false }))
     const keyFile = parseKeyFile(await readFile(paths.key))
     const keys = await unlockKeyFile(keyFile, passphrase)
     const config = await readConfig(stores, keys, options)
@@ -129,11 +129,19 @@ export class Repository {
     await Promise.all(this.stores.map(async s => await s.close()))
   }
 
-  /** The worker threads that seal blobs and hash shards; started on first use. */
+  /** The worker threads that seal blobs and build packs; started on first use. */
   workers (): WorkerPool {
     if (this.pool == null) {
-      this.pool = new WorkerPool(new URL('../worker/crypto-worker.js', import.meta.url),
-        { encKey: this.keys.encryption, level: this.config.compression.level }, Math.max(1, availableParallelism()))
+      const init: WorkerInit = {
+        encKey: this.keys.encryption,
+        level: this.config.compression.level,
+        codec: this.config.codec,
+        k: this.config.k,
+        m: this.config.m,
+        segmentSize: this.config.segmentSize,
+        packSize: this.config.packSize
+      }
+      this.pool = new WorkerPool(new URL('../worker/crypto-worker.js', import.meta.url), init, Math.max(1, availableParallelism()))
       this.pool.start()
     }
     return this.pool
@@ -143,8 +151,11 @@ export class Repository {
     return blobId(this.keys.id, data)
   }
 
-  /** Seals a batch of blobs on a worker thread. */
-  async sealBatch (items: Array<{ type: BlobType, id: Uint8Array, data: Uint8Array }>): Promise<Uint8Array[]> {
+  /**
+   * Seals a batch of blobs on a worker thread, into that worker's open pack. Returns the packs that the
+   * batch filled (built and erasure-coded, not yet stored).
+   */
+  async sealBatch (items: Array<{ type: BlobType, id: Uint8Array, data: Uint8Array }>): Promise<BuiltPack[]> {
     let total = 0
     for (const it of items) total += it.data.length
     const data = new Uint8Array(total)
@@ -152,39 +163,42 @@ export class Repository {
     let at = 0
     items.forEach((it, i) => { data.set(it.data, at); at += it.data.length; ids.set(it.id, i * 32) })
     const batch: SealBatch = { types: items.map(i => i.type), ids, data, lengths: items.map(i => i.data.length) }
-    const res = await this.workers().call<SealResult>('seal', batch, [data.buffer, ids.buffer])
-    const out: Uint8Array[] = []
-    let off = 0
-    for (const len of res.lengths) { out.push(res.data.subarray(off, off + len)); off += len }
-    return out
+    return await this.workers().call<BuiltPack[]>('seal', batch, [data.buffer, ids.buffer])
+  }
+
+  /** Closes every worker's open pack (end of a session). */
+  async flushWorkers (): Promise<BuiltPack[]> {
+    if (this.pool == null) return []
+    return (await this.pool.callAll<BuiltPack[]>('flush', null)).flat()
   }
 
   private storeById (id: string): ShardStore | undefined {
     return this.stores.find(s => s.id === id)
   }
 
-  /** Builds a pack from sealed blobs, erasure-codes it and puts each shard on a distinct store. */
-  async storePack (blobs: SealedBlob[], options: CallOptions = {}): Promise<PackDescriptor> {
-    const { bytes, table } = buildPack(this.keys.encryption, blobs)
-    const { shards, shardSize } = await this.codec.encode(bytes, options)
-    const digest = await this.workers().call<{ names: string[], roots: string[], packId: string, shards: Uint8Array[] }>('digest',
-      { shards, segmentSize: this.config.segmentSize, k: this.codec.k, length: bytes.length },
-      [...new Set(shards.map(s => s.buffer as ArrayBuffer))].filter(b => b.byteLength > Buffer.poolSize))
-    const placed = placeShards(digest.packId, shards.length, this.stores.map(s => s.id))
-    await Promise.all(digest.shards.map(async (shard, i) => {
-      await this.storeById(placed[i])!.put('shard', digest.names[i], shard, options)
+  /** Puts each shard of a built pack on a distinct store and returns the pack's descriptor. */
+  async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> {
+    const placed = placeShards(built.id, built.shards.length, this.stores.map(s => s.id))
+    await Promise.all(built.shards.map(async (shard, i) => {
+      await this.storeById(placed[i])!.put('shard', built.names[i], shard, options)
     }))
     return {
-      id: digest.packId,
-      length: bytes.length,
+      id: built.id,
+      length: built.length,
       k: this.codec.k,
       m: this.codec.m,
       codec: this.codec.name,
-      shardSize,
+      shardSize: built.shardSize,
       segmentSize: this.config.segmentSize,
-      shards: digest.names.map((name, i) => ({ name, root: digest.roots[i], store: placed[i] })),
-      blobs: table
+      shards: built.names.map((name, i) => ({ name, root: built.roots[i], store: placed[i] })),
+      blobs: built.blobs
     }
+  }
+
+  /** Builds a pack from blobs sealed on this thread (trees, index), erasure-codes it and stores it. */
+  async storePack (blobs: SealedBlob[], options: CallOptions = {}): Promise<PackDescriptor> {
+    const built = await this.workers().call<BuiltPack>('pack', { blobs })
+    return await this.storeBuilt(built, options)
   }
 
   /**
@@ -226,7 +240,8 @@ export class Repository {
     }
     if (good < desc.k) throw new PackUnrecoverableError(`pack ${desc.id.slice(0, 12)} has ${good} good shards, needs ${desc.k}: ${problems.join('; ')}`)
     const codec = desc.codec === this.codec.name && desc.k === this.codec.k && desc.m === this.codec.m ? this.codec : createCodec(desc.codec, desc.k, desc.m)
-    const bytes = Buffer.from(await codec.decode(got, desc.shardSize, desc.length, options))
+    const decoded = await codec.decode(got, desc.shardSize, desc.length, options)
+    const bytes = Buffer.isBuffer(decoded) ? decoded : Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)
     if (createHash('sha256').update(bytes).digest('hex') !== desc.id) throw new IntegrityError(`pack ${desc.id.slice(0, 12)} does not match its id after decoding`)
     return bytes
   }

@@ -11,6 +11,12 @@ const MARKER_CONTENT = JSON.stringify({ holdfast: 'store', version: 1 }) + '\n'
 export interface DirectoryStoreInit {
   /** fsync each object before it becomes visible (default true). */
   durable?: boolean
+  /**
+   * Check that each object's bytes hash to its name before storing it (default true). The repository
+   * turns it off for its own puts because it computed the names from those very bytes a moment before
+   * (on a worker thread); a store reached over the network always verifies on the host's side.
+   */
+  verifyWrites?: boolean
 }
 
 /**
@@ -21,10 +27,12 @@ export interface DirectoryStoreInit {
 export class DirectoryStore implements ShardStore {
   readonly id: string
   private readonly durable: boolean
+  private readonly verifyWrites: boolean
 
   constructor (readonly root: string, init: DirectoryStoreInit = {}) {
     this.id = `dir:${root}`
     this.durable = init.durable ?? true
+    this.verifyWrites = init.verifyWrites ?? true
   }
 
   /** Creates the store's directory and marker; harmless when it exists already. */
@@ -51,7 +59,7 @@ export class DirectoryStore implements ShardStore {
   async put (kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<void> {
     checkAbort(options.signal)
     const dest = this.path(kind, name)
-    if (hashName(data) !== name) throw new IntegrityError(`refusing to store ${kind} ${name}: its bytes hash to another name`)
+    if (this.verifyWrites && hashName(data) !== name) throw new IntegrityError(`refusing to store ${kind} ${name}: its bytes hash to another name`)
     await this.ensureAvailable()
     try {
       await stat(dest)
@@ -107,16 +115,20 @@ export class DirectoryStore implements ShardStore {
 
   async has (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
     checkAbort(options.signal)
+    const p = this.path(kind, name)
     try {
-      await stat(this.path(kind, name))
+      await stat(p)
       return true
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       await this.ensureAvailable()
       return false
     }
   }
 
   async * list (kind: ObjectKind, options: StoreCallOptions = {}): AsyncIterable<string> {
+    checkAbort(options.signal)
+    if (!OBJECT_KINDS.includes(kind)) throw new UsageError(`unknown object kind: ${String(kind)}`)
     await this.ensureAvailable()
     let prefixes: string[]
     try { prefixes = await readdir(join(this.root, kind)) } catch { return }

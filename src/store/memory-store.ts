@@ -31,8 +31,8 @@ export class MemoryStore implements ShardStore {
 
   async put (kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<void> {
     this.check(options.signal)
-    if (hashName(data) !== name) throw new IntegrityError(`refusing to store ${kind} ${name}: its bytes hash to another name`)
     const k = this.key(kind, name)
+    if (hashName(data) !== name) throw new IntegrityError(`refusing to store ${kind} ${name}: its bytes hash to another name`)
     if (!this.objects.has(k)) this.objects.set(k, Uint8Array.from(data))
   }
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { DirectoryStore } from './directory-store.js'
+import { DirectoryStore, DirectoryStoreInit } from './directory-store.js'
 import { ShardStore } from './shard-store.js'
 import { UsageError } from '../errors.js'
 
@@ -14,6 +14,6 @@ export function normalizeStoreSpec (spec: string): string {
   return `dir:${parseStoreSpec(spec).path}`
 }
 
-export function openStore (spec: string): ShardStore {
-  return new DirectoryStore(parseStoreSpec(spec).path)
+export function openStore (spec: string, init?: DirectoryStoreInit): ShardStore {
+  return new DirectoryStore(parseStoreSpec(spec).path, init)
 }

@@ -4,11 +4,12 @@
  * name is the lowercase hex SHA-256 of its bytes, within a namespace (`kind`).
  *
  * Contract:
- * - `put` verifies that `name` is the hash of `data` before anything becomes visible; a reader never sees a
- *   partial object. Putting an existing object again is harmless.
+ * - `put` makes an object visible only whole; a reader never sees a partial object. Putting an existing
+ *   object again is harmless. A store that accepts objects from others (a host) must check that `name` is
+ *   the hash of `data` before storing; a local store may trust a caller that computed the name itself.
  * - `get` returns exactly the stored bytes (or the asked byte range) and throws `NotFoundError` when the
  *   object is absent, `StoreUnavailableError` when the store cannot be reached at all. Callers verify what
- *   they get (the store is untrusted); a directory store also verifies whole objects on read.
+ *   they get (the store is untrusted), so a store need not verify on read.
  * - Every call takes an optional AbortSignal.
  */
 export type ObjectKind = 'shard' | 'key' | 'config' | 'index' | 'snapshot'

@@ -12,6 +12,7 @@ export class ByteBudget {
   constructor (readonly capacity: number) {}
 
   async acquire (bytes: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) throw new AbortedError('aborted while waiting', { cause: signal.reason })
     if (this.waiters.length === 0 && (this.used + bytes <= this.capacity || this.used === 0)) {
       this.used += bytes
       return
@@ -21,13 +22,21 @@ export class ByteBudget {
       this.waiters.push(w)
       signal?.addEventListener('abort', () => {
         const i = this.waiters.indexOf(w)
-        if (i >= 0) { this.waiters.splice(i, 1); reject(new AbortedError('aborted while waiting')) }
+        if (i >= 0) {
+          this.waiters.splice(i, 1)
+          reject(new AbortedError('aborted while waiting', { cause: signal.reason }))
+          this.grant() // those queued behind it may fit now
+        }
       }, { once: true })
     })
   }
 
   release (bytes: number): void {
     this.used -= bytes
+    this.grant()
+  }
+
+  private grant (): void {
     while (this.waiters.length > 0) {
       const w = this.waiters[0]
       if (this.used + w.bytes > this.capacity && this.used !== 0) break

@@ -53,6 +53,15 @@ export class WorkerPool {
     })
   }
 
+  /** Sends the same request to every worker; answers come in worker order. */
+  async callAll<T> (op: string, payload: unknown): Promise<T[]> {
+    return await Promise.all(this.slots.map(async slot => await new Promise<T>((resolve, reject) => {
+      const id = this.nextId++
+      slot.pending.set(id, { resolve, reject })
+      slot.worker.postMessage({ id, op, payload })
+    })))
+  }
+
   async stop (): Promise<void> {
     const slots = this.slots
     this.slots = []

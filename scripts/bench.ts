@@ -1,0 +1,138 @@
+import '../src/polyfill.js'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CLI } from './lib/cli-runner.js'
+
+/**
+ * npm run bench: Holdfast beside restic on the same corpus, in the same run.
+ *
+ * The corpus is built by ../shared/bench/make-corpus.sh (or pass --corpus DIR). restic (Debian package
+ * `restic`) backs up to a local repository; Holdfast to 6 directory stores at 4+2. Each command runs
+ * under /usr/bin/time (Debian package `time`) for wall time and peak RSS. Prints the table and the
+ * ratios against the issue's targets; --json prints the figures as JSON.
+ *
+ * Options: --corpus DIR, --work DIR (default /tmp/holdfast-bench), --skip-restic, --json, --keep
+ */
+const args = process.argv.slice(2)
+const opt = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined }
+const flag = (name: string): boolean => args.includes(name)
+const here = fileURLToPath(new URL('.', import.meta.url))
+const work = resolve(opt('--work') ?? '/tmp/holdfast-bench')
+const corpus = resolve(opt('--corpus') ?? join(work, 'corpus'))
+const json = flag('--json')
+const log = (s: string): void => { if (!json) process.stdout.write(s + '\n'); else process.stderr.write(s + '\n') }
+
+interface Measure { wall: number, rssMiB: number, code: number, out: string }
+
+async function timed (cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Measure> {
+  const useTime = existsSync('/usr/bin/time')
+  const [bin, full] = useTime ? ['/usr/bin/time', ['-f', '@@TIME %e %M', cmd, ...argv]] : [cmd, argv]
+  const started = Date.now()
+  return await new Promise((resolve, reject) => {
+    const child = spawn(bin, full, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', d => { out += String(d) })
+    child.stderr.on('data', d => { err += String(d) })
+    child.on('error', reject)
+    child.on('close', code => {
+      const m = /@@TIME ([\d.]+) (\d+)/.exec(err)
+      const wall = m != null ? Number(m[1]) : (Date.now() - started) / 1000
+      const rssMiB = m != null ? Number(m[2]) / 1024 : NaN
+      if (code !== 0) process.stderr.write(err)
+      resolve({ wall, rssMiB, code: code ?? -1, out })
+    })
+  })
+}
+
+async function du (...paths: string[]): Promise<number> {
+  const m = await timed('du', ['-sbc', ...paths])
+  return Number(/(\d+)\s+total/.exec(m.out)?.[1] ?? NaN)
+}
+
+async function main (): Promise<void> {
+  await mkdir(work, { recursive: true })
+  if (!existsSync(corpus)) {
+    const script = resolve(here, '../../../shared/bench/make-corpus.sh')
+    log(`building the corpus with ${script} ...`)
+    const r = await timed('bash', [script, corpus])
+    if (r.code !== 0) throw new Error('make-corpus.sh failed')
+  }
+  const results: Record<string, number> = {}
+  const restic = !flag('--skip-restic')
+  if (restic) {
+    const repo = join(work, 'restic-repo')
+    const target = join(work, 'restic-restore')
+    await rm(repo, { recursive: true, force: true })
+    await rm(target, { recursive: true, force: true })
+    const env = { RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: join(work, 'restic-cache') }
+    if ((await timed('restic', ['init'], env)).code !== 0) throw new Error('restic init failed (is restic installed? apt-get install restic)')
+    log('restic: full backup ...')
+    const b1 = await timed('restic', ['backup', '-q', corpus], env)
+    log('restic: unchanged backup ...')
+    const b2 = await timed('restic', ['backup', '-q', corpus], env)
+    log('restic: restore ...')
+    const r1 = await timed('restic', ['restore', 'latest', '--target', target], env)
+    Object.assign(results, { resticBackup: b1.wall, resticBackupRss: b1.rssMiB, resticRerun: b2.wall, resticRestore: r1.wall, resticRestoreRss: r1.rssMiB, resticSize: await du(repo) })
+    await rm(target, { recursive: true, force: true })
+  }
+  const home = join(work, 'hf-home')
+  const stores = Array.from({ length: 6 }, (_, i) => join(work, `hf-store-${i + 1}`))
+  const target = join(work, 'hf-restore')
+  for (const p of [home, target, ...stores]) await rm(p, { recursive: true, force: true })
+  const env = { HOLDFAST_PASSPHRASE: 'bench', HOLDFAST_HOME: home }
+  const node = process.execPath
+  if ((await timed(node, [CLI, 'init', ...stores.flatMap(s => ['--store', `dir:${s}`])], env)).code !== 0) throw new Error('holdfast init failed')
+  log('holdfast: full backup ...')
+  const b1 = await timed(node, [CLI, 'backup', corpus], env)
+  log('holdfast: unchanged backup ...')
+  const b2 = await timed(node, [CLI, 'backup', corpus], env)
+  log('holdfast: restore ...')
+  const r1 = await timed(node, [CLI, 'restore', 'latest', '--target', target], env)
+  const verify = await timed('diff', ['-rq', '--no-dereference', corpus, join(target, corpus)])
+  await rm(target, { recursive: true, force: true })
+  log('holdfast: restore with 2 of 6 stores deleted ...')
+  const size = await du(...stores)
+  await rm(stores[0], { recursive: true, force: true })
+  await rm(stores[3], { recursive: true, force: true })
+  const r2 = await timed(node, [CLI, 'restore', 'latest', '--target', target], env)
+  const verify2 = await timed('diff', ['-rq', '--no-dereference', corpus, join(target, corpus)])
+  Object.assign(results, {
+    holdfastBackup: b1.wall, holdfastBackupRss: b1.rssMiB, holdfastRerun: b2.wall, holdfastRerunRss: b2.rssMiB,
+    holdfastRestore: r1.wall, holdfastRestoreRss: r1.rssMiB, holdfastRestoreDegraded: r2.wall, holdfastSize: size,
+    restoreIdentical: verify.code === 0 && r1.code === 0 ? 1 : 0, degradedRestoreIdentical: verify2.code === 0 && r2.code === 0 ? 1 : 0
+  })
+  log('erasure coding benchmark ...')
+  const er = await timed(node, [join(here, 'bench-erasure.js'), '--json'])
+  try { results.erasureEncode10p4GBps = JSON.parse(er.out).encode10p4GBps ?? NaN } catch { results.erasureEncode10p4GBps = NaN }
+  if (!flag('--keep')) for (const p of [home, target, ...stores, join(work, 'restic-repo'), join(work, 'restic-cache')]) await rm(p, { recursive: true, force: true })
+
+  const R = results
+  const rows: Array<[string, string, string, string, boolean | undefined]> = [
+    ['full backup (s)', fmt(R.holdfastBackup), fmt(R.resticBackup), ratio(R.holdfastBackup, R.resticBackup, 0.8), pass(R.holdfastBackup / R.resticBackup <= 0.8)],
+    ['unchanged re-run (s)', fmt(R.holdfastRerun), fmt(R.resticRerun), ratio(R.holdfastRerun, R.resticRerun, 1.0), pass(R.holdfastRerun / R.resticRerun <= 1.0)],
+    ['full restore (s)', fmt(R.holdfastRestore), fmt(R.resticRestore), ratio(R.holdfastRestore, R.resticRestore, 0.5), pass(R.holdfastRestore / R.resticRestore <= 0.5)],
+    ['restore, 2 stores gone (s)', fmt(R.holdfastRestoreDegraded), '', '', undefined],
+    ['peak RSS backup (MiB)', fmt(R.holdfastBackupRss, 0), fmt(R.resticBackupRss, 0), '<= 300', pass(R.holdfastBackupRss <= 300)],
+    ['peak RSS restore (MiB)', fmt(R.holdfastRestoreRss, 0), fmt(R.resticRestoreRss, 0), '<= 300', pass(R.holdfastRestoreRss <= 300)],
+    ['bytes stored (MB)', fmt(R.holdfastSize / 1e6, 0), fmt(R.resticSize / 1e6, 0), ratio(R.holdfastSize, R.resticSize, 1.575), pass(R.holdfastSize / R.resticSize <= 1.575)],
+    ['erasure encode 10+4 (GB/s)', fmt(R.erasureEncode10p4GBps, 2), '', '>= 3', pass(R.erasureEncode10p4GBps >= 3)],
+    ['restores byte-identical', R.restoreIdentical === 1 && R.degradedRestoreIdentical === 1 ? 'yes' : 'NO', '', '', R.restoreIdentical === 1 && R.degradedRestoreIdentical === 1]
+  ]
+  if (json) {
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n')
+  } else {
+    log('\n| measure | holdfast | restic 0.14 | ratio (target) | |')
+    log('| --- | --- | --- | --- | --- |')
+    for (const [name, h, r, q, ok] of rows) log(`| ${name} | ${h} | ${r} | ${q} | ${ok === undefined ? '' : ok ? 'PASS' : 'FAIL'} |`)
+  }
+}
+
+function fmt (n: number | undefined, digits = 2): string { return n == null || Number.isNaN(n) ? 'n/a' : n.toFixed(digits) }
+function ratio (a: number, b: number, target: number): string { return Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x (<= ${target}x)` : `(<= ${target}x)` }
+function pass (ok: boolean): boolean { return ok }
+
+main().catch(err => { process.stderr.write(`bench failed: ${(err as Error).message}\n`); process.exitCode = 1 })
