@@ -23,4 +23,4 @@ export {}
 
 // Shard and file I/O, erasure coding and scrypt all run in libuv's pool; its default of 4 threads is
 // too few to keep both cores and the disks busy. Only effective before the pool's first use.
-process.env.UV_THREADPOOL_SIZE ??= '8'
+process.env.UV_THREADPOOL_SIZE ??= '16'

@@ -308,6 +308,7 @@ class Session {
       await this.uploads.acquire(1, this.signal)
       try {
         const desc = await this.repo.storeBuilt(built, { signal: this.signal })
+        this.repo.recycle(built)
         await this.onStored(desc)
       } finally {
         this.uploads.release(1)

@@ -65,13 +65,15 @@ export async function check (repo: Repository, options: { readData?: boolean, si
 async function packPresence (repo: Repository, desc: PackDescriptor, signal?: AbortSignal): Promise<PackHealth> {
   const h: PackHealth = { pack: desc.id, good: 0, total: desc.shards.length, needed: desc.k, problems: [] }
   await Promise.all(desc.shards.map(async (s, i) => {
-    const store = repo.stores.find(st => st.id === s.store)
-    try {
-      if (store != null && await store.has('shard', s.name, { signal })) h.good++
-      else h.problems.push(`shard ${i} missing from ${s.store}`)
-    } catch (err) {
-      h.problems.push(`shard ${i} on ${s.store}: ${(err as Error).message}`)
+    const problems: string[] = []
+    for (const store of repo.storesFor(s.store)) {
+      try {
+        if (await store.has('shard', s.name, { signal })) { h.good++; return }
+      } catch (err) {
+        problems.push(`shard ${i} on ${store.id}: ${(err as Error).message}`)
+      }
     }
+    h.problems.push(problems.length > 0 ? problems.join('; ') : `shard ${i} missing from ${s.store}`)
   }))
   return h
 }

@@ -74,6 +74,22 @@ export class CauchyCodec implements ErasureCodec {
     return { shardSize, shards: [...dataShards, ...parityShards] }
   }
 
+  /**
+   * Encodes a pack that already sits at the start of `data` (which holds at least k * shardSizeFor(length)
+   * bytes) into `parity` (at least m * shardSize bytes), without copying it: zeroes the padding, computes
+   * the parity, returns views of both buffers as the k + m shards. For callers that reuse their buffers.
+   */
+  encodeInPlace (data: Uint8Array, length: number, parity: Uint8Array): EncodedShards {
+    const { k, m } = this
+    const shardSize = this.shardSizeFor(length)
+    if (data.length < k * shardSize || parity.length < m * shardSize) throw new RangeError(`buffers too small for a pack of ${length} bytes`)
+    data.fill(0, length, k * shardSize)
+    const dataShards = slices(data, k, shardSize)
+    const parityShards = slices(parity, m, shardSize)
+    this.kernel(this.parityRows, m, k, dataShards, parityShards, shardSize)
+    return { shardSize, shards: [...dataShards, ...parityShards] }
+  }
+
   async decode (shards: Array<Uint8Array | null>, shardSize: number, length: number, options?: CodecOptions): Promise<Uint8Array> {
     throwIfAborted(options)
     const { k } = this
@@ -193,7 +209,7 @@ export class CauchyCodec implements ErasureCodec {
 }
 
 /** `count` consecutive views of `size` bytes over `buffer`. */
-function slices (buffer: Buffer, count: number, size: number): Uint8Array[] {
+function slices (buffer: Uint8Array, count: number, size: number): Uint8Array[] {
   const out: Uint8Array[] = []
   for (let i = 0; i < count; i++) out.push(buffer.subarray(i * size, (i + 1) * size))
   return out

@@ -17,6 +17,11 @@ export interface SealedBlob {
   rawLength: number
 }
 
+/** The sealed header of a pack with this blob table. */
+export function sealPackHeader (encKey: Uint8Array, table: PackBlob[]): Buffer {
+  return seal(encKey, Buffer.from(JSON.stringify({ v: 1, blobs: table })), HEADER_AAD)
+}
+
 export function buildPack (encKey: Uint8Array, blobs: SealedBlob[]): { bytes: Buffer, table: PackBlob[] } {
   const table: PackBlob[] = []
   let offset = 0
@@ -24,7 +29,7 @@ export function buildPack (encKey: Uint8Array, blobs: SealedBlob[]): { bytes: Bu
     table.push([b.type, b.id, offset, b.sealed.length, b.rawLength])
     offset += b.sealed.length
   }
-  const header = seal(encKey, Buffer.from(JSON.stringify({ v: 1, blobs: table })), HEADER_AAD)
+  const header = sealPackHeader(encKey, table)
   const bytes = Buffer.allocUnsafe(offset + header.length + 4)
   let at = 0
   for (const b of blobs) { bytes.set(b.sealed, at); at += b.sealed.length }

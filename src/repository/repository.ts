@@ -176,6 +176,15 @@ export class Repository {
     return this.stores.find(s => s.id === id)
   }
 
+  /**
+   * The stores to ask for a shard: the one it was placed on; when that store is no longer configured
+   * under that id (a disk mounted elsewhere, stores copied), every configured store.
+   */
+  storesFor (placedOn: string): ShardStore[] {
+    const store = this.storeById(placedOn)
+    return store != null ? [store] : this.stores
+  }
+
   /** Puts each shard of a built pack on a distinct store and returns the pack's descriptor. */
   async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> {
     const placed = placeShards(built.id, built.shards.length, this.stores.map(s => s.id))
@@ -195,6 +204,14 @@ export class Repository {
     }
   }
 
+  /** Hands a stored pack's buffers back to the worker that built it, for its next pack. */
+  recycle (built: BuiltPack): void {
+    if (built.worker < 0 || this.pool == null) return
+    const data = built.shards[0].buffer as ArrayBuffer
+    const parity = built.shards[this.codec.k].buffer as ArrayBuffer
+    this.pool.callOn(built.worker, 'recycle', { data, parity }, [data, parity]).catch(() => {})
+  }
+
   /** Builds a pack from blobs sealed on this thread (trees, index), erasure-codes it and stores it. */
   async storePack (blobs: SealedBlob[], options: CallOptions = {}): Promise<PackDescriptor> {
     const built = await this.workers().call<BuiltPack>('pack', { blobs })
@@ -207,19 +224,21 @@ export class Repository {
    */
   async fetchShard (desc: PackDescriptor, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> {
     const info = desc.shards[index]
-    const store = this.storeById(info.store)
-    if (store == null) return { data: null, problem: `store ${info.store} is not configured` }
-    try {
-      const data = await store.get('shard', info.name, options)
-      if (data.length !== desc.shardSize || hashName(data) !== info.name) return { data: null, problem: `shard ${index} on ${info.store} is corrupt` }
-      return { data }
-    } catch (err) {
-      if (options.signal?.aborted === true) throw err
-      const e = err as Error
-      if (e instanceof NotFoundError) return { data: null, problem: `shard ${index} is missing from ${info.store}` }
-      if (e instanceof StoreUnavailableError) return { data: null, problem: `store ${info.store} is unavailable` }
-      return { data: null, problem: `shard ${index} on ${info.store}: ${e.message}` }
+    const problems: string[] = []
+    for (const store of this.storesFor(info.store)) {
+      try {
+        const data = await store.get('shard', info.name, options)
+        if (data.length === desc.shardSize && hashName(data) === info.name) return { data }
+        problems.push(`shard ${index} on ${store.id} is corrupt`)
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        const e = err as Error
+        if (e instanceof NotFoundError) problems.push(`shard ${index} is missing from ${store.id}`)
+        else if (e instanceof StoreUnavailableError) problems.push(`store ${store.id} is unavailable`)
+        else problems.push(`shard ${index} on ${store.id}: ${e.message}`)
+      }
     }
+    return { data: null, problem: problems.length === 1 ? problems[0] : `shard ${index}: ${problems.join('; ')}` }
   }
 
   /** Reads a pack from any k good shards (data shards first), decodes it and checks it against its id. */

@@ -18,16 +18,18 @@ export class ByteBudget {
       return
     }
     await new Promise<void>((resolve, reject) => {
-      const w = { bytes, resolve, reject }
-      this.waiters.push(w)
-      signal?.addEventListener('abort', () => {
+      const onAbort = (): void => {
         const i = this.waiters.indexOf(w)
         if (i >= 0) {
           this.waiters.splice(i, 1)
-          reject(new AbortedError('aborted while waiting', { cause: signal.reason }))
+          reject(new AbortedError('aborted while waiting', { cause: signal?.reason }))
           this.grant() // those queued behind it may fit now
         }
-      }, { once: true })
+      }
+      // the listener goes when the wait ends, or a long session would pile them up on one signal
+      const w = { bytes, resolve: () => { signal?.removeEventListener('abort', onAbort); resolve() }, reject }
+      this.waiters.push(w)
+      signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 

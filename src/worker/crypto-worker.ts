@@ -1,19 +1,22 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { createHash } from 'node:crypto'
 import { sealBlob } from '../repository/blob.js'
-import { buildPack, SealedBlob } from '../repository/pack.js'
+import { buildPack, SealedBlob, sealPackHeader } from '../repository/pack.js'
 import { fastMerkleRoot } from '../audit/fast-merkle-root.js'
-import { createCodec } from '../erasure/index.js'
+import { CauchyCodec, createCodec } from '../erasure/index.js'
 import type { BlobType, PackBlob } from '../repository/format.js'
 
 /**
  * The CPU-heavy steps of a backup, on worker threads so that every core works while the main thread
  * walks, reads and chunks:
- * - `seal`: compress and encrypt a batch of blobs and add them to this worker's open pack; a pack that
- *   reaches the pack size is built, erasure-coded and hashed, and returned with the reply;
+ * - `seal`: compress and encrypt a batch of blobs straight into this worker's open pack; a pack that
+ *   reaches the pack size gets its header, is erasure-coded in place and hashed, and goes back with the
+ *   reply;
  * - `flush`: close the open pack (end of a session);
+ * - `recycle`: take back the buffers of a pack whose shards are stored, for the next pack;
  * - `pack`: build, encode and hash a pack from blobs sealed elsewhere (trees, index).
- * Buffers travel by transfer, never by copy.
+ * Buffers travel by transfer, never by copy, and pack buffers are reused: a backup allocates a handful
+ * of them instead of one per pack.
  */
 export interface WorkerInit {
   encKey: Uint8Array
@@ -23,6 +26,8 @@ export interface WorkerInit {
   m: number
   segmentSize: number
   packSize: number
+  /** the worker's index in its pool, so that buffers can be sent back to it */
+  index?: number
 }
 
 export interface SealBatch { types: BlobType[], ids: Uint8Array, data: Uint8Array, lengths: number[] }
@@ -36,40 +41,76 @@ export interface BuiltPack {
   roots: string[]
   shards: Uint8Array[]
   blobs: PackBlob[]
+  /** worker that owns the shards' buffers (send them back with `recycle`), or -1 */
+  worker: number
 }
 
 const init = workerData as WorkerInit
 const codec = createCodec(init.codec, init.k, init.m)
-let open: SealedBlob[] = []
-let openSize = 0
+/** Room past the pack size: a pack is cut before a blob that would not fit. */
+const SLACK = 1024 * 1024
+const CAPACITY = roundUp(init.packSize + SLACK, 64 * init.k)
 
-async function build (blobs: SealedBlob[]): Promise<BuiltPack> {
-  const { bytes, table } = buildPack(init.encKey, blobs)
-  const { shards, shardSize } = await codec.encode(bytes)
+interface Arena { data: Buffer, parity: Buffer }
+const free: Arena[] = []
+const MAX_FREE = 2
+
+interface OpenPack { arena: Arena, used: number, table: PackBlob[], headerEstimate: number }
+let open: OpenPack | null = null
+
+function roundUp (n: number, to: number): number {
+  return Math.ceil(n / to) * to
+}
+
+function newArena (capacity = CAPACITY): Arena {
+  return { data: Buffer.allocUnsafeSlow(capacity), parity: Buffer.allocUnsafeSlow(roundUp(capacity / init.k, 64) * init.m) }
+}
+
+function digest (bytesLength: number, packId: string, encoded: { shardSize: number, shards: Uint8Array[] }, table: PackBlob[], worker: number): BuiltPack {
   return {
-    id: createHash('sha256').update(bytes).digest('hex'),
-    length: bytes.length,
-    shardSize,
-    names: shards.map(s => createHash('sha256').update(s).digest('hex')),
-    roots: shards.map(s => Buffer.from(fastMerkleRoot(s, init.segmentSize)).toString('hex')),
-    shards,
-    blobs: table
+    id: packId,
+    length: bytesLength,
+    shardSize: encoded.shardSize,
+    names: encoded.shards.map(s => createHash('sha256').update(s).digest('hex')),
+    roots: encoded.shards.map(s => Buffer.from(fastMerkleRoot(s, init.segmentSize)).toString('hex')),
+    shards: encoded.shards,
+    blobs: table,
+    worker
   }
 }
 
-async function takeOpen (): Promise<BuiltPack | null> {
-  if (open.length === 0) return null
-  const blobs = open
-  open = []
-  openSize = 0
-  return await build(blobs)
+/** Adds the header to the open pack, encodes it in place and returns it. */
+function closeOpen (): BuiltPack | null {
+  if (open == null) return null
+  const { arena, table } = open
+  let used = open.used
+  open = null
+  const header = sealPackHeader(init.encKey, table)
+  let target = arena
+  const length = used + header.length + 4
+  if (codec.k * codec.shardSizeFor(length) > arena.data.length) {
+    // a header larger than the slack (very many tiny blobs): this pack gets a bigger arena of its own
+    target = newArena(roundUp(length, 64 * init.k))
+    arena.data.copy(target.data, 0, 0, used)
+    recycle(arena)
+  }
+  header.copy(target.data, used)
+  used += header.length
+  target.data.writeUInt32LE(header.length, used)
+  const packId = createHash('sha256').update(target.data.subarray(0, length)).digest('hex')
+  const encoded = (codec as CauchyCodec).encodeInPlace(target.data, length, target.parity)
+  return digest(length, packId, encoded, table, init.index ?? -1)
 }
 
-function buffersOf (packs: BuiltPack[]): ArrayBuffer[] {
+function recycle (arena: Arena): void {
+  if (free.length < MAX_FREE && arena.data.length === CAPACITY) free.push(arena)
+}
+
+function transfers (packs: BuiltPack[]): ArrayBuffer[] {
   return [...new Set(packs.flatMap(p => p.shards.map(s => s.buffer as ArrayBuffer)))].filter(b => b.byteLength > Buffer.poolSize)
 }
 
-async function handle (op: string, payload: any): Promise<{ result: unknown, transfer: ArrayBuffer[] }> {
+function handle (op: string, payload: any): { result: unknown, transfer: ArrayBuffer[] } {
   if (op === 'seal') {
     const batch = payload as SealBatch
     const packs: BuiltPack[] = []
@@ -79,28 +120,50 @@ async function handle (op: string, payload: any): Promise<{ result: unknown, tra
       const id = batch.ids.subarray(i * 32, i * 32 + 32)
       const sealed = sealBlob(init.encKey, batch.types[i], id, batch.data.subarray(at, at + len), init.level)
       at += len
-      open.push({ type: batch.types[i], id: Buffer.from(id).toString('hex'), sealed, rawLength: len })
-      openSize += sealed.length
-      if (openSize >= init.packSize) packs.push((await takeOpen())!)
+      if (open != null && open.used + sealed.length + open.headerEstimate > CAPACITY) packs.push(closeOpen()!)
+      if (open == null) open = { arena: free.pop() ?? newArena(), used: 0, table: [], headerEstimate: 64 }
+      if (sealed.length > open.arena.data.length) throw new RangeError(`blob of ${sealed.length} bytes exceeds the pack buffer`)
+      sealed.copy(open.arena.data, open.used)
+      open.table.push([batch.types[i], Buffer.from(id).toString('hex'), open.used, sealed.length, len])
+      open.used += sealed.length
+      open.headerEstimate += 128
+      if (open.used >= init.packSize) packs.push(closeOpen()!)
     }
-    return { result: packs, transfer: buffersOf(packs) }
+    return { result: packs, transfer: transfers(packs) }
   }
   if (op === 'flush') {
-    const pack = await takeOpen()
+    const pack = closeOpen()
     const packs = pack == null ? [] : [pack]
-    return { result: packs, transfer: buffersOf(packs) }
+    return { result: packs, transfer: transfers(packs) }
+  }
+  if (op === 'recycle') {
+    const { data, parity } = payload as { data: ArrayBuffer, parity: ArrayBuffer }
+    recycle({ data: Buffer.from(data), parity: Buffer.from(parity) })
+    return { result: null, transfer: [] }
   }
   if (op === 'pack') {
-    const pack = await build(payload.blobs as SealedBlob[])
-    return { result: pack, transfer: buffersOf([pack]) }
+    const { bytes, table } = buildPack(init.encKey, payload.blobs as SealedBlob[])
+    const packId = createHash('sha256').update(bytes).digest('hex')
+    return { result: digest(bytes.length, packId, codecEncodeCopy(bytes), table, -1), transfer: [] }
   }
   throw new Error(`unknown op ${op}`)
 }
 
+function codecEncodeCopy (bytes: Uint8Array): { shardSize: number, shards: Uint8Array[] } {
+  const shardSize = codec.shardSizeFor(bytes.length)
+  const arena = { data: Buffer.allocUnsafeSlow(codec.k * shardSize), parity: Buffer.allocUnsafeSlow(codec.m * shardSize) }
+  arena.data.set(bytes)
+  return (codec as CauchyCodec).encodeInPlace(arena.data, bytes.length, arena.parity)
+}
+
 parentPort?.on('message', (msg: { id: number, op: string, payload: unknown }) => {
-  handle(msg.op, msg.payload).then(({ result, transfer }) => {
-    parentPort?.postMessage({ id: msg.id, result }, transfer)
-  }, (err: Error) => {
-    parentPort?.postMessage({ id: msg.id, error: { name: err.name, message: err.message } })
-  })
+  let reply: { result: unknown, transfer: ArrayBuffer[] }
+  try {
+    reply = handle(msg.op, msg.payload)
+  } catch (err) {
+    const e = err as Error
+    parentPort?.postMessage({ id: msg.id, error: { name: e.name, message: e.message } })
+    return
+  }
+  parentPort?.postMessage({ id: msg.id, result: reply.result }, reply.transfer)
 })

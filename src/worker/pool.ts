@@ -19,7 +19,7 @@ export class WorkerPool {
   start (): void {
     if (this.slots.length > 0) return
     for (let i = 0; i < this.size; i++) {
-      const worker = new Worker(this.url, { workerData: this.workerData })
+      const worker = new Worker(this.url, { workerData: { ...(this.workerData as object), index: i } })
       const slot: Slot = { worker, pending: new Map() }
       worker.on('message', (msg: { id: number, error?: { name: string, message: string }, result?: unknown }) => {
         const p = slot.pending.get(msg.id)
@@ -46,6 +46,17 @@ export class WorkerPool {
     if (this.slots.length === 0) throw new AbortedError('worker pool is not running')
     let slot = this.slots[0]
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s
+    const id = this.nextId++
+    return await new Promise<T>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject })
+      slot.worker.postMessage({ id, op, payload }, transfer)
+    })
+  }
+
+  /** Sends a request to one worker (the one that owns the buffers it carries back, say). */
+  async callOn<T> (index: number, op: string, payload: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
+    const slot = this.slots[index]
+    if (slot == null) throw new AbortedError('worker pool is not running')
     const id = this.nextId++
     return await new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject })

@@ -282,7 +282,9 @@ describe('holdfast CLI (integration)', function () {
         assert.equal(row.type, st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'symlink', p)
         if (st.isFile()) assert.equal(row.size, st.size, p)
         if (!st.isSymbolicLink()) assert.equal(row.mode, st.mode & 0o7777, p)
-        assert.equal(row.mtime, st.mtime.toISOString(), p)
+        // from the nanoseconds: st.mtime goes through a float of milliseconds, which can round .3999999 up
+        const ms = (await lstat(p, { bigint: true })).mtimeNs / 1_000_000n
+        assert.equal(row.mtime, new Date(Number(ms)).toISOString(), p)
         if (st.isSymbolicLink()) assert.equal(row.target, await readlink(p), p)
       }
       assert.equal(byPath.get(join(src, 'old.txt'))!.mtime, OLD_MTIME.toISOString())
