@@ -12,6 +12,7 @@ interface NativeMerkle {
   merkleRoot: (data: Uint8Array, segmentSize: number) => Buffer
   backend: () => string
   setBackend: (name: string) => void
+  trimMemory: () => void
 }
 
 function load (): NativeMerkle | undefined {
@@ -30,4 +31,9 @@ export const merkleBackend: string = nativeMerkle?.backend() ?? 'javascript'
 
 export function fastMerkleRoot (data: Uint8Array, segmentSize: number): Uint8Array {
   return nativeMerkle != null ? nativeMerkle.merkleRoot(data, segmentSize) : merkleRoot(data, segmentSize)
+}
+
+/** Returns memory the C allocator holds after free() to the system (glibc); see merkle-root.c. */
+export function trimMemory (): void {
+  nativeMerkle?.trimMemory()
 }

@@ -5,4 +5,4 @@
  */
 export { SEGMENT_SIZE, leafCount, merkleRoot, merkleProof, verifyMerkleProof } from './merkle.js'
 export type { MerkleProof } from './merkle.js'
-export { fastMerkleRoot, merkleBackend, nativeMerkle } from './fast-merkle-root.js'
+export { fastMerkleRoot, merkleBackend, nativeMerkle, trimMemory } from './fast-merkle-root.js'

@@ -45,8 +45,8 @@ interface FileState { content?: string[], failed?: boolean }
 const READ_BLOCK = 4 * 1024 * 1024
 const SEAL_BATCH_BYTES = 2 * 1024 * 1024
 const SEAL_BATCH_COUNT = 512
-const IN_FLIGHT_BYTES = 32 * 1024 * 1024
-const MAX_UPLOADS = 2
+const IN_FLIGHT_BYTES = 16 * 1024 * 1024
+const MAX_UPLOADS = 1
 const PROGRESS_INTERVAL_MS = 100
 
 export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
@@ -85,8 +85,11 @@ class Session {
   private bytesTotal = 0
   private lastProgress = 0
 
+  /** Aborted when the session fails, so that every reader and waiter stops at once. */
+  private readonly stop = new AbortController()
+
   constructor (private readonly repo: Repository, private readonly options: BackupOptions) {
-    this.signal = options.signal
+    this.signal = options.signal != null ? AbortSignal.any([options.signal, this.stop.signal]) : this.stop.signal
     this.gear = gearTable(repo.keys.chunker)
     this.onStored = async (desc: PackDescriptor): Promise<void> => {
       await repo.register.addPacks([desc], true)
@@ -94,6 +97,11 @@ class Session {
       this.stats.bytesStored += desc.shardSize * desc.shards.length
     }
     this.treePacker = new Packer(repo, this.onStored, this.signal)
+  }
+
+  private fail (err: Error): void {
+    this.failure ??= err
+    this.stop.abort(err)
   }
 
   private emit (event: BackupEvent): void {
@@ -157,9 +165,11 @@ class Session {
       this.progress(true)
       return { name, snapshot, warnings: this.warnings }
     } catch (err) {
+      const first = this.failure ?? err
+      this.fail(err as Error)
       await Promise.allSettled([...this.sealing])
       await this.treePacker.settle()
-      throw err
+      throw first
     }
   }
 
@@ -297,7 +307,7 @@ class Session {
   }
 
   private track (job: Promise<void>): void {
-    const tracked = job.catch(err => { this.failure ??= err }).finally(() => this.sealing.delete(tracked))
+    const tracked = job.catch(err => { this.fail(err) }).finally(() => this.sealing.delete(tracked))
     this.sealing.add(tracked)
   }
 

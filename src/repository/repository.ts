@@ -18,7 +18,7 @@ import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, RepositoryConfig, SnapshotRecord, Tree
 } from './format.js'
 import {
-  ConfigError, IntegrityError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, RepositoryExistsError, StoreUnavailableError,
+  AbortedError, ConfigError, IntegrityError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, RepositoryExistsError, StoreUnavailableError,
   UnsupportedFormatError, UsageError, WrongPassphraseError
 } from '../errors.js'
 import { CAUCHY_CODEC_NAME } from '../erasure/index.js'
@@ -46,6 +46,7 @@ const PACK_CACHE_SIZE = 3
 export class Repository {
   private readonly packCache = new Map<string, Promise<Buffer>>()
   private pool?: WorkerPool
+  private closed = false
 
   private constructor (
     readonly home: string,
@@ -123,6 +124,8 @@ export class Repository {
   }
 
   async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
     await this.pool?.stop()
     this.pool = undefined
     await this.register.close()
@@ -131,6 +134,7 @@ export class Repository {
 
   /** The worker threads that seal blobs and build packs; started on first use. */
   workers (): WorkerPool {
+    if (this.closed) throw new AbortedError('the repository is closed')
     if (this.pool == null) {
       const init: WorkerInit = {
         encKey: this.keys.encryption,
@@ -141,7 +145,7 @@ export class Repository {
         segmentSize: this.config.segmentSize,
         packSize: this.config.packSize
       }
-      this.pool = new WorkerPool(new URL('../worker/crypto-worker.js', import.meta.url), init, Math.max(1, availableParallelism()))
+      this.pool = new WorkerPool(new URL('../worker/crypto-worker.js', import.meta.url), init, workerCount())
       this.pool.start()
     }
     return this.pool
@@ -424,6 +428,12 @@ async function readConfig (stores: ShardStore[], keys: RepositoryKeys, options: 
     }
   }
   throw new StoreUnavailableError(`the repository config could not be read from any store: ${problems.join('; ') || 'none found'}`)
+}
+
+/** Worker threads for sealing and packing: one per core, or HOLDFAST_WORKERS. */
+function workerCount (): number {
+  const n = Number(process.env.HOLDFAST_WORKERS)
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : Math.max(1, availableParallelism())
 }
 
 async function exists (path: string): Promise<boolean> {

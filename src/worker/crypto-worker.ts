@@ -53,7 +53,7 @@ const CAPACITY = roundUp(init.packSize + SLACK, 64 * init.k)
 
 interface Arena { data: Buffer, parity: Buffer }
 const free: Arena[] = []
-const MAX_FREE = 2
+const MAX_FREE = 1
 
 interface OpenPack { arena: Arena, used: number, table: PackBlob[], headerEstimate: number }
 let open: OpenPack | null = null

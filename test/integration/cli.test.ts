@@ -10,7 +10,7 @@ import { CLI, RunResult } from '../../scripts/lib/cli-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
 import {
   allPaths, backupJson, countShards, expectCode, fileHashes, hf, initRepo, leftoverTempFiles, listing, makeTempDir, parseJson,
-  PASSPHRASE, removeDir, saveStores, sha256File, shardFiles, snapshotsJson, TestRepo, writeRandom
+  PACK_SIZE, PACK_SIZE_OVERRIDDEN, PASSPHRASE, removeDir, saveStores, sha256File, shardFiles, snapshotsJson, TestRepo, writeRandom
 } from './helpers.js'
 
 const MiB = 1024 * 1024
@@ -128,7 +128,7 @@ describe('holdfast CLI (integration)', function () {
       // the 5 MiB file (several ~1 MiB chunks) at 256 KiB packs spans several packs; every pack puts one
       // of its 6 shards on each of the 6 stores
       const counts = await Promise.all(repo.stores.map(async store => (await shardFiles(store)).length))
-      assert.ok(counts[0] >= 4, `store 1 holds only ${counts[0]} shards`)
+      assert.ok(counts[0] >= (PACK_SIZE_OVERRIDDEN ? 3 : 4), `store 1 holds only ${counts[0]} shards`)
       assert.deepEqual(counts, counts.map(() => counts[0]), `shards per store: ${counts.join(', ')}`)
     })
 
@@ -424,6 +424,34 @@ describe('holdfast CLI (integration)', function () {
     })
   })
 
+  describe('pack sizes smaller than a chunk', function () {
+    let dir: string
+
+    before(async function () { dir = await makeTempDir('packsize') })
+    after(async function () { await removeDir(dir) })
+
+    // BUG (HEAD ba964ef): the worker's pack arena holds packSize + 1 MiB (src/worker/crypto-worker.ts:51-52,
+    // CAPACITY = roundUp(packSize + SLACK, 64k)), but a chunk is up to 8 MiB (chunker maxSize) and init
+    // accepts pack sizes from 64 KiB: every sealed chunk larger than packSize + 1 MiB throws
+    // "blob of N bytes exceeds the pack buffer" (crypto-worker.ts:125) and the backup exits 1. With
+    // --pack-size 256KiB almost any file over ~1.3 MiB fails, with 1MiB a good share of them. Fix: size
+    // the arena for packSize + the chunker's maxSize (+ sealing overhead), or give an oversized blob a
+    // pack (arena) of its own, as closeOpen already does for oversized headers.
+    it.skip('BUG: backs up and restores chunks much larger than the pack size (--pack-size 64KiB, up to 8 MiB chunks)', async function () {
+      const src = join(dir, 'src')
+      await mkdir(src)
+      await writeRandom(join(src, 'random.bin'), 6 * MiB)
+      await writeFile(join(src, 'zeros.bin'), Buffer.alloc(9 * MiB)) // no boundary in zeros: one 8 MiB chunk
+      const repo = await initRepo(dir, { packSize: '64KiB' })
+      const b = await backupJson(repo.home, [src])
+      assert.equal(b.filesNew, 2)
+      const target = join(dir, 'restore')
+      expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+      assert.deepEqual(await compareTrees(src, restoredPath(target, src)), [])
+      expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check --read-data')
+    })
+  })
+
   describe('mtime precision', function () {
     let dir: string
 
@@ -625,7 +653,7 @@ describe('holdfast CLI (integration)', function () {
 
     before(async function () {
       dir = await makeTempDir('interrupt')
-      repo = await initRepo(dir, { packSize: '1MiB' })
+      repo = await initRepo(dir, { packSize: PACK_SIZE_OVERRIDDEN ? PACK_SIZE : '1MiB' })
     })
 
     after(async function () {
@@ -662,7 +690,7 @@ describe('holdfast CLI (integration)', function () {
       const deadline = Date.now() + 90_000
       while (!finished && Date.now() < deadline) {
         shardsAtKill = await countShards(repo.stores)
-        if (shardsAtKill >= shardsBefore + 6 * 6) break
+        if (shardsAtKill >= shardsBefore + 6 * 3) break
         await new Promise(resolve => setTimeout(resolve, 25))
       }
       if (!finished) proc.kill('SIGKILL')
@@ -720,7 +748,7 @@ describe('holdfast CLI (integration)', function () {
       void exited.then(() => { finished = true })
       const deadline = Date.now() + 90_000
       while (!finished && Date.now() < deadline) {
-        if (await countShards(repo.stores) >= shardsBefore + 6 * 4) break
+        if (await countShards(repo.stores) >= shardsBefore + 6 * 2) break
         await new Promise(resolve => setTimeout(resolve, 25))
       }
       if (finished) this.skip() // finished before it could be interrupted
@@ -839,7 +867,7 @@ describe('holdfast CLI (integration)', function () {
       const home = join(dir, 'home')
       const stores = Array.from({ length: 6 }, (_, i) => join(dir, 'stores', `s${i + 1}`))
       const env = { HOLDFAST_HOME: home }
-      const init = await runAs(uid, ['init', ...stores.flatMap(s => ['--store', `dir:${s}`]), '--pack-size', '256KiB'], env)
+      const init = await runAs(uid, ['init', ...stores.flatMap(s => ['--store', `dir:${s}`]), '--pack-size', PACK_SIZE], env)
       expectCode(init, 0, 'init')
 
       const b = await runAs(uid, ['backup', '--json', src], env)

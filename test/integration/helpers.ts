@@ -11,6 +11,14 @@ import { runCli, RunResult } from '../../scripts/lib/cli-runner.js'
 
 export const PASSPHRASE = 'integration test passphrase'
 
+/**
+ * Pack size of the test repositories: small, so that a few MiB of test data span several packs.
+ * HOLDFAST_IT_PACK_SIZE overrides it (and the 1 MiB of the interrupted-backup test), e.g. to tell a
+ * pack-size bug from others.
+ */
+export const PACK_SIZE = process.env.HOLDFAST_IT_PACK_SIZE ?? '256KiB'
+export const PACK_SIZE_OVERRIDDEN = process.env.HOLDFAST_IT_PACK_SIZE != null
+
 export async function makeTempDir (label: string): Promise<string> {
   return await mkdtemp(join(tmpdir(), `holdfast-it-${label}-`))
 }
@@ -49,7 +57,7 @@ export async function initRepo (dir: string, options: { count?: number, k?: numb
   const home = join(dir, 'home')
   const stores = Array.from({ length: count }, (_, i) => join(dir, 'stores', `s${i + 1}`))
   const args = ['init', ...stores.flatMap(s => ['--store', `dir:${s}`]),
-    '--data-shards', String(options.k ?? 4), '--parity-shards', String(options.m ?? 2), '--pack-size', options.packSize ?? '256KiB']
+    '--data-shards', String(options.k ?? 4), '--parity-shards', String(options.m ?? 2), '--pack-size', options.packSize ?? PACK_SIZE]
   expectCode(await hf(home, args), 0, 'init')
   return { dir, home, stores }
 }
