@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { createHash } from 'node:crypto'
-import { sealBlob } from '../repository/blob.js'
+import { sealBlob, sealBlobInto } from '../repository/blob.js'
 import { buildPack, SealedBlob, sealPackHeader } from '../repository/pack.js'
 import { fastMerkleRoot } from '../audit/fast-merkle-root.js'
 import { CauchyCodec, createCodec } from '../erasure/index.js'
@@ -118,14 +118,22 @@ function handle (op: string, payload: any): { result: unknown, transfer: ArrayBu
     for (let i = 0; i < batch.types.length; i++) {
       const len = batch.lengths[i]
       const id = batch.ids.subarray(i * 32, i * 32 + 32)
-      const sealed = sealBlob(init.encKey, batch.types[i], id, batch.data.subarray(at, at + len), init.level)
+      const plain = batch.data.subarray(at, at + len)
       at += len
-      if (open != null && open.used + sealed.length + open.headerEstimate > CAPACITY) packs.push(closeOpen()!)
+      // cut the open pack first if this blob (at most its plaintext plus overhead) might not fit
+      if (open != null && open.used + len + 64 + open.headerEstimate > CAPACITY) packs.push(closeOpen()!)
       if (open == null) open = { arena: free.pop() ?? newArena(), used: 0, table: [], headerEstimate: 64 }
-      if (sealed.length > open.arena.data.length) throw new RangeError(`blob of ${sealed.length} bytes exceeds the pack buffer`)
-      sealed.copy(open.arena.data, open.used)
-      open.table.push([batch.types[i], Buffer.from(id).toString('hex'), open.used, sealed.length, len])
-      open.used += sealed.length
+      let sealedLength = sealBlobInto(init.encKey, batch.types[i], id, plain, init.level, open.arena.data, open.used)
+      if (sealedLength < 0) {
+        // incompressible and larger than the room left: it goes alone into a bigger pack buffer
+        const sealed = sealBlob(init.encKey, batch.types[i], id, plain, init.level)
+        if (open.used > 0) packs.push(closeOpen()!)
+        open = { arena: newArena(roundUp(sealed.length + SLACK, 64 * init.k)), used: 0, table: [], headerEstimate: 64 }
+        sealed.copy(open.arena.data, 0)
+        sealedLength = sealed.length
+      }
+      open.table.push([batch.types[i], Buffer.from(id).toString('hex'), open.used, sealedLength, len])
+      open.used += sealedLength
       open.headerEstimate += 128
       if (open.used >= init.packSize) packs.push(closeOpen()!)
     }

@@ -458,12 +458,9 @@ describe('holdfast CLI (integration)', function () {
     before(async function () { dir = await makeTempDir('mtime') })
     after(async function () { await removeDir(dir) })
 
-    // BUG: restore sets mtimes as a float number of seconds (src/restore/restore.ts mtimeOf, lines 206-210),
-    // and libuv truncates that to whole microseconds: 981173106.122 is stored as 981173106.12199997... in a
-    // double, so the restored file gets 981173106.121999 s: 1 us early, and for an mtime on a whole
-    // millisecond also 1 ms early (compareTrees reports it). Fix: round instead of truncating, e.g.
-    // return (Number(ns / 1000n) + 0.5) / 1e6 (a double's error near 1e9 s is ~0.12 us < 0.5 us).
-    it.skip('BUG: restores mtimes to the microsecond (also mtimes with whole milliseconds)', async function () {
+    // Regression test: restore used to set float seconds that libuv truncated to the microsecond below
+    // (981173106.122 became 981173106.121999), 1 ms early for mtimes on a whole millisecond.
+    it('restores mtimes to the microsecond (also mtimes with whole milliseconds)', async function () {
       const src = join(dir, 'src')
       await mkdir(src)
       // whole-millisecond mtimes are common (files from archives, other tools); touch sets them exactly
@@ -771,14 +768,16 @@ describe('holdfast CLI (integration)', function () {
       assert.deepEqual(await compareTrees(big2, restoredPath(target, big2)), [])
     })
 
-    // BUG: ByteBudget.acquire (src/util/byte-budget.ts:22-30) adds an 'abort' listener to the session's
-    // signal every time it has to wait and never removes it once the wait is granted (grant() only calls
-    // resolve). Backup.upload waits on such a budget for every pack beyond MAX_UPLOADS, so listeners pile
-    // up for the whole session (a leak proportional to the number of packs) and from the 11th Node prints
-    // "MaxListenersExceededWarning: Possible EventTarget memory leak detected. 11 abort listeners added to
-    // [AbortSignal]" on stderr of a successful backup. Fix: remove the listener when the waiter is granted
-    // (keep a reference and call signal.removeEventListener in grant(), or use AbortSignal.any/once per wait).
-    it.skip('BUG: a successful backup of many packs writes nothing on stderr (no listener-leak warning)', async function () {
+    // BUG: a successful backup prints "(node) MaxListenersExceededWarning: Possible EventTarget memory leak
+    // detected. 11 abort listeners added to [AbortSignal]" on stderr. Every wait in ByteBudget.acquire
+    // (src/util/byte-budget.ts) adds an 'abort' listener to the session's one signal. HEAD ba964ef removes it
+    // when the wait ends (the leak is fixed), but Session.upload (src/backup/backup.ts) is called by every
+    // dispatched seal batch and up to IN_FLIGHT_BYTES / SEAL_BATCH_BYTES = 16 of them wait for one of the
+    // MAX_UPLOADS = 2 slots at once: more than Node's default of 10 listeners. Fix: raise the limit for the
+    // session's signal (events.setMaxListeners(0, signal)), or let ByteBudget hold one abort listener for all
+    // its waiters. (At HEAD this test also hits the pack-buffer bug above with its 1 MiB packs; with that
+    // patched out in a scratch copy it still fails 3 times out of 3.)
+    it.skip('BUG: a successful backup of many packs writes nothing on stderr (no MaxListenersExceededWarning)', async function () {
       this.timeout(120_000)
       const many = join(dir, 'many-packs')
       await mkdir(many)

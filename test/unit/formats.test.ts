@@ -490,3 +490,24 @@ describe('repository/register', function () {
     await reg.open()
   })
 })
+
+describe('sealBlobInto', () => {
+  it('writes a blob that openBlob opens, compressed or not, and refuses when it would not fit', async () => {
+    const { sealBlobInto, openBlob } = await import('../../src/repository/blob.js')
+    const { deriveRepositoryKeys, blobId } = await import('../../src/crypto/keys.js')
+    const { randomBytes } = await import('node:crypto')
+    const keys = deriveRepositoryKeys(randomBytes(32))
+    for (const plain of [Buffer.alloc(0), Buffer.from('x'.repeat(100000)), randomBytes(70000)]) {
+      const id = blobId(keys.id, plain)
+      const target = Buffer.alloc(200000, 0xee)
+      const n = sealBlobInto(keys.encryption, 'data', id, plain, 3, target, 17)
+      assert.ok(n > 0)
+      assert.equal(target[16], 0xee, 'nothing written before the offset')
+      assert.equal(target[17 + n], 0xee, 'nothing written past the sealed length')
+      assert.deepEqual(openBlob(keys, 'data', id.toString('hex'), target.subarray(17, 17 + n), plain.length), plain)
+      const small = Buffer.alloc(n - 1, 0xee)
+      assert.equal(sealBlobInto(keys.encryption, 'data', id, plain, 3, small, 0), -1)
+      assert.ok(small.every(b => b === 0xee), 'a refused blob writes nothing')
+    }
+  })
+})
