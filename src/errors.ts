@@ -50,6 +50,8 @@ export const LockedError = define('LockedError', 11)
 export const NoSuchSnapshotError = define('NoSuchSnapshotError')
 /** Not enough stores are available to place k+m shards on distinct stores. */
 export const PlacementError = define('PlacementError')
+/** A path given to back up does not exist. */
+export const SourceNotFoundError = define('SourceNotFoundError')
 /** The operation was cancelled through its AbortSignal. */
 export const AbortedError = define('AbortedError', 130)
 /** A message or object is larger than its bound. */
@@ -58,4 +60,4 @@ export const TooLargeError = define('TooLargeError')
 export type ErrorName = 'WrongPassphraseError' | 'TamperedDataError' | 'IntegrityError' | 'NotFoundError' |
 'StoreUnavailableError' | 'PackUnrecoverableError' | 'RepositoryNotFoundError' | 'RepositoryExistsError' |
 'UnsupportedFormatError' | 'ConfigError' | 'UsageError' | 'LockedError' | 'NoSuchSnapshotError' |
-'PlacementError' | 'AbortedError' | 'TooLargeError'
+'PlacementError' | 'AbortedError' | 'TooLargeError' | 'SourceNotFoundError'

@@ -1,7 +1,9 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, lstatSync, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { hostname as osHostname, userInfo } from 'node:os'
 import { resolve } from 'node:path'
+import { setMaxListeners } from 'node:events'
+import { existsSync } from 'node:fs'
 import { Chunker, gearTable } from '../chunking/index.js'
 import { sealBlob } from '../repository/blob.js'
 import type { Repository } from '../repository/repository.js'
@@ -10,6 +12,7 @@ import type { BlobType, PackDescriptor, SnapshotRecord, SnapshotSummary, Tree, T
 import { acquireLock } from '../node/home.js'
 import { checkAbort } from '../store/directory-store.js'
 import { ByteBudget } from '../util/byte-budget.js'
+import { SourceNotFoundError } from '../errors.js'
 import { Packer } from './packer.js'
 import { scan, ScanNode, ScanProblem } from './scanner.js'
 
@@ -90,6 +93,8 @@ class Session {
 
   constructor (private readonly repo: Repository, private readonly options: BackupOptions) {
     this.signal = options.signal != null ? AbortSignal.any([options.signal, this.stop.signal]) : this.stop.signal
+    // every reader and every wait for the budget listens to this one signal while it waits
+    setMaxListeners(0, this.signal)
     this.gear = gearTable(repo.keys.chunker)
     this.onStored = async (desc: PackDescriptor): Promise<void> => {
       await repo.register.addPacks([desc], true)
@@ -124,6 +129,8 @@ class Session {
   async run (paths: string[]): Promise<BackupResult> {
     const { repo } = this
     const absPaths = [...new Set(paths.map(p => resolve(p)))].sort()
+    const missing = absPaths.filter(p => !existsSync(p) && !isDanglingLink(p))
+    if (missing.length > 0) throw new SourceNotFoundError(`nothing to back up at ${missing.join(', ')}: no such file or directory`)
     this.emit({ type: 'backup:phase', phase: 'scan' })
     const exclude = [repo.home, ...repo.homeConfig.stores.map(s => s.replace(/^dir:/, '')), ...(this.options.exclude ?? [])]
     const scanned = await scan(absPaths, { signal: this.signal, exclude, onProgress: (files, bytes) => this.emit({ type: 'scan:progress', files, bytes }) })
@@ -400,6 +407,10 @@ function readSmallFile (path: string, expected: number): Buffer {
   } finally {
     closeSync(fd)
   }
+}
+
+function isDanglingLink (p: string): boolean {
+  try { return lstatSync(p).isSymbolicLink() } catch { return false }
 }
 
 function sameList (a: string[], b: string[]): boolean {

@@ -66,7 +66,14 @@ export class DirectoryStore implements ShardStore {
       return // already stored: objects are immutable and content-addressed
     } catch {}
     const tmp = join(this.root, 'tmp', `${name}.${randomBytes(6).toString('hex')}`)
-    const fh = await open(tmp, 'w', 0o600)
+    let fh
+    try {
+      fh = await open(tmp, 'w', 0o600)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await mkdir(join(this.root, 'tmp'), { recursive: true }) // a store copied without its empty tmp/
+      fh = await open(tmp, 'w', 0o600)
+    }
     try {
       await fh.writeFile(data)
       if (this.durable) await fh.sync()
