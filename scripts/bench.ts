@@ -76,6 +76,8 @@ async function main (): Promise<void> {
     const b2 = await timed('restic', ['backup', '-q', corpus], env)
     log('restic: restore ...')
     const r1 = await timed('restic', ['restore', 'latest', '--target', target], env)
+    const rv = await timed('diff', ['-rq', '--no-dereference', corpus, join(target, corpus)])
+    if (b1.code !== 0 || b2.code !== 0 || r1.code !== 0 || rv.code !== 0) throw new Error('restic did not back up and restore the corpus intact; its figures would be meaningless')
     Object.assign(results, { resticBackup: b1.wall, resticBackupRss: b1.rssMiB, resticRerun: b2.wall, resticRestore: r1.wall, resticRestoreRss: r1.rssMiB, resticSize: await du(repo) })
     await rm(target, { recursive: true, force: true })
   }
@@ -107,7 +109,12 @@ async function main (): Promise<void> {
   })
   log('erasure coding benchmark ...')
   const er = await timed(node, [join(here, 'bench-erasure.js'), '--json'])
-  try { results.erasureEncode10p4GBps = JSON.parse(er.out).encode10p4GBps ?? NaN } catch { results.erasureEncode10p4GBps = NaN }
+  let erasureKernel = 'n/a'
+  try {
+    const parsed = JSON.parse(er.out)
+    results.erasureEncode10p4GBps = parsed.results[0].GBps
+    erasureKernel = parsed.kernel
+  } catch { results.erasureEncode10p4GBps = NaN }
   if (!flag('--keep')) for (const p of [home, target, ...stores, join(work, 'restic-repo'), join(work, 'restic-cache')]) await rm(p, { recursive: true, force: true })
 
   const R = results
@@ -125,6 +132,7 @@ async function main (): Promise<void> {
   if (json) {
     process.stdout.write(JSON.stringify(results, null, 2) + '\n')
   } else {
+    log(`\nerasure kernel: ${erasureKernel}; ${new Date().toISOString()}`)
     log('\n| measure | holdfast | restic 0.14 | ratio (target) | |')
     log('| --- | --- | --- | --- | --- |')
     for (const [name, h, r, q, ok] of rows) log(`| ${name} | ${h} | ${r} | ${q} | ${ok === undefined ? '' : ok ? 'PASS' : 'FAIL'} |`)
