@@ -1,5 +1,6 @@
-import { chmodSync, chownSync, closeSync, lchownSync, lutimesSync, mkdirSync, openSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs'
-import { mkdir, open, symlink } from 'node:fs/promises'
+import { chmodSync, chownSync, close, fchmod, fchown, futimes, lchownSync, lutimesSync, mkdirSync, open as openFd, rename, renameSync, rmSync, utimesSync, write } from 'node:fs'
+import { mkdir, symlink } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join, resolve } from 'node:path'
 import { openBlob } from '../repository/blob.js'
@@ -47,7 +48,32 @@ interface FileJob {
 interface Piece { job: FileJob, offset: number }
 
 const PROGRESS_INTERVAL_MS = 100
-const CREATE_CONCURRENCY = 16
+const fsOpen = promisify(openFd) as (path: string, flags: string, mode?: number) => Promise<number>
+const fsWrite = async (fd: number, data: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
+  await new Promise((resolve, reject) => write(fd, data, offset, length, position, (err, n) => err != null ? reject(err) : resolve(n)))
+const fsClose = promisify(close)
+const fsFchmod = promisify(fchmod)
+const fsFchown = promisify(fchown)
+const fsFutimes = promisify(futimes)
+const fsRename = promisify(rename)
+const CREATE_CONCURRENCY = 32
+
+/** Runs tasks with at most `limit` in flight; the others wait their turn in order. */
+class Limiter {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  constructor (private readonly limit: number) {}
+  async run<T> (task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>(resolve => this.waiting.push(resolve))
+    this.active++
+    try {
+      return await task()
+    } finally {
+      this.active--
+      this.waiting.shift()?.()
+    }
+  }
+}
 
 /** Runs fn over items with at most `limit` calls in flight. */
 async function forEachLimit<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -114,53 +140,64 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     if (job.failed == null && offset !== f.node.size) fail(job, `its chunks add up to ${offset} bytes, the snapshot says ${f.node.size}`)
   }
 
-  // Per-file metadata calls are synchronous: each takes microseconds, and tens of thousands of promise
-  // round trips through the thread pool cost far more than the calls themselves.
-  const finish = (job: FileJob): void => {
+  // Every call that touches a file goes through the thread pool on a plain descriptor: on a busy
+  // directory even a rename can take a hundred microseconds, which this thread spends decrypting instead.
+  const finish = async (job: FileJob, fd: number): Promise<void> => {
     try {
-      chmodSync(job.tmp, job.node.mode)
-      if (isRoot) chownSync(job.tmp, job.node.uid, job.node.gid)
+      await fsFchmod(fd, job.node.mode)
+      if (isRoot) await fsFchown(fd, job.node.uid, job.node.gid)
       const t = mtimeOf(job.node)
-      utimesSync(job.tmp, t, t)
-      renameSync(job.tmp, job.final)
-      result.files++
-      result.bytes += job.node.size
+      await fsFutimes(fd, t, t)
+    } finally {
+      await fsClose(fd)
+    }
+    await fsRename(job.tmp, job.final)
+    result.files++
+    result.bytes += job.node.size
+  }
+
+  // empty files need no pack
+  await forEachLimit(jobs.filter(j => j.failed == null && j.remaining === 0), CREATE_CONCURRENCY, async job => {
+    try {
+      await finish(job, await fsOpen(job.tmp, 'w', 0o600))
     } catch (err) {
       fail(job, (err as Error).message)
     }
     filesDone++
     progress()
-  }
-
-  // empty files need no pack
-  await forEachLimit(jobs.filter(j => j.failed == null && j.remaining === 0), CREATE_CONCURRENCY, async job => {
-    try { await (await open(job.tmp, 'w', 0o600)).close() } catch (err) { fail(job, (err as Error).message); return }
-    finish(job)
   })
 
   const writePiece = async (piece: Piece, data: Uint8Array): Promise<void> => {
     const { job } = piece
     if (job.failed != null) return
     try {
+      // the first writer creates the file; the others wait for that and open it for writing
       let fd: number
       if (job.created == null) {
-        job.created = open(job.tmp, 'w', 0o600).then(async fh => { await fh.close() })
-        await job.created
+        const created = fsOpen(job.tmp, 'w', 0o600)
+        job.created = created.then(() => {})
+        fd = await created
       } else {
         await job.created
+        fd = await fsOpen(job.tmp, 'r+')
       }
-      if (job.failed != null) return
-      fd = openSync(job.tmp, 'r+')
+      let last = false
       try {
         let done = 0
-        while (done < data.length) done += writeSync(fd, data, done, data.length - done, piece.offset + done)
-      } finally { closeSync(fd) }
+        while (done < data.length) done += (await fsWrite(fd, data, done, data.length - done, piece.offset + done))
+        bytesDone += data.length
+        last = --job.remaining === 0 && job.failed == null
+      } finally {
+        if (!last) await fsClose(fd)
+      }
+      if (last) {
+        await finish(job, fd)
+        filesDone++
+        progress()
+      }
     } catch (err) {
       fail(job, (err as Error).message)
-      return
     }
-    bytesDone += data.length
-    if (--job.remaining === 0 && job.failed == null) finish(job)
   }
 
   const restorePack = async (packId: string, blobs: Map<string, Piece[]>): Promise<void> => {
@@ -175,6 +212,9 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       for (const pieces of blobs.values()) for (const p of pieces) fail(p.job, (err as Error).message)
       return
     }
+    // open every blob (verified) and start its writes without waiting for them: creating a file is a
+    // thread-pool round trip, and a pack holds hundreds of small files
+    const writes: Array<Promise<void>> = []
     for (const [id, pieces] of blobs) {
       const loc = repo.register.blobs.get(id)!
       let data: Buffer
@@ -184,10 +224,12 @@ export async function restore (repo: Repository, rootTree: string, target: strin
         for (const p of pieces) fail(p.job, (err as Error).message)
         continue
       }
-      await forEachLimit(pieces, CREATE_CONCURRENCY, async p => { await writePiece(p, data) })
+      for (const p of pieces) writes.push(writeSlots.run(async () => { await writePiece(p, data) }))
     }
+    await Promise.all(writes)
   }
 
+  const writeSlots = new Limiter(CREATE_CONCURRENCY)
   const queue = [...byPack.entries()]
   let next = 0
   await Promise.all(Array.from({ length: options.packConcurrency ?? 3 }, async () => {

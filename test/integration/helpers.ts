@@ -8,6 +8,7 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile }
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { runCli, RunResult } from '../../scripts/lib/cli-runner.js'
+import type { SnapshotSummary } from '../../src/repository/format.js'
 
 export const PASSPHRASE = 'integration test passphrase'
 
@@ -62,22 +63,12 @@ export async function initRepo (dir: string, options: { count?: number, k?: numb
   return { dir, home, stores }
 }
 
-export interface BackupSummary {
+/** What `backup --json` prints: the snapshot's summary and a few fields more. */
+export interface BackupSummary extends SnapshotSummary {
   snapshot: string
   short: string
   partial: boolean
   warnings: Array<{ path: string, message: string }>
-  filesNew: number
-  filesChanged: number
-  filesUnchanged: number
-  dirs: number
-  bytesRead: number
-  bytesAdded: number
-  bytesStored: number
-  totalFiles: number
-  totalBytes: number
-  errors: number
-  durationMs: number
 }
 
 export interface SnapshotInfo {
