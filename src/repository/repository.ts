@@ -162,7 +162,7 @@ export class Repository {
   async sealBatch (items: Array<{ type: BlobType, id: Uint8Array, data: Uint8Array }>): Promise<BuiltPack[]> {
     let total = 0
     for (const it of items) total += it.data.length
-    const data = new Uint8Array(total)
+    const data = Buffer.allocUnsafeSlow(total) // every byte is written below; own ArrayBuffer, so it can move to the worker
     const ids = new Uint8Array(items.length * 32)
     let at = 0
     items.forEach((it, i) => { data.set(it.data, at); at += it.data.length; ids.set(it.id, i * 32) })
