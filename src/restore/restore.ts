@@ -23,7 +23,7 @@ export interface RestoreOptions {
   path?: string
   signal?: AbortSignal
   onProgress?: (event: RestoreEvent) => void
-  /** Packs fetched at once (default 3). */
+  /** Packs fetched at once (default 2). */
   packConcurrency?: number
 }
 
@@ -232,7 +232,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   const writeSlots = new Limiter(CREATE_CONCURRENCY)
   const queue = [...byPack.entries()]
   let next = 0
-  await Promise.all(Array.from({ length: options.packConcurrency ?? 3 }, async () => {
+  await Promise.all(Array.from({ length: options.packConcurrency ?? 2 }, async () => {
     while (next < queue.length) {
       const [packId, blobs] = queue[next++]
       await restorePack(packId, blobs)
