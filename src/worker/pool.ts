@@ -79,21 +79,3 @@ export class WorkerPool {
     await Promise.all(slots.map(async s => { this.failAll(s, new AbortedError('worker pool stopped')); await s.worker.terminate() }))
   }
 }
-
-/**
- * The ArrayBuffers that can be moved to a worker without copying: those owned by one allocation.
- * Buffers from Node's shared pool (Buffer.poolSize bytes) must never be transferred.
- */
-export function transferable (views: Uint8Array[]): ArrayBuffer[] {
-  const set = new Set<ArrayBuffer>()
-  for (const v of views) {
-    const ab = v.buffer as ArrayBuffer
-    if (ab.byteLength > Buffer.poolSize) set.add(ab)
-  }
-  return [...set]
-}
-
-/** A copy of `v` that owns its whole ArrayBuffer, unless it already does. */
-export function owned (v: Uint8Array): Uint8Array {
-  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.byteLength > Buffer.poolSize ? v : new Uint8Array(v)
-}
