@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { hostname as osHostname, userInfo } from 'node:os'
 import { resolve } from 'node:path'
@@ -46,6 +46,8 @@ export interface BackupResult {
 interface FileState { content?: string[], failed?: boolean }
 
 const READ_BLOCK = 4 * 1024 * 1024
+/** Never follow a symlink swapped in since the scan, never block on a FIFO swapped in. */
+const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK
 const SEAL_BATCH_BYTES = 2 * 1024 * 1024
 const SEAL_BATCH_COUNT = 512
 const IN_FLIGHT_BYTES = 16 * 1024 * 1024
@@ -229,7 +231,7 @@ class Session {
     const { minSize } = this.repo.config.chunker
     try {
       if (node.size <= minSize) {
-        const data = readSmallFile(node.path, node.size)
+        const data = readSmallFile(node.path, node.size, node.inode, this.repo.config.chunker.maxSize)
         if (data.length > minSize) {
           for (const c of this.chunkAll(data)) content.push(await this.addChunk(c))
         } else if (data.length > 0) {
@@ -237,8 +239,10 @@ class Session {
         }
         size = data.length
       } else {
-        const fh = await open(node.path, 'r')
+        const fh = await open(node.path, READ_FLAGS)
         try {
+          const st = await fh.stat()
+          if (!st.isFile() || st.ino !== node.inode) throw new Error('changed since the scan: no longer the same regular file')
           const chunker = new Chunker(this.gear, this.repo.config.chunker)
           for (;;) {
             checkAbort(this.signal)
@@ -385,16 +389,19 @@ class Session {
 
 /**
  * Reads a small file synchronously: for the tens of thousands of small files of a typical tree, the
- * promise-based API costs several times the system calls themselves on the main thread. Reads one byte
- * more than the scan saw, so a file that grew since is read whole (up to 2x), or chunked if larger.
+ * promise-based API costs several times the system calls themselves on the main thread. The file must
+ * still be the regular file the scan saw (same inode); one that grew since is read whole, up to `limit`.
  */
-function readSmallFile (path: string, expected: number): Buffer {
-  const fd = openSync(path, 'r')
+function readSmallFile (path: string, expected: number, inode: number, limit: number): Buffer {
+  const fd = openSync(path, READ_FLAGS)
   try {
+    const st = fstatSync(fd)
+    if (!st.isFile() || st.ino !== inode) throw new Error('changed since the scan: no longer the same regular file')
     let buf = Buffer.allocUnsafe(expected + 1)
     let len = 0
     for (;;) {
       if (len === buf.length) {
+        if (len > limit) throw new Error('grew past the largest chunk while being read; skipped')
         const bigger = Buffer.allocUnsafe(buf.length * 2)
         buf.copy(bigger, 0, 0, len)
         buf = bigger

@@ -281,18 +281,22 @@ export class Repository {
     return await p
   }
 
-  /** Loads one blob, verified. */
-  async loadBlob (type: BlobType, id: string, options: CallOptions = {}): Promise<Buffer> {
+  /**
+   * Loads one blob, verified. Ids are keyed hashes of the plaintext whatever the blob's type, so a chunk
+   * whose bytes equal a tree's JSON is stored once and found under either type: the blob is opened with
+   * the type it was sealed with, and its id check proves the bytes.
+   */
+  async loadBlob (id: string, options: CallOptions = {}): Promise<Buffer> {
     const loc = this.register.blobs.get(id)
-    if (loc == null) throw new NotFoundError(`${type} blob ${id.slice(0, 12)} is not in the index`)
+    if (loc == null) throw new NotFoundError(`blob ${id.slice(0, 12)} is not in the index`)
     const pack = await this.cachedPack(this.register.packs.get(loc.pack)!, options)
-    return openBlob(this.keys, type, id, pack.subarray(loc.offset, loc.offset + loc.length), loc.rawLength)
+    return openBlob(this.keys, loc.type, id, pack.subarray(loc.offset, loc.offset + loc.length), loc.rawLength)
   }
 
   async loadTree (id: string, options: CallOptions = {}): Promise<Tree> {
     const cached = await this.register.getTree(id)
     if (cached != null) return cached
-    const tree = JSON.parse((await this.loadBlob('tree', id, options)).toString('utf8')) as Tree
+    const tree = JSON.parse((await this.loadBlob(id, options)).toString('utf8')) as Tree
     if (tree.v !== 1 || !Array.isArray(tree.nodes)) throw new UnsupportedFormatError(`tree ${id.slice(0, 12)} has an unknown format`)
     await this.register.putTrees([[id, tree]])
     return tree

@@ -1,8 +1,8 @@
-import { chmodSync, chownSync, close, fchmod, fchown, futimes, lchownSync, lutimesSync, mkdirSync, open as openFd, rename, renameSync, rmSync, utimesSync, write } from 'node:fs'
+import { chmod, chmodSync, chown, chownSync, close, lchownSync, lutimesSync, mkdirSync, open as openFd, rename, renameSync, rmSync, utimes, utimesSync, write } from 'node:fs'
 import { mkdir, symlink } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
-import { basename, dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { openBlob } from '../repository/blob.js'
 import type { Repository } from '../repository/repository.js'
 import type { TreeNode } from '../repository/format.js'
@@ -42,6 +42,7 @@ interface FileJob {
   tmp: string
   remaining: number
   created?: Promise<void>
+  done?: boolean
   failed?: string
 }
 
@@ -52,10 +53,15 @@ const fsOpen = promisify(openFd) as (path: string, flags: string, mode?: number)
 const fsWrite = async (fd: number, data: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
   await new Promise((resolve, reject) => write(fd, data, offset, length, position, (err, n) => err != null ? reject(err) : resolve(n)))
 const fsClose = promisify(close)
-const fsFchmod = promisify(fchmod)
-const fsFchown = promisify(fchown)
-const fsFutimes = promisify(futimes)
+const fsChmod = promisify(chmod)
+const fsChown = promisify(chown)
+const fsUtimes = promisify(utimes)
 const fsRename = promisify(rename)
+
+/** A short temporary name beside the final one (any final name up to the 255-byte limit fits). */
+function tempName (final: string): string {
+  return join(dirname(final), `.hf-${randomBytes(6).toString('hex')}.tmp`)
+}
 const CREATE_CONCURRENCY = 32
 
 /** Runs tasks with at most `limit` in flight; the others wait their turn in order. */
@@ -124,7 +130,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   const jobs: FileJob[] = []
   for (const f of plan.files) {
     const final = at(f.path)
-    const job: FileJob = { path: f.path, node: f.node, final, tmp: join(dirname(final), `.${basename(final)}.holdfast-${randomBytes(4).toString('hex')}`), remaining: f.node.content?.length ?? 0 }
+    const job: FileJob = { path: f.path, node: f.node, final, tmp: tempName(final), remaining: f.node.content?.length ?? 0 }
     jobs.push(job)
     let offset = 0
     for (const id of f.node.content ?? []) {
@@ -140,18 +146,17 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     if (job.failed == null && offset !== f.node.size) fail(job, `its chunks add up to ${offset} bytes, the snapshot says ${f.node.size}`)
   }
 
-  // Every call that touches a file goes through the thread pool on a plain descriptor: on a busy
-  // directory even a rename can take a hundred microseconds, which this thread spends decrypting instead.
-  const finish = async (job: FileJob, fd: number): Promise<void> => {
-    try {
-      await fsFchmod(fd, job.node.mode)
-      if (isRoot) await fsFchown(fd, job.node.uid, job.node.gid)
-      const t = mtimeOf(job.node)
-      await fsFutimes(fd, t, t)
-    } finally {
-      await fsClose(fd)
-    }
+  // Every call that touches a file goes through the thread pool: on a busy directory even a rename can
+  // take a hundred microseconds, which this thread spends decrypting instead. Metadata is set after every
+  // writer has closed its descriptor, then the file is renamed into place.
+  const finish = async (job: FileJob): Promise<void> => {
+    await fsChmod(job.tmp, job.node.mode)
+    if (isRoot) await fsChown(job.tmp, job.node.uid, job.node.gid)
+    const t = mtimeOf(job.node)
+    await fsUtimes(job.tmp, t, t)
+    if (job.failed != null) return
     await fsRename(job.tmp, job.final)
+    job.done = true
     result.files++
     result.bytes += job.node.size
   }
@@ -159,7 +164,8 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   // empty files need no pack
   await forEachLimit(jobs.filter(j => j.failed == null && j.remaining === 0), CREATE_CONCURRENCY, async job => {
     try {
-      await finish(job, await fsOpen(job.tmp, 'w', 0o600))
+      await fsClose(await fsOpen(job.tmp, 'w', 0o600))
+      await finish(job)
     } catch (err) {
       fail(job, (err as Error).message)
     }
@@ -176,22 +182,22 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       if (job.created == null) {
         const created = fsOpen(job.tmp, 'w', 0o600)
         job.created = created.then(() => {})
+        job.created.catch(() => {}) // its failure is handled below, by the writer that created it
         fd = await created
       } else {
         await job.created
         fd = await fsOpen(job.tmp, 'r+')
       }
-      let last = false
       try {
         let done = 0
         while (done < data.length) done += (await fsWrite(fd, data, done, data.length - done, piece.offset + done))
-        bytesDone += data.length
-        last = --job.remaining === 0 && job.failed == null
       } finally {
-        if (!last) await fsClose(fd)
+        await fsClose(fd)
       }
-      if (last) {
-        await finish(job, fd)
+      // a piece counts once its descriptor is closed without error
+      bytesDone += data.length
+      if (--job.remaining === 0 && job.failed == null) {
+        await finish(job)
         filesDone++
         progress()
       }
@@ -219,7 +225,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       const loc = repo.register.blobs.get(id)!
       let data: Buffer
       try {
-        data = openBlob(repo.keys, 'data', id, pack.subarray(loc.offset, loc.offset + loc.length), loc.rawLength)
+        data = openBlob(repo.keys, loc.type, id, pack.subarray(loc.offset, loc.offset + loc.length), loc.rawLength) // sealed type: see Repository.loadBlob
       } catch (err) {
         for (const p of pieces) fail(p.job, (err as Error).message)
         continue
@@ -232,20 +238,26 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   const writeSlots = new Limiter(CREATE_CONCURRENCY)
   const queue = [...byPack.entries()]
   let next = 0
-  await Promise.all(Array.from({ length: options.packConcurrency ?? 2 }, async () => {
-    while (next < queue.length) {
-      const [packId, blobs] = queue[next++]
-      await restorePack(packId, blobs)
+  try {
+    const loops = await Promise.allSettled(Array.from({ length: options.packConcurrency ?? 2 }, async () => {
+      while (next < queue.length) {
+        checkAbort(signal)
+        const [packId, blobs] = queue[next++]
+        await restorePack(packId, blobs)
+      }
+    }))
+    const failed = loops.find(l => l.status === 'rejected')
+    if (failed != null) throw (failed as PromiseRejectedResult).reason
+  } finally {
+    // every loop has stopped: remove what was not completed (failed, or interrupted)
+    for (const job of jobs) {
+      if (job.done !== true) rmSync(job.tmp, { force: true })
     }
-  }))
-
-  for (const job of jobs) {
-    if (job.failed != null) rmSync(job.tmp, { force: true })
   }
 
   await forEachLimit(plan.symlinks, CREATE_CONCURRENCY, async s => {
     const final = at(s.path)
-    const tmp = join(dirname(final), `.${basename(final)}.holdfast-${randomBytes(4).toString('hex')}`)
+    const tmp = tempName(final)
     try {
       await symlink(s.node.target ?? '', tmp)
       if (isRoot) lchownSync(tmp, s.node.uid, s.node.gid)

@@ -83,12 +83,18 @@ export class DirectoryStore implements ShardStore {
       throw err
     }
     await fh.close()
+    const dir = join(this.root, kind, name.slice(0, 2))
     try {
-      await mkdir(join(this.root, kind, name.slice(0, 2)), { recursive: true })
+      await mkdir(dir, { recursive: true })
       await rename(tmp, dest)
     } catch (err) {
       await rm(tmp, { force: true })
       throw err
+    }
+    if (this.durable) {
+      // the rename itself must survive a power loss before the caller builds on this object
+      const dh = await open(dir, 'r')
+      try { await dh.sync() } finally { await dh.close() }
     }
   }
 

@@ -8,7 +8,7 @@ import { AbortedError } from '../errors.js'
  */
 interface Pending { resolve: (v: any) => void, reject: (e: Error) => void }
 
-interface Slot { worker: Worker, pending: Map<number, Pending> }
+interface Slot { worker: Worker, pending: Map<number, Pending>, dead?: Error }
 
 export class WorkerPool {
   private slots: Slot[] = []
@@ -31,8 +31,9 @@ export class WorkerPool {
           p.reject(err)
         } else p.resolve(msg.result)
       })
-      worker.on('error', err => this.failAll(slot, err))
-      worker.on('exit', code => this.failAll(slot, new AbortedError(`worker exited with code ${code}`)))
+      // a worker that died takes no more requests (postMessage to it would be dropped silently)
+      worker.on('error', err => { slot.dead ??= err; this.failAll(slot, err) })
+      worker.on('exit', code => { slot.dead ??= new AbortedError(`worker exited with code ${code}`); this.failAll(slot, slot.dead) })
       this.slots.push(slot)
     }
   }
@@ -43,9 +44,10 @@ export class WorkerPool {
   }
 
   async call<T> (op: string, payload: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
-    if (this.slots.length === 0) throw new AbortedError('worker pool is not running')
-    let slot = this.slots[0]
-    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s
+    const alive = this.slots.filter(s => s.dead == null)
+    if (alive.length === 0) throw this.slots[0]?.dead ?? new AbortedError('worker pool is not running')
+    let slot = alive[0]
+    for (const s of alive) if (s.pending.size < slot.pending.size) slot = s
     const id = this.nextId++
     return await new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject })
@@ -57,6 +59,7 @@ export class WorkerPool {
   async callOn<T> (index: number, op: string, payload: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
     const slot = this.slots[index]
     if (slot == null) throw new AbortedError('worker pool is not running')
+    if (slot.dead != null) throw slot.dead
     const id = this.nextId++
     return await new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject })
@@ -67,6 +70,7 @@ export class WorkerPool {
   /** Sends the same request to every worker; answers come in worker order. */
   async callAll<T> (op: string, payload: unknown): Promise<T[]> {
     return await Promise.all(this.slots.map(async slot => await new Promise<T>((resolve, reject) => {
+      if (slot.dead != null) { reject(slot.dead); return }
       const id = this.nextId++
       slot.pending.set(id, { resolve, reject })
       slot.worker.postMessage({ id, op, payload })

@@ -233,7 +233,7 @@ describe('holdfast CLI (integration)', function () {
       assert.ok(missing.length > 0, 'with 3 of 6 shards of every pack gone, some files cannot be restored')
       for (const rel of missing) assert.ok(r.stderr.includes(`not restored: ${join(src, rel)}`), `stderr does not name ${rel}:\n${r.stderr}`)
       assert.match(r.stderr, /could not be restored/)
-      assert.deepEqual(await leftoverTempFiles(target), [], 'no temporary .holdfast- files are left')
+      assert.deepEqual(await leftoverTempFiles(target), [], 'no temporary .hf-*.tmp files are left')
       // what needs no pack is still restored
       assert.equal((await stat(join(restoredRoot, 'empty.txt'))).size, 0)
       assert.equal((await lstat(join(restoredRoot, 'link-relative'))).isSymbolicLink(), true)
@@ -444,6 +444,53 @@ describe('holdfast CLI (integration)', function () {
       expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
       assert.deepEqual(await compareTrees(src, restoredPath(target, src)), [])
       expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check --read-data')
+    })
+  })
+
+  describe('content that is also a tree, and long names', function () {
+    let dir: string
+
+    before(async function () { dir = await makeTempDir('blob-types') })
+    after(async function () { await removeDir(dir) })
+
+    // Regression test: ids are keyed hashes of the plaintext whatever the blob type, so a file whose bytes
+    // equal an empty directory's tree JSON shares its blob; both must still restore.
+    it('a file whose bytes are a tree blob restores, in either order of first appearance', async function () {
+      const treeJson = '{"v":1,"nodes":[]}'
+      const first = join(dir, 'first')
+      await mkdir(join(first, 'empty-dir'), { recursive: true })
+      await writeFile(join(first, 'looks-like-a-tree.json'), treeJson)
+      const second = join(dir, 'second')
+      await mkdir(join(second, 'empty-dir'), { recursive: true })
+      const repo = await initRepo(dir)
+      expectCode(await hf(repo.home, ['backup', first]), 0, 'backup 1')
+      expectCode(await hf(repo.home, ['backup', second]), 0, 'backup 2 (tree stored first)')
+      await writeFile(join(second, 'looks-like-a-tree.json'), treeJson)
+      expectCode(await hf(repo.home, ['backup', second]), 0, 'backup 3 (file reuses the tree blob)')
+      const target = join(dir, 'restore')
+      expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore latest')
+      assert.deepEqual(await compareTrees(second, restoredPath(target, second)), [])
+      const snaps = await snapshotsJson(repo.home)
+      const target1 = join(dir, 'restore-1')
+      expectCode(await hf(repo.home, ['restore', snaps[0].id, '--target', target1]), 0, 'restore first')
+      assert.deepEqual(await compareTrees(first, restoredPath(target1, first)), [])
+      expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check --read-data')
+    })
+
+    // Regression test: the temporary name used to add 19 bytes to the final name, and a failed create
+    // killed the process with an unhandled rejection.
+    it('restores a file whose name has 250 bytes', async function () {
+      const src = join(dir, 'long')
+      await mkdir(src, { recursive: true })
+      const name = 'n'.repeat(246) + '.txt'
+      await writeFile(join(src, name), 'a long name\n')
+      await writeFile(join(src, 'b.txt'), 'short\n')
+      const repo = await initRepo(join(dir, 'long-repo'))
+      expectCode(await hf(repo.home, ['backup', src]), 0, 'backup')
+      const target = join(dir, 'restore-long')
+      expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+      assert.deepEqual(await compareTrees(src, restoredPath(target, src)), [])
+      assert.deepEqual(await leftoverTempFiles(target), [])
     })
   })
 

@@ -178,9 +178,9 @@ export async function saveStores (repo: TestRepo, to: string): Promise<() => Pro
   }
 }
 
-/** Temporary files a restore leaves behind while it writes (.NAME.holdfast-XXXXXXXX). */
+/** Temporary files a restore leaves behind while it writes (.hf-XXXXXXXXXXXX.tmp). */
 export async function leftoverTempFiles (root: string): Promise<string[]> {
-  return (await allPaths(root)).filter(p => /^\..*\.holdfast-[0-9a-f]+$/.test(p.split('/').pop()!))
+  return (await allPaths(root)).filter(p => /^\.hf-[0-9a-f]{12}\.tmp$/.test(p.split("/").pop()!))
 }
 
 export async function readLinkOrNull (path: string): Promise<string | null> {
