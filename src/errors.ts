@@ -56,8 +56,3 @@ export const SourceNotFoundError = define('SourceNotFoundError')
 export const AbortedError = define('AbortedError', 130)
 /** A message or object is larger than its bound. */
 export const TooLargeError = define('TooLargeError')
-
-export type ErrorName = 'WrongPassphraseError' | 'TamperedDataError' | 'IntegrityError' | 'NotFoundError' |
-'StoreUnavailableError' | 'PackUnrecoverableError' | 'RepositoryNotFoundError' | 'RepositoryExistsError' |
-'UnsupportedFormatError' | 'ConfigError' | 'UsageError' | 'LockedError' | 'NoSuchSnapshotError' |
-'PlacementError' | 'AbortedError' | 'TooLargeError' | 'SourceNotFoundError'

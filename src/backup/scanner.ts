@@ -1,24 +1,16 @@
 import { lstatSync, readdirSync, readlinkSync, BigIntStats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import { checkAbort } from '../store/directory-store.js'
-import type { NodeType } from '../repository/format.js'
+import type { NodeType, TreeNode } from '../repository/format.js'
 
 /**
  * The scan: walks the selected paths and records every entry's metadata before anything is read, so that
  * the session knows its size (for progress and ETA) and can order its work. The selected paths sit below
  * a virtual root under their absolute path, as restic does, so that a restore recreates them below a target.
  */
-export interface ScanNode {
-  name: string
+/** An entry as scanned: the metadata a tree node keeps, plus where it is and, for a directory, its entries. */
+export interface ScanNode extends Pick<TreeNode, 'name' | 'type' | 'mode' | 'mtime' | 'uid' | 'gid' | 'inode' | 'size' | 'target'> {
   path: string
-  type: NodeType
-  mode: number
-  mtime: string
-  uid: number
-  gid: number
-  inode: number
-  size: number
-  target?: string
   children?: ScanNode[]
 }
 

@@ -89,8 +89,7 @@ async function readPackHealth (repo: Repository, desc: PackDescriptor, signal?: 
   }))
   if (h.good < desc.k) return h
   try {
-    const codec = repo.codec
-    const decoded = await codec.decode(shards, desc.shardSize, desc.length, { signal })
+    const decoded = await repo.codecFor(desc).decode(shards, desc.shardSize, desc.length, { signal })
     const bytes = Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)
     if (hashName(bytes) !== desc.id) { h.problems.push('decoded pack does not match its id'); h.good = 0; return h }
     for (const [type, id, offset, length, rawLength] of desc.blobs) {

@@ -245,6 +245,12 @@ export class Repository {
     return { data: null, problem: problems.length === 1 ? problems[0] : `shard ${index}: ${problems.join('; ')}` }
   }
 
+  /** The codec a pack was written with (the repository's own, unless the pack names another). */
+  codecFor (desc: PackDescriptor): ErasureCodec {
+    const c = this.codec
+    return desc.codec === c.name && desc.k === c.k && desc.m === c.m ? c : createCodec(desc.codec, desc.k, desc.m)
+  }
+
   /** Reads a pack from any k good shards (data shards first), each verified against its name, and decodes it. */
   async readPack (desc: PackDescriptor, options: CallOptions = {}): Promise<Buffer> {
     const n = desc.shards.length
@@ -262,7 +268,7 @@ export class Repository {
       })
     }
     if (good < desc.k) throw new PackUnrecoverableError(`pack ${desc.id.slice(0, 12)} has ${good} good shards, needs ${desc.k}: ${problems.join('; ')}`)
-    const codec = desc.codec === this.codec.name && desc.k === this.codec.k && desc.m === this.codec.m ? this.codec : createCodec(desc.codec, desc.k, desc.m)
+    const codec = this.codecFor(desc)
     const decoded = await codec.decode(got, desc.shardSize, desc.length, options)
     // Each shard used was checked against its name in the authenticated index, and every blob is
     // authenticated again when it is opened: hashing the whole pack once more (check --read-data does)
