@@ -184,7 +184,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   try {
     if (empty.length > 0) await apply(await pool.call<RestorePackResult>('empty', empty))
     // one pack in flight per worker, and one more being fetched
-    const loops = await Promise.allSettled(Array.from({ length: options.packConcurrency ?? pool.size }, async () => {
+    const loops = await Promise.allSettled(Array.from({ length: options.packConcurrency ?? pool.size + 1 }, async () => {
       while (next < queue.length) {
         checkAbort(signal)
         const [packId, blobs] = queue[next++]
