@@ -6,7 +6,11 @@ const zstd = createRequire(import.meta.url)('zstd-napi') as {
   decompress: (b: Uint8Array) => Buffer
 }
 
-export const ZSTD_DEFAULT_LEVEL = 3
+/**
+ * Level 1 for new repositories: on the benchmark corpus it compresses 1.6x faster than level 3 for 2.4%
+ * more bytes (the level is recorded in each repository's config; any level reads back the same).
+ */
+export const ZSTD_DEFAULT_LEVEL = 1
 
 const compressors = new Map<number, { compress: (b: Uint8Array) => Buffer }>()
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto'
 import { TamperedDataError } from '../errors.js'
 
 /**
@@ -10,8 +10,22 @@ export const NONCE_LENGTH = 12
 export const TAG_LENGTH = 16
 export const SEAL_OVERHEAD = NONCE_LENGTH + TAG_LENGTH
 
+/**
+ * Random 96-bit nonces, drawn from the system's CSPRNG 4096 at a time: the same nonces as one call per
+ * blob (each is used once and never handed out twice), for a fraction of the calls on the hot path.
+ */
+const NONCE_POOL = Buffer.allocUnsafeSlow(NONCE_LENGTH * 4096)
+let noncesLeft = 0
+
+export function freshNonce (): Buffer {
+  if (noncesLeft === 0) { randomFillSync(NONCE_POOL); noncesLeft = 4096 }
+  noncesLeft--
+  // a copy, so that a caller keeping the nonce never sees the pool refilled under it
+  return Buffer.from(NONCE_POOL.subarray(noncesLeft * NONCE_LENGTH, (noncesLeft + 1) * NONCE_LENGTH))
+}
+
 export function seal (key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
-  const nonce = randomBytes(NONCE_LENGTH)
+  const nonce = freshNonce()
   const cipher = createCipheriv('aes-256-gcm', key, nonce)
   if (aad != null) cipher.setAAD(aad)
   const out = Buffer.allocUnsafe(plaintext.length + SEAL_OVERHEAD)

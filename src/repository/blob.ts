@@ -1,5 +1,5 @@
-import { createCipheriv, randomBytes } from 'node:crypto'
-import { NONCE_LENGTH, open, seal, TAG_LENGTH } from '../crypto/aead.js'
+import { createCipheriv } from 'node:crypto'
+import { freshNonce, NONCE_LENGTH, open, seal, TAG_LENGTH } from '../crypto/aead.js'
 import { blobId } from '../crypto/keys.js'
 import { zstdCompress, zstdDecompress } from '../compress/zstd.js'
 import { IntegrityError, TamperedDataError } from '../errors.js'
@@ -48,7 +48,7 @@ export function sealBlobInto (encKey: Uint8Array, type: BlobType, id: Uint8Array
   }
   const length = NONCE_LENGTH + 1 + body.length + TAG_LENGTH
   if (offset + length > target.length) return -1
-  const nonce = randomBytes(NONCE_LENGTH)
+  const nonce = freshNonce()
   nonce.copy(target, offset)
   const cipher = createCipheriv('aes-256-gcm', encKey, nonce)
   cipher.setAAD(blobAad(type, id))

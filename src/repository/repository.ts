@@ -442,7 +442,7 @@ async function readConfig (stores: ShardStore[], keys: RepositoryKeys, options: 
 }
 
 /** Worker threads for sealing and packing: one per core, or HOLDFAST_WORKERS. */
-function workerCount (): number {
+export function workerCount (): number {
   const n = Number(process.env.HOLDFAST_WORKERS)
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : Math.max(1, availableParallelism())
 }

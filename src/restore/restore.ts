@@ -1,11 +1,12 @@
-import { chmod, chmodSync, chown, chownSync, close, lchownSync, lutimesSync, mkdirSync, open as openFd, rename, renameSync, rmSync, utimes, utimesSync, write } from 'node:fs'
+import { chmodSync, chownSync, lchownSync, lutimesSync, mkdirSync, renameSync, rmSync, utimesSync } from 'node:fs'
 import { mkdir, symlink } from 'node:fs/promises'
-import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { dirname, join, resolve } from 'node:path'
-import { openBlob } from '../repository/blob.js'
-import type { Repository } from '../repository/repository.js'
+import { Repository, workerCount } from '../repository/repository.js'
 import type { TreeNode } from '../repository/format.js'
+import type { BlobLocation } from '../repository/register.js'
+import { WorkerPool } from '../worker/pool.js'
+import type { FileMeta, PackBlobJob, RestorePackJob, RestorePackResult, RestoreWorkerInit } from '../worker/restore-worker.js'
 import { checkAbort } from '../store/directory-store.js'
 import { planRestore, PlannedNode } from './plan.js'
 
@@ -23,7 +24,7 @@ export interface RestoreOptions {
   path?: string
   signal?: AbortSignal
   onProgress?: (event: RestoreEvent) => void
-  /** Packs fetched at once (default 2). */
+  /** Packs in flight at once (default: one per worker thread, plus one being fetched). */
   packConcurrency?: number
 }
 
@@ -38,48 +39,21 @@ export interface RestoreResult {
 interface FileJob {
   path: string
   node: TreeNode
-  final: string
-  tmp: string
+  meta: FileMeta
+  /** pieces still to be written (files of more than one blob) */
   remaining: number
-  created?: Promise<void>
+  whole: boolean
   done?: boolean
   failed?: string
 }
 
-interface Piece { job: FileJob, offset: number }
-
 const PROGRESS_INTERVAL_MS = 100
-const fsOpen = promisify(openFd) as (path: string, flags: string, mode?: number) => Promise<number>
-const fsWrite = async (fd: number, data: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
-  await new Promise((resolve, reject) => write(fd, data, offset, length, position, (err, n) => err != null ? reject(err) : resolve(n)))
-const fsClose = promisify(close)
-const fsChmod = promisify(chmod)
-const fsChown = promisify(chown)
-const fsUtimes = promisify(utimes)
-const fsRename = promisify(rename)
 
 /** A short temporary name beside the final one (any final name up to the 255-byte limit fits). */
 function tempName (final: string): string {
   return join(dirname(final), `.hf-${randomBytes(6).toString('hex')}.tmp`)
 }
 const CREATE_CONCURRENCY = 32
-
-/** Runs tasks with at most `limit` in flight; the others wait their turn in order. */
-class Limiter {
-  private active = 0
-  private readonly waiting: Array<() => void> = []
-  constructor (private readonly limit: number) {}
-  async run<T> (task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>(resolve => this.waiting.push(resolve))
-    this.active++
-    try {
-      return await task()
-    } finally {
-      this.active--
-      this.waiting.shift()?.()
-    }
-  }
-}
 
 /** Runs fn over items with at most `limit` calls in flight. */
 async function forEachLimit<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -109,12 +83,12 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     if (job.failed != null) return
     job.failed = reason
     result.failed.push({ path: job.path, reason })
+    filesDone++
     options.onProgress?.({ type: 'restore:warning', path: job.path, message: reason })
   }
 
   // Creating an inode is the expensive call (hundreds of microseconds of kernel time on some disks):
-  // directories, files and symlinks are created through the thread pool, many at once, while this
-  // thread decrypts; the cheap calls (write, chmod, utimes, rename) are synchronous.
+  // directories are created through the thread pool, many at once; files on the worker threads.
   mkdirSync(base, { recursive: true })
   const byDepth = new Map<number, PlannedNode[]>()
   for (const d of plan.dirs) {
@@ -125,88 +99,63 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     await forEachLimit(byDepth.get(depth)!, CREATE_CONCURRENCY, async d => { await mkdir(at(d.path), { recursive: true, mode: 0o700 }) })
   }
 
-  // which pieces of which files each pack holds, in order of first use
-  const byPack = new Map<string, Map<string, Piece[]>>()
+  // which blobs of each pack go where, packs in order of first use
+  const byPack = new Map<string, Map<string, PackBlobJob>>()
   const jobs: FileJob[] = []
+  const empty: FileMeta[] = []
   for (const f of plan.files) {
     const final = at(f.path)
-    const job: FileJob = { path: f.path, node: f.node, final, tmp: tempName(final), remaining: f.node.content?.length ?? 0 }
+    const content = f.node.content ?? []
+    const meta: FileMeta = { file: jobs.length, tmp: tempName(final), final, mode: f.node.mode, uid: f.node.uid, gid: f.node.gid, mtime: mtimeOf(f.node) }
+    const job: FileJob = { path: f.path, node: f.node, meta, remaining: content.length, whole: content.length === 1 }
     jobs.push(job)
-    let offset = 0
-    for (const id of f.node.content ?? []) {
+    let size = 0
+    const places: Array<{ loc: BlobLocation, id: string, offset: number }> = []
+    for (const id of content) {
       const loc = repo.register.blobs.get(id)
       if (loc == null) { fail(job, `chunk ${id.slice(0, 12)} is not in the index`); break }
+      places.push({ loc, id, offset: size })
+      size += loc.rawLength
+    }
+    if (job.failed != null) continue
+    if (size !== f.node.size) { fail(job, `its chunks add up to ${size} bytes, the snapshot says ${f.node.size}`); continue }
+    if (content.length === 0) { empty.push(meta); continue }
+    for (const { loc, id, offset } of places) {
       let blobs = byPack.get(loc.pack)
       if (blobs == null) byPack.set(loc.pack, blobs = new Map())
-      let pieces = blobs.get(id)
-      if (pieces == null) blobs.set(id, pieces = [])
-      pieces.push({ job, offset })
-      offset += loc.rawLength
+      let b = blobs.get(id)
+      if (b == null) blobs.set(id, b = { type: loc.type, id, offset: loc.offset, length: loc.length, rawLength: loc.rawLength, whole: [], pieces: [] })
+      if (job.whole) b.whole.push(meta); else b.pieces.push([meta.file, offset, meta.tmp])
     }
-    if (job.failed == null && offset !== f.node.size) fail(job, `its chunks add up to ${offset} bytes, the snapshot says ${f.node.size}`)
   }
 
-  // Every call that touches a file goes through the thread pool: on a busy directory even a rename can
-  // take a hundred microseconds, which this thread spends decrypting instead. Metadata is set after every
-  // writer has closed its descriptor, then the file is renamed into place.
-  const finish = async (job: FileJob): Promise<void> => {
-    await fsChmod(job.tmp, job.node.mode)
-    if (isRoot) await fsChown(job.tmp, job.node.uid, job.node.gid)
-    const t = mtimeOf(job.node)
-    await fsUtimes(job.tmp, t, t)
-    if (job.failed != null) return
-    await fsRename(job.tmp, job.final)
+  const pool = new WorkerPool(new URL('../worker/restore-worker.js', import.meta.url), { encKey: repo.keys.encryption, idKey: repo.keys.id, chown: isRoot } satisfies RestoreWorkerInit, workerCount())
+  pool.start()
+
+  const completed = (job: FileJob): void => {
     job.done = true
     result.files++
     result.bytes += job.node.size
-  }
-
-  // empty files need no pack
-  await forEachLimit(jobs.filter(j => j.failed == null && j.remaining === 0), CREATE_CONCURRENCY, async job => {
-    try {
-      await fsClose(await fsOpen(job.tmp, 'w', 0o600))
-      await finish(job)
-    } catch (err) {
-      fail(job, (err as Error).message)
-    }
     filesDone++
     progress()
-  })
-
-  const writePiece = async (piece: Piece, data: Uint8Array): Promise<void> => {
-    const { job } = piece
-    if (job.failed != null) return
-    try {
-      // the first writer creates the file; the others wait for that and open it for writing
-      let fd: number
-      if (job.created == null) {
-        const created = fsOpen(job.tmp, 'w', 0o600)
-        job.created = created.then(() => {})
-        job.created.catch(() => {}) // its failure is handled below, by the writer that created it
-        fd = await created
-      } else {
-        await job.created
-        fd = await fsOpen(job.tmp, 'r+')
-      }
-      try {
-        let done = 0
-        while (done < data.length) done += (await fsWrite(fd, data, done, data.length - done, piece.offset + done))
-      } finally {
-        await fsClose(fd)
-      }
-      // a piece counts once its descriptor is closed without error
-      bytesDone += data.length
+  }
+  const apply = async (r: RestorePackResult): Promise<void> => {
+    bytesDone += r.bytes
+    for (const f of r.failed) fail(jobs[f.file], f.reason)
+    for (const f of r.finished) completed(jobs[f])
+    const finishing: Array<Promise<void>> = []
+    for (const f of r.written) {
+      const job = jobs[f]
       if (--job.remaining === 0 && job.failed == null) {
-        await finish(job)
-        filesDone++
-        progress()
+        // every piece is written and closed: metadata, then the rename
+        finishing.push(pool.call('finish', job.meta).then(() => completed(job), err => fail(job, (err as Error).message)))
       }
-    } catch (err) {
-      fail(job, (err as Error).message)
     }
+    await Promise.all(finishing)
+    progress()
   }
 
-  const restorePack = async (packId: string, blobs: Map<string, Piece[]>): Promise<void> => {
+  const restorePack = async (packId: string, blobs: Map<string, PackBlobJob>): Promise<void> => {
     checkAbort(signal)
     const desc = repo.register.packs.get(packId)
     let pack: Buffer
@@ -215,31 +164,27 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       pack = await repo.readPack(desc, { signal })
     } catch (err) {
       if (signal?.aborted === true) throw err
-      for (const pieces of blobs.values()) for (const p of pieces) fail(p.job, (err as Error).message)
+      const reason = (err as Error).message
+      for (const b of blobs.values()) {
+        for (const f of b.whole) fail(jobs[f.file], reason)
+        for (const [file] of b.pieces) fail(jobs[file], reason)
+      }
       return
     }
-    // open every blob (verified) and start its writes without waiting for them: creating a file is a
-    // thread-pool round trip, and a pack holds hundreds of small files
-    const writes: Array<Promise<void>> = []
-    for (const [id, pieces] of blobs) {
-      const loc = repo.register.blobs.get(id)!
-      let data: Buffer
-      try {
-        data = openBlob(repo.keys, loc.type, id, pack.subarray(loc.offset, loc.offset + loc.length), loc.rawLength) // sealed type: see Repository.loadBlob
-      } catch (err) {
-        for (const p of pieces) fail(p.job, (err as Error).message)
-        continue
-      }
-      for (const p of pieces) writes.push(writeSlots.run(async () => { await writePiece(p, data) }))
-    }
-    await Promise.all(writes)
+    // the decoded pack moves to a worker (no copy) unless it shares its memory with something else
+    if (pack.byteOffset !== 0 || pack.buffer.byteLength !== pack.length) pack = Buffer.from(Uint8Array.prototype.slice.call(pack))
+    // pieces of files that already failed are not written
+    const list = [...blobs.values()].map(b => ({ ...b, whole: b.whole.filter(f => jobs[f.file].failed == null), pieces: b.pieces.filter(([f]) => jobs[f].failed == null) }))
+    const job: RestorePackJob = { pack, blobs: list }
+    await apply(await pool.call<RestorePackResult>('pack', job, [pack.buffer as ArrayBuffer]))
   }
 
-  const writeSlots = new Limiter(CREATE_CONCURRENCY)
   const queue = [...byPack.entries()]
   let next = 0
   try {
-    const loops = await Promise.allSettled(Array.from({ length: options.packConcurrency ?? 2 }, async () => {
+    if (empty.length > 0) await apply(await pool.call<RestorePackResult>('empty', empty))
+    // one pack in flight per worker, and one more being fetched
+    const loops = await Promise.allSettled(Array.from({ length: options.packConcurrency ?? pool.size + 1 }, async () => {
       while (next < queue.length) {
         checkAbort(signal)
         const [packId, blobs] = queue[next++]
@@ -249,9 +194,10 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     const failed = loops.find(l => l.status === 'rejected')
     if (failed != null) throw (failed as PromiseRejectedResult).reason
   } finally {
-    // every loop has stopped: remove what was not completed (failed, or interrupted)
+    await pool.stop()
+    // every loop and worker has stopped: remove what was not completed (failed, or interrupted)
     for (const job of jobs) {
-      if (job.done !== true) rmSync(job.tmp, { force: true })
+      if (job.done !== true) rmSync(job.meta.tmp, { force: true })
     }
   }
 

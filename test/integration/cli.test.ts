@@ -492,6 +492,29 @@ describe('holdfast CLI (integration)', function () {
       assert.deepEqual(await compareTrees(src, restoredPath(target, src)), [])
       assert.deepEqual(await leftoverTempFiles(target), [])
     })
+
+    // Regression test: the owner was set after the mode, and chown clears the set-id bits.
+    it('as root, restores owners and keeps set-uid and set-gid bits (single- and multi-chunk files)', async function () {
+      if (process.getuid?.() !== 0) this.skip()
+      const src = join(dir, 'setid')
+      await mkdir(src, { recursive: true })
+      await writeFile(join(src, 'small'), 'set-id\n')
+      await writeRandom(join(src, 'big'), 3 * MiB) // several chunks (at least 512 KiB each), so pieces written apart
+      for (const f of ['small', 'big']) {
+        execFileSync('chown', ['1234:2345', join(src, f)])
+        await chmod(join(src, f), 0o6755)
+      }
+      const repo = await initRepo(join(dir, 'setid-repo'))
+      expectCode(await hf(repo.home, ['backup', src]), 0, 'backup')
+      const target = join(dir, 'restore-setid')
+      expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+      for (const f of ['small', 'big']) {
+        const st = await lstat(restoredPath(target, join(src, f)))
+        assert.equal(st.mode & 0o7777, 0o6755, `${f} mode`)
+        assert.deepEqual([st.uid, st.gid], [1234, 2345], `${f} owner`)
+      }
+      assert.deepEqual(await compareTrees(src, restoredPath(target, src)), [])
+    })
   })
 
   describe('mtime precision', function () {
