@@ -56,3 +56,9 @@ export const SourceNotFoundError = define('SourceNotFoundError')
 export const AbortedError = define('AbortedError', 130)
 /** A message or object is larger than its bound. */
 export const TooLargeError = define('TooLargeError')
+/** A host refuses an object because the owner's quota would be exceeded. */
+export const QuotaExceededError = define('QuotaExceededError')
+/** A peer sent a message that breaks the wire protocol (malformed, oversized, out of order). */
+export const ProtocolError = define('ProtocolError')
+/** A host refuses a peer that is not on its trust list. */
+export const PeerNotTrustedError = define('PeerNotTrustedError')

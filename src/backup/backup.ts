@@ -57,6 +57,8 @@ const PROGRESS_INTERVAL_MS = 100
 export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
   const release = await acquireLock(repo.home, 'backup')
   try {
+    // stores that joined since init (peers paired later) get the key file and the config first
+    await repo.seedRecords({ signal: options.signal })
     return await new Session(repo, options).run(paths)
   } finally {
     await release()

@@ -8,6 +8,9 @@ import { formatBytes, formatDuration, parseSize } from '../util/format.js'
 import { UsageError } from '../errors.js'
 import { CommandContext, homeOf, printJson, withRepository } from './context.js'
 import { getPassphrase } from './passphrase.js'
+import { NODE_COMMANDS } from './node-commands.js'
+import { createIdentity, peerIdOf } from '../node/identity.js'
+import { isValidLabel, MAX_LABEL_LENGTH, readProfile, writeProfile } from '../node/profile.js'
 import { ProgressBar } from './progress.js'
 
 /** Exit codes (documented in docs/USER-GUIDE.md). */
@@ -22,6 +25,8 @@ export interface Command {
   options: OptionSpec
   minArgs: number
   maxArgs: number
+  /** works on the repository (sent to the daemon when the shards go to peers) */
+  repository?: boolean
   run: (ctx: CommandContext) => Promise<number>
 }
 
@@ -35,15 +40,18 @@ function intOption (ctx: CommandContext, name: string): number | undefined {
 
 const init: Command = {
   name: 'init',
-  usage: 'holdfast init [--home DIR] --store dir:PATH... [--data-shards K] [--parity-shards M] [--pack-size SIZE]',
-  summary: 'create a repository whose shards go to the given stores',
-  options: { store: { type: 'string', multiple: true }, 'data-shards': { type: 'string' }, 'parity-shards': { type: 'string' }, 'pack-size': { type: 'string' } },
+  usage: 'holdfast init [--home DIR] [--store dir:PATH...] [--site NAME] [--name NAME] [--data-shards K] [--parity-shards M] [--pack-size SIZE]',
+  summary: 'create a node and its repository; shards go to the given directory stores, or (without --store) to trusted peers',
+  options: { store: { type: 'string', multiple: true }, site: { type: 'string' }, name: { type: 'string' }, 'data-shards': { type: 'string' }, 'parity-shards': { type: 'string' }, 'pack-size': { type: 'string' } },
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
     const stores = (ctx.values.store as string[] | undefined) ?? []
-    if (stores.length === 0) throw new UsageError('init needs --store dir:PATH (as many as data + parity shards)')
     const home = homeOf(ctx)
+    const site = ctx.values.site as string | undefined
+    const nodeName = ctx.values.name as string | undefined
+    if (site != null && !isValidLabel(site)) throw new UsageError(`--site must be 1-${MAX_LABEL_LENGTH} printable characters`)
+    if (nodeName != null && !isValidLabel(nodeName)) throw new UsageError(`--name must be 1-${MAX_LABEL_LENGTH} printable characters`)
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined, confirm: true })
     let packSize: number | undefined
     try {
@@ -52,8 +60,14 @@ const init: Command = {
       throw new UsageError(`--pack-size: ${(err as Error).message}`)
     }
     const { id, config } = await Repository.init({ home, stores, passphrase, k: intOption(ctx, 'data-shards'), m: intOption(ctx, 'parity-shards'), packSize })
-    if (ctx.json) printJson(ctx, { repository: id, home, stores, k: config.k, m: config.m, codec: config.codec, packSize: config.packSize })
-    else ctx.out(`created repository ${id.slice(0, 8)} in ${home}: ${config.k}+${config.m} shards over ${stores.length} stores (${config.codec})`)
+    // every node is also a peer: its libp2p identity and its name and site (told to peers at pairing)
+    const key = await createIdentity(home)
+    const profile = await readProfile(home)
+    await writeProfile(home, { name: nodeName ?? profile.name, site: site ?? profile.site })
+    const peerId = peerIdOf(key).toString()
+    const where = stores.length > 0 ? `over ${stores.length} stores` : 'on trusted peers (start "holdfast daemon", then pair with "holdfast peers")'
+    if (ctx.json) printJson(ctx, { repository: id, home, peerId, site: site ?? profile.site, stores, peers: stores.length === 0, k: config.k, m: config.m, codec: config.codec, packSize: config.packSize })
+    else ctx.out(`created repository ${id.slice(0, 8)} in ${home}: ${config.k}+${config.m} shards ${where} (${config.codec}); node ${peerId}`)
     return EXIT.ok
   }
 }
@@ -63,6 +77,7 @@ const backupCmd: Command = {
   usage: 'holdfast backup [--home DIR] [--json] PATH...',
   summary: 'back up files and directories into a new snapshot',
   options: {},
+  repository: true,
   minArgs: 1,
   maxArgs: Infinity,
   async run (ctx) {
@@ -93,6 +108,7 @@ const snapshots: Command = {
   usage: 'holdfast snapshots [--home DIR] [--json]',
   summary: 'list snapshots',
   options: {},
+  repository: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
@@ -119,6 +135,7 @@ const ls: Command = {
   usage: 'holdfast ls [--home DIR] [--json] SNAPSHOT|latest [PATH]',
   summary: 'list the entries of a snapshot, below PATH if given',
   options: {},
+  repository: true,
   minArgs: 1,
   maxArgs: 2,
   async run (ctx) {
@@ -160,6 +177,7 @@ const restoreCmd: Command = {
   usage: 'holdfast restore [--home DIR] [--json] SNAPSHOT|latest --target DIR [--path P]',
   summary: 'restore a snapshot (or a path in it) below a target directory',
   options: { target: { type: 'string' }, path: { type: 'string' } },
+  repository: true,
   minArgs: 1,
   maxArgs: 1,
   async run (ctx) {
@@ -193,6 +211,7 @@ const checkCmd: Command = {
   usage: 'holdfast check [--home DIR] [--json] [--read-data]',
   summary: 'verify the repository structure; --read-data reads and verifies every shard',
   options: { 'read-data': { type: 'boolean' } },
+  repository: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
@@ -222,6 +241,7 @@ const rebuildIndex: Command = {
   usage: 'holdfast rebuild-index [--home DIR] [--json]',
   summary: 'rebuild the local register from the stores',
   options: {},
+  repository: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
@@ -234,4 +254,4 @@ const rebuildIndex: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, backupCmd, snapshots, ls, restoreCmd, checkCmd, rebuildIndex]
+export const COMMANDS: Command[] = [init, backupCmd, snapshots, ls, restoreCmd, checkCmd, rebuildIndex, ...NODE_COMMANDS]

@@ -1,14 +1,28 @@
 import { defaultHome } from '../node/home.js'
 import { Repository } from '../repository/repository.js'
+import type { ShardStore } from '../store/index.js'
 import { getPassphrase } from './passphrase.js'
 
-/** What every command gets: its parsed options, output streams, a cancellation signal. */
-export interface CommandContext {
-  args: string[]
-  values: Record<string, string | boolean | string[] | undefined>
+/** Where a command's output goes, and what its caller provides. */
+export interface CommandIo {
   signal: AbortSignal
   out: (line: string) => void
   err: (line: string) => void
+  /** The passphrase, when the caller has it already (a command sent to the daemon). */
+  passphrase?: string
+  /** The stores of a peers repository (inside the daemon: one per trusted peer). */
+  openStores?: () => Promise<ShardStore[]>
+  /**
+   * Runs a repository command elsewhere (the CLI sends a peers repository's commands to its daemon);
+   * returns the exit code, or undefined to run it here.
+   */
+  forward?: (cmd: { name: string }, ctx: CommandContext) => Promise<number | undefined>
+}
+
+/** What every command gets: its parsed options, output streams, a cancellation signal. */
+export interface CommandContext extends CommandIo {
+  args: string[]
+  values: Record<string, string | boolean | string[] | undefined>
   json: boolean
 }
 
@@ -18,8 +32,9 @@ export function homeOf (ctx: CommandContext): string {
 
 export async function openRepository (ctx: CommandContext): Promise<Repository> {
   const home = homeOf(ctx)
-  const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
-  return await Repository.open(home, passphrase, { signal: ctx.signal })
+  const passphrase = ctx.passphrase ?? await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
+  const stores = ctx.openStores != null ? await ctx.openStores() : undefined
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores })
 }
 
 export async function withRepository<T> (ctx: CommandContext, fn: (repo: Repository) => Promise<T>): Promise<T> {

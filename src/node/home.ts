@@ -15,8 +15,10 @@ export function defaultHome (env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'holdfast')
 }
 
-export const homePaths = (home: string): { config: string, key: string, register: string, lock: string } => ({
+export const homePaths = (home: string): { config: string, key: string, register: string, lock: string, repoConfig: string } => ({
   config: join(home, 'holdfast.json'),
+  /** the sealed repository config, as in the stores (peers may be offline when the repository is opened) */
+  repoConfig: join(home, 'repository-config'),
   key: join(home, 'key.json'),
   register: join(home, 'register'),
   lock: join(home, 'lock')
@@ -32,7 +34,7 @@ export async function readHomeConfig (home: string): Promise<HomeConfig> {
   let cfg: HomeConfig
   try { cfg = JSON.parse(text) } catch (err) { throw new ConfigError(`${homePaths(home).config} is not valid JSON`, { cause: err }) }
   if (cfg.version !== 1) throw new UnsupportedFormatError(`home config version ${String(cfg.version)} is not supported`)
-  if (!Array.isArray(cfg.stores) || cfg.stores.length === 0) throw new ConfigError(`${homePaths(home).config} lists no stores`)
+  if (!Array.isArray(cfg.stores) || (cfg.stores.length === 0 && cfg.peers !== true)) throw new ConfigError(`${homePaths(home).config} lists no stores`)
   return cfg
 }
 

@@ -114,5 +114,8 @@ export interface Tree {
 export interface HomeConfig {
   version: 1
   repository: string
+  /** directory stores (`dir:PATH`); empty when the shards go to trusted peers */
   stores: string[]
+  /** the shards go to the node's trusted peers (through its daemon) */
+  peers?: boolean
 }

@@ -18,7 +18,7 @@ import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, RepositoryConfig, SnapshotRecord, Tree
 } from './format.js'
 import {
-  AbortedError, ConfigError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, RepositoryExistsError, StoreUnavailableError,
+  AbortedError, ConfigError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
   UnsupportedFormatError, UsageError, WrongPassphraseError
 } from '../errors.js'
 import { CAUCHY_CODEC_NAME } from '../erasure/index.js'
@@ -26,6 +26,7 @@ import { ZSTD_DEFAULT_LEVEL } from '../compress/zstd.js'
 
 export interface InitOptions {
   home: string
+  /** directory stores; none: the shards go to the node's trusted peers */
   stores: string[]
   passphrase: string
   k?: number
@@ -34,6 +35,11 @@ export interface InitOptions {
 }
 
 export interface CallOptions { signal?: AbortSignal }
+
+export interface OpenOptions extends CallOptions {
+  /** the stores to use instead of those in holdfast.json (a peers repository: one store per trusted peer) */
+  stores?: ShardStore[]
+}
 
 /** Index blobs hold at most this many blob entries (about 100 bytes of JSON each). */
 const MAX_INDEX_BLOBS_PER_INDEX = 50_000
@@ -45,6 +51,8 @@ const PACK_CACHE_SIZE = 3
  */
 export class Repository {
   private readonly packCache = new Map<string, Promise<Buffer>>()
+  /** stores that failed a write in this session: tried last */
+  private readonly failedStores = new Set<string>()
   private pool?: WorkerPool
   private closed = false
 
@@ -63,8 +71,9 @@ export class Repository {
     const m = opts.m ?? 2
     const codec = createCodec(CAUCHY_CODEC_NAME, k, m)
     const specs = [...new Set(opts.stores.map(normalizeStoreSpec))]
-    if (specs.length === 0) throw new UsageError('init needs at least one --store')
-    if (specs.length < k + m) throw new ConfigError(`${k}+${m} needs ${k + m} distinct stores, ${specs.length} given`)
+    const peers = specs.length === 0
+    if (!Number.isInteger(k) || !Number.isInteger(m) || k < 1 || m < 0 || k + m > 64) throw new ConfigError(`${k}+${m} is not a valid erasure code (k >= 1, m >= 0, k + m <= 64)`)
+    if (!peers && specs.length < k + m) throw new ConfigError(`${k}+${m} needs ${k + m} distinct stores, ${specs.length} given`)
     const packSize = opts.packSize ?? 16 * 1024 * 1024
     if (!Number.isInteger(packSize) || packSize < 64 * 1024 || packSize > 256 * 1024 * 1024) throw new ConfigError('pack size must be between 64 KiB and 256 MiB')
     if (opts.passphrase.length === 0) throw new UsageError('the passphrase must not be empty')
@@ -98,7 +107,8 @@ export class Repository {
     }
     await mkdir(opts.home, { recursive: true, mode: 0o700 })
     await writeFileAtomic(paths.key, keyBytes)
-    const homeConfig: HomeConfig = { version: 1, repository: config.id, stores: specs }
+    await writeFileAtomic(paths.repoConfig, configBytes)
+    const homeConfig: HomeConfig = { version: 1, repository: config.id, stores: specs, ...(peers ? { peers: true } : {}) }
     await writeFileAtomic(paths.config, JSON.stringify(homeConfig, null, 2) + '\n')
     const register = new Register(paths.register)
     await register.open()
@@ -107,13 +117,16 @@ export class Repository {
     return { id: config.id, config }
   }
 
-  static async open (home: string, passphrase: string, options: CallOptions = {}): Promise<Repository> {
+  static async open (home: string, passphrase: string, options: OpenOptions = {}): Promise<Repository> {
     const homeConfig = await readHomeConfig(home)
     const paths = homePaths(home)
-    const stores = homeConfig.stores.map(spec => openStore(spec, { verifyWrites: false }))
+    if (homeConfig.peers === true && options.stores == null) {
+      throw new ConfigError(`the repository in ${home} keeps its shards on peers: start its daemon (holdfast daemon --home ${home})`)
+    }
+    const stores = options.stores ?? homeConfig.stores.map(spec => openStore(spec, { verifyWrites: false }))
     const keyFile = parseKeyFile(await readFile(paths.key))
     const keys = await unlockKeyFile(keyFile, passphrase)
-    const config = await readConfig(stores, keys, options)
+    const config = await readLocalConfig(paths.repoConfig, keys) ?? await readConfig(stores, keys, options)
     if (config.id !== homeConfig.repository) throw new ConfigError(`the stores hold repository ${config.id}, not ${homeConfig.repository}`)
     const codec = createCodec(config.codec, config.k, config.m)
     const register = new Register(paths.register)
@@ -189,11 +202,36 @@ export class Repository {
     return store != null ? [store] : this.stores
   }
 
-  /** Puts each shard of a built pack on a distinct store and returns the pack's descriptor. */
+  /**
+   * Puts each shard of a built pack on a distinct store and returns the pack's descriptor. Stores are
+   * ranked by rendezvous hashing; a shard whose store fails (offline, full) goes to the next store in the
+   * ranking that holds nothing of this pack, and a store that failed is tried last for the rest of the
+   * session. Fails only when fewer than k+m stores take a shard: never stores less redundancy than asked.
+   */
   async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> {
-    const placed = placeShards(built.id, built.shards.length, this.stores.map(s => s.id))
+    const n = built.shards.length
+    const healthy = this.stores.filter(s => !this.failedStores.has(s.id)).map(s => s.id)
+    const ranked = [...placeShards(built.id, Math.min(n, healthy.length), healthy),
+      ...placeShards(built.id, this.stores.length, this.stores.map(s => s.id))]
+    const order = [...new Set(ranked)]
+    if (order.length < n) throw new PlacementError(`cannot place ${n} shards on distinct stores: only ${order.length} available`)
+    let next = 0
+    const placed: string[] = new Array(n)
+    const problems: string[] = []
     await Promise.all(built.shards.map(async (shard, i) => {
-      await this.storeById(placed[i])!.put('shard', built.names[i], shard, options)
+      for (;;) {
+        if (next >= order.length) throw new PlacementError(`shard ${i} of pack ${built.id.slice(0, 12)} found no store: ${problems.join('; ')}`)
+        const id = order[next++]
+        try {
+          await this.storeById(id)!.put('shard', built.names[i], shard, options)
+          placed[i] = id
+          return
+        } catch (err) {
+          if (options.signal?.aborted === true) throw err
+          this.failedStores.add(id)
+          problems.push(`${id}: ${(err as Error).message}`)
+        }
+      }
     }))
     return {
       id: built.id,
@@ -206,6 +244,25 @@ export class Repository {
       shards: built.names.map((name, i) => ({ name, root: built.roots[i], store: placed[i] })),
       blobs: built.blobs
     }
+  }
+
+  /**
+   * Makes sure every reachable store holds the key file and the sealed config, so that any k+m of them
+   * (with the passphrase) hold the whole repository. Peers paired after init receive them here.
+   */
+  async seedRecords (options: CallOptions = {}): Promise<void> {
+    const paths = homePaths(this.home)
+    const keyBytes = await readFile(paths.key)
+    const configBytes = await readFile(paths.repoConfig).catch(() => undefined)
+    await Promise.all(this.stores.map(async s => {
+      try {
+        if (!await s.has('key', hashName(keyBytes), options)) await s.put('key', hashName(keyBytes), keyBytes, options)
+        if (configBytes != null && !await s.has('config', hashName(configBytes), options)) await s.put('config', hashName(configBytes), configBytes, options)
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        this.failedStores.add(s.id)
+      }
+    }))
   }
 
   /** Hands a stored pack's buffers back to the worker that built it, for its next pack. */
@@ -420,6 +477,15 @@ export class Repository {
     if (matches.length > 1) throw new NoSuchSnapshotError(`snapshot prefix ${ref} is ambiguous`)
     return matches[0]
   }
+}
+
+/** The home's copy of the sealed config (absent in homes made before it was kept, or recovered ones). */
+async function readLocalConfig (path: string, keys: RepositoryKeys): Promise<RepositoryConfig | undefined> {
+  let bytes: Buffer
+  try { bytes = await readFile(path) } catch { return undefined }
+  const config = openRecord<RepositoryConfig>(keys.encryption, 'config', bytes)
+  if (config.version !== FORMAT_VERSION) throw new UnsupportedFormatError(`repository format ${config.version} is not supported by this version (reads ${FORMAT_VERSION})`)
+  return config
 }
 
 async function readConfig (stores: ShardStore[], keys: RepositoryKeys, options: CallOptions): Promise<RepositoryConfig> {

@@ -1,0 +1,129 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http'
+import { timingSafeEqual } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { HoldfastError, TooLargeError, UsageError } from '../errors.js'
+
+/**
+ * The control API's HTTP server, bound to 127.0.0.1 only. Every request needs `Authorization: Bearer
+ * TOKEN`; bodies are JSON of at most 1 MiB. A route answers JSON, or streams newline-delimited JSON events
+ * (`{"event": ...}` lines, then `{"result": ...}` or `{"error": ...}`) for long operations, so that the
+ * CLI can draw progress. A handler's error becomes `{"error": {name, message, exitCode}}`; nothing a
+ * client sends can stop the server.
+ */
+export const MAX_API_BODY = 1024 * 1024
+
+export interface RouteContext {
+  body: any
+  /** aborted when the client goes away (or the server stops) */
+  signal: AbortSignal
+  /** sends a progress event (streaming routes) */
+  emit: (event: unknown) => void
+}
+
+export type RouteHandler = (ctx: RouteContext) => Promise<unknown>
+
+export interface ApiServerInit {
+  token: string
+  port?: number
+}
+
+export class ApiServer {
+  private server?: Server
+  private readonly routes = new Map<string, { handler: RouteHandler, stream: boolean }>()
+  private readonly active = new Set<AbortController>()
+
+  constructor (private readonly init: ApiServerInit) {}
+
+  /** Registers `POST /path` (all routes are POST with a JSON body; `stream` routes answer NDJSON). */
+  route (path: string, handler: RouteHandler, options: { stream?: boolean } = {}): void {
+    this.routes.set(path, { handler, stream: options.stream === true })
+  }
+
+  get url (): string {
+    const addr = this.server?.address() as AddressInfo | null
+    if (addr == null) throw new Error('the API server is not listening')
+    return `http://127.0.0.1:${addr.port}`
+  }
+
+  async start (): Promise<void> {
+    if (this.server != null) return
+    const server = createServer((req, res) => { void this.serve(req, res) })
+    server.headersTimeout = 10_000
+    server.requestTimeout = 0 // long operations stream for as long as they run
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.init.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve() })
+    })
+    this.server = server
+  }
+
+  async stop (): Promise<void> {
+    const server = this.server
+    if (server == null) return
+    this.server = undefined
+    for (const c of this.active) c.abort()
+    server.closeAllConnections()
+    await new Promise<void>(resolve => server.close(() => resolve()))
+  }
+
+  private authorized (req: IncomingMessage): boolean {
+    const header = req.headers.authorization ?? ''
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '')
+    const want = Buffer.from(this.init.token)
+    return given.length === want.length && timingSafeEqual(given, want)
+  }
+
+  private async serve (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, value: unknown): void => {
+      if (res.headersSent) return
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(value))
+    }
+    try {
+      if (!this.authorized(req)) { reply(401, { error: { name: 'UnauthorizedError', message: 'missing or wrong API token' } }); req.resume(); return }
+      const route = req.method === 'POST' ? this.routes.get(new URL(req.url ?? '/', 'http://x').pathname) : undefined
+      if (route == null) { reply(404, { error: { name: 'UsageError', message: `no route ${req.method ?? ''} ${req.url ?? ''}` } }); req.resume(); return }
+      const body = await readBody(req)
+      const controller = new AbortController()
+      this.active.add(controller)
+      res.on('close', () => { if (!res.writableFinished) controller.abort() })
+      try {
+        if (route.stream) {
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+          const line = (v: unknown): void => { if (!res.destroyed) res.write(JSON.stringify(v) + '\n') }
+          try {
+            const result = await route.handler({ body, signal: controller.signal, emit: e => line({ event: e }) })
+            line({ result })
+          } catch (err) {
+            line({ error: errorJson(err) })
+          }
+          res.end()
+        } else {
+          const result = await route.handler({ body, signal: controller.signal, emit: () => {} })
+          reply(200, { result })
+        }
+      } finally {
+        this.active.delete(controller)
+      }
+    } catch (err) {
+      reply(err instanceof HoldfastError && err.exitCode === 2 ? 400 : 500, { error: errorJson(err) })
+    }
+  }
+}
+
+export function errorJson (err: unknown): { name: string, message: string, exitCode: number } {
+  const e = err instanceof Error ? err : new Error(String(err))
+  return { name: e.name, message: e.message, exitCode: e instanceof HoldfastError ? e.exitCode : 1 }
+}
+
+async function readBody (req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_API_BODY) throw new TooLargeError(`request body over ${MAX_API_BODY} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) return {}
+  try { return JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { throw new UsageError('the request body is not JSON') }
+}

@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util'
+import { COMMANDS, EXIT } from './commands.js'
+import { HoldfastError, UsageError } from '../errors.js'
+import type { CommandContext, CommandIo } from './context.js'
+
+/**
+ * Parses a command line and runs the command, turning errors into one clear line and a documented exit
+ * code. The CLI process and the daemon (for commands sent over its API) both run commands through here.
+ */
+const GLOBAL = {
+  home: { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+export function help (): string {
+  return ['holdfast - peer-to-peer encrypted offsite backup', '', 'Usage:',
+    ...COMMANDS.map(c => `  ${c.usage}\n      ${c.summary}`), '',
+    'The home defaults to $HOLDFAST_HOME or the user data directory; the passphrase comes from',
+    '$HOLDFAST_PASSPHRASE, --passphrase-file FILE or a prompt on a terminal.',
+    'Exit codes: 0 ok, 1 error, 2 usage, 3 partial (files skipped or not restored), 10 no repository,',
+    '11 locked, 12 wrong passphrase, 130 interrupted.'].join('\n')
+}
+
+export async function executeCommand (argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv
+  if (name == null || name === 'help' || name === '--help' || name === '-h') { io.out(help()); return name == null ? EXIT.usage : EXIT.ok }
+  if (name === '--version') { io.out('holdfast 0.1.0'); return EXIT.ok }
+  const cmd = COMMANDS.find(c => c.name === name)
+  try {
+    if (cmd == null) throw new UsageError(`unknown command "${name}" (see holdfast --help)`)
+    let parsed
+    try {
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...cmd.options }, allowPositionals: true, strict: true })
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message}\nusage: ${cmd.usage}`)
+    }
+    if (parsed.values.help === true) { io.out(`usage: ${cmd.usage}\n  ${cmd.summary}`); return EXIT.ok }
+    if (parsed.positionals.length < cmd.minArgs || parsed.positionals.length > cmd.maxArgs) throw new UsageError(`wrong number of arguments\nusage: ${cmd.usage}`)
+    const ctx: CommandContext = {
+      ...io,
+      args: parsed.positionals,
+      values: parsed.values as CommandContext['values'],
+      json: parsed.values.json === true
+    }
+    if (cmd.repository === true && io.forward != null) {
+      const code = await io.forward(cmd, ctx)
+      if (code != null) return code
+    }
+    return await cmd.run(ctx)
+  } catch (err) {
+    if (io.signal.aborted) { io.err('holdfast: interrupted'); return 130 }
+    if (err instanceof HoldfastError) {
+      io.err(`holdfast: ${err.message}`)
+      return err.exitCode
+    }
+    const e = err as NodeJS.ErrnoException
+    io.err(`holdfast: ${e.code != null ? `${e.code}: ` : ''}${e.message}`)
+    if (process.env.HOLDFAST_DEBUG != null) io.err(e.stack ?? '')
+    return EXIT.error
+  }
+}

@@ -1,0 +1,39 @@
+import { resolve } from 'node:path'
+import { ApiClient } from '../api/index.js'
+import { readHomeConfig } from '../node/home.js'
+import { DaemonNotRunningError } from '../errors.js'
+import { CommandContext, homeOf } from './context.js'
+import { getPassphrase } from './passphrase.js'
+
+/**
+ * Sends a repository command to the node's daemon when the repository keeps its shards on peers (the
+ * daemon holds the libp2p node). Paths are made absolute here, where the user typed them; the
+ * passphrase is read here too and travels over the token-protected loopback API. The daemon streams the
+ * command's output lines back, then its exit code.
+ */
+export async function forwardToDaemon (cmd: { name: string }, ctx: CommandContext): Promise<number | undefined> {
+  const home = resolve(homeOf(ctx))
+  let peers = false
+  try { peers = (await readHomeConfig(home)).peers === true } catch { return undefined } // the command reports it
+  if (!peers) return undefined
+  const client = await daemonFor(home)
+  const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
+  const argv = [cmd.name, '--home', home]
+  for (const [key, value] of Object.entries(ctx.values)) {
+    if (key === 'home' || key === 'passphrase-file' || value == null || value === false) continue
+    if (value === true) argv.push(`--${key}`)
+    else for (const v of Array.isArray(value) ? value : [value]) argv.push(`--${key}`, key === 'target' ? resolve(v) : v)
+  }
+  argv.push('--', ...(cmd.name === 'backup' ? ctx.args.map(p => resolve(p)) : ctx.args))
+  const { code } = await client.call<{ code: number }>('/cli', { argv, passphrase }, {
+    signal: ctx.signal,
+    onEvent: (e: { out?: string, err?: string }) => { if (e.out != null) ctx.out(e.out); else if (e.err != null) ctx.err(e.err) }
+  })
+  return code
+}
+
+export async function daemonFor (home: string): Promise<ApiClient> {
+  const client = await ApiClient.forHome(home)
+  if (client == null) throw new DaemonNotRunningError(`no daemon runs for ${home}: start it with "holdfast daemon --home ${home}"`)
+  return client
+}

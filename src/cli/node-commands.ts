@@ -1,0 +1,104 @@
+import { resolve } from 'node:path'
+import type { Command } from './commands.js'
+import { CommandContext, homeOf, printJson } from './context.js'
+import { daemonFor } from './forward.js'
+import { Daemon } from '../daemon/index.js'
+import { formatBytes } from '../util/format.js'
+import { UsageError } from '../errors.js'
+
+/**
+ * The node's commands: `daemon` runs the node in the foreground; `peers` manages the trust list through
+ * the running daemon (which holds the libp2p node and the pending invites).
+ */
+const DEFAULT_QUOTA = '10GiB'
+
+const daemon: Command = {
+  name: 'daemon',
+  usage: 'holdfast daemon [--home DIR] [--listen MULTIADDR]...',
+  summary: 'run the node (owner and host) in the foreground until SIGINT or SIGTERM',
+  options: { listen: { type: 'string', multiple: true } },
+  minArgs: 0,
+  maxArgs: 0,
+  async run (ctx) {
+    const home = resolve(homeOf(ctx))
+    const { executeCommand } = await import('./execute.js')
+    const node = new Daemon({
+      home,
+      listen: ctx.values.listen as string[] | undefined,
+      runCommand: async (argv, io) => await executeCommand(argv, io),
+      onError: (err, where) => { if (process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) }
+    })
+    await node.start()
+    const info = { peerId: node.peerId, addresses: node.node!.getMultiaddrs().map(String), home }
+    if (ctx.json) printJson(ctx, info)
+    else ctx.out(`holdfast daemon: node ${info.peerId} listening on ${info.addresses.join(', ') || '(no addresses)'}`)
+    await new Promise<void>(resolve => {
+      if (ctx.signal.aborted) resolve()
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true })
+    })
+    await node.stop()
+    if (!ctx.json) ctx.out('holdfast daemon: stopped')
+    return 0
+  }
+}
+
+const peers: Command = {
+  name: 'peers',
+  usage: 'holdfast peers invite [--quota SIZE] [--name N] [--expires SECONDS] | accept CODE [--quota SIZE] [--name N] | list [--json] | revoke PEER',
+  summary: 'pair with trusted peers (through the running daemon): invite, accept, list, revoke',
+  options: { quota: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' } },
+  minArgs: 1,
+  maxArgs: 2,
+  async run (ctx) {
+    const [sub, arg] = ctx.args
+    const client = await daemonFor(resolve(homeOf(ctx)))
+    const call = async <T>(path: string, body: unknown): Promise<T> => await client.call<T>(path, body, { signal: ctx.signal })
+    const quota = (ctx.values.quota as string | undefined) ?? DEFAULT_QUOTA
+    const name = ctx.values.name as string | undefined
+    if (sub === 'invite') {
+      noArg(ctx, arg)
+      const expires = ctx.values.expires != null ? Number(ctx.values.expires) : undefined
+      if (expires != null && !(Number.isInteger(expires) && expires > 0)) throw new UsageError('--expires must be a whole number of seconds')
+      const { code } = await call<{ code: string }>('/peers/invite', { quota, name, expirySeconds: expires })
+      if (ctx.json) printJson(ctx, { code })
+      else ctx.out(code)
+      return 0
+    }
+    if (sub === 'accept') {
+      if (arg == null) throw new UsageError('peers accept needs the invite code')
+      const entry = await call<{ peerId: string, name: string, site: string, quotaGranted: number, quotaReceived: number }>('/peers/accept', { code: arg, quota, name })
+      if (ctx.json) printJson(ctx, entry)
+      else ctx.out(`paired with ${entry.name} (${entry.peerId}, site ${entry.site}): you grant ${formatBytes(entry.quotaGranted)}, it grants ${formatBytes(entry.quotaReceived)}`)
+      return 0
+    }
+    if (sub === 'list') {
+      noArg(ctx, arg)
+      const list = await call<PeerRow[]>('/peers/list', {})
+      if (ctx.json) { printJson(ctx, list); return 0 }
+      if (list.length === 0) { ctx.out('no trusted peers yet (holdfast peers invite / accept)'); return 0 }
+      for (const p of list) {
+        const state = p.revoked === true ? 'revoked' : p.online ? 'online' : `offline${p.lastSeen != null ? `, last seen ${p.lastSeen}` : ''}`
+        ctx.out(`${p.name}  ${p.peerId}  site ${p.site}  ${state}`)
+        ctx.out(`    stores for me ${formatBytes(p.storesForMe)}, I store for it ${formatBytes(p.storedForThem)}, quota granted ${formatBytes(p.quotaGranted)}`)
+        if (p.addresses.length > 0) ctx.out(`    ${p.addresses.join(' ')}`)
+      }
+      return 0
+    }
+    if (sub === 'revoke') {
+      if (arg == null) throw new UsageError('peers revoke needs a peer ID or name')
+      const entry = await call<{ peerId: string, name: string }>('/peers/revoke', { peer: arg })
+      if (ctx.json) printJson(ctx, entry)
+      else ctx.out(`revoked ${entry.name} (${entry.peerId}): it can no longer connect or store`)
+      return 0
+    }
+    throw new UsageError(`unknown peers command "${String(sub)}": invite, accept, list or revoke`)
+  }
+}
+
+interface PeerRow { peerId: string, name: string, site: string, online: boolean, lastSeen?: string, revoked?: boolean, addresses: string[], storesForMe: number, storedForThem: number, quotaGranted: number }
+
+function noArg (ctx: CommandContext, arg: string | undefined): void {
+  if (arg != null) throw new UsageError(`peers ${ctx.args[0]} takes no argument`)
+}
+
+export const NODE_COMMANDS: Command[] = [daemon, peers]

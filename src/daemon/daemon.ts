@@ -1,0 +1,187 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ApiServer, newApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
+import { loadNodeConfig, type NodeConfig } from '../config/index.js'
+import { HostStore, ShardService } from '../host/index.js'
+import { PeerShardStore } from '../peer/index.js'
+import { loadIdentity } from '../node/identity.js'
+import { createHoldfastNode, type HoldfastLibp2p } from '../node/libp2p-node.js'
+import { PairingService } from '../node/pairing.js'
+import { Presence } from '../node/presence.js'
+import { readProfile } from '../node/profile.js'
+import { TrustList } from '../node/trust-list.js'
+import { gateOf } from '../node/libp2p-node.js'
+import type { ShardStore } from '../store/index.js'
+import { UsageError } from '../errors.js'
+import { parseSize } from '../util/format.js'
+
+/**
+ * A running node. `start` brings the services up in dependency order (host store, libp2p, shard
+ * service, pairing, presence, API) and writes HOME/daemon.json when ready; `stop` takes them down in
+ * reverse order (streams closed, LevelDB closed) and removes daemon.json. Both are idempotent.
+ */
+export interface DaemonInit {
+  home: string
+  /** Listen addresses that replace the configured ones (--listen). */
+  listen?: string[]
+  /** Runs a CLI command inside the daemon (the API's /cli route); given by the CLI module. */
+  runCommand?: (argv: string[], io: CommandIo) => Promise<number>
+  /** Told of failures the daemon survives (a peer's broken stream, say); the daemon itself prints nothing. */
+  onError?: (err: unknown, where: string) => void
+}
+
+export interface CommandIo {
+  out: (line: string) => void
+  err: (line: string) => void
+  signal: AbortSignal
+  passphrase?: string
+  openStores: () => Promise<ShardStore[]>
+}
+
+export class Daemon {
+  config?: NodeConfig
+  node?: HoldfastLibp2p
+  trust?: TrustList
+  host?: HostStore
+  private shards?: ShardService
+  pairing?: PairingService
+  presence?: Presence
+  private api?: ApiServer
+  private running = false
+
+  constructor (private readonly init: DaemonInit) {}
+
+  get peerId (): string { return this.node!.peerId.toString() }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    const { home } = this.init
+    try {
+      const config = { ...await loadNodeConfig(home) }
+      if (this.init.listen != null && this.init.listen.length > 0) config.listen = this.init.listen
+      this.config = config
+      const privateKey = await loadIdentity(home)
+      const profile = await readProfile(home)
+      const trust = this.trust = await TrustList.open(home)
+      this.host = await HostStore.open(home, { quotaFor: peer => { const e = trust.get(peer); return e == null || e.revoked === true ? undefined : e.quotaGranted } })
+      const node = this.node = await createHoldfastNode({ privateKey, config, trust })
+      this.shards = new ShardService(node, { store: this.host, onError: (err, peer) => this.init.onError?.(err, `shard protocol, peer ${peer}`) })
+      await this.shards.start()
+      this.pairing = new PairingService({ node, home, trust, gate: gateOf(node), profile, inviteExpirySeconds: config.inviteExpirySeconds })
+      await this.pairing.start()
+      this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht })
+      await this.presence.start()
+      this.api = new ApiServer({ token: await newApiToken(home), port: config.apiPort })
+      this.routes(this.api)
+      await this.api.start()
+      this.running = true
+      await writeDaemonInfo(home, {
+        pid: process.pid,
+        peerId: node.peerId.toString(),
+        addresses: node.getMultiaddrs().map(String),
+        api: this.api.url,
+        started: new Date().toISOString()
+      })
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    const steps: Array<[string, (() => Promise<void>) | undefined]> = [
+      ['api', this.api != null ? async () => await this.api!.stop() : undefined],
+      ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
+      ['pairing', this.pairing != null ? async () => await this.pairing!.stop() : undefined],
+      ['shard service', this.shards != null ? async () => await this.shards!.stop() : undefined],
+      ['libp2p', this.node != null ? async () => await this.node!.stop() : undefined],
+      ['host store', this.host != null ? async () => await this.host!.close() : undefined],
+      ['trust list', this.trust != null ? async () => await this.trust!.flush() : undefined]
+    ]
+    for (const [what, step] of steps) {
+      if (step == null) continue
+      try { await step() } catch (err) { this.init.onError?.(err, `stopping ${what}`) }
+    }
+    this.api = undefined
+    this.presence = undefined
+    this.pairing = undefined
+    this.shards = undefined
+    this.node = undefined
+    this.host = undefined
+    await removeDaemonInfo(this.init.home).catch(() => {})
+  }
+
+  /** One store per trusted peer (online ones first): where a peers repository puts its shards. */
+  peerStores (): ShardStore[] {
+    const node = this.node!
+    const ledger = this.host!.ledger
+    const peers = this.trust!.list().filter(e => e.revoked !== true)
+    const online = (id: string): number => this.presence?.isOnline(id) === true ? 0 : 1
+    peers.sort((a, b) => online(a.peerId) - online(b.peerId))
+    return peers.map(e => new PeerShardStore(node, peerIdFromString(e.peerId), { ledger }))
+  }
+
+  private routes (api: ApiServer): void {
+    api.route('/status', async () => ({
+      peerId: this.peerId,
+      addresses: this.node!.getMultiaddrs().map(String),
+      peers: this.trust!.list().length
+    }))
+    api.route('/peers/invite', async ({ body }) => {
+      const quota = sizeField(body.quota, 'quota')
+      const code = await this.pairing!.createInvite({ quota, name: optString(body.name, 'name'), expirySeconds: optNumber(body.expirySeconds, 'expirySeconds') })
+      return { code }
+    })
+    api.route('/peers/accept', async ({ body, signal }) => {
+      if (typeof body.code !== 'string') throw new UsageError('an invite code is needed')
+      const entry = await this.pairing!.acceptInvite(body.code.trim(), { quota: sizeField(body.quota, 'quota'), name: optString(body.name, 'name'), signal })
+      this.presence?.retryNow(entry.peerId)
+      return entry
+    })
+    api.route('/peers/list', async () => {
+      const ledger = this.host!.ledger
+      return this.trust!.list({ includeRevoked: true }).map(e => ({
+        ...e,
+        online: this.presence?.isOnline(e.peerId) === true,
+        storesForMe: ledger.storedByPeer(e.peerId).bytes,
+        storedForThem: this.host!.hostedFor(e.peerId).bytes
+      }))
+    })
+    api.route('/peers/revoke', async ({ body }) => {
+      if (typeof body.peer !== 'string' || body.peer === '') throw new UsageError('which peer? (a peer ID or name)')
+      const entry = this.trust!.list().find(e => e.peerId === body.peer || e.name === body.peer)
+      if (entry == null) throw new UsageError(`no trusted peer ${String(body.peer)}`)
+      return await this.trust!.revoke(entry.peerId)
+    })
+    api.route('/cli', async ({ body, signal, emit }) => {
+      if (!Array.isArray(body.argv) || !body.argv.every((a: unknown) => typeof a === 'string')) throw new UsageError('argv must be a list of strings')
+      if (this.init.runCommand == null) throw new UsageError('this daemon runs no commands')
+      const code = await this.init.runCommand(body.argv, {
+        out: line => emit({ out: line }),
+        err: line => emit({ err: line }),
+        signal,
+        passphrase: typeof body.passphrase === 'string' ? body.passphrase : undefined,
+        openStores: async () => this.peerStores()
+      })
+      return { code }
+    }, { stream: true })
+  }
+}
+
+function sizeField (v: unknown, name: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v
+  if (typeof v === 'string') { try { return parseSize(v) } catch (err) { throw new UsageError(`--${name}: ${(err as Error).message}`) } }
+  throw new UsageError(`--${name} is needed (a size such as 10GiB)`)
+}
+
+function optString (v: unknown, name: string): string | undefined {
+  if (v == null) return undefined
+  if (typeof v !== 'string') throw new UsageError(`--${name} must be text`)
+  return v
+}
+
+function optNumber (v: unknown, name: string): number | undefined {
+  if (v == null) return undefined
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new UsageError(`--${name} must be a positive number`)
+  return v
+}

@@ -1,0 +1,121 @@
+import { OBJECT_KINDS, ObjectKind } from '../store/shard-store.js'
+import { isObjectName } from '../store/hash-name.js'
+import { ProtocolError } from '../errors.js'
+import { LIST_BATCH_SIZE, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE } from './constants.js'
+
+/**
+ * The messages of /holdfast/shard/1.0.0 and one validator per message. One request per stream:
+ *
+ *   put     C: {op:'put', kind, name, size}  H: PutReady  [C: exactly `size` raw bytes, end]  H: PutDone
+ *   get     C: {op:'get', kind, name, offset?, length?}, end   H: GetHeader, then exactly `size` raw bytes
+ *   has     C: {op:'has', kind, name}, end                     H: HasReply
+ *   list    C: {op:'list', kind}, end                          H: ListBatch ... (the last with done: true)
+ *   delete  C: {op:'delete', kind, name}, end                  H: DeleteReply
+ *   usage   C: {op:'usage'}, end                               H: UsageReply
+ *
+ * Any reply may instead be an ErrorReply, after which the host ends the stream. Validators take what the CBOR
+ * decoder gave (Maps) and return plain objects; an unknown key, a missing key or a wrong type is a
+ * ProtocolError. Nothing outside this file needs to look inside a decoded Map.
+ */
+export interface PutRequest { op: 'put', kind: ObjectKind, name: string, size: number }
+export interface GetRequest { op: 'get', kind: ObjectKind, name: string, offset?: number, length?: number }
+export interface HasRequest { op: 'has', kind: ObjectKind, name: string }
+export interface ListRequest { op: 'list', kind: ObjectKind }
+export interface DeleteRequest { op: 'delete', kind: ObjectKind, name: string }
+export interface UsageRequest { op: 'usage' }
+export type Request = PutRequest | GetRequest | HasRequest | ListRequest | DeleteRequest | UsageRequest
+export type RequestOp = Request['op']
+
+export interface WireError { code: string, message: string }
+export interface ErrorReply { ok: false, error: WireError }
+/** After a put header: `send` false when the host holds the object already (no bytes follow). */
+export interface PutReady { ok: true, send: boolean }
+/** After a put's bytes: how many bytes the host newly keeps (0 when another put won the race). */
+export interface PutDone { ok: true, stored: number }
+export interface GetHeader { ok: true, size: number }
+export interface HasReply { ok: true, has: boolean }
+export interface ListBatch { ok: true, names: string[], done: boolean }
+export interface DeleteReply { ok: true, freed: number }
+export interface UsageReply { ok: true, objects: number, bytes: number, quota: number }
+
+type Check = (value: unknown, field: string) => unknown
+
+const isMap = (value: unknown): value is Map<unknown, unknown> => value instanceof Map
+
+function fail (message: string): never {
+  throw new ProtocolError(message)
+}
+
+/** Reads a decoded Map into a plain object, field by field; unknown or missing keys are refused. */
+function record (value: unknown, what: string, required: Record<string, Check>, optional: Record<string, Check> = {}): Record<string, unknown> {
+  if (!isMap(value)) fail(`${what}: expected a map`)
+  const out: Record<string, unknown> = {} // only the schema's own keys are ever set
+  for (const key of value.keys()) {
+    if (typeof key !== 'string') fail(`${what}: keys must be strings`)
+    if (!Object.hasOwn(required, key) && !Object.hasOwn(optional, key)) fail(`${what}: unexpected field ${JSON.stringify(key.slice(0, 32))}`)
+  }
+  for (const [key, check] of Object.entries(required)) {
+    if (!value.has(key)) fail(`${what}: missing field ${key}`)
+    out[key] = check(value.get(key), `${what}.${key}`)
+  }
+  for (const [key, check] of Object.entries(optional)) {
+    if (value.has(key)) out[key] = check(value.get(key), `${what}.${key}`)
+  }
+  return out
+}
+
+const literal = (expected: unknown): Check => (value, field) => value === expected ? value : fail(`${field}: expected ${String(expected)}`)
+
+const bool: Check = (value, field) => typeof value === 'boolean' ? value : fail(`${field}: expected a boolean`)
+
+const kind: Check = (value, field) => typeof value === 'string' && (OBJECT_KINDS as readonly string[]).includes(value) ? value : fail(`${field}: unknown object kind`)
+
+const name: Check = (value, field) => typeof value === 'string' && isObjectName(value) ? value : fail(`${field}: expected 64 lowercase hex digits`)
+
+/** A non-negative integer no larger than `max`. */
+const count = (max: number): Check => (value, field) =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= max ? value : fail(`${field}: expected an integer from 0 to ${max}`)
+
+const anyCount = count(Number.MAX_SAFE_INTEGER)
+
+const text = (max: number): Check => (value, field) => typeof value === 'string' && value.length <= max ? value : fail(`${field}: expected a string of at most ${max} characters`)
+
+const names: Check = (value, field) => {
+  if (!Array.isArray(value) || value.length > LIST_BATCH_SIZE) fail(`${field}: expected at most ${LIST_BATCH_SIZE} names`)
+  return value.map((n, i) => name(n, `${field}[${i}]`))
+}
+
+const wireError: Check = (value, field) => record(value, field, { code: text(64), message: text(MAX_ERROR_MESSAGE) })
+
+const REQUESTS: Record<RequestOp, { required: Record<string, Check>, optional?: Record<string, Check> }> = {
+  put: { required: { op: literal('put'), kind, name, size: count(MAX_OBJECT_SIZE) } },
+  get: { required: { op: literal('get'), kind, name }, optional: { offset: anyCount, length: anyCount } },
+  has: { required: { op: literal('has'), kind, name } },
+  list: { required: { op: literal('list'), kind } },
+  delete: { required: { op: literal('delete'), kind, name } },
+  usage: { required: { op: literal('usage') } }
+}
+
+/** Validates a decoded request. An announced size above MAX_OBJECT_SIZE is refused here, before any byte. */
+export function parseRequest (value: unknown): Request {
+  const op = isMap(value) ? value.get('op') : undefined
+  if (typeof op !== 'string' || !Object.hasOwn(REQUESTS, op)) fail('request: unknown or missing op')
+  const schema = REQUESTS[op as RequestOp]
+  return record(value, `${op} request`, schema.required, schema.optional) as unknown as Request
+}
+
+/** Validates a reply: an ErrorReply, or the success shape given by `fields` (besides `ok`). */
+function parseReply<T> (value: unknown, what: string, fields: Record<string, Check>): T | ErrorReply {
+  const ok = isMap(value) ? value.get('ok') : undefined
+  if (ok === false) return { ok: false, error: record(value, what, { ok: literal(false), error: wireError }).error as WireError }
+  if (ok !== true) fail(`${what}: expected ok true or false`)
+  return record(value, what, { ok: literal(true), ...fields }) as T
+}
+
+export const parsePutReady = (v: unknown): PutReady | ErrorReply => parseReply(v, 'put reply', { send: bool })
+export const parsePutDone = (v: unknown): PutDone | ErrorReply => parseReply(v, 'put result', { stored: count(MAX_OBJECT_SIZE) })
+export const parseGetHeader = (v: unknown): GetHeader | ErrorReply => parseReply(v, 'get reply', { size: count(MAX_OBJECT_SIZE) })
+export const parseHasReply = (v: unknown): HasReply | ErrorReply => parseReply(v, 'has reply', { has: bool })
+export const parseListBatch = (v: unknown): ListBatch | ErrorReply => parseReply(v, 'list reply', { names, done: bool })
+export const parseDeleteReply = (v: unknown): DeleteReply | ErrorReply => parseReply(v, 'delete reply', { freed: count(MAX_OBJECT_SIZE) })
+export const parseUsageReply = (v: unknown): UsageReply | ErrorReply => parseReply(v, 'usage reply', { objects: anyCount, bytes: anyCount, quota: anyCount })
