@@ -2,7 +2,6 @@ import { resolve } from 'node:path'
 import type { Command } from './commands.js'
 import { CommandContext, homeOf, printJson } from './context.js'
 import { daemonFor } from './forward.js'
-import { Daemon } from '../daemon/index.js'
 import { formatBytes } from '../util/format.js'
 import { UsageError } from '../errors.js'
 
@@ -21,7 +20,9 @@ const daemon: Command = {
   maxArgs: 0,
   async run (ctx) {
     const home = resolve(homeOf(ctx))
+    // loaded here only: the libp2p stack is not needed by any other command
     const { executeCommand } = await import('./execute.js')
+    const { Daemon } = await import('../daemon/index.js')
     const node = new Daemon({
       home,
       listen: ctx.values.listen as string[] | undefined,
