@@ -62,3 +62,9 @@ export const QuotaExceededError = define('QuotaExceededError')
 export const ProtocolError = define('ProtocolError')
 /** A host refuses a peer that is not on its trust list. */
 export const PeerNotTrustedError = define('PeerNotTrustedError')
+/** Pairing with a peer failed: wrong secret, expired, unknown or already used invite, or a broken handshake. */
+export const PairingError = define('PairingError')
+/** The node's identity key is missing, unreadable or not an Ed25519 key. */
+export const IdentityError = define('IdentityError')
+/** The peer is not on the trust list. */
+export const UnknownPeerError = define('UnknownPeerError')

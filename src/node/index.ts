@@ -1,5 +1,17 @@
 /**
- * The Holdfast node: its home directory (configuration, key, local register, lock). The libp2p daemon
- * that makes the node a peer joins this folder with the network issue.
+ * The Holdfast node: its home directory (configuration, key, local register, lock), its libp2p
+ * identity and profile (name, site), the trust list of paired peers, the gate that keeps everyone else
+ * out, pairing by invite code, the libp2p node itself and presence (keeping trusted peers connected).
+ * The shard protocol that runs over these connections lives in src/protocol.
  */
 export * from './home.js'
+export * from './identity.js'
+export * from './profile.js'
+export * from './trust-list.js'
+export * from './gater.js'
+export * from './trust-guard.js'
+export * from './invite-code.js'
+export { InviteStore, USED_GRACE_MS, invitesPath, type PendingInvite } from './invite-store.js'
+export * from './pairing.js'
+export * from './presence.js'
+export * from './libp2p-node.js'

@@ -1,0 +1,59 @@
+/**
+ * The node configuration: what the daemon listens on, which discovery and NAT-traversal mechanisms it
+ * runs, and a few limits. config/default.json holds the same defaults as DEFAULT_NODE_CONFIG (a test
+ * keeps the two equal) and config/README.md documents every key.
+ */
+export interface NodeConfig {
+  /** Multiaddrs to listen on. */
+  listen: string[]
+  /** Multiaddrs announced to peers instead of the listen addresses (e.g. a port forward); empty = the listen addresses. */
+  announce: string[]
+  /** TCP port of the local HTTP API on 127.0.0.1; 0 = a random free port. */
+  apiPort: number
+  /** Multiaddrs (each ending in /p2p/<peer id>) of nodes to keep connected for DHT routing. */
+  bootstrap: string[]
+  /** Discover peers on the local network with mDNS (only trusted peers are dialled). */
+  mdns: boolean
+  /** Run the private Kademlia DHT (/holdfast/kad/1.0.0) to find trusted peers whose address changed. */
+  dht: boolean
+  relay: {
+    /** Relay connections for trusted peers (limits lifted; only trusted peers may reserve). */
+    server: boolean
+    /** Reach, and be reached, through a trusted peer acting as relay. */
+    client: boolean
+  }
+  /** Upgrade relayed connections to direct ones (DCUtR). */
+  holePunching: boolean
+  /** Ask trusted peers whether our addresses are reachable from outside (AutoNAT). */
+  autonat: boolean
+  /** Ask the router to forward a port (UPnP / NAT-PMP). */
+  upnp: boolean
+  /** Lifetime of an invite code, in seconds. */
+  inviteExpirySeconds: number
+  /** How many shard transfers run in parallel (1-10). */
+  transfers: number
+  /** Backoff between reconnection attempts to a trusted peer, doubling from minMs up to maxMs. */
+  reconnect: {
+    minMs: number
+    maxMs: number
+  }
+}
+
+/** The documented default port; the listen default uses it on every IPv4 interface. */
+export const DEFAULT_PORT = 4801
+
+export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
+  listen: Object.freeze([`/ip4/0.0.0.0/tcp/${DEFAULT_PORT}`]) as string[],
+  announce: Object.freeze([]) as unknown as string[],
+  apiPort: 0,
+  bootstrap: Object.freeze([]) as unknown as string[],
+  mdns: true,
+  dht: true,
+  relay: Object.freeze({ server: false, client: true }),
+  holePunching: true,
+  autonat: true,
+  upnp: false,
+  inviteExpirySeconds: 86400,
+  transfers: 4,
+  reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 })
+})

@@ -1,0 +1,113 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { identify, type Identify } from '@libp2p/identify'
+import type { Libp2p, PeerInfo, PrivateKey } from '@libp2p/interface'
+import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping, type Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { uPnPNAT, type UPnPNAT } from '@libp2p/upnp-nat'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type ServiceFactoryMap } from 'libp2p'
+import { peerIdStringOf, type NodeConfig } from '../config/index.js'
+import { TrustGate, trustGater } from './gater.js'
+import { PAIR_PROTOCOL } from './pairing.js'
+import { trustGuard, type TrustGuard } from './trust-guard.js'
+import type { TrustList } from './trust-list.js'
+
+/**
+ * Builds the libp2p node of a Holdfast daemon from the node configuration:
+ *
+ * - TCP, Noise, Yamux; identify and ping;
+ * - the private DHT (protocol /holdfast/kad/1.0.0, always in server mode) whose peer-info mapper keeps
+ *   every address of members (private and loopback ones too: friends often share a LAN) and drops
+ *   every address of anyone else, so strangers never enter the routing table or our answers;
+ * - mDNS on the service tag _holdfast._udp.local (presence dials the trusted peers it discovers);
+ * - the circuit-relay transport (relay.client; listening on /p2p-circuit makes reservations on trusted
+ *   relays), the relay server (relay.server; default limits lifted, reservations for trusted peers
+ *   only), DCUtR hole punching, AutoNAT, and UPnP only when config.upnp;
+ * - the connection gater and the trust guard (gater.ts, trust-guard.ts): only trusted peers, the
+ *   configured bootstrap nodes (routing only) and pairing peers get in.
+ *
+ * Presence (presence.ts) and pairing (pairing.ts) are separate services that take this node.
+ */
+export const DHT_PROTOCOL = '/holdfast/kad/1.0.0'
+export const MDNS_SERVICE_TAG = '_holdfast._udp.local'
+
+export interface HoldfastServices extends Record<string, unknown> {
+  identify: Identify
+  ping: Ping
+  trustGuard: TrustGuard
+  dht?: KadDHT
+  relay?: CircuitRelayService
+  dcutr?: unknown
+  autonat?: unknown
+  upnp?: UPnPNAT
+}
+
+export type HoldfastLibp2p = Libp2p<HoldfastServices>
+
+export interface HoldfastNodeInit {
+  privateKey: PrivateKey
+  config: NodeConfig
+  trust: TrustList
+  /** Defaults to a gate over `trust` with the bootstrap nodes as infrastructure peers. */
+  gate?: TrustGate
+  /** How long a pairing peer's connection may stay open before it is trusted (trust guard). */
+  provisionalMs?: number
+  /** Start the node (default true). */
+  start?: boolean
+}
+
+/** The peer ids of the configured bootstrap nodes. */
+export function bootstrapPeerIds (config: Pick<NodeConfig, 'bootstrap'>): string[] {
+  return config.bootstrap.map((a) => peerIdStringOf(multiaddr(a))).filter((id): id is string => id != null)
+}
+
+export async function createHoldfastNode (init: HoldfastNodeInit): Promise<HoldfastLibp2p> {
+  const { config, trust } = init
+  const gate = init.gate ?? new TrustGate({ trust, infrastructure: bootstrapPeerIds(config) })
+
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping(),
+    trustGuard: trustGuard({ gate, trust, exempt: [PAIR_PROTOCOL], provisionalMs: init.provisionalMs })
+  }
+  if (config.dht) {
+    services.dht = kadDHT({
+      protocol: DHT_PROTOCOL,
+      clientMode: false,
+      // not allowQueryWithZeroPeers: with no DHT peer yet, the relay transport's random walk (listening
+      // on /p2p-circuit) then spins on instant empty answers and starves the event loop
+      peerInfoMapper: (peer: PeerInfo): PeerInfo => gate.isMember(peer.id) ? peer : { ...peer, multiaddrs: [] }
+    })
+  }
+  if (config.relay.server) services.relay = circuitRelayServer({ reservations: { applyDefaultLimit: false } })
+  if (config.relay.client && config.holePunching) services.dcutr = dcutr()
+  if (config.autonat) services.autonat = autoNAT()
+  if (config.upnp) services.upnp = uPnPNAT()
+
+  const listen = [...config.listen]
+  if (config.relay.client) listen.push('/p2p-circuit')
+
+  const node = await createLibp2p({
+    privateKey: init.privateKey,
+    start: init.start ?? true,
+    addresses: { listen, announce: config.announce },
+    transports: config.relay.client ? [tcp(), circuitRelayTransport()] : [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: config.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG })] : [],
+    connectionGater: trustGater(gate),
+    services: services as ServiceFactoryMap<HoldfastServices>
+  })
+  return node
+}
+
+/** The gate a node was built with (the trust guard holds it). */
+export function gateOf (node: HoldfastLibp2p): TrustGate {
+  return node.services.trustGuard.gate
+}

@@ -1,0 +1,296 @@
+import { TypedEventEmitter } from '@libp2p/interface'
+import type { Connection, IdentifyResult, Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdStringOf } from '../config/index.js'
+import { parseAddrs, withPeerId, withoutPeerId } from './addresses.js'
+import type { TrustEntry, TrustList } from './trust-list.js'
+
+/**
+ * Presence keeps this node connected to its trusted peers (and to the configured bootstrap nodes) and
+ * knows which are online. For each peer that is not connected it dials the last known addresses; if
+ * that fails it asks the DHT for the peer's current addresses (peerRouting.findPeer, bypassing the
+ * local cache) and dials those; if that fails too it tries again later, the delay doubling from
+ * reconnect.minMs up to reconnect.maxMs (with +-20% jitter). A discovery (mDNS, DHT) of a trusted peer
+ * retries at once. It records lastSeen and the addresses peers announce (identify) in the trust list,
+ * and emits 'peer:online' / 'peer:offline' for trusted peers.
+ *
+ * start()/stop() are idempotent; stop() aborts the dials in flight, clears every timer and resolves
+ * once nothing of the service is left running.
+ */
+export type PresenceNode = Pick<Libp2p, 'dial' | 'getConnections' | 'peerRouting' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+
+export interface PresenceInit {
+  node: PresenceNode
+  trust: TrustList
+  /** Backoff bounds (config.reconnect). */
+  reconnect: { minMs: number, maxMs: number }
+  /** Bootstrap multiaddrs (each with /p2p/), kept connected for routing. */
+  bootstrap?: string[]
+  /** Fall back to DHT peer routing when known addresses fail (default true; false when the node has no DHT). */
+  dht?: boolean
+  /** Per dial (default 10 s). */
+  dialTimeoutMs?: number
+  /** Per DHT lookup (default 10 s). A lookup waits while the DHT has no peer at all, up to this. */
+  findPeerTimeoutMs?: number
+  /** Jitter source, for tests. */
+  random?: () => number
+}
+
+/** How a peer came online: we dialled a known address, we found it through the DHT, or it came to us. */
+export type OnlineVia = 'dial' | 'dht' | 'inbound'
+
+export interface PresenceEvents {
+  'peer:online': CustomEvent<{ peerId: PeerId, via: OnlineVia }>
+  'peer:offline': CustomEvent<{ peerId: PeerId }>
+}
+
+export interface PeerPresence {
+  peerId: string
+  kind: 'trusted' | 'bootstrap'
+  online: boolean
+  /** Consecutive failed attempts. */
+  failures: number
+  /** When the next attempt is due (ms since the epoch), if one is scheduled. */
+  nextAttemptAt?: number
+}
+
+export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
+export const DEFAULT_FIND_PEER_TIMEOUT_MS = 10_000
+
+/** Delay before the next attempt after `failures` consecutive failures (0 = the first retry). */
+export function backoffDelay (failures: number, reconnect: { minMs: number, maxMs: number }, random: () => number = Math.random): number {
+  const base = Math.min(reconnect.maxMs, reconnect.minMs * 2 ** Math.min(failures, 30))
+  return Math.round(Math.min(reconnect.maxMs, base * (0.8 + 0.4 * random())))
+}
+
+interface Target {
+  id: PeerId
+  kind: 'trusted' | 'bootstrap'
+  addrs: Multiaddr[]
+  online: boolean
+  failures: number
+  timer?: ReturnType<typeof setTimeout>
+  nextAttemptAt?: number
+  attempt?: Promise<void>
+}
+
+export class Presence extends TypedEventEmitter<PresenceEvents> {
+  private readonly init: PresenceInit
+  private readonly targets = new Map<string, Target>()
+  private readonly pending = new Set<Promise<unknown>>()
+  private controller = new AbortController()
+  private running = false
+
+  constructor (init: PresenceInit) {
+    super()
+    this.init = init
+  }
+
+  isStarted (): boolean { return this.running }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    this.controller = new AbortController()
+    const { node, trust } = this.init
+    node.addEventListener('connection:open', this.onConnectionOpen)
+    node.addEventListener('peer:disconnect', this.onDisconnect)
+    node.addEventListener('peer:identify', this.onIdentify)
+    node.addEventListener('peer:discovery', this.onDiscovery)
+    trust.addEventListener('peer:added', this.onAdded)
+    trust.addEventListener('peer:revoked', this.onRevoked)
+    for (const addr of this.init.bootstrap ?? []) {
+      const id = peerIdStringOf(multiaddr(addr))
+      if (id == null || trust.isTrusted(id)) continue
+      const t = this.targets.get(id)
+      if (t != null) t.addrs.push(multiaddr(addr))
+      else this.targets.set(id, { id: peerIdFromString(id), kind: 'bootstrap', addrs: [multiaddr(addr)], online: false, failures: 0 })
+    }
+    for (const entry of trust.list()) await this.addTrusted(entry)
+    for (const t of this.targets.values()) this.check(t)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.controller.abort()
+    const { node, trust } = this.init
+    node.removeEventListener('connection:open', this.onConnectionOpen)
+    node.removeEventListener('peer:disconnect', this.onDisconnect)
+    node.removeEventListener('peer:identify', this.onIdentify)
+    node.removeEventListener('peer:discovery', this.onDiscovery)
+    trust.removeEventListener('peer:added', this.onAdded)
+    trust.removeEventListener('peer:revoked', this.onRevoked)
+    for (const t of this.targets.values()) clearTimeout(t.timer)
+    await Promise.allSettled([...this.pending])
+    this.targets.clear()
+  }
+
+  isOnline (peer: PeerId | string): boolean {
+    return this.targets.get(String(peer))?.online === true
+  }
+
+  status (peer: PeerId | string): PeerPresence | undefined {
+    const t = this.targets.get(String(peer))
+    return t == null ? undefined : view(t)
+  }
+
+  list (): PeerPresence[] {
+    return [...this.targets.values()].map(view)
+  }
+
+  /** Tries a peer now instead of waiting for its backoff. */
+  retryNow (peer: PeerId | string): void {
+    const t = this.targets.get(String(peer))
+    if (t == null || t.online || !this.running) return
+    t.failures = 0
+    this.schedule(t, 0)
+  }
+
+  private async addTrusted (entry: TrustEntry): Promise<void> {
+    const id = peerIdFromString(entry.peerId)
+    const existing = this.targets.get(entry.peerId)
+    const t: Target = existing ?? { id, kind: 'trusted', addrs: [], online: false, failures: 0 }
+    t.kind = 'trusted'
+    this.targets.set(entry.peerId, t)
+    const addrs = parseAddrs(entry.addresses).map((a) => withoutPeerId(a))
+    if (addrs.length > 0) {
+      try { await this.init.node.peerStore.merge(id, { multiaddrs: addrs }) } catch {}
+    }
+  }
+
+  /** Online if connected, otherwise an attempt now. */
+  private check (t: Target): void {
+    const conns = this.init.node.getConnections(t.id)
+    if (conns.length > 0) this.markOnline(t, conns.some((c) => c.direction === 'inbound') ? 'inbound' : 'dial')
+    else this.schedule(t, 0)
+  }
+
+  private schedule (t: Target, delay: number): void {
+    if (!this.running) return
+    clearTimeout(t.timer)
+    t.nextAttemptAt = Date.now() + delay
+    t.timer = setTimeout(() => {
+      t.timer = undefined
+      t.nextAttemptAt = undefined
+      if (!this.running || t.online || t.attempt != null || this.targets.get(t.id.toString()) !== t) return
+      t.attempt = this.track(this.attempt(t)).finally(() => { t.attempt = undefined })
+    }, delay)
+  }
+
+  private async attempt (t: Target): Promise<void> {
+    const { node } = this.init
+    const stop = this.controller.signal
+    const dialTimeout = this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+    const dialTo = async (target: PeerId | Multiaddr[]): Promise<boolean> => {
+      try {
+        await node.dial(target, { signal: AbortSignal.any([stop, AbortSignal.timeout(dialTimeout)]) })
+        return true
+      } catch {
+        return false
+      }
+    }
+    if (await dialTo(t.kind === 'bootstrap' ? t.addrs : t.id)) {
+      this.markOnline(t, 'dial')
+      return
+    }
+    if (stop.aborted) return
+    if (t.kind === 'trusted' && this.init.dht !== false) {
+      try {
+        const info = await node.peerRouting.findPeer(t.id, {
+          signal: AbortSignal.any([stop, AbortSignal.timeout(this.init.findPeerTimeoutMs ?? DEFAULT_FIND_PEER_TIMEOUT_MS)]),
+          useCache: false
+        })
+        if (info.multiaddrs.length > 0 && await dialTo(info.multiaddrs.map((a) => withPeerId(a, t.id)))) {
+          this.markOnline(t, 'dht')
+          return
+        }
+      } catch {}
+    }
+    if (stop.aborted || t.online) return
+    this.schedule(t, backoffDelay(t.failures, this.init.reconnect, this.init.random))
+    t.failures++
+  }
+
+  private markOnline (t: Target, via: OnlineVia): void {
+    if (t.online || !this.running) return
+    t.online = true
+    t.failures = 0
+    clearTimeout(t.timer)
+    t.timer = undefined
+    t.nextAttemptAt = undefined
+    if (t.kind !== 'trusted') return
+    this.track(this.init.trust.updateLastSeen(t.id))
+    this.safeDispatchEvent('peer:online', { detail: { peerId: t.id, via } })
+  }
+
+  private markOffline (t: Target): void {
+    if (!t.online || !this.running) return
+    t.online = false
+    if (t.kind === 'trusted') {
+      this.track(this.init.trust.updateLastSeen(t.id))
+      this.safeDispatchEvent('peer:offline', { detail: { peerId: t.id } })
+    }
+    // not at once: a peer that just dropped us would otherwise be redialled in a tight loop
+    this.schedule(t, backoffDelay(0, this.init.reconnect, this.init.random))
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    const guarded = p.catch(() => undefined as T)
+    this.pending.add(guarded)
+    void guarded.finally(() => this.pending.delete(guarded))
+    return guarded
+  }
+
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    const t = this.targets.get(evt.detail.remotePeer.toString())
+    if (t == null) return
+    // an outbound connection opened by our own attempt is reported by the attempt (dial or dht)
+    if (evt.detail.direction === 'outbound' && t.attempt != null) return
+    this.markOnline(t, evt.detail.direction === 'inbound' ? 'inbound' : 'dial')
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const t = this.targets.get(evt.detail.toString())
+    if (t == null || this.init.node.getConnections(evt.detail).length > 0) return
+    this.markOffline(t)
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const { peerId, listenAddrs } = evt.detail
+    if (this.targets.get(peerId.toString())?.kind !== 'trusted' || listenAddrs.length === 0) return
+    this.track(this.init.trust.updateAddresses(peerId, listenAddrs.map((a) => withoutPeerId(a))))
+  }
+
+  private readonly onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
+    const t = this.targets.get(evt.detail.id.toString())
+    if (t == null || t.kind !== 'trusted' || t.online) return
+    const addrs = evt.detail.multiaddrs.map((a) => withoutPeerId(a))
+    this.track((async () => {
+      if (addrs.length > 0) await this.init.node.peerStore.merge(t.id, { multiaddrs: addrs })
+      if (t.attempt == null) { t.failures = 0; this.schedule(t, 0) }
+    })())
+  }
+
+  private readonly onAdded = (evt: CustomEvent<TrustEntry>): void => {
+    this.track((async () => {
+      await this.addTrusted(evt.detail)
+      const t = this.targets.get(evt.detail.peerId)
+      if (t != null && this.running) this.check(t)
+    })())
+  }
+
+  private readonly onRevoked = (evt: CustomEvent<TrustEntry>): void => {
+    const t = this.targets.get(evt.detail.peerId)
+    if (t == null) return
+    clearTimeout(t.timer)
+    this.targets.delete(evt.detail.peerId)
+  }
+}
+
+function view (t: Target): PeerPresence {
+  const p: PeerPresence = { peerId: t.id.toString(), kind: t.kind, online: t.online, failures: t.failures }
+  if (t.nextAttemptAt != null) p.nextAttemptAt = t.nextAttemptAt
+  return p
+}

@@ -1,0 +1,170 @@
+import { join } from 'node:path'
+import { TypedEventEmitter, type PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { ConfigError, UnknownPeerError, UnsupportedFormatError } from '../errors.js'
+import { JsonFile } from './json-file.js'
+
+/**
+ * The trust list: the peers this node has paired with, kept in HOME/trust.json (rewritten atomically
+ * after every change, one write at a time). Only listed, unrevoked peers may connect (see gater.ts).
+ * A revoked entry is kept, so the peer stays known and refused until it is paired again.
+ *
+ * One process owns the file: the daemon. Other processes go through the daemon's API rather than
+ * writing it concurrently.
+ */
+export interface TrustEntry {
+  /** The peer's id (base58btc string). */
+  peerId: string
+  /** What this node calls the peer. */
+  name: string
+  /** The site the peer said it stands at. */
+  site: string
+  /** Bytes this node grants the peer for its shards. */
+  quotaGranted: number
+  /** Bytes the peer said it grants this node. */
+  quotaReceived: number
+  /** The peer's last known multiaddrs. */
+  addresses: string[]
+  /** ISO time of pairing. */
+  addedAt: string
+  /** ISO time the peer was last seen connected, if ever. */
+  lastSeen?: string
+  /** Set once the peer is revoked. */
+  revoked?: boolean
+  /** ISO time of revocation. */
+  revokedAt?: string
+}
+
+export type NewTrustEntry = Pick<TrustEntry, 'peerId' | 'name' | 'site'> & Partial<Pick<TrustEntry, 'quotaGranted' | 'quotaReceived' | 'addresses'>>
+
+export interface TrustListEvents {
+  /** A peer was added (or paired again). */
+  'peer:added': CustomEvent<TrustEntry>
+  /** A peer was revoked: its connections should be closed. */
+  'peer:revoked': CustomEvent<TrustEntry>
+}
+
+export const trustListPath = (home: string): string => join(home, 'trust.json')
+
+const MAX_ADDRESSES = 16
+
+type PeerRef = PeerId | string
+const key = (p: PeerRef): string => typeof p === 'string' ? p : p.toString()
+
+export class TrustList extends TypedEventEmitter<TrustListEvents> {
+  private readonly file: JsonFile
+  private readonly entries: Map<string, TrustEntry>
+
+  private constructor (file: JsonFile, entries: TrustEntry[]) {
+    super()
+    this.file = file
+    this.entries = new Map(entries.map((e) => [e.peerId, e]))
+  }
+
+  /** Loads the trust list of a home; a home without one has an empty list. */
+  static async open (home: string): Promise<TrustList> {
+    const file = new JsonFile(trustListPath(home))
+    const path = file.path
+    const doc = await file.read() as { version?: unknown, peers?: unknown } | undefined
+    if (doc === undefined) return new TrustList(file, [])
+    if (doc?.version !== 1) throw new UnsupportedFormatError(`${path}: trust list version ${String(doc?.version)} is not supported`)
+    if (!Array.isArray(doc.peers) || !doc.peers.every(isEntry)) throw new ConfigError(`${path} holds a malformed trust entry`)
+    return new TrustList(file, doc.peers)
+  }
+
+  /** Whether the peer is listed and not revoked. */
+  isTrusted (peer: PeerRef): boolean {
+    const e = this.entries.get(key(peer))
+    return e != null && e.revoked !== true
+  }
+
+  get (peer: PeerRef): TrustEntry | undefined {
+    const e = this.entries.get(key(peer))
+    return e == null ? undefined : copy(e)
+  }
+
+  /** Trusted peers; revoked ones too when asked. */
+  list (options: { includeRevoked?: boolean } = {}): TrustEntry[] {
+    return [...this.entries.values()].filter((e) => options.includeRevoked === true || e.revoked !== true).map(copy)
+  }
+
+  /** Adds a peer, or replaces its entry (pairing again also lifts a revocation). */
+  async add (entry: NewTrustEntry): Promise<TrustEntry> {
+    const e: TrustEntry = {
+      peerId: entry.peerId,
+      name: entry.name,
+      site: entry.site,
+      quotaGranted: entry.quotaGranted ?? 0,
+      quotaReceived: entry.quotaReceived ?? 0,
+      addresses: (entry.addresses ?? []).slice(0, MAX_ADDRESSES),
+      addedAt: new Date().toISOString()
+    }
+    if (!isEntry(e)) throw new ConfigError(`invalid trust entry for ${entry.peerId}`)
+    try { peerIdFromString(e.peerId) } catch (err) { throw new ConfigError(`invalid peer id ${JSON.stringify(e.peerId)}`, { cause: err }) }
+    this.entries.set(e.peerId, e)
+    await this.persist()
+    this.safeDispatchEvent('peer:added', { detail: copy(e) })
+    return copy(e)
+  }
+
+  /** Revokes a peer: it is refused from now on. UnknownPeerError if it was never listed. */
+  async revoke (peer: PeerRef): Promise<TrustEntry> {
+    const e = this.entries.get(key(peer))
+    if (e == null) throw new UnknownPeerError(`peer ${key(peer)} is not on the trust list`)
+    e.revoked = true
+    e.revokedAt = new Date().toISOString()
+    await this.persist()
+    this.safeDispatchEvent('peer:revoked', { detail: copy(e) })
+    return copy(e)
+  }
+
+  /** Records the peer's current addresses; returns false (and writes nothing) if unknown or unchanged. */
+  async updateAddresses (peer: PeerRef, addresses: Array<string | Multiaddr>): Promise<boolean> {
+    const e = this.entries.get(key(peer))
+    if (e == null) return false
+    const next = [...new Set(addresses.map(String))].slice(0, MAX_ADDRESSES)
+    if (next.length === e.addresses.length && next.every((a, i) => a === e.addresses[i])) return false
+    e.addresses = next
+    await this.persist()
+    return true
+  }
+
+  /** Records when the peer was last seen connected; returns false if the peer is unknown. */
+  async updateLastSeen (peer: PeerRef, when: Date = new Date()): Promise<boolean> {
+    const e = this.entries.get(key(peer))
+    if (e == null) return false
+    e.lastSeen = when.toISOString()
+    await this.persist()
+    return true
+  }
+
+  /** Resolves once every change made so far is on disk. */
+  async flush (): Promise<void> {
+    await this.file.flush()
+  }
+
+  private async persist (): Promise<void> {
+    await this.file.write({ version: 1, peers: [...this.entries.values()] })
+  }
+}
+
+function copy (e: TrustEntry): TrustEntry {
+  return { ...e, addresses: [...e.addresses] }
+}
+
+const isQuota = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const isTime = (v: unknown): boolean => typeof v === 'string' && !Number.isNaN(Date.parse(v))
+
+function isEntry (v: unknown): v is TrustEntry {
+  const e = v as TrustEntry
+  return typeof e === 'object' && e !== null &&
+    typeof e.peerId === 'string' && e.peerId.length > 0 &&
+    typeof e.name === 'string' && typeof e.site === 'string' &&
+    isQuota(e.quotaGranted) && isQuota(e.quotaReceived) &&
+    Array.isArray(e.addresses) && e.addresses.every((a) => typeof a === 'string') &&
+    isTime(e.addedAt) &&
+    (e.lastSeen === undefined || isTime(e.lastSeen)) &&
+    (e.revoked === undefined || typeof e.revoked === 'boolean') &&
+    (e.revokedAt === undefined || isTime(e.revokedAt))
+}

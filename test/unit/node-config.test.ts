@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { DEFAULT_NODE_CONFIG, DEFAULT_PORT, loadNodeConfig, nodeConfigPath, parseNodeConfig } from '../../src/config/index.js'
+import { tempHome } from './holdfast-node-helpers.js'
+
+const PEER = '12D3KooWHs313QQiuqKCQFPJ3oDDbkK51BqTCzZU5DV29mYbDzpH'
+const repoFile = (name: string): URL => new URL(`../../../${name}`, import.meta.url)
+
+function rejectsWith (overrides: unknown, pattern: RegExp): void {
+  assert.throws(() => parseNodeConfig(overrides), (err: Error) => {
+    assert.equal(err.name, 'ConfigError')
+    assert.match(err.message, pattern)
+    return true
+  })
+}
+
+describe('config/node config', () => {
+  it('defaults: documented port, API on a random port, mDNS on, UPnP off', () => {
+    const cfg = parseNodeConfig(undefined)
+    assert.deepEqual(cfg.listen, [`/ip4/0.0.0.0/tcp/${DEFAULT_PORT}`])
+    assert.equal(DEFAULT_PORT, 4801)
+    assert.equal(cfg.apiPort, 0)
+    assert.equal(cfg.mdns, true)
+    assert.equal(cfg.upnp, false)
+    assert.equal(cfg.inviteExpirySeconds, 86400)
+    assert.equal(cfg.transfers, 4)
+    assert.deepEqual(parseNodeConfig({}), cfg)
+  })
+
+  it('config/default.json equals the built-in defaults, and config/README.md documents every key', async () => {
+    const json = JSON.parse(await readFile(repoFile('config/default.json'), 'utf8'))
+    assert.deepEqual(json, { ...DEFAULT_NODE_CONFIG })
+    assert.deepEqual(parseNodeConfig(json), parseNodeConfig(undefined))
+    const readme = await readFile(repoFile('config/README.md'), 'utf8')
+    const keys = Object.entries(DEFAULT_NODE_CONFIG).flatMap(([k, v]) =>
+      typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).map((sub) => `${k}.${sub}`) : [k])
+    for (const k of keys) assert.ok(readme.includes(`\`${k}\``), `README documents ${k}`)
+  })
+
+  it('merges overrides over the defaults, nested objects key by key', () => {
+    const cfg = parseNodeConfig({ relay: { server: true }, reconnect: { maxMs: 5000 }, mdns: false })
+    assert.deepEqual(cfg.relay, { server: true, client: DEFAULT_NODE_CONFIG.relay.client })
+    assert.deepEqual(cfg.reconnect, { minMs: DEFAULT_NODE_CONFIG.reconnect.minMs, maxMs: 5000 })
+    assert.equal(cfg.mdns, false)
+    // the defaults themselves are untouched
+    assert.equal(DEFAULT_NODE_CONFIG.relay.server, false)
+    assert.equal(parseNodeConfig(undefined).mdns, true)
+  })
+
+  it('normalises valid multiaddrs and accepts bootstrap addresses with a peer id', () => {
+    const cfg = parseNodeConfig({ listen: ['/ip4/127.0.0.1/tcp/0', '/ip6/::/tcp/4801'], bootstrap: [`/ip4/10.0.0.2/tcp/4801/p2p/${PEER}`] })
+    assert.deepEqual(cfg.listen, ['/ip4/127.0.0.1/tcp/0', '/ip6/::/tcp/4801'])
+    assert.equal(cfg.bootstrap.length, 1)
+  })
+
+  it('rejects unknown keys, naming them', () => {
+    rejectsWith({ lisen: [] }, /unknown key "lisen"/)
+    rejectsWith({ relay: { sever: true } }, /relay\.sever is not a known key/)
+    rejectsWith({ reconnect: { min: 1 } }, /reconnect\.min is not a known key/)
+  })
+
+  it('rejects bad types and out-of-range values, naming the key', () => {
+    rejectsWith([], /must be a JSON object/)
+    rejectsWith(null, /must be a JSON object/)
+    rejectsWith({ mdns: 'yes' }, /mdns must be true or false/)
+    rejectsWith({ listen: '/ip4/0.0.0.0/tcp/1' }, /listen must be an array/)
+    rejectsWith({ listen: ['not an address'] }, /listen\[0\] is not a valid multiaddr/)
+    rejectsWith({ announce: [42] }, /announce\[0\] must be a multiaddr string/)
+    rejectsWith({ bootstrap: ['/ip4/10.0.0.2/tcp/4801'] }, /bootstrap\[0\] must end in \/p2p\/<peer id>/)
+    rejectsWith({ apiPort: 70000 }, /apiPort must be an integer from 0 to 65535/)
+    rejectsWith({ apiPort: 1.5 }, /apiPort must be an integer/)
+    rejectsWith({ transfers: 0 }, /transfers must be an integer from 1 to 10/)
+    rejectsWith({ transfers: 11 }, /transfers must be an integer from 1 to 10/)
+    rejectsWith({ inviteExpirySeconds: -1 }, /inviteExpirySeconds must be an integer/)
+    rejectsWith({ relay: true }, /relay must be an object/)
+    rejectsWith({ relay: { client: 1 } }, /relay\.client must be true or false/)
+    rejectsWith({ reconnect: { minMs: 'fast' } }, /reconnect\.minMs must be an integer/)
+    rejectsWith({ reconnect: { minMs: 5000, maxMs: 1000 } }, /reconnect\.maxMs \(1000\) must not be less than reconnect\.minMs \(5000\)/)
+  })
+
+  it('loadNodeConfig: no node.json means defaults; a node.json is validated, errors name the file', async () => {
+    const home = await tempHome()
+    try {
+      assert.deepEqual(await loadNodeConfig(home), parseNodeConfig(undefined))
+      await writeFile(nodeConfigPath(home), JSON.stringify({ apiPort: 8080, upnp: true }))
+      const cfg = await loadNodeConfig(home)
+      assert.equal(cfg.apiPort, 8080)
+      assert.equal(cfg.upnp, true)
+      await writeFile(nodeConfigPath(home), '{ "apiPort": ')
+      await assert.rejects(loadNodeConfig(home), { name: 'ConfigError', message: /node\.json is not valid JSON/ })
+      await writeFile(nodeConfigPath(home), JSON.stringify({ upnp: 'no' }))
+      await assert.rejects(loadNodeConfig(home), { name: 'ConfigError', message: /node\.json: upnp must be true or false/ })
+    } finally {
+      await rm(home, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict'
+import type { PeerId } from '@libp2p/interface'
+import { backoffDelay, Presence, type OnlineVia } from '../../src/node/presence.js'
+import { eventually, nextEvent, startPeer, tempHome, type TestPeer } from './holdfast-node-helpers.js'
+import { rm } from 'node:fs/promises'
+
+async function trustEachOther (a: TestPeer, b: TestPeer, options: { withAddresses?: boolean } = {}): Promise<void> {
+  const addrs = (p: TestPeer): string[] => options.withAddresses === false ? [] : p.node.getMultiaddrs().map(String)
+  await a.trust.add({ peerId: b.node.peerId.toString(), name: b.profile.name, site: b.profile.site, addresses: addrs(b) })
+  await b.trust.add({ peerId: a.node.peerId.toString(), name: a.profile.name, site: a.profile.site, addresses: addrs(a) })
+}
+
+describe('node/presence', function () {
+  describe('backoffDelay', () => {
+    const r = { minMs: 1000, maxMs: 60_000 }
+    it('doubles from minMs up to maxMs', () => {
+      assert.deepEqual([0, 1, 2, 3, 10].map((f) => backoffDelay(f, r, () => 0.5)), [1000, 2000, 4000, 8000, 60_000])
+    })
+    it('jitters by at most 20% and never exceeds maxMs', () => {
+      assert.equal(backoffDelay(0, r, () => 0), 800)
+      assert.equal(backoffDelay(0, r, () => 1), 1200)
+      assert.equal(backoffDelay(50, r, () => 1), 60_000)
+    })
+  })
+
+  describe('on real nodes', () => {
+    const peers: TestPeer[] = []
+    const homes: string[] = []
+    afterEach(async () => {
+      for (const p of peers.splice(0)) await p.stop()
+      for (const h of homes.splice(0)) await rm(h, { recursive: true, force: true })
+    })
+    async function peer (name: string, opts: Parameters<typeof startPeer>[0] extends infer O ? Partial<O> : never = {}): Promise<TestPeer> {
+      const home = opts.home ?? await tempHome()
+      if (!homes.includes(home)) homes.push(home)
+      const p = await startPeer({ name, ...opts, home })
+      peers.push(p)
+      return p
+    }
+
+    it('connects to trusted peers, tracks online/offline and lastSeen', async () => {
+      const a = await peer('a')
+      const b = await peer('b')
+      await trustEachOther(a, b)
+      // no other DHT peer: once b is gone a lookup waits for findPeerTimeoutMs, then fails
+      const presence = new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 200, maxMs: 1000 }, findPeerTimeoutMs: 1000 })
+      a.presence = presence
+      const online = nextEvent<{ peerId: PeerId, via: OnlineVia }>(presence, 'peer:online', 10_000)
+      await presence.start()
+      const evt = await online
+      assert.equal(evt.peerId.toString(), b.node.peerId.toString())
+      assert.equal(evt.via, 'dial')
+      assert.equal(presence.isOnline(b.node.peerId), true)
+      assert.equal(presence.status(b.node.peerId)?.kind, 'trusted')
+      await eventually(() => a.trust.get(b.node.peerId)?.lastSeen != null, 5000, 'lastSeen recorded')
+
+      const offline = nextEvent<{ peerId: PeerId }>(presence, 'peer:offline', 10_000)
+      await b.stop()
+      peers.splice(peers.indexOf(b), 1)
+      assert.equal((await offline).peerId.toString(), b.node.peerId.toString())
+      assert.equal(presence.isOnline(b.node.peerId), false)
+      // it keeps trying, with backoff
+      await eventually(() => (presence.status(b.node.peerId)?.failures ?? 0) >= 1, 10_000, 'a failed retry')
+      assert.ok(presence.status(b.node.peerId)?.nextAttemptAt != null)
+    })
+
+    it('reports a peer that connects to us as inbound, and picks up peers paired while running', async () => {
+      const a = await peer('a', { presence: true })
+      const b = await peer('b')
+      const online = nextEvent<{ peerId: PeerId, via: OnlineVia }>(a.presence!, 'peer:online', 10_000)
+      await trustEachOther(a, b, { withAddresses: false }) // a cannot dial b: b must come to a
+      await b.node.dial(a.node.getMultiaddrs())
+      const evt = await online
+      assert.equal(evt.via, 'inbound')
+      // and a learnt b's addresses from identify
+      await eventually(() => (a.trust.get(b.node.peerId)?.addresses.length ?? 0) > 0, 5000, 'addresses from identify')
+    })
+
+    it('finds a trusted peer again through the DHT after it restarts on a new port', async function () {
+      this.timeout(90_000)
+      // c: a third node trusted by both, their bootstrap node
+      const c = await peer('c')
+      const boot = c.node.getMultiaddrs().map(String)
+      const a = await peer('a', { config: { bootstrap: boot } })
+      const bHome = await tempHome()
+      homes.push(bHome)
+      let b = await peer('b', { home: bHome, config: { bootstrap: boot } })
+      const bId = b.node.peerId.toString()
+      await trustEachOther(a, c)
+      await trustEachOther(b, c)
+      // b does not record a's address: after its restart only a can restore the link
+      await trustEachOther(a, b, { withAddresses: false })
+      await a.trust.updateAddresses(bId, b.node.getMultiaddrs())
+      const oldAddrs = b.node.getMultiaddrs().map(String)
+      await b.node.dial(c.node.getMultiaddrs())
+
+      const presence = new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 200, maxMs: 2000 }, bootstrap: a.config.bootstrap, dialTimeoutMs: 3000, findPeerTimeoutMs: 5000 })
+      a.presence = presence
+      const events: Array<[string, string, OnlineVia?]> = []
+      presence.addEventListener('peer:online', (e) => { events.push(['online', e.detail.peerId.toString(), e.detail.via]) })
+      presence.addEventListener('peer:offline', (e) => { events.push(['offline', e.detail.peerId.toString()]) })
+      await presence.start()
+      await eventually(() => presence.isOnline(bId) && presence.isOnline(c.node.peerId), 10_000, 'a connected to b and c')
+      assert.deepEqual(events.filter((e) => e[1] === bId), [['online', bId, 'dial']])
+
+      // b goes away and comes back on another port, without DHT and without presence: it only
+      // reconnects to c. a's known address for b is stale; only a DHT lookup through c finds b.
+      await b.stop()
+      peers.splice(peers.indexOf(b), 1)
+      await eventually(() => !presence.isOnline(bId), 10_000, 'b seen offline')
+      b = await peer('b', { home: bHome, config: { bootstrap: boot, dht: false } })
+      assert.equal(b.node.peerId.toString(), bId, 'same identity after restart')
+      const newAddrs = b.node.getMultiaddrs().map(String)
+      assert.notDeepEqual(newAddrs, oldAddrs)
+      await b.node.dial(c.node.getMultiaddrs())
+
+      await eventually(() => presence.isOnline(bId), 60_000, 'b found again')
+      assert.deepEqual(events.filter((e) => e[1] === bId), [['online', bId, 'dial'], ['offline', bId], ['online', bId, 'dht']])
+      assert.equal(a.node.getConnections(b.node.peerId).length > 0, true)
+      const newPort = newAddrs[0].split('/tcp/')[1].split('/')[0]
+      await eventually(() => a.trust.get(bId)?.addresses.some((x) => x.endsWith(`/tcp/${newPort}`)) === true, 5000, 'b\'s new address in a\'s trust list')
+    })
+
+    it('start and stop are idempotent; stop before start is harmless', async () => {
+      const a = await peer('a')
+      const presence = new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 200, maxMs: 1000 } })
+      await presence.stop()
+      await presence.start()
+      await presence.start()
+      assert.equal(presence.isStarted(), true)
+      await presence.stop()
+      await presence.stop()
+      assert.equal(presence.isStarted(), false)
+      await a.pairing.stop()
+      await a.pairing.stop()
+      await a.pairing.start()
+      assert.match(await a.pairing.createInvite({ quota: 1 }), /^hf1-/)
+      await a.pairing.stop()
+      await assert.rejects(a.pairing.createInvite({ quota: 1 }), { name: 'PairingError' })
+    })
+  })
+})
