@@ -4,9 +4,12 @@ import { ProtocolError, TooLargeError } from '../errors.js'
 
 /**
  * A control frame: an unsigned LEB128 varint holding the body's length, then the body, one CBOR item.
- * Bodies decode strictly (canonical integers, no duplicate or non-string keys, no indefinite lengths, no
- * undefined, NaN, Infinity or big integers) into Maps, so a key such as `__proto__` is just a key.
+ * Bodies decode strictly (canonical integers, no duplicate keys, no indefinite lengths, no undefined, NaN,
+ * Infinity, big integers or tags) into Maps, so a key such as `__proto__` is just a key; the validators in
+ * messages.ts then refuse non-string keys and anything else out of place.
  */
+
+/** An unsigned LEB128 varint. */
 export function encodeVarint (value: number): Uint8Array {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`not a varint: ${value}`)
   const out: number[] = []

@@ -18,6 +18,7 @@ export class StreamReader {
   private failure: Error | undefined
   private wake: (() => void) | undefined
   private disposed = false
+  private pauseCheck = false
 
   constructor (private readonly stream: Stream, private readonly highWater = READ_HIGH_WATER) {
     // a paused stream must not be reset by libp2p for holding what the sender's window still allowed
@@ -32,8 +33,20 @@ export class StreamReader {
     const data = evt.data
     if (data instanceof Uint8Array) this.push(data)
     else for (const buf of data) this.push(buf)
-    if (this.buffered > this.highWater && this.stream.readStatus === 'readable') this.stream.pause()
+    // Not from inside this dispatch: when it comes from resume(), which hands over what the stream held while
+    // paused, resume() tells the muxer to send window updates again right after it, undoing a pause made here
+    // (@libp2p/utils 7.4.1) - and the sender would then be granted window without end. A microtask runs
+    // after resume() has returned and before any further data can arrive.
+    if (!this.pauseCheck) {
+      this.pauseCheck = true
+      queueMicrotask(this.maybePause)
+    }
     this.notify()
+  }
+
+  private readonly maybePause = (): void => {
+    this.pauseCheck = false
+    if (this.buffered > this.highWater && this.stream.readStatus === 'readable') this.stream.pause()
   }
 
   private readonly onEvent = (): void => { this.notify() }

@@ -15,6 +15,8 @@ import { encodeFrame } from './frame.js'
  * The stream keeps references to what it was given until the bytes are out, so callers must not reuse a
  * buffer they passed in.
  */
+
+/** Bytes a writer leaves queued in a stream before it waits for the muxer. */
 export const WRITE_QUEUE_LIMIT = DATA_CHUNK_SIZE
 
 export async function sendBytes (stream: Stream, data: Uint8Array, signal?: AbortSignal): Promise<void> {

@@ -231,6 +231,15 @@ describe('deadline', () => {
   })
 })
 
+/** Polls until `cond` holds (a loaded machine may take a while to move megabytes). */
+async function waitFor (cond: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not reached in time')
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
 describe('StreamReader and the writers on real streams', () => {
   let a: Libp2p
   let b: Libp2p
@@ -258,7 +267,7 @@ describe('StreamReader and the writers on real streams', () => {
     const sending = sendBytes(out, data).then(() => 'sent')
     const stream = await inbound
     const reader = new StreamReader(stream)
-    await new Promise(resolve => setTimeout(resolve, 500))
+    await waitFor(() => stream.readStatus === 'paused' && out.writeBufferLength > 0)
     // nobody reads: the receiver pauses, the sender is blocked and holds at most two pieces in its queue
     assert.equal(stream.readStatus, 'paused')
     assert.equal(await Promise.race([sending, new Promise(resolve => setTimeout(() => resolve('blocked'), 100))]), 'blocked')
@@ -276,6 +285,28 @@ describe('StreamReader and the writers on real streams', () => {
     await reader.expectEnd()
     reader.dispose()
     assert.ok(READ_HIGH_WATER < total)
+  })
+
+  it('stays paused after a resume that hands it more than its high-water mark at once', async () => {
+    // resume() dispatches everything the stream held while paused; pausing again from inside that dispatch
+    // would be undone by the resume()'s own window update (the muxer would then grant window forever)
+    const out = await a.dialProtocol(b.peerId, SHARD_PROTOCOL)
+    const total = 48 * 1024 * 1024
+    const sending = sendBytes(out, new Uint8Array(total).fill(1))
+    const stream = await inbound
+    const reader = new StreamReader(stream)
+    await waitFor(() => stream.readStatus === 'paused' && stream.readBufferLength > READ_HIGH_WATER)
+    // take enough to resume once: the stream's backlog lands in the reader, which must pause again for real
+    await reader.readExact(READ_HIGH_WATER)
+    await new Promise(resolve => setTimeout(resolve, 400))
+    assert.equal(stream.status, 'open')
+    assert.equal(stream.readStatus, 'paused')
+    assert.ok(stream.readBufferLength <= 16 * 1024 * 1024, `the muxer kept granting window: ${stream.readBufferLength} bytes held`)
+    let received = READ_HIGH_WATER
+    for await (const chunk of reader.readChunks(total - received)) received += chunk.length
+    assert.equal(received, total)
+    await sending
+    reader.dispose()
   })
 
   it('reads frames, exact byte counts and the end; refuses bytes after the end it expected', async () => {
