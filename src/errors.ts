@@ -68,3 +68,5 @@ export const PairingError = define('PairingError')
 export const IdentityError = define('IdentityError')
 /** The peer is not on the trust list. */
 export const UnknownPeerError = define('UnknownPeerError')
+/** The command needs the node's daemon (a peers repository, peer management), and none runs for the home. */
+export const DaemonNotRunningError = define('DaemonNotRunningError', 13)

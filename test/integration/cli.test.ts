@@ -983,7 +983,7 @@ describe('holdfast CLI (integration)', function () {
     const usageCases: Array<{ what: string, args: string[], message: RegExp }> = [
       { what: 'an unknown command', args: ['frobnicate'], message: /unknown command "frobnicate"/ },
       { what: 'restore without --target', args: ['restore', 'latest'], message: /--target/ },
-      { what: 'init without --store', args: ['init'], message: /--store/ },
+      { what: 'init with an empty --site', args: ['init', '--site', ''], message: /--site/ },
       { what: 'an unknown option', args: ['snapshots', '--no-such-option'], message: /no-such-option/ },
       { what: 'too many arguments', args: ['snapshots', 'extra'], message: /wrong number of arguments/ },
       { what: 'backup without a path', args: ['backup'], message: /wrong number of arguments/ },
