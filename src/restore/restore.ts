@@ -42,7 +42,6 @@ interface FileJob {
   meta: FileMeta
   /** pieces still to be written (files of more than one blob) */
   remaining: number
-  whole: boolean
   done?: boolean
   failed?: string
 }
@@ -107,7 +106,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     const final = at(f.path)
     const content = f.node.content ?? []
     const meta: FileMeta = { file: jobs.length, tmp: tempName(final), final, mode: f.node.mode, uid: f.node.uid, gid: f.node.gid, mtime: mtimeOf(f.node) }
-    const job: FileJob = { path: f.path, node: f.node, meta, remaining: content.length, whole: content.length === 1 }
+    const job: FileJob = { path: f.path, node: f.node, meta, remaining: content.length }
     jobs.push(job)
     let size = 0
     const places: Array<{ loc: BlobLocation, id: string, offset: number }> = []
@@ -125,7 +124,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       if (blobs == null) byPack.set(loc.pack, blobs = new Map())
       let b = blobs.get(id)
       if (b == null) blobs.set(id, b = { type: loc.type, id, offset: loc.offset, length: loc.length, rawLength: loc.rawLength, whole: [], pieces: [] })
-      if (job.whole) b.whole.push(meta); else b.pieces.push([meta.file, offset, meta.tmp])
+      if (content.length === 1) b.whole.push(meta); else b.pieces.push([meta.file, offset, meta.tmp])
     }
   }
 

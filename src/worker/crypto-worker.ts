@@ -1,4 +1,5 @@
-import { parentPort, workerData } from 'node:worker_threads'
+import { workerData } from 'node:worker_threads'
+import { serveRequests } from './serve-requests.js'
 import { createHash } from 'node:crypto'
 import { sealBlob, sealBlobInto } from '../repository/blob.js'
 import { buildPack, SealedBlob, sealPackHeader } from '../repository/pack.js'
@@ -164,14 +165,4 @@ function codecEncodeCopy (bytes: Uint8Array): { shardSize: number, shards: Uint8
   return (codec as CauchyCodec).encodeInPlace(arena.data, bytes.length, arena.parity)
 }
 
-parentPort?.on('message', (msg: { id: number, op: string, payload: unknown }) => {
-  let reply: { result: unknown, transfer: ArrayBuffer[] }
-  try {
-    reply = handle(msg.op, msg.payload)
-  } catch (err) {
-    const e = err as Error
-    parentPort?.postMessage({ id: msg.id, error: { name: e.name, message: e.message } })
-    return
-  }
-  parentPort?.postMessage({ id: msg.id, result: reply.result }, reply.transfer)
-})
+serveRequests(handle)

@@ -1,4 +1,5 @@
-import { parentPort, workerData } from 'node:worker_threads'
+import { workerData } from 'node:worker_threads'
+import { serveRequests } from './serve-requests.js'
 import { closeSync, constants as fsConstants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { openBlob } from '../repository/blob.js'
 import type { BlobType } from '../repository/format.js'
@@ -80,6 +81,18 @@ function writeWhole (f: FileMeta, data: Uint8Array): void {
   }
 }
 
+function writeWholeFiles (files: FileMeta[], data: Uint8Array, result: RestorePackResult): void {
+  for (const f of files) {
+    try {
+      writeWhole(f, data)
+      result.finished.push(f.file)
+      result.bytes += data.length
+    } catch (err) {
+      result.failed.push({ file: f.file, reason: (err as Error).message })
+    }
+  }
+}
+
 function restorePack (job: RestorePackJob): RestorePackResult {
   const pack = Buffer.from(job.pack.buffer, job.pack.byteOffset, job.pack.byteLength)
   const result: RestorePackResult = { finished: [], written: [], failed: [], bytes: 0 }
@@ -94,15 +107,7 @@ function restorePack (job: RestorePackJob): RestorePackResult {
       for (const [file] of b.pieces) result.failed.push({ file, reason })
       continue
     }
-    for (const f of b.whole) {
-      try {
-        writeWhole(f, data)
-        result.finished.push(f.file)
-        result.bytes += data.length
-      } catch (err) {
-        result.failed.push({ file: f.file, reason: (err as Error).message })
-      }
-    }
+    writeWholeFiles(b.whole, data, result)
     for (const [file, offset, tmp] of b.pieces) {
       try {
         const fd = openSync(tmp, OPEN_PIECE, 0o600)
@@ -122,9 +127,7 @@ function handle (op: string, payload: any): unknown {
   if (op === 'empty') {
     // files with no content: created, metadata set and renamed here too
     const result: RestorePackResult = { finished: [], written: [], failed: [], bytes: 0 }
-    for (const f of payload as FileMeta[]) {
-      try { writeWhole(f, new Uint8Array(0)); result.finished.push(f.file) } catch (err) { result.failed.push({ file: f.file, reason: (err as Error).message }) }
-    }
+    writeWholeFiles(payload as FileMeta[], new Uint8Array(0), result)
     return result
   }
   if (op === 'finish') {
@@ -138,14 +141,4 @@ function handle (op: string, payload: any): unknown {
   throw new Error(`unknown op ${op}`)
 }
 
-parentPort?.on('message', (msg: { id: number, op: string, payload: unknown }) => {
-  let result: unknown
-  try {
-    result = handle(msg.op, msg.payload)
-  } catch (err) {
-    const e = err as Error
-    parentPort?.postMessage({ id: msg.id, error: { name: e.name, message: e.message } })
-    return
-  }
-  parentPort?.postMessage({ id: msg.id, result })
-})
+serveRequests((op, payload) => ({ result: handle(op, payload) }))

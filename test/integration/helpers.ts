@@ -8,7 +8,7 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile }
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { runCli, RunResult } from '../../scripts/lib/cli-runner.js'
-import type { SnapshotSummary } from '../../src/repository/format.js'
+import type { SnapshotRecord, SnapshotSummary } from '../../src/repository/format.js'
 
 export const PASSPHRASE = 'integration test passphrase'
 
@@ -71,16 +71,9 @@ export interface BackupSummary extends SnapshotSummary {
   warnings: Array<{ path: string, message: string }>
 }
 
-export interface SnapshotInfo {
+export interface SnapshotInfo extends Omit<SnapshotRecord, 'v' | 'summary'> {
   id: string
   short: string
-  time: string
-  hostname: string
-  username: string
-  paths: string[]
-  tree: string
-  parent?: string
-  partial: boolean
   summary: Omit<BackupSummary, 'snapshot' | 'short' | 'partial' | 'warnings'>
 }
 
