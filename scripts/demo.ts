@@ -1,73 +1,98 @@
 import '../src/polyfill.js'
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from './lib/cli-runner.js'
+import { startDaemon, type RunningDaemon } from './lib/daemon-runner.js'
+import { makeSample } from './lib/sample-tree.js'
 import { compareTrees } from './lib/tree-compare.js'
 
 /**
- * npm run demo: the whole cycle on one machine. Backs up a sample tree to a grid of 6 directory stores
- * at 4+2, deletes 2 stores, restores, verifies every byte and prints a summary. `--keep` leaves the
- * temporary directory for inspection.
+ * npm run demo: the whole cycle on one machine, over the network. Seven daemons on 127.0.0.1 in
+ * temporary homes (one owner, six hosts in three sites); the owner pairs with each host by invite code,
+ * backs up a sample tree at 4+2 onto the hosts, two hosts stop, the owner restores, every byte and
+ * attribute is compared, everything stops and a summary is printed. `--keep` leaves the temporary
+ * directory for inspection. (npm run demo:local shows the engine alone, with directory stores.)
  */
 const keep = process.argv.includes('--keep')
 const root = await mkdtemp(join(tmpdir(), 'holdfast-demo-'))
-const env = { HOLDFAST_PASSPHRASE: 'correct horse battery staple', HOLDFAST_HOME: join(root, 'home') }
+const PASSPHRASE = 'correct horse battery staple'
 const say = (s: string): void => { process.stdout.write(s + '\n') }
+const daemons: RunningDaemon[] = []
 
-async function step (title: string, args: string[], expect = 0): Promise<string> {
-  const r = await runCli(args, env)
-  say(`$ holdfast ${args.join(' ')}    (${(r.ms / 1000).toFixed(2)} s)`)
-  for (const line of (r.stdout + r.stderr).trim().split('\n')) if (line !== '') say(`    ${line}`)
-  if (r.code !== expect) throw new Error(`${title} exited with ${r.code}, expected ${expect}`)
+async function step (home: string, args: string[], options: { expect?: number, quiet?: boolean } = {}): Promise<string> {
+  const r = await runCli(args, { HOLDFAST_PASSPHRASE: PASSPHRASE, HOLDFAST_HOME: home })
+  const who = home.slice(root.length + 1)
+  say(`[${who}] $ holdfast ${args.join(' ')}    (${(r.ms / 1000).toFixed(2)} s)`)
+  if (options.quiet !== true || r.code !== (options.expect ?? 0)) {
+    for (const line of (r.stdout + r.stderr).trim().split('\n')) if (line !== '') say(`    ${line}`)
+  }
+  if (r.code !== (options.expect ?? 0)) throw new Error(`holdfast ${args[0]} exited with ${r.code}, expected ${options.expect ?? 0}`)
   return r.stdout
 }
 
-async function makeSample (dir: string): Promise<void> {
-  await mkdir(join(dir, 'documents', 'letters'), { recursive: true })
-  await mkdir(join(dir, 'photos', '2026'), { recursive: true })
-  await mkdir(join(dir, 'empty-dir'))
-  for (let i = 0; i < 40; i++) await writeFile(join(dir, 'documents', `note-${i}.txt`), `Note ${i}\n${'All work and no play. '.repeat(50 + i * 10)}\n`)
-  await writeFile(join(dir, 'documents', 'letters', 'Grüße aus Köln — 東京.txt'), 'Liebe Grüße! こんにちは\n')
-  for (let i = 0; i < 3; i++) await writeFile(join(dir, 'photos', '2026', `IMG_${1000 + i}.raw`), randomBytes(3 * 1024 * 1024 + i * 4099))
-  await writeFile(join(dir, 'photos', 'copy-of-IMG_1000.raw'), await readFile(join(dir, 'photos', '2026', 'IMG_1000.raw')))
-  await writeFile(join(dir, 'empty.txt'), '')
-  await writeFile(join(dir, 'secret.key'), randomBytes(64))
-  await chmod(join(dir, 'secret.key'), 0o600)
-  await writeFile(join(dir, 'run.sh'), '#!/bin/sh\necho hello\n')
-  await chmod(join(dir, 'run.sh'), 0o755)
-  await symlink('documents/note-1.txt', join(dir, 'latest-note'))
-  await utimes(join(dir, 'documents', 'note-0.txt'), new Date('2001-02-03T04:05:06Z'), new Date('2001-02-03T04:05:06Z'))
-}
-
 try {
+  const started = Date.now()
+  say(`Holdfast demo in ${root}\n`)
   const sample = join(root, 'sample')
   await makeSample(sample)
-  const stores = Array.from({ length: 6 }, (_, i) => join(root, `store-${i + 1}`))
-  say(`Holdfast demo in ${root}\n`)
-  await step('init', ['init', ...stores.flatMap(s => ['--store', `dir:${s}`]), '--data-shards', '4', '--parity-shards', '2'])
-  await step('backup', ['backup', sample])
+  const names = ['owner', ...Array.from({ length: 6 }, (_, i) => `host-${i + 1}`)]
+  const homes = names.map(n => join(root, n))
+  const siteOf = (i: number): string => i === 0 ? 'home' : ['attic', 'office', 'cousin'][(i - 1) % 3]
+  for (const [i, name] of names.entries()) {
+    const args = ['init', '--name', name, '--site', siteOf(i)]
+    if (i === 0) args.push('--data-shards', '4', '--parity-shards', '2', '--pack-size', '1MiB')
+    await step(homes[i], args, { quiet: i > 1 })
+  }
+
+  say('\nStarting 7 daemons on 127.0.0.1...')
+  daemons.push(...await Promise.all(homes.map(async home => await startDaemon(home, { HOLDFAST_PASSPHRASE: PASSPHRASE }))))
+  for (const [i, d] of daemons.entries()) say(`    ${names[i].padEnd(7)} ${d.peerId}  ${d.addresses[0]}  api ${d.api}`)
+  const [owner, ...hosts] = daemons
+
+  say('\nPairing: each host invites the owner, the owner accepts the code')
+  for (const h of hosts) {
+    const code = (await step(h.home, ['peers', 'invite', '--quota', '1GiB', '--name', 'owner'])).trim()
+    await step(owner.home, ['peers', 'accept', code, '--quota', '1GiB'])
+  }
+  await step(owner.home, ['peers', 'list'])
+
+  say('\nBackup onto the hosts at 4+2 (each 1 MiB pack becomes 6 shards on 6 distinct hosts)')
+  await step(owner.home, ['backup', sample])
   await writeFile(join(sample, 'documents', 'note-2.txt'), 'changed after the first backup\n')
-  await step('second backup', ['backup', sample])
-  await step('snapshots', ['snapshots'])
-  say('\nDeleting 2 of the 6 stores (any 4 shards of each pack are enough)...')
-  await rm(stores[1], { recursive: true, force: true })
-  await rm(stores[4], { recursive: true, force: true })
+  await step(owner.home, ['backup', sample])
+  await step(owner.home, ['snapshots'])
+  await step(owner.home, ['peers', 'list'])
+
+  say('\nStopping host-2 and host-5 (any 4 shards of each pack are enough)')
+  for (const i of [1, 4]) {
+    const code = await hosts[i].stop()
+    say(`    ${names[i + 1]} stopped (exit ${String(code)})`)
+  }
   const target = join(root, 'restored')
-  await step('restore', ['restore', 'latest', '--target', target])
-  await step('check', ['check', '--read-data'], 1)
+  await step(owner.home, ['restore', 'latest', '--target', target])
   const diffs = await compareTrees(sample, join(target, sample))
   if (diffs.length > 0) throw new Error(`restored tree differs:\n${diffs.join('\n')}`)
+  say('    compared: every file, directory, symlink, mode and mtime equals the original')
+
+  say('\nStopping the daemons...')
+  const codes = await Promise.all(daemons.map(async d => await d.stop()))
+  if (codes.some(c => c !== 0)) throw new Error(`a daemon did not stop cleanly: exit codes ${codes.join(', ')}`)
   say('\nSummary')
-  say('  stores: 6 directory stores, 4 data + 2 parity shards per pack; 2 stores deleted before the restore')
-  say('  restore: every file, directory, symlink, mode and mtime verified byte for byte against the original')
-  say('  check --read-data reports 4/6 shards per pack (exit 1: redundancy is reduced, nothing is lost)')
+  say('  7 daemons on 127.0.0.1: 1 owner, 6 hosts in 3 sites, paired by one-time invite codes')
+  say('  2 backups at 4 data + 2 parity shards per pack, placed on 6 distinct hosts (hosts see only ciphertext)')
+  say('  restore with 2 of the 6 hosts stopped: byte-identical, with modes, mtimes and symlinks')
+  say(`  total ${((Date.now() - started) / 1000).toFixed(1)} s`)
   say('\ndemo OK')
 } catch (err) {
   say(`\ndemo FAILED: ${(err as Error).message}`)
+  for (const d of daemons) {
+    const out = d.output().trim()
+    if (out !== '') say(`--- output of the daemon in ${d.home}:\n${out}`)
+  }
   process.exitCode = 1
 } finally {
+  await Promise.all(daemons.map(async d => await d.stop()))
   if (keep) say(`(kept ${root})`)
   else await rm(root, { recursive: true, force: true })
 }
