@@ -116,9 +116,9 @@ export class Daemon {
     const node = this.node!
     const ledger = this.host!.ledger
     const peers = this.trust!.list().filter(e => e.revoked !== true)
-    const online = (id: string): number => this.presence?.isOnline(id) === true ? 0 : 1
-    peers.sort((a, b) => online(a.peerId) - online(b.peerId))
-    return peers.map(e => new PeerShardStore(node, peerIdFromString(e.peerId), { ledger }))
+    const isOnline = (id: string): boolean => this.presence?.isOnline(id) === true
+    peers.sort((a, b) => Number(isOnline(b.peerId)) - Number(isOnline(a.peerId)))
+    return peers.map(e => new PeerShardStore(node, peerIdFromString(e.peerId), { ledger, online: () => isOnline(e.peerId) }))
   }
 
   private routes (api: ApiServer): void {

@@ -30,12 +30,15 @@ import type { TrustList } from './trust-list.js'
  *   relays), the relay server (relay.server; default limits lifted, reservations for trusted peers
  *   only), DCUtR hole punching, AutoNAT, and UPnP only when config.upnp;
  * - the connection gater and the trust guard (gater.ts, trust-guard.ts): only trusted peers, the
- *   configured bootstrap nodes (routing only) and pairing peers get in.
+ *   configured bootstrap nodes (routing only) and pairing peers get in; on a pairing peer's provisional
+ *   connection only the pairing protocol and ping are served.
  *
  * Presence (presence.ts) and pairing (pairing.ts) are separate services that take this node.
  */
 export const DHT_PROTOCOL = '/holdfast/kad/1.0.0'
 export const MDNS_SERVICE_TAG = '_holdfast._udp.local'
+/** libp2p's ping, answered to every connected peer (see the trust guard below). */
+export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 
 export interface HoldfastServices extends Record<string, unknown> {
   identify: Identify
@@ -74,7 +77,9 @@ export async function createHoldfastNode (init: HoldfastNodeInit): Promise<Holdf
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
-    trustGuard: trustGuard({ gate, trust, exempt: [PAIR_PROTOCOL], provisionalMs: init.provisionalMs })
+    // ping is exempt: libp2p's connection monitor pings every open connection every few seconds and
+    // aborts it when the ping fails, which cut pairing handshakes that ran into a heartbeat
+    trustGuard: trustGuard({ gate, trust, exempt: [PAIR_PROTOCOL, PING_PROTOCOL], provisionalMs: init.provisionalMs })
   }
   if (config.dht) {
     services.dht = kadDHT({

@@ -27,6 +27,8 @@ export interface PeerShardStoreInit {
   minTransferRate?: number
   /** Told of every put that stored bytes, every delete that freed some, and every usage reply. */
   ledger?: StoredByRecorder
+  /** Whether the peer is seen online (presence); the store's `reachable` hint. */
+  online?: () => boolean
 }
 
 export interface PeerUsage extends StoreUsage {
@@ -60,6 +62,10 @@ export class PeerShardStore implements ShardStore {
     this.id = `peer:${this.peerName}`
     this.timeout = init.timeout ?? PEER_STORE_DEFAULTS.timeout
     this.minTransferRate = init.minTransferRate ?? PEER_STORE_DEFAULTS.minTransferRate
+  }
+
+  reachable (): boolean {
+    return !this.closed && (this.init.online?.() ?? true)
   }
 
   async put (kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<void> {

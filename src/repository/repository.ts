@@ -14,6 +14,7 @@ import { openBlob, sealBlob } from './blob.js'
 import type { SealedBlob } from './pack.js'
 import { openRecord, RecordKind, sealRecord } from './records.js'
 import { Register } from './register.js'
+import { firstK } from './first-k.js'
 import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, RepositoryConfig, SnapshotRecord, Tree
 } from './format.js'
@@ -51,8 +52,10 @@ const PACK_CACHE_SIZE = 3
  */
 export class Repository {
   private readonly packCache = new Map<string, Promise<Buffer>>()
-  /** stores that failed a write in this session: tried last */
+  /** stores that failed a call in this session (and did not answer since): tried last */
   private readonly failedStores = new Set<string>()
+  /** each store's measured read time, ms per MiB (moving average over this session) */
+  private readonly readSpeed = new Map<string, number>()
   private pool?: WorkerPool
   private closed = false
 
@@ -205,12 +208,12 @@ export class Repository {
   /**
    * Puts each shard of a built pack on a distinct store and returns the pack's descriptor. Stores are
    * ranked by rendezvous hashing; a shard whose store fails (offline, full) goes to the next store in the
-   * ranking that holds nothing of this pack, and a store that failed is tried last for the rest of the
-   * session. Fails only when fewer than k+m stores take a shard: never stores less redundancy than asked.
+   * ranking that holds nothing of this pack; a store that failed (until it answers again) or that is
+   * known unreachable (an offline peer) is tried last. Fails only when fewer than k+m stores take a shard: never stores less redundancy than asked.
    */
   async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> {
     const n = built.shards.length
-    const healthy = this.stores.filter(s => !this.failedStores.has(s.id)).map(s => s.id)
+    const healthy = this.stores.filter(s => !this.failedStores.has(s.id) && s.reachable?.() !== false).map(s => s.id)
     const ranked = [...placeShards(built.id, Math.min(n, healthy.length), healthy),
       ...placeShards(built.id, this.stores.length, this.stores.map(s => s.id))]
     const order = [...new Set(ranked)]
@@ -265,6 +268,15 @@ export class Repository {
     }))
   }
 
+  /** Keeps a moving average of each store's read time per MiB, and forgives a store that answered. */
+  private noteRead (storeId: string, bytes: number, ms: number): void {
+    this.failedStores.delete(storeId)
+    if (bytes < 4096) return
+    const msPerMiB = ms * (1 << 20) / bytes
+    const old = this.readSpeed.get(storeId)
+    this.readSpeed.set(storeId, old == null ? msPerMiB : 0.7 * old + 0.3 * msPerMiB)
+  }
+
   /** Hands a stored pack's buffers back to the worker that built it, for its next pack. */
   recycle (built: BuiltPack): void {
     if (built.worker < 0 || this.pool == null) return
@@ -288,14 +300,16 @@ export class Repository {
     const problems: string[] = []
     for (const store of this.storesFor(info.store)) {
       try {
+        const started = performance.now()
         const data = await store.get('shard', info.name, options)
+        this.noteRead(store.id, data.length, performance.now() - started)
         if (data.length === desc.shardSize && hashName(data) === info.name) return { data }
         problems.push(`shard ${index} on ${store.id} is corrupt`)
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         const e = err as Error
         if (e instanceof NotFoundError) problems.push(`shard ${index} is missing from ${store.id}`)
-        else if (e instanceof StoreUnavailableError) problems.push(`store ${store.id} is unavailable`)
+        else if (e instanceof StoreUnavailableError) { problems.push(`store ${store.id} is unavailable`); this.failedStores.add(store.id) }
         else problems.push(`shard ${index} on ${store.id}: ${e.message}`)
       }
     }
@@ -308,29 +322,55 @@ export class Repository {
     return desc.codec === c.name && desc.k === c.k && desc.m === c.m ? c : createCodec(desc.codec, desc.k, desc.m)
   }
 
-  /** Reads a pack from any k good shards (data shards first), each verified against its name, and decodes it. */
+  /**
+   * Reads a pack from the first k good shards, each verified against its name, and decodes it. Shards are
+   * tried in the order of their stores' record in this session (stores that failed last, then the fastest
+   * measured, data shards first among equals); a failed or corrupt shard starts the next one, and a slow
+   * store gets a spare fetch started beside it after a delay (see first-k.ts).
+   */
   async readPack (desc: PackDescriptor, options: CallOptions = {}): Promise<Buffer> {
     const n = desc.shards.length
-    const got: Array<Uint8Array | null> = new Array(n).fill(null)
     const problems: string[] = []
-    let next = 0
-    let good = 0
-    // fetch k at a time, starting with the data shards, until k good ones are in hand
-    while (good < desc.k && next < n) {
-      const batch: number[] = []
-      while (batch.length < desc.k - good && next < n) batch.push(next++)
-      const results = await Promise.all(batch.map(async i => await this.fetchShard(desc, i, options)))
-      results.forEach((r, j) => {
-        if (r.data != null) { got[batch[j]] = r.data; good++ } else problems.push(r.problem!)
-      })
-    }
-    if (good < desc.k) throw new PackUnrecoverableError(`pack ${desc.id.slice(0, 12)} has ${good} good shards, needs ${desc.k}: ${problems.join('; ')}`)
+    const order = this.shardOrder(desc)
+    const results = await firstK(order, desc.k, async (i, signal) => {
+      const r = await this.fetchShard(desc, i, { signal })
+      if (r.data == null && !signal.aborted) problems.push(r.problem!)
+      return r.data
+    }, { signal: options.signal, hedgeMs: this.hedgeMs(desc.shardSize), spares: desc.m })
+    if (results.size < desc.k) throw new PackUnrecoverableError(`pack ${desc.id.slice(0, 12)} has ${results.size} good shards, needs ${desc.k}: ${problems.join('; ')}`)
+    const got: Array<Uint8Array | null> = new Array(n).fill(null)
+    for (const [i, data] of results) got[i] = data
     const codec = this.codecFor(desc)
     const decoded = await codec.decode(got, desc.shardSize, desc.length, options)
     // Each shard used was checked against its name in the authenticated index, and every blob is
     // authenticated again when it is opened: hashing the whole pack once more (check --read-data does)
     // would only cost time here.
     return Buffer.isBuffer(decoded) ? decoded : Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)
+  }
+
+  /** The order in which to try a pack's shards: healthy stores before failed ones, faster before slower, data before parity. */
+  private shardOrder (desc: PackDescriptor): number[] {
+    const rank = desc.shards.map((s, i) => {
+      const stores = this.storesFor(s.store)
+      const failed = stores.every(st => this.failedStores.has(st.id) || st.reachable?.() === false) ? 1 : 0
+      const speed = stores.length === 1 ? this.readSpeed.get(stores[0].id) : undefined
+      // speeds within a factor of about 1.4 count as equal (a bucket), so data shards keep their edge
+      const bucket = Math.round(2 * Math.log2(Math.max(1, speed ?? this.typicalMsPerMiB())))
+      return { i, failed, bucket, parity: i >= desc.k ? 1 : 0 }
+    })
+    rank.sort((a, b) => a.failed - b.failed || a.bucket - b.bucket || a.parity - b.parity || a.i - b.i)
+    return rank.map(r => r.i)
+  }
+
+  /** The median of the stores' measured read times (ms per MiB), or a guess when nothing was measured. */
+  private typicalMsPerMiB (): number {
+    const all = [...this.readSpeed.values()].sort((a, b) => a - b)
+    return all.length === 0 ? 50 : all[all.length >> 1]
+  }
+
+  /** How long a shard fetch may take before a spare starts: 4x the typical time, at least 300 ms. */
+  private hedgeMs (shardSize: number): number {
+    return Math.max(300, 4 * this.typicalMsPerMiB() * shardSize / (1 << 20) + 100)
   }
 
   private async cachedPack (desc: PackDescriptor, options: CallOptions): Promise<Buffer> {

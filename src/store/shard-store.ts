@@ -40,6 +40,11 @@ export interface ShardStore {
   list (kind: ObjectKind, options?: StoreCallOptions): AsyncIterable<string>
   delete (kind: ObjectKind, name: string, options?: StoreCallOptions): Promise<void>
   usage (options?: StoreCallOptions): Promise<StoreUsage>
+  /**
+   * Optional hint: false when the store is known to be unreachable right now (a peer that presence sees
+   * offline). Callers try such a store last; they still may try it.
+   */
+  reachable?: () => boolean
   /** Releases resources; harmless to call twice. */
   close (): Promise<void>
 }

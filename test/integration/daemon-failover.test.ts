@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
+import { compareTrees } from '../../scripts/lib/tree-compare.js'
+import { BackupSummary, expectCode, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
+
+/**
+ * Hosts that go away in the middle of a backup (real daemons on 127.0.0.1, SIGKILL, no warning): with a
+ * spare host the session goes on and the shards go elsewhere; without one it fails with a clear message
+ * and the next backup, once the host is back, reuses what was stored.
+ */
+const MiB = 1024 * 1024
+interface PeerRow { peerId: string, online: boolean, storesForMe: number }
+
+describe('daemons on 127.0.0.1: a host stopped in the middle of a backup', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+  const listen = new Map<string, string>()
+
+  const shardsOn = async (h: RunningDaemon): Promise<number> => (await shardFiles(join(h.home, 'shards', owner.peerId))).length
+  const startHost = async (home: string): Promise<RunningDaemon> => {
+    const d = await startDaemon(home, {}, listen.has(home) ? { listen: [listen.get(home)!] } : {})
+    listen.set(home, d.addresses[0].replace(/\/p2p\/.*$/, ''))
+    return d
+  }
+  /** Starts a backup, SIGKILLs `victim` once it holds `atLeast` more shards, and returns the backup's result. */
+  const backupKilling = async (src: string, victim: RunningDaemon, atLeast: number): Promise<{ r: Awaited<ReturnType<typeof hf>>, killed: boolean }> => {
+    const before = await shardsOn(victim)
+    let done = false
+    const backup = hf(owner.home, ['backup', '--json', src]).finally(() => { done = true })
+    let killed = false
+    while (!done) {
+      if (await shardsOn(victim) >= before + atLeast) { await victim.stop('SIGKILL'); killed = true; break }
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    return { r: await backup, killed }
+  }
+  const waitOnline = async (peerId: string): Promise<void> => {
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const list = parseJson<PeerRow[]>(await hf(owner.home, ['peers', 'list', '--json']), 'peers list')
+      if (list.find(p => p.peerId === peerId)?.online === true) return
+      if (Date.now() > deadline) assert.fail(`peer ${peerId} did not come back online`)
+      await new Promise(resolve => setTimeout(resolve, 500))
+    }
+  }
+
+  before(async function () {
+    dir = await makeTempDir('failover')
+    const names = ['owner', ...Array.from({ length: 7 }, (_, i) => `host${i + 1}`)]
+    await Promise.all(names.map(async (name, i) => {
+      const args = ['init', '--home', join(dir, name), '--name', name]
+      if (i === 0) args.push('--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2')
+      expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
+    }))
+    owner = await startDaemon(join(dir, 'owner'))
+    hosts.push(...await Promise.all(names.slice(1).map(async name => await startHost(join(dir, name)))))
+    for (const h of hosts) {
+      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+      expectCode(inv, 0, 'invite')
+      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB']), 0, 'accept')
+    }
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('with a spare host, the session goes on: the shards go to the others, and a restore with one more host stopped is byte-identical', async function () {
+    const src = join(dir, 'src-1')
+    await mkdir(src)
+    for (let i = 0; i < 16; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    const victim = hosts[0]
+    const { r, killed } = await backupKilling(src, victim, 3)
+    expectCode(r, 0, 'backup with a host killed midway')
+    if (!killed) this.skip() // the backup ended before the host could be killed
+    const summary = JSON.parse(r.stdout) as BackupSummary
+    assert.equal(summary.totalBytes, 16 * MiB)
+    // every pack has 6 shards: those the victim took before it died, and the rest on the 6 others
+    const perHost = await Promise.all(hosts.map(shardsOn))
+    const total = perHost.reduce((a, b) => a + b, 0)
+    assert.equal(total % 6, 0, `shards per host ${perHost.join(', ')}: not 6 per pack`)
+    assert.ok(perHost.slice(1).every(n => n > 0), `every live host took shards: ${perHost.join(', ')}`)
+    await hosts[1].stop()
+    const target = join(dir, 'restore-1')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore with two hosts down')
+    assert.deepEqual(await compareTrees(src, join(target, src)), [])
+  })
+
+  it('without a spare, the backup fails with a clear message; once the host is back, the next backup reuses what was stored', async function () {
+    // hosts[0] and hosts[1] are down: bring them back on their ports, then stop another so 6 remain
+    hosts[0] = await startHost(hosts[0].home)
+    hosts[1] = await startHost(hosts[1].home)
+    await waitOnline(hosts[0].peerId)
+    await waitOnline(hosts[1].peerId)
+    await hosts[2].stop()
+    const src = join(dir, 'src-2')
+    await mkdir(src)
+    for (let i = 0; i < 24; i++) await writeRandom(join(src, `g${i}.bin`), MiB)
+    const victim = hosts[3]
+    const { r, killed } = await backupKilling(src, victim, 6)
+    if (!killed) { expectCode(r, 0, 'backup'); this.skip() }
+    assert.notEqual(r.code, 0, `the backup cannot keep 6 shards per pack on 5 hosts and must fail:\n${r.stdout}`)
+    assert.match(r.stderr, /shard|store|place/i)
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`)
+
+    hosts[3] = await startHost(victim.home)
+    await waitOnline(hosts[3].peerId)
+    const again = await hf(owner.home, ['backup', '--json', src])
+    expectCode(again, 0, 'the second backup')
+    const summary = JSON.parse(again.stdout) as BackupSummary
+    assert.equal(summary.totalBytes, 24 * MiB)
+    assert.ok(summary.bytesAdded < summary.totalBytes, `bytesAdded ${summary.bytesAdded}: nothing stored by the failed session was reused`)
+    const target = join(dir, 'restore-2')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    assert.deepEqual(await compareTrees(src, join(target, src)), [])
+  })
+})
