@@ -103,7 +103,9 @@ export class HostStore {
     try {
       await db.open()
     } catch (err) {
-      throw new StoreUnavailableError(`cannot open the host index ${index}: ${(err as Error).message}`, { cause: err })
+      const cause = (err as Error & { cause?: Error }).cause
+      const why = cause != null ? `${(err as Error).message} (${cause.message})` : (err as Error).message
+      throw new StoreUnavailableError(`cannot open the host index ${index}: ${why}`, { cause: err })
     }
     try {
       // the index's lock is ours, so no other process is writing: whatever is in .tmp/ was left by a crash

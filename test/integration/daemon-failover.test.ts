@@ -73,17 +73,16 @@ describe('daemons on 127.0.0.1: a host stopped in the middle of a backup', funct
   it('with a spare host, the session goes on: the shards go to the others, and a restore with one more host stopped is byte-identical', async function () {
     const src = join(dir, 'src-1')
     await mkdir(src)
-    for (let i = 0; i < 16; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    for (let i = 0; i < 10; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
     const victim = hosts[0]
     const { r, killed } = await backupKilling(src, victim, 3)
     expectCode(r, 0, 'backup with a host killed midway')
     if (!killed) this.skip() // the backup ended before the host could be killed
     const summary = JSON.parse(r.stdout) as BackupSummary
-    assert.equal(summary.totalBytes, 16 * MiB)
-    // every pack has 6 shards: those the victim took before it died, and the rest on the 6 others
+    assert.equal(summary.totalBytes, 10 * MiB)
+    // exit 0 means every pack got its 6 shards on 6 distinct hosts: those meant for the victim after
+    // it died went to the others (a shard it committed but never acknowledged may exist twice)
     const perHost = await Promise.all(hosts.map(shardsOn))
-    const total = perHost.reduce((a, b) => a + b, 0)
-    assert.equal(total % 6, 0, `shards per host ${perHost.join(', ')}: not 6 per pack`)
     assert.ok(perHost.slice(1).every(n => n > 0), `every live host took shards: ${perHost.join(', ')}`)
     await hosts[1].stop()
     const target = join(dir, 'restore-1')
@@ -100,7 +99,7 @@ describe('daemons on 127.0.0.1: a host stopped in the middle of a backup', funct
     await hosts[2].stop()
     const src = join(dir, 'src-2')
     await mkdir(src)
-    for (let i = 0; i < 24; i++) await writeRandom(join(src, `g${i}.bin`), MiB)
+    for (let i = 0; i < 12; i++) await writeRandom(join(src, `g${i}.bin`), MiB)
     const victim = hosts[3]
     const { r, killed } = await backupKilling(src, victim, 6)
     if (!killed) { expectCode(r, 0, 'backup'); this.skip() }
@@ -113,7 +112,7 @@ describe('daemons on 127.0.0.1: a host stopped in the middle of a backup', funct
     const again = await hf(owner.home, ['backup', '--json', src])
     expectCode(again, 0, 'the second backup')
     const summary = JSON.parse(again.stdout) as BackupSummary
-    assert.equal(summary.totalBytes, 24 * MiB)
+    assert.equal(summary.totalBytes, 12 * MiB)
     assert.ok(summary.bytesAdded < summary.totalBytes, `bytesAdded ${summary.bytesAdded}: nothing stored by the failed session was reused`)
     const target = join(dir, 'restore-2')
     expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
