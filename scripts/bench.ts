@@ -1,10 +1,10 @@
 import '../src/polyfill.js'
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CLI } from './lib/cli-runner.js'
+import { du, settle, timed } from './lib/measure.js'
 
 /**
  * npm run bench: Holdfast beside restic on the same corpus, in the same run.
@@ -24,44 +24,6 @@ const work = resolve(opt('--work') ?? '/tmp/holdfast-bench')
 const corpus = resolve(opt('--corpus') ?? join(work, 'corpus'))
 const json = flag('--json')
 const log = (s: string): void => { if (!json) process.stdout.write(s + '\n'); else process.stderr.write(s + '\n') }
-
-interface Measure { wall: number, rssMiB: number, code: number, out: string }
-
-async function timed (cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Measure> {
-  const useTime = existsSync('/usr/bin/time')
-  const [bin, full] = useTime ? ['/usr/bin/time', ['-f', '@@TIME %e %M', cmd, ...argv]] : [cmd, argv]
-  const started = Date.now()
-  return await new Promise((resolve, reject) => {
-    const child = spawn(bin, full, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', d => { out += String(d) })
-    child.stderr.on('data', d => { err += String(d) })
-    child.on('error', reject)
-    child.on('close', code => {
-      const m = /@@TIME ([\d.]+) (\d+)/.exec(err)
-      const wall = m != null ? Number(m[1]) : (Date.now() - started) / 1000
-      const rssMiB = m != null ? Number(m[2]) / 1024 : NaN
-      if (code !== 0) process.stderr.write(err)
-      resolve({ wall, rssMiB, code: code ?? -1, out })
-    })
-  })
-}
-
-/**
- * Flushes dirty data and waits a moment, so that one tool's writes (and the discards of deleted files on
- * a disk mounted with `discard`) are not billed to the next tool's timing. Restore targets are deleted
- * only at the end for the same reason.
- */
-async function settle (): Promise<void> {
-  await timed('sync', [])
-  await new Promise(resolve => setTimeout(resolve, 3000))
-}
-
-async function du (...paths: string[]): Promise<number> {
-  const m = await timed('du', ['-sbc', ...paths])
-  return Number(/(\d+)\s+total/.exec(m.out)?.[1] ?? NaN)
-}
 
 async function main (): Promise<void> {
   await mkdir(work, { recursive: true })

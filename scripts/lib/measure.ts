@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+
+/** Measuring helpers of the benchmark scripts: commands timed under /usr/bin/time, settling the disk, sizes, a process's memory. */
+export interface Measure { wall: number, rssMiB: number, code: number, out: string }
+
+export async function timed (cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Measure> {
+  const useTime = existsSync('/usr/bin/time')
+  const [bin, full] = useTime ? ['/usr/bin/time', ['-f', '@@TIME %e %M', cmd, ...argv]] : [cmd, argv]
+  const started = Date.now()
+  return await new Promise((resolve, reject) => {
+    const child = spawn(bin, full, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', d => { out += String(d) })
+    child.stderr.on('data', d => { err += String(d) })
+    child.on('error', reject)
+    child.on('close', code => {
+      const m = /@@TIME ([\d.]+) (\d+)/.exec(err)
+      const wall = m != null ? Number(m[1]) : (Date.now() - started) / 1000
+      const rssMiB = m != null ? Number(m[2]) / 1024 : NaN
+      if (code !== 0) process.stderr.write(err)
+      resolve({ wall, rssMiB, code: code ?? -1, out })
+    })
+  })
+}
+
+/**
+ * Flushes dirty data and waits a moment, so that one tool's writes (and the discards of deleted files on
+ * a disk mounted with `discard`) are not billed to the next tool's timing. Restore targets are deleted
+ * only at the end for the same reason.
+ */
+export async function settle (): Promise<void> {
+  await timed('sync', [])
+  await new Promise(resolve => setTimeout(resolve, 3000))
+}
+
+export async function du (...paths: string[]): Promise<number> {
+  const m = await timed('du', ['-sbc', ...paths])
+  return Number(/(\d+)\s+total/.exec(m.out)?.[1] ?? NaN)
+}
+
+/** A live process's resident set and its peak so far (VmRSS, VmHWM), in MiB; NaN when it is gone. */
+export async function processMemory (pid: number): Promise<{ rssMiB: number, peakMiB: number }> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8')
+    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
+    return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 }
+  } catch {
+    return { rssMiB: NaN, peakMiB: NaN }
+  }
+}
