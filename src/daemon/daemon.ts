@@ -67,6 +67,7 @@ export class Daemon {
       this.shards = new ShardService(node, { store: this.host, onError: (err, peer) => this.init.onError?.(err, `shard protocol, peer ${peer}`) })
       await this.shards.start()
       this.pairing = new PairingService({ node, home, trust, gate: gateOf(node), profile, inviteExpirySeconds: config.inviteExpirySeconds })
+      this.pairing.addEventListener('pairing:failed', (evt) => { this.init.onError?.(evt.detail.error, `pairing as ${evt.detail.role}, peer ${evt.detail.peerId?.toString() ?? 'unknown'}`) })
       await this.pairing.start()
       this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht })
       await this.presence.start()

@@ -34,6 +34,14 @@ export const PAIR_PROTOCOL = '/holdfast/pair/1.0.0'
 /** Longest a pairing may take, dial included (default). */
 export const DEFAULT_PAIRING_TIMEOUT_MS = 30_000
 
+/**
+ * After a reject, how long the inviter waits for the acceptor to read the reason and end the stream
+ * before it resets the stream and closes a stranger's connection. Closing at once lost the reject now
+ * and then on a busy machine: the acceptor saw its stream end with no reason ("broke off the pairing
+ * handshake") instead of "the invite has expired".
+ */
+export const REJECT_LINGER_MS = 5_000
+
 export type PairingNode = Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getMultiaddrs' | 'hangUp'>
 
 export interface PairingServiceInit {
@@ -256,6 +264,7 @@ export class PairingService extends TypedEventEmitter<PairingEvents> {
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)])
     const lp = lpStream(stream, { maxDataLength: MAX_PAIR_MESSAGE })
     let locked: string | undefined
+    let rejected = false
     try {
       const invites = this.requireRunning()
       const self = this.init.node.peerId
@@ -267,7 +276,7 @@ export class PairingService extends TypedEventEmitter<PairingEvents> {
       else if (invite.expires <= this.now()) refusal = 'expired'
       else if (this.busy.has(invite.id)) refusal = 'busy'
       if (invite == null || refusal != null) {
-        await this.reject(lp, stream, refusal ?? 'unknown-invite', signal)
+        rejected = await this.reject(lp, stream, refusal ?? 'unknown-invite', signal)
         throw new PairingError(refusedMessage(refusal ?? 'unknown-invite'))
       }
       locked = invite.id
@@ -277,7 +286,7 @@ export class PairingService extends TypedEventEmitter<PairingEvents> {
       await writeMessage(lp, { t: 'challenge', nonce: nonceB }, { signal })
       const proof = await readMessage(lp, 'proof', 'acceptor', { signal })
       if (!proofMatches(proof.mac, pairingProof(secret, 'acceptor', self, remote, hello.nonce, nonceB))) {
-        await this.reject(lp, stream, 'wrong-secret', signal)
+        rejected = await this.reject(lp, stream, 'wrong-secret', signal)
         throw new PairingError(refusedMessage('wrong-secret'))
       }
       const { profile } = this.init
@@ -304,10 +313,11 @@ export class PairingService extends TypedEventEmitter<PairingEvents> {
       this.safeDispatchEvent('pairing:completed', { detail: { peerId: remote, entry, role: 'inviter' } })
     } catch (err) {
       const error = err instanceof PairingError ? err : new PairingError(`pairing failed: ${(err as Error).message}`, { cause: err })
+      // a reject was sent and our side closed: give the acceptor the time to read it and end the stream
+      if (rejected) await ended(stream, REJECT_LINGER_MS, this.shutdown.signal)
       if (stream.status === 'open') stream.abort(error)
-      // a stranger's provisional connection ends with its failed handshake (gracefully, so the
-      // reject it was sent still arrives)
-      if (!this.init.gate.isMember(remote)) {
+      // a stranger's provisional connection ends with its failed handshake
+      if (!this.init.gate.isMember(remote) && connection.status === 'open') {
         await connection.close({ signal: AbortSignal.timeout(2_000) }).catch(() => { connection.abort(error) })
       }
       this.safeDispatchEvent('pairing:failed', { detail: { peerId: remote, error, role: 'inviter' } })
@@ -316,12 +326,15 @@ export class PairingService extends TypedEventEmitter<PairingEvents> {
     }
   }
 
-  /** Sends a reject and half-closes; the peer reads the reason before the stream ends. */
-  private async reject (lp: LengthPrefixedStream, stream: Stream, reason: RejectReason, signal: AbortSignal): Promise<void> {
+  /** Sends a reject and half-closes; the peer reads the reason before the stream ends. Returns whether it was sent. */
+  private async reject (lp: LengthPrefixedStream, stream: Stream, reason: RejectReason, signal: AbortSignal): Promise<boolean> {
     try {
       await writeMessage(lp, { t: 'reject', reason }, { signal })
       await stream.close({ signal })
-    } catch {}
+      return true
+    } catch {
+      return false
+    }
   }
 
   private ownAddrs (): string[] {
@@ -332,4 +345,20 @@ export class PairingService extends TypedEventEmitter<PairingEvents> {
     if (!this.running || this.invites == null) throw new PairingError('the pairing service is not running')
     return this.invites
   }
+}
+
+/** Resolves when the stream has closed (the remote ended or reset it), after `ms`, or on abort. */
+async function ended (stream: Stream, ms: number, signal: AbortSignal): Promise<void> {
+  if (stream.status !== 'open' || signal.aborted) return
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      stream.removeEventListener('close', done)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    stream.addEventListener('close', done)
+    signal.addEventListener('abort', done)
+  })
 }

@@ -9,7 +9,7 @@ import { createLibp2p } from 'libp2p'
 import { encodeCbor } from '../../src/node/cbor.js'
 import { decodeInvite, encodeInvite } from '../../src/node/invite-code.js'
 import { invitesPath } from '../../src/node/invite-store.js'
-import { PAIR_PROTOCOL, type PairingFailed } from '../../src/node/pairing.js'
+import { PAIR_PROTOCOL, REJECT_LINGER_MS, type PairingFailed } from '../../src/node/pairing.js'
 import { parseMessage } from '../../src/node/pairing-messages.js'
 import { trustListPath, type TrustEntry } from '../../src/node/trust-list.js'
 import { eventually, nextEvent, pingPeer, startPeer, type TestPeer } from './holdfast-node-helpers.js'
@@ -251,6 +251,32 @@ describe('node/pairing: codes and messages', () => {
       await other.stop()
       await alice.destroy()
       await bob.destroy()
+    }
+  })
+
+  it('a reject waits for the acceptor: the stranger\'s connection stays until it has read the reason and ended the stream', async () => {
+    const alice = await startPeer({ name: 'alice' })
+    const other = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+    try {
+      await alice.pairing.createInvite({ quota: 1 }) // opens the invite window
+      const failed = nextEvent<PairingFailed>(alice.pairing, 'pairing:failed', 10_000)
+      const stream = await other.dialProtocol(alice.node.getMultiaddrs(), PAIR_PROTOCOL)
+      const lp = lpStream(stream)
+      await lp.write(encodeCbor({ t: 'hello', invite: new Uint8Array(16), nonce: new Uint8Array(32) }))
+      // a slow acceptor has not read the reject yet: the inviter must not close the connection under it
+      // (a close that times out is an abort, which resets TCP and drops the unread reject)
+      await sleep(300)
+      assert.equal(other.getConnections(alice.node.peerId).length, 1, 'the connection is still open')
+      assert.deepEqual(parseMessage((await lp.read({ signal: AbortSignal.timeout(5000) })).subarray()), { t: 'reject', reason: 'unknown-invite' })
+      // once the acceptor ends the stream, the inviter closes the provisional connection (not after the linger bound)
+      const ended = Date.now()
+      await stream.close()
+      await eventually(() => other.getConnections(alice.node.peerId).length === 0, 5000, 'the connection closed')
+      assert.ok(Date.now() - ended < REJECT_LINGER_MS, 'closed when the stream ended')
+      assert.match((await failed).error.message, /unknown invite/)
+    } finally {
+      await other.stop()
+      await alice.destroy()
     }
   })
 })
