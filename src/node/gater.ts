@@ -17,7 +17,8 @@ import type { ConnectionGater, PeerId, StreamHandler } from '@libp2p/interface'
  *   advance: the code is handed over out of band and the acceptor might even create its identity after
  *   receiving it. So while the pairing service holds an invite that can still be answered (see
  *   setInviteWindow) inbound connections from unknown peers are admitted. Such a connection is
- *   provisional: it may use the pairing protocol only. The trust guard (trust-guard.ts) wraps every
+ *   provisional: it may use the pairing protocol and ping only (libp2p's connection monitor pings every
+ *   connection and aborts those that do not answer). The trust guard (trust-guard.ts) wraps every
  *   handler registered when the node starts (identify, ping, DHT, relay, AutoNAT...) so that it serves
  *   trusted and infrastructure peers only, and closes provisional connections after a short while;
  *   Holdfast's own protocol handlers check isTrusted() themselves (or are wrapped with trustedHandler).

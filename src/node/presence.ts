@@ -3,6 +3,8 @@ import type { Connection, IdentifyResult, Libp2p, PeerId, PeerInfo } from '@libp
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdStringOf } from '../config/index.js'
+import { AbortedError, PeerUnreachableError } from '../errors.js'
+import { raceSignal } from '../util/race-signal.js'
 import { parseAddrs, withPeerId, withoutPeerId } from './addresses.js'
 import type { TrustEntry, TrustList } from './trust-list.js'
 
@@ -14,6 +16,11 @@ import type { TrustEntry, TrustList } from './trust-list.js'
  * reconnect.minMs up to reconnect.maxMs (with +-20% jitter). A discovery (mDNS, DHT) of a trusted peer
  * retries at once. It records lastSeen and the addresses peers announce (identify) in the trust list,
  * and emits 'peer:online' / 'peer:offline' for trusted peers.
+ *
+ * reach() is the same attempt on demand, awaited: an operation that needs a peer now (a restore needing
+ * its shards) calls it when a dial fails, instead of waiting for the backoff. A failed reach() is
+ * remembered for reachRetryMs, during which further calls fail at once (a restore asks for many shards
+ * of a peer that is really gone).
  *
  * start()/stop() are idempotent; stop() aborts the dials in flight, clears every timer and resolves
  * once nothing of the service is left running.
@@ -33,6 +40,8 @@ export interface PresenceInit {
   dialTimeoutMs?: number
   /** Per DHT lookup (default 10 s). A lookup waits while the DHT has no peer at all, up to this. */
   findPeerTimeoutMs?: number
+  /** After a failed reach(), further reach() calls for that peer fail at once for this long (default 5 s). */
+  reachRetryMs?: number
   /** Jitter source, for tests. */
   random?: () => number
 }
@@ -53,10 +62,13 @@ export interface PeerPresence {
   failures: number
   /** When the next attempt is due (ms since the epoch), if one is scheduled. */
   nextAttemptAt?: number
+  /** How it came online, while online. */
+  via?: OnlineVia
 }
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
 export const DEFAULT_FIND_PEER_TIMEOUT_MS = 10_000
+export const DEFAULT_REACH_RETRY_MS = 5_000
 
 /** Delay before the next attempt after `failures` consecutive failures (0 = the first retry). */
 export function backoffDelay (failures: number, reconnect: { minMs: number, maxMs: number }, random: () => number = Math.random): number {
@@ -69,7 +81,10 @@ interface Target {
   kind: 'trusted' | 'bootstrap'
   addrs: Multiaddr[]
   online: boolean
+  via?: OnlineVia
   failures: number
+  /** When the last failed reach() ended. */
+  reachFailedAt?: number
   timer?: ReturnType<typeof setTimeout>
   nextAttemptAt?: number
   attempt?: Promise<void>
@@ -148,6 +163,33 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     this.schedule(t, 0)
   }
 
+  /**
+   * Connects to a trusted peer now if it is not connected: an attempt (known addresses, then the DHT)
+   * unless one is under way, which is awaited instead. PeerUnreachableError if the peer is still not
+   * connected after it, or at once if it is no trusted peer or a reach() failed less than reachRetryMs
+   * ago; AbortedError if the signal fires first (the attempt itself goes on).
+   */
+  async reach (peer: PeerId | string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const id = String(peer)
+    const t = this.targets.get(id)
+    if (!this.running || t == null || t.kind !== 'trusted') throw new PeerUnreachableError(`peer ${id} is not a trusted peer of this node`)
+    const connected = (): boolean => this.init.node.getConnections(t.id).length > 0
+    if (connected()) return
+    if (t.attempt == null) {
+      if (t.reachFailedAt != null && Date.now() - t.reachFailedAt < (this.init.reachRetryMs ?? DEFAULT_REACH_RETRY_MS)) {
+        throw new PeerUnreachableError(`peer ${id} was not reachable a moment ago`)
+      }
+      clearTimeout(t.timer)
+      t.timer = undefined
+      t.nextAttemptAt = undefined
+      t.attempt = this.track(this.attempt(t)).finally(() => { t.attempt = undefined })
+    }
+    await raceSignal(t.attempt, options.signal, (reason) => new AbortedError('operation aborted', { cause: reason }))
+    if (connected()) return
+    t.reachFailedAt = Date.now()
+    throw new PeerUnreachableError(`peer ${id} is unreachable: not at its known addresses${this.init.dht !== false ? ', and not found through the DHT' : ''}`)
+  }
+
   private async addTrusted (entry: TrustEntry): Promise<void> {
     const id = peerIdFromString(entry.peerId)
     const existing = this.targets.get(entry.peerId)
@@ -216,7 +258,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private markOnline (t: Target, via: OnlineVia): void {
     if (t.online || !this.running) return
     t.online = true
+    t.via = via
     t.failures = 0
+    t.reachFailedAt = undefined
     clearTimeout(t.timer)
     t.timer = undefined
     t.nextAttemptAt = undefined
@@ -228,6 +272,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private markOffline (t: Target): void {
     if (!t.online || !this.running) return
     t.online = false
+    t.via = undefined
     if (t.kind === 'trusted') {
       this.track(this.init.trust.updateLastSeen(t.id))
       this.safeDispatchEvent('peer:offline', { detail: { peerId: t.id } })
@@ -292,5 +337,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
 function view (t: Target): PeerPresence {
   const p: PeerPresence = { peerId: t.id.toString(), kind: t.kind, online: t.online, failures: t.failures }
   if (t.nextAttemptAt != null) p.nextAttemptAt = t.nextAttemptAt
+  if (t.via != null) p.via = t.via
   return p
 }
