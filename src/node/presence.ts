@@ -18,9 +18,7 @@ import type { TrustEntry, TrustList } from './trust-list.js'
  * and emits 'peer:online' / 'peer:offline' for trusted peers.
  *
  * reach() is the same attempt on demand, awaited: an operation that needs a peer now (a restore needing
- * its shards) calls it when a dial fails, instead of waiting for the backoff. A failed reach() is
- * remembered for reachRetryMs, during which further calls fail at once (a restore asks for many shards
- * of a peer that is really gone).
+ * its shards) calls it when a dial fails, instead of waiting for the backoff.
  *
  * start()/stop() are idempotent; stop() aborts the dials in flight, clears every timer and resolves
  * once nothing of the service is left running.
@@ -40,8 +38,6 @@ export interface PresenceInit {
   dialTimeoutMs?: number
   /** Per DHT lookup (default 10 s). A lookup waits while the DHT has no peer at all, up to this. */
   findPeerTimeoutMs?: number
-  /** After a failed reach(), further reach() calls for that peer fail at once for this long (default 5 s). */
-  reachRetryMs?: number
   /** Jitter source, for tests. */
   random?: () => number
 }
@@ -68,7 +64,6 @@ export interface PeerPresence {
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
 export const DEFAULT_FIND_PEER_TIMEOUT_MS = 10_000
-export const DEFAULT_REACH_RETRY_MS = 5_000
 
 /** Delay before the next attempt after `failures` consecutive failures (0 = the first retry). */
 export function backoffDelay (failures: number, reconnect: { minMs: number, maxMs: number }, random: () => number = Math.random): number {
@@ -83,8 +78,6 @@ interface Target {
   online: boolean
   via?: OnlineVia
   failures: number
-  /** When the last failed reach() ended. */
-  reachFailedAt?: number
   timer?: ReturnType<typeof setTimeout>
   nextAttemptAt?: number
   attempt?: Promise<void>
@@ -164,29 +157,35 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   }
 
   /**
-   * Connects to a trusted peer now if it is not connected: an attempt (known addresses, then the DHT)
-   * unless one is under way, which is awaited instead. PeerUnreachableError if the peer is still not
-   * connected after it, or at once if it is no trusted peer or a reach() failed less than reachRetryMs
-   * ago; AbortedError if the signal fires first (the attempt itself goes on).
+   * Connects to a trusted peer now if it is not connected: waits for an attempt (known addresses, then
+   * the DHT) that started after this call, sharing one with other callers. An attempt already under way
+   * is awaited first, and a new one made if it fails (it may have begun before the peer could be found).
+   * PeerUnreachableError if the peer is still not connected, or at once if it is no trusted peer;
+   * AbortedError if the signal fires first (the attempt itself goes on). Callers that ask often for a
+   * peer that is gone should remember the failure for a while (reachingDialer does).
    */
   async reach (peer: PeerId | string, options: { signal?: AbortSignal } = {}): Promise<void> {
     const id = String(peer)
     const t = this.targets.get(id)
     if (!this.running || t == null || t.kind !== 'trusted') throw new PeerUnreachableError(`peer ${id} is not a trusted peer of this node`)
     const connected = (): boolean => this.init.node.getConnections(t.id).length > 0
+    const wait = async (attempt: Promise<void>): Promise<void> => {
+      await raceSignal(attempt, options.signal, (reason) => new AbortedError('operation aborted', { cause: reason }))
+    }
     if (connected()) return
+    if (t.attempt != null) {
+      await wait(t.attempt)
+      if (connected()) return
+    }
+    if (!this.running) throw new PeerUnreachableError(`peer ${id} is unreachable: presence is stopped`)
     if (t.attempt == null) {
-      if (t.reachFailedAt != null && Date.now() - t.reachFailedAt < (this.init.reachRetryMs ?? DEFAULT_REACH_RETRY_MS)) {
-        throw new PeerUnreachableError(`peer ${id} was not reachable a moment ago`)
-      }
       clearTimeout(t.timer)
       t.timer = undefined
       t.nextAttemptAt = undefined
       t.attempt = this.track(this.attempt(t)).finally(() => { t.attempt = undefined })
     }
-    await raceSignal(t.attempt, options.signal, (reason) => new AbortedError('operation aborted', { cause: reason }))
+    await wait(t.attempt)
     if (connected()) return
-    t.reachFailedAt = Date.now()
     throw new PeerUnreachableError(`peer ${id} is unreachable: not at its known addresses${this.init.dht !== false ? ', and not found through the DHT' : ''}`)
   }
 
@@ -260,7 +259,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     t.online = true
     t.via = via
     t.failures = 0
-    t.reachFailedAt = undefined
     clearTimeout(t.timer)
     t.timer = undefined
     t.nextAttemptAt = undefined

@@ -7,7 +7,7 @@ const PEER = peerIdFromString('12D3KooWHs313QQiuqKCQFPJ3oDDbkK51BqTCzZU5DV29mYbD
 const STREAM = { id: 'stream' } as unknown as Stream
 
 /** A dialer whose dials answer from a script, and a reach that connects (or not). */
-function setup (dials: Array<Error | Stream>, options: { reachConnects?: boolean, connectedAfterFailure?: boolean } = {}): {
+function setup (dials: Array<Error | Stream>, options: { reachConnects?: boolean, connectedAfterFailure?: boolean, clock?: () => number } = {}): {
   dialer: ReturnType<typeof reachingDialer>
   reached: PeerId[]
   dialCount: () => number
@@ -28,7 +28,9 @@ function setup (dials: Array<Error | Stream>, options: { reachConnects?: boolean
       reached.push(peer)
       if (options.reachConnects === false) throw Object.assign(new Error('not found'), { name: 'PeerUnreachableError' })
       connected = true
-    }
+    },
+    retryMs: 10_000,
+    now: options.clock
   })
   return { dialer, reached, dialCount: () => n }
 }
@@ -53,6 +55,18 @@ describe('peer/reachingDialer', () => {
     await assert.rejects(dialer.dialProtocol(PEER, '/p'), { message: 'stale address' })
     assert.equal(reached.length, 1)
     assert.equal(dialCount(), 1)
+  })
+
+  it('does not look again for a peer it could not reach, for retryMs', async () => {
+    let clock = 1_000_000
+    const { dialer, reached, dialCount } = setup([new Error('gone'), new Error('gone'), new Error('gone'), new Error('gone')], { reachConnects: false, clock: () => clock })
+    await assert.rejects(dialer.dialProtocol(PEER, '/p'), { message: 'gone' })
+    await assert.rejects(dialer.dialProtocol(PEER, '/p'), { message: 'gone' })
+    assert.equal(reached.length, 1, 'one lookup for two dials')
+    clock += 10_000
+    await assert.rejects(dialer.dialProtocol(PEER, '/p'), { message: 'gone' })
+    assert.equal(reached.length, 2, 'looked up again after retryMs')
+    assert.equal(dialCount(), 3)
   })
 
   it('does not look for a peer it is connected to (the failure was not the address), nor after an abort', async () => {
