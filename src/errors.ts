@@ -70,3 +70,7 @@ export const IdentityError = define('IdentityError')
 export const UnknownPeerError = define('UnknownPeerError')
 /** The command needs the node's daemon (a peers repository, peer management), and none runs for the home. */
 export const DaemonNotRunningError = define('DaemonNotRunningError', 13)
+/** A trusted peer could not be reached: not at its known addresses, and not found through the DHT. */
+export const PeerUnreachableError = define('PeerUnreachableError')
+/** A configured relay cannot hold a reservation for this node (it offers no relaying, or this node has no relay transport). */
+export const RelayUnavailableError = define('RelayUnavailableError')

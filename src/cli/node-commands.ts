@@ -82,6 +82,9 @@ const peers: Command = {
         ctx.out(`${p.name}  ${p.peerId}  site ${p.site}  ${state}`)
         ctx.out(`    stores for me ${formatBytes(p.storesForMe)}, I store for it ${formatBytes(p.storedForThem)}, quota granted ${formatBytes(p.quotaGranted)}`)
         if (p.addresses.length > 0) ctx.out(`    ${p.addresses.join(' ')}`)
+        for (const c of p.connections ?? []) ctx.out(`    connected ${c.includes('/p2p-circuit') ? 'through a relay' : 'directly'}: ${c}`)
+        const r = p.relayReservation
+        if (r != null) ctx.out(r.reserved ? `    relays for this node (relay.reserve): reachable at ${r.addresses.join(' ') || '(no address yet)'}` : `    relays for this node (relay.reserve): no reservation yet${r.lastError != null ? ` (${r.lastError})` : ''}`)
       }
       return 0
     }
@@ -96,7 +99,7 @@ const peers: Command = {
   }
 }
 
-interface PeerRow { peerId: string, name: string, site: string, online: boolean, lastSeen?: string, revoked?: boolean, addresses: string[], storesForMe: number, storedForThem: number, quotaGranted: number }
+interface PeerRow { peerId: string, name: string, site: string, online: boolean, onlineVia?: string, connections?: string[], relayReservation?: { reserved: boolean, addresses: string[], lastError?: string }, lastSeen?: string, revoked?: boolean, addresses: string[], storesForMe: number, storedForThem: number, quotaGranted: number }
 
 function noArg (ctx: CommandContext, arg: string | undefined): void {
   if (arg != null) throw new UsageError(`peers ${ctx.args[0]} takes no argument`)

@@ -19,8 +19,13 @@ export interface NodeConfig {
   relay: {
     /** Relay connections for trusted peers (limits lifted; only trusted peers may reserve). */
     server: boolean
-    /** Reach, and be reached, through a trusted peer acting as relay. */
+    /** Dial peers through relays, and accept connections relayed to this node (circuit-relay transport). */
     client: boolean
+    /**
+     * Trusted peers acting as relay (peer ids, or multiaddrs ending in /p2p/<peer id>) on which this node
+     * keeps a reservation, so that peers that cannot dial it reach it through them. Needs `client`.
+     */
+    reserve: string[]
   }
   /** Upgrade relayed connections to direct ones (DCUtR). */
   holePunching: boolean
@@ -49,7 +54,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   bootstrap: Object.freeze([]) as unknown as string[],
   mdns: true,
   dht: true,
-  relay: Object.freeze({ server: false, client: true }),
+  relay: Object.freeze({ server: false, client: true, reserve: Object.freeze([]) as unknown as string[] }),
   holePunching: true,
   autonat: true,
   upnp: false,

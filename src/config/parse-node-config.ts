@@ -18,6 +18,9 @@ export function parseNodeConfig (overrides: unknown, source = 'node.json'): Node
     if (set == null) throw new ConfigError(`${source}: unknown key "${key}" (known keys: ${Object.keys(FIELDS).join(', ')})`)
     set(cfg, value, (msg) => new ConfigError(`${source}: ${key}${msg}`))
   }
+  if (cfg.relay.reserve.length > 0 && !cfg.relay.client) {
+    throw new ConfigError(`${source}: relay.reserve needs relay.client (reservations are made by the relay client)`)
+  }
   if (cfg.reconnect.maxMs < cfg.reconnect.minMs) {
     throw new ConfigError(`${source}: reconnect.maxMs (${cfg.reconnect.maxMs}) must not be less than reconnect.minMs (${cfg.reconnect.minMs})`)
   }
@@ -42,7 +45,8 @@ const FIELDS: Record<string, Setter> = {
   relay: (cfg, v, fail) => {
     nested(v, fail, {
       server: (x, f) => { cfg.relay.server = boolean(x, f) },
-      client: (x, f) => { cfg.relay.client = boolean(x, f) }
+      client: (x, f) => { cfg.relay.client = boolean(x, f) },
+      reserve: (x, f) => { cfg.relay.reserve = peerRefs(x, f) }
     })
   },
   holePunching: (cfg, v, fail) => { cfg.holePunching = boolean(v, fail) },
@@ -65,7 +69,7 @@ function copyDefaults (): NodeConfig {
     listen: [...d.listen],
     announce: [...d.announce],
     bootstrap: [...d.bootstrap],
-    relay: { ...d.relay },
+    relay: { ...d.relay, reserve: [...d.relay.reserve] },
     reconnect: { ...d.reconnect }
   }
 }
@@ -104,6 +108,34 @@ function integer (v: unknown, min: number, max: number, fail: Fail): number {
     throw fail(` must be an integer from ${min} to ${max}, got ${show(v)}`)
   }
   return v
+}
+
+/** Peers named by a peer id or by a multiaddr ending in /p2p/<peer id> (normalised; a peer named twice is refused). */
+function peerRefs (v: unknown, fail: Fail): string[] {
+  if (!Array.isArray(v)) throw fail(` must be an array of peer ids or multiaddrs, got ${show(v)}`)
+  const seen = new Set<string>()
+  return v.map((x, i) => {
+    if (typeof x !== 'string') throw fail(`[${i}] must be a peer id or a multiaddr string, got ${show(x)}`)
+    let ref = x
+    let id: string | undefined = x
+    if (x.startsWith('/')) {
+      try { ref = multiaddr(x).toString() } catch (err) {
+        throw fail(`[${i}] is not a valid multiaddr: ${JSON.stringify(x)} (${(err as Error).message})`)
+      }
+      const last = multiaddr(ref).getComponents().at(-1)
+      id = last?.name === 'p2p' ? last.value : undefined
+      if (id == null) throw fail(`[${i}] must end in /p2p/<peer id>: ${JSON.stringify(x)}`)
+    }
+    try { peerIdFromString(id) } catch { throw fail(`[${i}] names no valid peer id: ${JSON.stringify(x)}`) }
+    if (seen.has(id)) throw fail(`[${i}] names peer ${id} a second time`)
+    seen.add(id)
+    return ref
+  })
+}
+
+/** The peer id of a relay.reserve entry (a peer id, or a multiaddr ending in /p2p/<peer id>). */
+export function peerIdOfRef (ref: string): string {
+  return ref.startsWith('/') ? peerIdStringOf(multiaddr(ref))! : ref
 }
 
 function multiaddrs (v: unknown, fail: Fail, needPeerId: boolean): string[] {

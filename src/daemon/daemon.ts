@@ -2,7 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ApiServer, newApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
 import { loadNodeConfig, type NodeConfig } from '../config/index.js'
 import { HostStore, ShardService } from '../host/index.js'
-import { PeerShardStore } from '../peer/index.js'
+import { PeerShardStore, reachingDialer } from '../peer/index.js'
 import { loadIdentity } from '../node/identity.js'
 import { createHoldfastNode, type HoldfastLibp2p } from '../node/libp2p-node.js'
 import { PairingService } from '../node/pairing.js'
@@ -67,7 +67,9 @@ export class Daemon {
       this.shards = new ShardService(node, { store: this.host, onError: (err, peer) => this.init.onError?.(err, `shard protocol, peer ${peer}`) })
       await this.shards.start()
       this.pairing = new PairingService({ node, home, trust, gate: gateOf(node), profile, inviteExpirySeconds: config.inviteExpirySeconds })
-      this.pairing.addEventListener('pairing:failed', (evt) => { this.init.onError?.(evt.detail.error, `pairing as ${evt.detail.role}, peer ${evt.detail.peerId?.toString() ?? 'unknown'}`) })
+      this.pairing.addEventListener('pairing:failed', (evt) => {
+        this.init.onError?.(evt.detail.error, `pairing as ${evt.detail.role}${evt.detail.peerId != null ? ` with ${evt.detail.peerId.toString()}` : ''}`)
+      })
       await this.pairing.start()
       this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht })
       await this.presence.start()
@@ -112,21 +114,27 @@ export class Daemon {
     await removeDaemonInfo(this.init.home).catch(() => {})
   }
 
-  /** One store per trusted peer (online ones first): where a peers repository puts its shards. */
+  /**
+   * One store per trusted peer (online ones first): where a peers repository puts its shards. A peer
+   * whose known addresses fail is looked for again (presence.reach: the DHT) before its store gives up.
+   */
   peerStores (): ShardStore[] {
     const node = this.node!
     const ledger = this.host!.ledger
+    const presence = this.presence!
+    const dialer = reachingDialer({ node, reach: async (peer, options) => { await presence.reach(peer, options) } })
     const peers = this.trust!.list().filter(e => e.revoked !== true)
-    const isOnline = (id: string): boolean => this.presence?.isOnline(id) === true
+    const isOnline = (id: string): boolean => presence.isOnline(id)
     peers.sort((a, b) => Number(isOnline(b.peerId)) - Number(isOnline(a.peerId)))
-    return peers.map(e => new PeerShardStore(node, peerIdFromString(e.peerId), { ledger, online: () => isOnline(e.peerId) }))
+    return peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), { ledger, online: () => isOnline(e.peerId) }))
   }
 
   private routes (api: ApiServer): void {
     api.route('/status', async () => ({
       peerId: this.peerId,
       addresses: this.node!.getMultiaddrs().map(String),
-      peers: this.trust!.list().length
+      peers: this.trust!.list().length,
+      relays: this.node!.services.relayReservations?.status() ?? []
     }))
     api.route('/peers/invite', async ({ body }) => {
       const quota = sizeField(body.quota, 'quota')
@@ -141,9 +149,13 @@ export class Daemon {
     })
     api.route('/peers/list', async () => {
       const ledger = this.host!.ledger
+      const relays = new Map((this.node!.services.relayReservations?.status() ?? []).map(r => [r.relay, r]))
       return this.trust!.list({ includeRevoked: true }).map(e => ({
         ...e,
         online: this.presence?.isOnline(e.peerId) === true,
+        onlineVia: this.presence?.status(e.peerId)?.via,
+        connections: this.node!.getConnections(peerIdFromString(e.peerId)).map(c => c.remoteAddr.toString()),
+        relayReservation: relays.get(e.peerId),
         storesForMe: ledger.storedByPeer(e.peerId).bytes,
         storedForThem: this.host!.hostedFor(e.peerId).bytes
       }))

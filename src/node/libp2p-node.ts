@@ -7,7 +7,7 @@ import { identify, type Identify } from '@libp2p/identify'
 import type { Libp2p, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
-import { ping, type Ping } from '@libp2p/ping'
+import { ping, PING_PROTOCOL, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { uPnPNAT, type UPnPNAT } from '@libp2p/upnp-nat'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -15,6 +15,7 @@ import { createLibp2p, type ServiceFactoryMap } from 'libp2p'
 import { peerIdStringOf, type NodeConfig } from '../config/index.js'
 import { TrustGate, trustGater } from './gater.js'
 import { PAIR_PROTOCOL } from './pairing.js'
+import { relayReservations, type RelayReservations } from './relay-reservations.js'
 import { trustGuard, type TrustGuard } from './trust-guard.js'
 import type { TrustList } from './trust-list.js'
 
@@ -26,9 +27,11 @@ import type { TrustList } from './trust-list.js'
  *   every address of members (private and loopback ones too: friends often share a LAN) and drops
  *   every address of anyone else, so strangers never enter the routing table or our answers;
  * - mDNS on the service tag _holdfast._udp.local (presence dials the trusted peers it discovers);
- * - the circuit-relay transport (relay.client; listening on /p2p-circuit makes reservations on trusted
- *   relays), the relay server (relay.server; default limits lifted, reservations for trusted peers
- *   only), DCUtR hole punching, AutoNAT, and UPnP only when config.upnp;
+ * - the circuit-relay transport (relay.client: dial through relays, accept relayed connections), the
+ *   reservations on the relays of relay.reserve (relay-reservations.ts; the node never listens on a bare
+ *   /p2p-circuit, whose relay search walks the DHT without pause while no relay is found), the relay
+ *   server (relay.server; default limits lifted, reservations for trusted peers only), DCUtR hole
+ *   punching, AutoNAT, and UPnP only when config.upnp;
  * - the connection gater and the trust guard (gater.ts, trust-guard.ts): only trusted peers, the
  *   configured bootstrap nodes (routing only) and pairing peers get in; on a pairing peer's provisional
  *   connection only the pairing protocol and ping are served.
@@ -37,8 +40,6 @@ import type { TrustList } from './trust-list.js'
  */
 export const DHT_PROTOCOL = '/holdfast/kad/1.0.0'
 export const MDNS_SERVICE_TAG = '_holdfast._udp.local'
-/** libp2p's ping, answered to every connected peer (see the trust guard below). */
-export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 
 export interface HoldfastServices extends Record<string, unknown> {
   identify: Identify
@@ -46,6 +47,7 @@ export interface HoldfastServices extends Record<string, unknown> {
   trustGuard: TrustGuard
   dht?: KadDHT
   relay?: CircuitRelayService
+  relayReservations?: RelayReservations
   dcutr?: unknown
   autonat?: unknown
   upnp?: UPnPNAT
@@ -85,23 +87,23 @@ export async function createHoldfastNode (init: HoldfastNodeInit): Promise<Holdf
     services.dht = kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: false,
-      // not allowQueryWithZeroPeers: with no DHT peer yet, the relay transport's random walk (listening
-      // on /p2p-circuit) then spins on instant empty answers and starves the event loop
+      // not allowQueryWithZeroPeers: with no DHT peer yet, a random walk (libp2p's relay search, were it
+      // ever started) would spin on instant empty answers and starve the event loop
       peerInfoMapper: (peer: PeerInfo): PeerInfo => gate.isMember(peer.id) ? peer : { ...peer, multiaddrs: [] }
     })
   }
   if (config.relay.server) services.relay = circuitRelayServer({ reservations: { applyDefaultLimit: false } })
+  if (config.relay.client && config.relay.reserve.length > 0) {
+    services.relayReservations = relayReservations({ relays: config.relay.reserve, retry: config.reconnect })
+  }
   if (config.relay.client && config.holePunching) services.dcutr = dcutr()
   if (config.autonat) services.autonat = autoNAT()
   if (config.upnp) services.upnp = uPnPNAT()
 
-  const listen = [...config.listen]
-  if (config.relay.client) listen.push('/p2p-circuit')
-
   const node = await createLibp2p({
     privateKey: init.privateKey,
     start: init.start ?? true,
-    addresses: { listen, announce: config.announce },
+    addresses: { listen: config.listen, announce: config.announce },
     transports: config.relay.client ? [tcp(), circuitRelayTransport()] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -3,6 +3,8 @@ import type { Connection, IdentifyResult, Libp2p, PeerId, PeerInfo } from '@libp
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdStringOf } from '../config/index.js'
+import { AbortedError, PeerUnreachableError } from '../errors.js'
+import { raceSignal } from '../util/race-signal.js'
 import { parseAddrs, withPeerId, withoutPeerId } from './addresses.js'
 import type { TrustEntry, TrustList } from './trust-list.js'
 
@@ -14,6 +16,9 @@ import type { TrustEntry, TrustList } from './trust-list.js'
  * reconnect.minMs up to reconnect.maxMs (with +-20% jitter). A discovery (mDNS, DHT) of a trusted peer
  * retries at once. It records lastSeen and the addresses peers announce (identify) in the trust list,
  * and emits 'peer:online' / 'peer:offline' for trusted peers.
+ *
+ * reach() is the same attempt on demand, awaited: an operation that needs a peer now (a restore needing
+ * its shards) calls it when a dial fails, instead of waiting for the backoff.
  *
  * start()/stop() are idempotent; stop() aborts the dials in flight, clears every timer and resolves
  * once nothing of the service is left running.
@@ -53,6 +58,8 @@ export interface PeerPresence {
   failures: number
   /** When the next attempt is due (ms since the epoch), if one is scheduled. */
   nextAttemptAt?: number
+  /** How it came online, while online. */
+  via?: OnlineVia
 }
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
@@ -69,6 +76,7 @@ interface Target {
   kind: 'trusted' | 'bootstrap'
   addrs: Multiaddr[]
   online: boolean
+  via?: OnlineVia
   failures: number
   timer?: ReturnType<typeof setTimeout>
   nextAttemptAt?: number
@@ -148,6 +156,39 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     this.schedule(t, 0)
   }
 
+  /**
+   * Connects to a trusted peer now if it is not connected: waits for an attempt (known addresses, then
+   * the DHT) that started after this call, sharing one with other callers. An attempt already under way
+   * is awaited first, and a new one made if it fails (it may have begun before the peer could be found).
+   * PeerUnreachableError if the peer is still not connected, or at once if it is no trusted peer;
+   * AbortedError if the signal fires first (the attempt itself goes on). Callers that ask often for a
+   * peer that is gone should remember the failure for a while (reachingDialer does).
+   */
+  async reach (peer: PeerId | string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const id = String(peer)
+    const t = this.targets.get(id)
+    if (!this.running || t == null || t.kind !== 'trusted') throw new PeerUnreachableError(`peer ${id} is not a trusted peer of this node`)
+    const connected = (): boolean => this.init.node.getConnections(t.id).length > 0
+    const wait = async (attempt: Promise<void>): Promise<void> => {
+      await raceSignal(attempt, options.signal, (reason) => new AbortedError('operation aborted', { cause: reason }))
+    }
+    if (connected()) return
+    if (t.attempt != null) {
+      await wait(t.attempt)
+      if (connected()) return
+    }
+    if (!this.running) throw new PeerUnreachableError(`peer ${id} is unreachable: presence is stopped`)
+    if (t.attempt == null) {
+      clearTimeout(t.timer)
+      t.timer = undefined
+      t.nextAttemptAt = undefined
+      t.attempt = this.track(this.attempt(t)).finally(() => { t.attempt = undefined })
+    }
+    await wait(t.attempt)
+    if (connected()) return
+    throw new PeerUnreachableError(`peer ${id} is unreachable: not at its known addresses${this.init.dht !== false ? ', and not found through the DHT' : ''}`)
+  }
+
   private async addTrusted (entry: TrustEntry): Promise<void> {
     const id = peerIdFromString(entry.peerId)
     const existing = this.targets.get(entry.peerId)
@@ -216,6 +257,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private markOnline (t: Target, via: OnlineVia): void {
     if (t.online || !this.running) return
     t.online = true
+    t.via = via
     t.failures = 0
     clearTimeout(t.timer)
     t.timer = undefined
@@ -228,6 +270,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private markOffline (t: Target): void {
     if (!t.online || !this.running) return
     t.online = false
+    t.via = undefined
     if (t.kind === 'trusted') {
       this.track(this.init.trust.updateLastSeen(t.id))
       this.safeDispatchEvent('peer:offline', { detail: { peerId: t.id } })
@@ -292,5 +335,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
 function view (t: Target): PeerPresence {
   const p: PeerPresence = { peerId: t.id.toString(), kind: t.kind, online: t.online, failures: t.failures }
   if (t.nextAttemptAt != null) p.nextAttemptAt = t.nextAttemptAt
+  if (t.via != null) p.via = t.via
   return p
 }

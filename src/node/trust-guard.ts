@@ -9,7 +9,7 @@ import type { TypedEventEmitter } from '@libp2p/interface'
  * door (see gater.ts for the reasoning):
  *
  * - every protocol handler registered when the node starts (identify, ping, DHT, relay, AutoNAT,
- *   DCUtR...) except the exempt ones (pairing) is wrapped so that it serves trusted and infrastructure
+ *   DCUtR...) except the exempt ones (pairing, ping) is wrapped so that it serves trusted and infrastructure
  *   peers only; anyone else's stream is reset;
  * - a connection from a peer that is neither (admitted for a pairing) is closed after
  *   `provisionalMs` unless the peer has become trusted by then;
@@ -19,7 +19,7 @@ export interface TrustGuardInit {
   gate: TrustGate
   /** Emits 'peer:revoked' (the TrustList). */
   trust: TypedEventEmitter<TrustListEvents>
-  /** Protocols left unwrapped: the pairing protocol, which strangers must be able to use. */
+  /** Protocols left unwrapped: the pairing protocol, which strangers must be able to use, and ping. */
   exempt?: string[]
   /** How long a provisional connection may stay open (default 60 s). */
   provisionalMs?: number

@@ -1,4 +1,5 @@
-/** Small shared helpers with no project dependencies: byte budgets, formatting, deadlines. */
+/** Small shared helpers with no project dependencies: byte budgets, formatting, deadlines, racing a signal. */
 export * from './byte-budget.js'
 export * from './format.js'
 export * from './deadline.js'
+export * from './race-signal.js'

@@ -110,7 +110,7 @@ describe('node/gater', function () {
       await assert.rejects(bob.node.dial(alice.node.peerId), { name: 'DialDeniedError' })
     })
 
-    it('during an invite window a stranger may connect and use the pairing protocol only', async () => {
+    it('during an invite window a stranger may connect and use the pairing protocol and ping only', async () => {
       await alice.pairing.createInvite({ quota: 1 })
       other = await stranger()
       const conn = await other.dial(alice.node.getMultiaddrs())

@@ -40,10 +40,10 @@ describe('node/createHoldfastNode', function () {
     this.timeout(60_000)
     const relay = await startPeer({ name: 'relay', config: { relay: { server: true, client: false } } })
     const a = await startPeer({ name: 'a', config: { relay: { server: false, client: true } } })
-    const b = await startPeer({ name: 'b', config: { relay: { server: false, client: true } } })
+    const b = await startPeer({ name: 'b', config: { relay: { server: false, client: true, reserve: [relay.node.peerId.toString()] } } })
     peers.push(relay, a, b)
     await trustAll([relay, a, b])
-    // b connects to the relay and takes a reservation on it
+    // b connects to the relay and takes a reservation on it (relay.reserve)
     await b.node.dial(relay.node.getMultiaddrs())
     await eventually(() => b.node.getMultiaddrs().some((m) => m.toString().includes('/p2p-circuit')), 20_000, 'b to hold a reservation')
     const circuit = b.node.getMultiaddrs().find((m) => m.toString().includes('/p2p-circuit'))!

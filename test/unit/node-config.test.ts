@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { readFile, rm, writeFile } from 'node:fs/promises'
-import { DEFAULT_NODE_CONFIG, DEFAULT_PORT, loadNodeConfig, nodeConfigPath, parseNodeConfig } from '../../src/config/index.js'
+import { DEFAULT_NODE_CONFIG, DEFAULT_PORT, loadNodeConfig, nodeConfigPath, parseNodeConfig, peerIdOfRef } from '../../src/config/index.js'
 import { tempHome } from './holdfast-node-helpers.js'
 
 const PEER = '12D3KooWHs313QQiuqKCQFPJ3oDDbkK51BqTCzZU5DV29mYbDzpH'
+const PEER2 = '12D3KooWDJxhWxcY11hnoTcPKYTwQJJZnuPmUJLbZMpiVSRA5bzD'
 const repoFile = (name: string): URL => new URL(`../../../${name}`, import.meta.url)
 
 function rejectsWith (overrides: unknown, pattern: RegExp): void {
@@ -39,7 +40,7 @@ describe('config/node config', () => {
 
   it('merges overrides over the defaults, nested objects key by key', () => {
     const cfg = parseNodeConfig({ relay: { server: true }, reconnect: { maxMs: 5000 }, mdns: false })
-    assert.deepEqual(cfg.relay, { server: true, client: DEFAULT_NODE_CONFIG.relay.client })
+    assert.deepEqual(cfg.relay, { server: true, client: DEFAULT_NODE_CONFIG.relay.client, reserve: [] })
     assert.deepEqual(cfg.reconnect, { minMs: DEFAULT_NODE_CONFIG.reconnect.minMs, maxMs: 5000 })
     assert.equal(cfg.mdns, false)
     // the defaults themselves are untouched
@@ -51,6 +52,20 @@ describe('config/node config', () => {
     const cfg = parseNodeConfig({ listen: ['/ip4/127.0.0.1/tcp/0', '/ip6/::/tcp/4801'], bootstrap: [`/ip4/10.0.0.2/tcp/4801/p2p/${PEER}`] })
     assert.deepEqual(cfg.listen, ['/ip4/127.0.0.1/tcp/0', '/ip6/::/tcp/4801'])
     assert.equal(cfg.bootstrap.length, 1)
+  })
+
+  it('relay.reserve: peer ids or multiaddrs ending in /p2p/<peer id>, each peer once; needs relay.client', () => {
+    assert.deepEqual(parseNodeConfig(undefined).relay.reserve, [])
+    const cfg = parseNodeConfig({ relay: { reserve: [PEER, `/ip4/10.0.0.2/tcp/4801/p2p/${PEER2}`] } })
+    assert.deepEqual(cfg.relay.reserve, [PEER, `/ip4/10.0.0.2/tcp/4801/p2p/${PEER2}`])
+    assert.deepEqual(cfg.relay.reserve.map(peerIdOfRef), [PEER, PEER2])
+    rejectsWith({ relay: { reserve: PEER } }, /relay\.reserve must be an array/)
+    rejectsWith({ relay: { reserve: [1] } }, /relay\.reserve\[0\] must be a peer id or a multiaddr string/)
+    rejectsWith({ relay: { reserve: ['nonsense'] } }, /relay\.reserve\[0\] names no valid peer id/)
+    rejectsWith({ relay: { reserve: ['/ip4/10.0.0.2/tcp/4801'] } }, /relay\.reserve\[0\] must end in \/p2p\/<peer id>/)
+    rejectsWith({ relay: { reserve: [`/p2p/${PEER}/p2p-circuit`] } }, /relay\.reserve\[0\] must end in \/p2p\/<peer id>/)
+    rejectsWith({ relay: { reserve: [PEER, `/ip4/10.0.0.2/tcp/4801/p2p/${PEER}`] } }, /relay\.reserve\[1\] names peer \S+ a second time/)
+    rejectsWith({ relay: { client: false, reserve: [PEER] } }, /relay\.reserve needs relay\.client/)
   })
 
   it('rejects unknown keys, naming them', () => {

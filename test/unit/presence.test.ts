@@ -121,6 +121,41 @@ describe('node/presence', function () {
       await eventually(() => a.trust.get(bId)?.addresses.some((x) => x.endsWith(`/tcp/${newPort}`)) === true, 5000, 'b\'s new address in a\'s trust list')
     })
 
+    it('reach(): fails for a peer that is gone, and finds a moved peer through the DHT without waiting for the backoff', async function () {
+      this.timeout(90_000)
+      const c = await peer('c')
+      const a = await peer('a')
+      const bHome = await tempHome()
+      homes.push(bHome)
+      let b = await peer('b', { home: bHome })
+      const bId = b.node.peerId.toString()
+      await trustEachOther(a, c)
+      await trustEachOther(b, c)
+      await trustEachOther(a, b)
+      // retries a minute apart: within this test only reach() brings b back
+      const presence = new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 60_000, maxMs: 120_000 }, dialTimeoutMs: 3000, findPeerTimeoutMs: 5000 })
+      a.presence = presence
+      await presence.start()
+      await eventually(() => presence.isOnline(bId) && presence.isOnline(c.node.peerId), 10_000, 'a connected to b and c')
+      await presence.reach(bId) // connected: returns at once
+      await assert.rejects(presence.reach('12D3KooWHs313QQiuqKCQFPJ3oDDbkK51BqTCzZU5DV29mYbDzpH'), { name: 'PeerUnreachableError' })
+
+      await b.stop()
+      peers.splice(peers.indexOf(b), 1)
+      await eventually(() => !presence.isOnline(bId), 10_000, 'b seen offline')
+      await assert.rejects(presence.reach(bId, { signal: AbortSignal.abort() }), { name: 'AbortedError' })
+      // (this one first waits for the attempt the aborted call started, then makes its own)
+      await assert.rejects(presence.reach(bId), { name: 'PeerUnreachableError', message: /not found through the DHT/ })
+
+      // b comes back on another port and reconnects to c only; a's known address for b is stale
+      b = await peer('b', { home: bHome, config: { dht: false } })
+      await b.node.dial(c.node.getMultiaddrs())
+      await presence.reach(bId)
+      assert.equal(presence.isOnline(bId), true)
+      assert.equal(presence.status(bId)?.via, 'dht')
+      assert.ok(a.node.getConnections(b.node.peerId).length > 0)
+    })
+
     it('start and stop are idempotent; stop before start is harmless', async () => {
       const a = await peer('a')
       const presence = new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 200, maxMs: 1000 } })
