@@ -9,13 +9,14 @@ import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { uPnPNAT, type UPnPNAT } from '@libp2p/upnp-nat'
+import type { UPnPNAT } from '@libp2p/upnp-nat'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type ServiceFactoryMap } from 'libp2p'
 import { peerIdStringOf, type NodeConfig } from '../config/index.js'
 import { TrustGate, trustGater } from './gater.js'
 import { PAIR_PROTOCOL } from './pairing.js'
 import { trustGuard, type TrustGuard } from './trust-guard.js'
+import { withoutRandomWalk } from './no-random-walk.js'
 import type { TrustList } from './trust-list.js'
 
 /**
@@ -27,8 +28,10 @@ import type { TrustList } from './trust-list.js'
  *   every address of anyone else, so strangers never enter the routing table or our answers;
  * - mDNS on the service tag _holdfast._udp.local (presence dials the trusted peers it discovers);
  * - the circuit-relay transport (relay.client; listening on /p2p-circuit makes reservations on trusted
- *   relays), the relay server (relay.server; default limits lifted, reservations for trusted peers
- *   only), DCUtR hole punching, AutoNAT, and UPnP only when config.upnp;
+ *   relays: connected peers that speak the relay protocol, never peers found by a random walk of the
+ *   DHT, see no-random-walk.ts), the relay server (relay.server; default limits lifted, reservations
+ *   for trusted peers only), DCUtR hole punching, AutoNAT (asks connected peers, no random walk either),
+ *   and UPnP only when config.upnp;
  * - the connection gater and the trust guard (gater.ts, trust-guard.ts): only trusted peers, the
  *   configured bootstrap nodes (routing only) and pairing peers get in.
  *
@@ -36,6 +39,14 @@ import type { TrustList } from './trust-list.js'
  */
 export const DHT_PROTOCOL = '/holdfast/kad/1.0.0'
 export const MDNS_SERVICE_TAG = '_holdfast._udp.local'
+/**
+ * How often mDNS asks the LAN for Holdfast nodes (libp2p's default is 10 s). Every node answers every
+ * query and every node parses every answer, so the work grows with the square of the nodes that share a
+ * network (7 daemons on one host: about 1% of a core each at 10 s). Presence keeps trusted peers
+ * connected on its own; mDNS only helps to find one whose LAN address changed, and a node that starts
+ * queries at once and dials its peers itself, so once a minute is enough.
+ */
+export const MDNS_QUERY_INTERVAL_MS = 60_000
 
 export interface HoldfastServices extends Record<string, unknown> {
   identify: Identify
@@ -80,15 +91,18 @@ export async function createHoldfastNode (init: HoldfastNodeInit): Promise<Holdf
     services.dht = kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: false,
-      // not allowQueryWithZeroPeers: with no DHT peer yet, the relay transport's random walk (listening
-      // on /p2p-circuit) then spins on instant empty answers and starves the event loop
+      // not allowQueryWithZeroPeers: with no DHT peer yet, a query would then end at once, empty; a
+      // random walk (which the relay transport and AutoNAT no longer get) spun on such answers
       peerInfoMapper: (peer: PeerInfo): PeerInfo => gate.isMember(peer.id) ? peer : { ...peer, multiaddrs: [] }
     })
   }
   if (config.relay.server) services.relay = circuitRelayServer({ reservations: { applyDefaultLimit: false } })
   if (config.relay.client && config.holePunching) services.dcutr = dcutr()
-  if (config.autonat) services.autonat = autoNAT()
-  if (config.upnp) services.upnp = uPnPNAT()
+  // neither the relay transport's relay discovery nor AutoNAT may walk the DHT at random: on a network of
+  // trusted peers it finds no one new and spins (no-random-walk.ts)
+  if (config.autonat) services.autonat = withoutRandomWalk(autoNAT())
+  // loaded only when used (it is off by default): a daemon's memory is mostly the code it loads
+  if (config.upnp) services.upnp = (await import('@libp2p/upnp-nat')).uPnPNAT()
 
   const listen = [...config.listen]
   if (config.relay.client) listen.push('/p2p-circuit')
@@ -97,10 +111,10 @@ export async function createHoldfastNode (init: HoldfastNodeInit): Promise<Holdf
     privateKey: init.privateKey,
     start: init.start ?? true,
     addresses: { listen, announce: config.announce },
-    transports: config.relay.client ? [tcp(), circuitRelayTransport()] : [tcp()],
+    transports: config.relay.client ? [tcp(), withoutRandomWalk(circuitRelayTransport())] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: config.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG })] : [],
+    peerDiscovery: config.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: MDNS_QUERY_INTERVAL_MS })] : [],
     connectionGater: trustGater(gate),
     services: services as ServiceFactoryMap<HoldfastServices>
   })
