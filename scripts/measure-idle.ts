@@ -83,11 +83,18 @@ try {
   for (const s of starts) if (s.status === 'rejected') throw s.reason
   log(`${daemons.size} daemons started`)
 
+  // a pairing that fails (seen under heavy load) is tried again with a new invite, and counted
+  const pairingFailures: string[] = []
   for (const name of names.slice(1)) {
-    const code = must(await hf(name, ['peers', 'invite', '--quota', '100MiB', '--name', 'owner']), `invite on ${name}`).stdout.trim()
-    must(await hf('owner', ['peers', 'accept', code, '--quota', '50MiB']), `accept ${name}'s invite`)
+    for (let attempt = 1; ; attempt++) {
+      const code = must(await hf(name, ['peers', 'invite', '--quota', '100MiB', '--name', 'owner']), `invite on ${name}`).stdout.trim()
+      const r = await hf('owner', ['peers', 'accept', code, '--quota', '50MiB'])
+      if (r.code === 0) break
+      pairingFailures.push(`${name}: ${r.stderr.trim()}`)
+      if (attempt === 3) must(r, `accept ${name}'s invite (attempt ${attempt})`)
+    }
   }
-  log(`owner paired with ${HOSTS} hosts; settling ${SETTLE_S} s`)
+  log(`owner paired with ${HOSTS} hosts${pairingFailures.length > 0 ? ` (${pairingFailures.length} failed attempts: ${pairingFailures.join('; ')})` : ''}; settling ${SETTLE_S} s`)
   await sleep(SETTLE_S * 1000)
 
   // idle: CPU time at both ends of the window, RSS every second
@@ -131,7 +138,7 @@ try {
   after.forEach((m, i) => { figures[i].rssAfterCallsMiB = m.rss; figures[i].hwmMiB = m.hwm })
 
   if (json) {
-    process.stdout.write(JSON.stringify({ hosts: HOSTS, settleSeconds: SETTLE_S, sampleSeconds: wall, onlineAtOwner: online.filter(p => p.online).length, daemons: figures, calls: callFigures }, null, 2) + '\n')
+    process.stdout.write(JSON.stringify({ hosts: HOSTS, pairingFailures, settleSeconds: SETTLE_S, sampleSeconds: wall, onlineAtOwner: online.filter(p => p.online).length, daemons: figures, calls: callFigures }, null, 2) + '\n')
   } else {
     const f1 = (n: number | undefined): string => n == null ? '-' : n.toFixed(1)
     log('')

@@ -101,7 +101,7 @@ export async function createHoldfastNode (init: HoldfastNodeInit): Promise<Holdf
   // neither the relay transport's relay discovery nor AutoNAT may walk the DHT at random: on a network of
   // trusted peers it finds no one new and spins (no-random-walk.ts)
   if (config.autonat) services.autonat = withoutRandomWalk(autoNAT())
-  // loaded only when used (it is off by default): a daemon's memory is mostly the code it loads
+  // loaded only when used (off by default): otherwise about 2 MiB of code in every daemon for nothing
   if (config.upnp) services.upnp = (await import('@libp2p/upnp-nat')).uPnPNAT()
 
   const listen = [...config.listen]
