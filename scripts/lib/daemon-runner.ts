@@ -6,7 +6,7 @@ import { CLI } from './cli-runner.js'
 /**
  * Starts `holdfast daemon` in its own process (as a user would) and waits until it has written
  * HOME/daemon.json. Used by the demo and the integration tests; `stop` sends SIGTERM and waits for
- * the exit (SIGKILL after a grace period).
+ * the exit (SIGKILL after a grace period). `nodeArgs` go to node before the script (e.g. --cpu-prof).
  */
 export interface RunningDaemon {
   home: string
@@ -18,9 +18,9 @@ export interface RunningDaemon {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
-export async function startDaemon (home: string, env: NodeJS.ProcessEnv = {}, options: { listen?: string[], timeoutMs?: number } = {}): Promise<RunningDaemon> {
+export async function startDaemon (home: string, env: NodeJS.ProcessEnv = {}, options: { listen?: string[], timeoutMs?: number, nodeArgs?: string[] } = {}): Promise<RunningDaemon> {
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0']
-  const child = spawn(process.execPath, [CLI, 'daemon', '--home', home, ...listen.flatMap(a => ['--listen', a])], {
+  const child = spawn(process.execPath, [...options.nodeArgs ?? [], CLI, 'daemon', '--home', home, ...listen.flatMap(a => ['--listen', a])], {
     env: { ...process.env, HOLDFAST_HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -1,17 +1,16 @@
 import { resolve } from 'node:path'
-import { backup, BackupEvent } from '../backup/index.js'
-import { check } from '../check/index.js'
-import { Repository } from '../repository/repository.js'
-import { findNode, restore } from '../restore/index.js'
+import type { BackupEvent } from '../backup/index.js'
 import type { TreeNode } from '../repository/format.js'
 import { formatBytes, formatDuration, parseSize } from '../util/format.js'
 import { UsageError } from '../errors.js'
 import { CommandContext, homeOf, printJson, withRepository } from './context.js'
 import { getPassphrase } from './passphrase.js'
 import { NODE_COMMANDS } from './node-commands.js'
-import { createIdentity, peerIdOf } from '../node/identity.js'
 import { isValidLabel, MAX_LABEL_LENGTH, readProfile, writeProfile } from '../node/profile.js'
 import { ProgressBar } from './progress.js'
+
+// The engine (repository, backup, restore, check) and the node identity (libp2p crypto) are imported by
+// the commands that run them: a command sent to the daemon, or --help, loads none of it.
 
 /** Exit codes (documented in docs/USER-GUIDE.md). */
 export const EXIT = { ok: 0, error: 1, usage: 2, partial: 3 } as const
@@ -59,6 +58,8 @@ const init: Command = {
     } catch (err) {
       throw new UsageError(`--pack-size: ${(err as Error).message}`)
     }
+    const { Repository } = await import('../repository/repository.js')
+    const { createIdentity, peerIdOf } = await import('../node/identity.js')
     const { id, config } = await Repository.init({ home, stores, passphrase, k: intOption(ctx, 'data-shards'), m: intOption(ctx, 'parity-shards'), packSize })
     // every node is also a peer: its libp2p identity and its name and site (told to peers at pairing)
     const key = await createIdentity(home)
@@ -81,6 +82,7 @@ const backupCmd: Command = {
   minArgs: 1,
   maxArgs: Infinity,
   async run (ctx) {
+    const { backup } = await import('../backup/index.js')
     return await withRepository(ctx, async repo => {
       const bar = new ProgressBar('backup')
       let files = ''
@@ -139,6 +141,7 @@ const ls: Command = {
   minArgs: 1,
   maxArgs: 2,
   async run (ctx) {
+    const { findNode } = await import('../restore/index.js')
     return await withRepository(ctx, async repo => {
       const { snapshot } = await repo.findSnapshot(ctx.args[0])
       const start = ctx.args[1] ?? '/'
@@ -183,6 +186,7 @@ const restoreCmd: Command = {
   async run (ctx) {
     const target = ctx.values.target as string | undefined
     if (target == null) throw new UsageError('restore needs --target DIR')
+    const { restore } = await import('../restore/index.js')
     return await withRepository(ctx, async repo => {
       const { name, snapshot } = await repo.findSnapshot(ctx.args[0])
       const bar = new ProgressBar('restore')
@@ -215,6 +219,7 @@ const checkCmd: Command = {
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
+    const { check } = await import('../check/index.js')
     return await withRepository(ctx, async repo => {
       const bar = new ProgressBar('check')
       const res = await check(repo, { readData: ctx.values['read-data'] === true, signal: ctx.signal, onProgress: e => bar.message(`checking packs: ${e.done}/${e.total}`) })

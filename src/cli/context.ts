@@ -1,5 +1,5 @@
 import { defaultHome } from '../node/home.js'
-import { Repository } from '../repository/repository.js'
+import type { Repository, OpenOptions } from '../repository/repository.js'
 import type { ShardStore } from '../store/index.js'
 import { getPassphrase } from './passphrase.js'
 
@@ -12,6 +12,8 @@ export interface CommandIo {
   passphrase?: string
   /** The stores of a peers repository (inside the daemon: one per trusted peer). */
   openStores?: () => Promise<ShardStore[]>
+  /** Opens the repository's key file (inside the daemon: keys it opened before are kept, see UnlockCache). */
+  unlock?: OpenOptions['unlock']
   /**
    * Runs a repository command elsewhere (the CLI sends a peers repository's commands to its daemon);
    * returns the exit code, or undefined to run it here.
@@ -34,7 +36,9 @@ export async function openRepository (ctx: CommandContext): Promise<Repository> 
   const home = homeOf(ctx)
   const passphrase = ctx.passphrase ?? await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
   const stores = ctx.openStores != null ? await ctx.openStores() : undefined
-  return await Repository.open(home, passphrase, { signal: ctx.signal, stores })
+  // imported here: the CLI process does not load the engine for a command it sends to the daemon
+  const { Repository } = await import('../repository/repository.js')
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock })
 }
 
 export async function withRepository<T> (ctx: CommandContext, fn: (repo: Repository) => Promise<T>): Promise<T> {

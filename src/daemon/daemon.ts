@@ -13,6 +13,7 @@ import { gateOf } from '../node/libp2p-node.js'
 import type { ShardStore } from '../store/index.js'
 import { UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
+import { UnlockCache, type UnlockFn } from './unlock-cache.js'
 
 /**
  * A running node. `start` brings the services up in dependency order (host store, libp2p, shard
@@ -27,6 +28,8 @@ export interface DaemonInit {
   runCommand?: (argv: string[], io: CommandIo) => Promise<number>
   /** Told of failures the daemon survives (a peer's broken stream, say); the daemon itself prints nothing. */
   onError?: (err: unknown, where: string) => void
+  /** How long the repository's keys stay unlocked after a command used them (default 10 min; 0: not kept). */
+  unlockIdleMs?: number
 }
 
 export interface CommandIo {
@@ -35,6 +38,8 @@ export interface CommandIo {
   signal: AbortSignal
   passphrase?: string
   openStores: () => Promise<ShardStore[]>
+  /** Opens the key file, from the daemon's unlock cache when this passphrase opened it before. */
+  unlock: UnlockFn
 }
 
 export class Daemon {
@@ -47,8 +52,11 @@ export class Daemon {
   presence?: Presence
   private api?: ApiServer
   private running = false
+  private readonly unlocks: UnlockCache
 
-  constructor (private readonly init: DaemonInit) {}
+  constructor (private readonly init: DaemonInit) {
+    this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
+  }
 
   get peerId (): string { return this.node!.peerId.toString() }
 
@@ -92,6 +100,7 @@ export class Daemon {
 
   async stop (): Promise<void> {
     this.running = false
+    this.unlocks.clear()
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
@@ -105,6 +114,7 @@ export class Daemon {
       if (step == null) continue
       try { await step() } catch (err) { this.init.onError?.(err, `stopping ${what}`) }
     }
+    this.unlocks.clear() // again: a command that was still unlocking when the API stopped
     this.api = undefined
     this.presence = undefined
     this.pairing = undefined
@@ -174,7 +184,8 @@ export class Daemon {
         err: line => emit({ err: line }),
         signal,
         passphrase: typeof body.passphrase === 'string' ? body.passphrase : undefined,
-        openStores: async () => this.peerStores()
+        openStores: async () => this.peerStores(),
+        unlock: this.unlocks.unlock
       })
       return { code }
     }, { stream: true })

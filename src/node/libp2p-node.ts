@@ -9,7 +9,7 @@ import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping, PING_PROTOCOL, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { uPnPNAT, type UPnPNAT } from '@libp2p/upnp-nat'
+import type { UPnPNAT } from '@libp2p/upnp-nat'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type ServiceFactoryMap } from 'libp2p'
 import { peerIdStringOf, type NodeConfig } from '../config/index.js'
@@ -17,6 +17,7 @@ import { TrustGate, trustGater } from './gater.js'
 import { PAIR_PROTOCOL } from './pairing.js'
 import { relayReservations, type RelayReservations } from './relay-reservations.js'
 import { trustGuard, type TrustGuard } from './trust-guard.js'
+import { withoutRandomWalk } from './no-random-walk.js'
 import type { TrustList } from './trust-list.js'
 
 /**
@@ -31,7 +32,8 @@ import type { TrustList } from './trust-list.js'
  *   reservations on the relays of relay.reserve (relay-reservations.ts; the node never listens on a bare
  *   /p2p-circuit, whose relay search walks the DHT without pause while no relay is found), the relay
  *   server (relay.server; default limits lifted, reservations for trusted peers only), DCUtR hole
- *   punching, AutoNAT, and UPnP only when config.upnp;
+ *   punching, AutoNAT, and UPnP only when config.upnp. Neither the relay transport nor AutoNAT
+ *   walks the DHT at random (no-random-walk.ts): among trusted peers it finds no one new and spins;
  * - the connection gater and the trust guard (gater.ts, trust-guard.ts): only trusted peers, the
  *   configured bootstrap nodes (routing only) and pairing peers get in; on a pairing peer's provisional
  *   connection only the pairing protocol and ping are served.
@@ -40,6 +42,14 @@ import type { TrustList } from './trust-list.js'
  */
 export const DHT_PROTOCOL = '/holdfast/kad/1.0.0'
 export const MDNS_SERVICE_TAG = '_holdfast._udp.local'
+/**
+ * How often mDNS asks the LAN for Holdfast nodes (libp2p's default is 10 s). Every node answers every
+ * query and every node parses every answer, so the work grows with the square of the nodes that share a
+ * network (7 daemons on one host: about 1% of a core each at 10 s). Presence keeps trusted peers
+ * connected on its own; mDNS only helps to find one whose LAN address changed, and a node that starts
+ * queries at once and dials its peers itself, so once a minute is enough.
+ */
+export const MDNS_QUERY_INTERVAL_MS = 60_000
 
 export interface HoldfastServices extends Record<string, unknown> {
   identify: Identify
@@ -87,8 +97,8 @@ export async function createHoldfastNode (init: HoldfastNodeInit): Promise<Holdf
     services.dht = kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: false,
-      // not allowQueryWithZeroPeers: with no DHT peer yet, a random walk (libp2p's relay search, were it
-      // ever started) would spin on instant empty answers and starve the event loop
+      // not allowQueryWithZeroPeers: with no DHT peer yet, a query would then end at once, empty; a
+      // random walk (which the relay transport and AutoNAT no longer get) spun on such answers
       peerInfoMapper: (peer: PeerInfo): PeerInfo => gate.isMember(peer.id) ? peer : { ...peer, multiaddrs: [] }
     })
   }
@@ -97,17 +107,20 @@ export async function createHoldfastNode (init: HoldfastNodeInit): Promise<Holdf
     services.relayReservations = relayReservations({ relays: config.relay.reserve, retry: config.reconnect })
   }
   if (config.relay.client && config.holePunching) services.dcutr = dcutr()
-  if (config.autonat) services.autonat = autoNAT()
-  if (config.upnp) services.upnp = uPnPNAT()
+  // neither the relay transport's relay discovery nor AutoNAT may walk the DHT at random: on a network of
+  // trusted peers it finds no one new and spins (no-random-walk.ts)
+  if (config.autonat) services.autonat = withoutRandomWalk(autoNAT())
+  // loaded only when used (off by default): otherwise about 2 MiB of code in every daemon for nothing
+  if (config.upnp) services.upnp = (await import('@libp2p/upnp-nat')).uPnPNAT()
 
   const node = await createLibp2p({
     privateKey: init.privateKey,
     start: init.start ?? true,
     addresses: { listen: config.listen, announce: config.announce },
-    transports: config.relay.client ? [tcp(), circuitRelayTransport()] : [tcp()],
+    transports: config.relay.client ? [tcp(), withoutRandomWalk(circuitRelayTransport())] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: config.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG })] : [],
+    peerDiscovery: config.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: MDNS_QUERY_INTERVAL_MS })] : [],
     connectionGater: trustGater(gate),
     services: services as ServiceFactoryMap<HoldfastServices>
   })

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { blobId, createKeyFile, parseKeyFile, RepositoryKeys, unlockKeyFile } from '../crypto/keys.js'
+import { blobId, createKeyFile, KeyFile, parseKeyFile, RepositoryKeys, unlockKeyFile } from '../crypto/keys.js'
 import { createCodec, ErasureCodec } from '../erasure/index.js'
 import { DEFAULT_CHUNKER_PARAMS, validateChunkerParams } from '../chunking/index.js'
 import { SEGMENT_SIZE } from '../audit/index.js'
@@ -40,6 +40,8 @@ export interface CallOptions { signal?: AbortSignal }
 export interface OpenOptions extends CallOptions {
   /** the stores to use instead of those in holdfast.json (a peers repository: one store per trusted peer) */
   stores?: ShardStore[]
+  /** Opens the key file with the passphrase (default unlockKeyFile; the daemon keeps keys it opened, see UnlockCache). */
+  unlock?: (keyFile: KeyFile, passphrase: string) => Promise<RepositoryKeys>
 }
 
 /** Index blobs hold at most this many blob entries (about 100 bytes of JSON each). */
@@ -128,7 +130,7 @@ export class Repository {
     }
     const stores = options.stores ?? homeConfig.stores.map(spec => openStore(spec, { verifyWrites: false }))
     const keyFile = parseKeyFile(await readFile(paths.key))
-    const keys = await unlockKeyFile(keyFile, passphrase)
+    const keys = await (options.unlock ?? unlockKeyFile)(keyFile, passphrase)
     const config = await readLocalConfig(paths.repoConfig, keys) ?? await readConfig(stores, keys, options)
     if (config.id !== homeConfig.repository) throw new ConfigError(`the stores hold repository ${config.id}, not ${homeConfig.repository}`)
     const codec = createCodec(config.codec, config.k, config.m)

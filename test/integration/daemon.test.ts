@@ -109,6 +109,16 @@ describe('daemons on 127.0.0.1: pairing, backup to peers, restore with 2 hosts s
     assert.deepEqual(await compareTrees(src, restoredPath(target, src)), [])
   })
 
+  it('the daemon checks the passphrase of every command: a wrong one is refused (exit 12) after the right one opened the repository', async function () {
+    expectCode(await hf(owner.home, ['snapshots']), 0, 'snapshots')
+    const wrong = await hf(owner.home, ['snapshots'], { HOLDFAST_PASSPHRASE: 'not the passphrase' })
+    expectCode(wrong, 12, 'snapshots with a wrong passphrase')
+    assert.match(wrong.stderr, /passphrase/)
+    const again = await hf(owner.home, ['snapshots', '--json'])
+    expectCode(again, 0, 'snapshots with the right one again')
+    assert.equal(parseJson<unknown[]>(again, 'snapshots').length, 1)
+  })
+
   it('without its daemon, a peers repository says how to start it (exit 13)', async function () {
     await owner.stop()
     const r = await hf(owner.home, ['snapshots'])
