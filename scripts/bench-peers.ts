@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CLI, runCli } from './lib/cli-runner.js'
+import { BIN, runCli } from './lib/cli-runner.js'
 import { startDaemon, type RunningDaemon } from './lib/daemon-runner.js'
-import { du, processMemory, settle, timed } from './lib/measure.js'
+import { du, processMemory, resetPeak, settle, timed } from './lib/measure.js'
 
 /**
  * npm run bench:peers: Holdfast over the network beside restic, on the same corpus, in the same run.
@@ -13,7 +13,7 @@ import { du, processMemory, settle, timed } from './lib/measure.js'
  * restic backs up to and restores from a local repository. Holdfast runs 7 daemons on 127.0.0.1 (an owner
  * and 6 hosts, separate processes, paired by invite codes); the owner backs the corpus up at 4+2 onto the
  * hosts through the CLI, two hosts are stopped, and the owner restores. Measured: wall times of the CLI
- * commands (under /usr/bin/time), the owner daemon's peak RSS (VmHWM), and each host's RSS when idle,
+ * commands (under /usr/bin/time; daemons and timed commands run through bin/holdfast, as installed), the owner daemon's peak RSS (VmHWM, reset before each phase), and each host's RSS when idle,
  * before the backup and after it. Prints a table with the issue's targets; --json prints the figures.
  *
  * Options: --corpus DIR, --work DIR (default /tmp/holdfast-bench-peers), --skip-restic, --json, --keep
@@ -76,7 +76,7 @@ async function main (): Promise<void> {
       if (r.code !== 0) throw new Error(`holdfast init failed: ${r.stderr}`)
     }
     log('holdfast: starting 7 daemons and pairing ...')
-    daemons.push(...await Promise.all(homes.map(async home => await startDaemon(home, env(home)))))
+    daemons.push(...await Promise.all(homes.map(async home => await startDaemon(home, env(home), { bin: true }))))
     const [owner, ...hosts] = daemons
     for (const h of hosts) {
       const inv = await runCli(['peers', 'invite', '--quota', '20GiB'], env(h.home))
@@ -87,7 +87,10 @@ async function main (): Promise<void> {
     const idleBefore = await idleRss(hosts)
     await settle()
     log('holdfast: full backup onto the 6 hosts ...')
-    const b = await timed(process.execPath, [CLI, 'backup', corpus], env(owner.home))
+    for (const d of daemons) await resetPeak(d.process.pid!)
+    const b = await timed(BIN, ['backup', corpus], env(owner.home))
+    const ownerBackupPeak = (await processMemory(owner.process.pid!)).peakMiB
+    const hostBackupPeak = Math.max(...await Promise.all(hosts.map(async h => (await processMemory(h.process.pid!)).peakMiB)))
     if (b.code !== 0) throw new Error('holdfast backup failed')
     const stored = await du(...hosts.map(h => join(h.home, 'shards')))
     log('holdfast: stopping 2 hosts ...')
@@ -95,7 +98,8 @@ async function main (): Promise<void> {
     await hosts[4].stop()
     await settle()
     log('holdfast: restore with 2 of 6 hosts stopped ...')
-    const r = await timed(process.execPath, [CLI, 'restore', 'latest', '--target', target], env(owner.home))
+    await resetPeak(owner.process.pid!)
+    const r = await timed(BIN, ['restore', 'latest', '--target', target], env(owner.home))
     const v = await timed('diff', ['-rq', '--no-dereference', corpus, join(target, corpus)])
     const ownerMem = await processMemory(owner.process.pid!)
     log(`holdfast: idle for ${IDLE_MS / 1000} s ...`)
@@ -105,7 +109,10 @@ async function main (): Promise<void> {
       holdfastBackup: b.wall,
       holdfastRestore2Down: r.wall,
       restoreIdentical: r.code === 0 && v.code === 0 ? 1 : 0,
-      ownerPeakRss: ownerMem.peakMiB,
+      ownerPeakRss: Math.max(ownerBackupPeak, ownerMem.peakMiB),
+      ownerPeakRssBackup: ownerBackupPeak,
+      ownerPeakRssRestore: ownerMem.peakMiB,
+      hostPeakRssBackup: hostBackupPeak,
       ownerCliBackupRss: b.rssMiB,
       hostIdleRssBefore: Math.max(...idleBefore),
       hostIdleRssAfter: Math.max(...idleAfter),
@@ -120,6 +127,9 @@ async function main (): Promise<void> {
     ['full backup onto 6 hosts (s)', fmt(R.holdfastBackup), fmt(R.resticBackup), ratio(R.holdfastBackup, R.resticBackup, 1.0), R.holdfastBackup / R.resticBackup <= 1.0],
     ['restore, 2 of 6 hosts stopped (s)', fmt(R.holdfastRestore2Down), fmt(R.resticRestore), ratio(R.holdfastRestore2Down, R.resticRestore, 0.5), R.holdfastRestore2Down / R.resticRestore <= 0.5],
     ['owner daemon peak RSS (MiB)', fmt(R.ownerPeakRss, 0), '', '<= 400', R.ownerPeakRss <= 400],
+    ['  during the backup', fmt(R.ownerPeakRssBackup, 0), '', '', undefined],
+    ['  during the restore', fmt(R.ownerPeakRssRestore, 0), '', '', undefined],
+    ['host daemon peak RSS during the backup (MiB, max of 6)', fmt(R.hostPeakRssBackup, 0), '', '', undefined],
     ['idle host RSS, before backup (MiB, max of 6)', fmt(R.hostIdleRssBefore, 0), '', '<= 120', R.hostIdleRssBefore <= 120],
     ['idle host RSS, after backup (MiB, max of 4)', fmt(R.hostIdleRssAfter, 0), '', '<= 120', R.hostIdleRssAfter <= 120],
     ['bytes on the hosts (MB)', fmt(R.storedOnHosts / 1e6, 0), '', '', undefined],

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url'
 
 /** Runs the holdfast CLI (this checkout's build) as a child process, as a user would. Used by scripts and tests. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
+/** The installed command (bin/holdfast: the CLI with the daemon's allocator settings), as `npm link` puts it on PATH. */
+export const BIN = fileURLToPath(new URL('../../../bin/holdfast', import.meta.url))
 
 export interface RunResult { code: number, stdout: string, stderr: string, ms: number }
 

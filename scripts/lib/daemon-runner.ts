@@ -1,7 +1,7 @@
 import { spawn, ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CLI } from './cli-runner.js'
+import { BIN, CLI } from './cli-runner.js'
 
 /**
  * Starts `holdfast daemon` in its own process (as a user would) and waits until it has written
@@ -18,9 +18,12 @@ export interface RunningDaemon {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
-export async function startDaemon (home: string, env: NodeJS.ProcessEnv = {}, options: { listen?: string[], timeoutMs?: number, nodeArgs?: string[] } = {}): Promise<RunningDaemon> {
+export async function startDaemon (home: string, env: NodeJS.ProcessEnv = {}, options: { listen?: string[], timeoutMs?: number, nodeArgs?: string[], bin?: boolean } = {}): Promise<RunningDaemon> {
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0']
-  const child = spawn(process.execPath, [...options.nodeArgs ?? [], CLI, 'daemon', '--home', home, ...listen.flatMap(a => ['--listen', a])], {
+  const daemonArgs = ['daemon', '--home', home, ...listen.flatMap(a => ['--listen', a])]
+  // bin: through bin/holdfast, as an installed holdfast runs (its allocator settings included)
+  const [command, args] = options.bin === true ? [BIN, daemonArgs] : [process.execPath, [...options.nodeArgs ?? [], CLI, ...daemonArgs]]
+  const child = spawn(command, args, {
     env: { ...process.env, HOLDFAST_HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 
 /** Measuring helpers of the benchmark scripts: commands timed under /usr/bin/time, settling the disk, sizes, a process's memory. */
 export interface Measure { wall: number, rssMiB: number, code: number, out: string }
@@ -39,6 +39,11 @@ export async function settle (): Promise<void> {
 export async function du (...paths: string[]): Promise<number> {
   const m = await timed('du', ['-sbc', ...paths])
   return Number(/(\d+)\s+total/.exec(m.out)?.[1] ?? NaN)
+}
+
+/** Resets a process's peak resident set (VmHWM) to its current one (Linux: `5` into /proc/PID/clear_refs). */
+export async function resetPeak (pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5')
 }
 
 /** A live process's resident set and its peak so far (VmRSS, VmHWM), in MiB; NaN when it is gone. */

@@ -375,6 +375,11 @@ export class Repository {
     return Math.max(300, 4 * this.typicalMsPerMiB() * shardSize / (1 << 20) + 100)
   }
 
+  /** Forgets the packs kept for loadBlob (up to PACK_CACHE_SIZE whole packs), e.g. once a restore has read its trees. */
+  dropPackCache (): void {
+    this.packCache.clear()
+  }
+
   private async cachedPack (desc: PackDescriptor, options: CallOptions): Promise<Buffer> {
     let p = this.packCache.get(desc.id)
     if (p == null) {
