@@ -48,7 +48,10 @@ export const UsageError = define('UsageError', 2)
 export const LockedError = define('LockedError', 11)
 /** A snapshot, path or object asked for by the user does not exist. */
 export const NoSuchSnapshotError = define('NoSuchSnapshotError')
-/** Not enough stores are available to place k+m shards on distinct stores. */
+/**
+ * Not enough stores or peers are available to place k+m shards on distinct ones, or (when the caller asked
+ * to fail rather than reduce the spread) no placement keeps every site at m shards of a pack or fewer.
+ */
 export const PlacementError = define('PlacementError')
 /** A path given to back up does not exist. */
 export const SourceNotFoundError = define('SourceNotFoundError')

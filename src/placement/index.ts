@@ -1,4 +1,10 @@
 /**
- * Placement: which store (later, which peer) keeps each shard of a pack. A pure module: no I/O.
+ * Placement: this folder's one job is choosing where each shard of a pack goes. `placePack` picks k+m
+ * distinct peers (online, with room, not disqualified), no more than m of them at one site when the
+ * sites allow it, weighted by free quota and reputation with rendezvous hashing; `placeShards` ranks
+ * directory stores. A pure module: no I/O.
  */
 export * from './rendezvous.js'
+export { placePack, placePacks } from './place-pack.js'
+export type { Placement, PlacementCandidate, PlacementInput, PlacementPolicy, PackToPlace } from './place-pack.js'
+export { siteLimitFor } from './site-limit.js'
