@@ -135,6 +135,55 @@ export function merkleProof (data: Uint8Array, index: number, segmentSize = SEGM
   return { index, segment, path }
 }
 
+/**
+ * The proofs of several segments of `data`, in the order of `indices`, from one tree: the leaves are
+ * hashed once and every level is kept (about 2 x 32 bytes per segment), so answering an audit of many
+ * segments costs one root's worth of hashing, not one per segment. Same proofs as `merkleProof`.
+ * Throws RangeError for an index out of range.
+ */
+export function merkleProofs (data: Uint8Array, indices: readonly number[], segmentSize = SEGMENT_SIZE): MerkleProof[] {
+  const n = leafCount(data.length, segmentSize)
+  for (const index of indices) {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= n) {
+      throw new RangeError(`segment index ${String(index)} out of range (${n} segments)`)
+    }
+  }
+  if (indices.length === 0) return []
+  // levels[0] holds the leaf hashes; levels[h + 1] the parents of levels[h]; the last has one node.
+  const levels: Buffer[] = [leafHashes(data, segmentSize)]
+  const scratch = Buffer.allocUnsafe(1 + 2 * NODE)
+  for (let count = n; count > 1;) {
+    const below = levels[levels.length - 1]
+    const pairs = count >> 1
+    const above = Buffer.allocUnsafe((pairs + (count & 1)) * NODE)
+    for (let j = 0; j < pairs; j++) {
+      hashInto(INNER_PREFIX, below.subarray(2 * j * NODE, (2 * j + 2) * NODE), scratch, above, j * NODE)
+    }
+    if ((count & 1) === 1) below.copy(above, pairs * NODE, (count - 1) * NODE, count * NODE) // promoted
+    levels.push(above)
+    count = pairs + (count & 1)
+  }
+  return indices.map(index => {
+    const path: Uint8Array[] = []
+    let idx = index
+    for (let h = 0; h < levels.length - 1; h++) {
+      const sibling = idx ^ 1
+      if (sibling < levels[h].length / NODE) path.push(bytes(levels[h].subarray(sibling * NODE, (sibling + 1) * NODE)))
+      idx >>= 1
+    }
+    const start = index * segmentSize
+    const segment = new Uint8Array(data.subarray(start, Math.min(start + segmentSize, data.length)))
+    return { index, segment, path }
+  })
+}
+
+/** Length of the longest proof path in a tree of `leafCount` leaves: ceil(log2(leafCount)) sibling hashes. */
+export function maxPathLength (leafCount: number): number {
+  let length = 0
+  for (let count = leafCount; count > 1; count = (count >> 1) + (count & 1)) length++
+  return length
+}
+
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   let diff = 0

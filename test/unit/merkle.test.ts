@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { SEGMENT_SIZE, leafCount, merkleProof, merkleRoot, verifyMerkleProof } from '../../src/audit/index.js'
+import { SEGMENT_SIZE, leafCount, maxPathLength, merkleProof, merkleProofs, merkleRoot, verifyMerkleProof } from '../../src/audit/index.js'
 import type { MerkleProof } from '../../src/audit/index.js'
 
 function sha256 (...parts: Uint8Array[]): Buffer {
@@ -99,6 +99,25 @@ describe('audit: merkle trees', () => {
       })
     }
   }
+
+  it('gives the same proofs from one tree (merkleProofs) as one by one (merkleProof)', () => {
+    for (const [length, segmentSize] of [[0, 1024], [1, 1024], [1024, 1024], [13 * 1024 - 300, 1024], [64 * 1024, 1024], [777, 16], [4097, 64]]) {
+      const data = bytes(length, length + 7)
+      const n = leafCount(length, segmentSize)
+      const all = Array.from({ length: n }, (_, i) => i)
+      const indices = [...all.filter(i => i % 3 !== 1).reverse(), 0, n - 1] // any order, repeats allowed
+      const proofs = merkleProofs(data, indices, segmentSize)
+      assert.equal(proofs.length, indices.length)
+      proofs.forEach((p, j) => assert.deepEqual(p, merkleProof(data, indices[j], segmentSize), `length ${length}, index ${indices[j]}`))
+      const longest = Math.max(...merkleProofs(data, all, segmentSize).map(p => p.path.length))
+      assert.equal(longest, maxPathLength(n), `length ${length}`)
+    }
+    assert.deepEqual(merkleProofs(bytes(2048), []), [])
+    assert.throws(() => merkleProofs(bytes(2048), [0, 2]), RangeError)
+    assert.throws(() => merkleProofs(bytes(2048), [-1]), RangeError)
+    assert.throws(() => merkleProofs(bytes(2048), [0.5]), RangeError)
+    assert.deepEqual([1, 2, 3, 4, 5, 4096, 4097].map(maxPathLength), [0, 1, 2, 2, 3, 12, 13])
+  })
 
   it('verifies the proof for empty data and for a small segment size', () => {
     const empty = new Uint8Array(0)

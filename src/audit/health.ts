@@ -1,0 +1,127 @@
+/**
+ * Pack health: how many of a pack's n = k + m shards are known good, which to regenerate, which to audit
+ * next, and whether the pack can still be read. Pure: the caller gives what it knows of the shards (from
+ * audits and its register) and of the peers (presence), and the time.
+ *
+ * Each shard index in [0, n) is exactly one of:
+ * - regenerate: the shard is lost (an audit or a read found it missing or wrong), it has no record (never
+ *   placed), or its host has been offline longer than `graceMs`, or is no longer a peer at all (absent
+ *   from `peers`);
+ * - good: otherwise, if it was verified within `verifiedWithinMs` (a passed audit, `lastVerified`), or was
+ *   stored within that window and not audited since (`storedAt`: the owner computed the root itself and
+ *   the host acknowledged the write, which is as fresh as an audit);
+ * - stale: otherwise (not verified recently, or never): probably fine, but unconfirmed; audit it.
+ * A host offline for less than the grace keeps its shards good or stale: brief absences are not repaired.
+ * A peer offline with no `offlineSince` is taken as offline for an unknown, short time (not yet past the
+ * grace): presence learns when a peer went away only after it was online once, and a daemon that just
+ * started must not regenerate everything; callers that know better (the trust list's lastSeen) pass it.
+ *
+ * health        = number of good shards.
+ * needsRepair   = health < repairThreshold (default n) and there is something to regenerate. When health
+ *                 is low only because shards are stale, the answer is to audit them, not to repair.
+ * unrecoverable = fewer than k shards are good or stale: even if every unconfirmed shard is fine, the pack
+ *                 cannot be decoded, and repair (which reads k shards) cannot help. Stale shards are
+ *                 counted here so that audits falling behind schedule do not declare data lost.
+ */
+import { ConfigError } from '../errors.js'
+
+export interface ShardRecord {
+  /** Shard index in [0, k + m). */
+  index: number
+  /** The peer (or store) holding it. */
+  peer: string
+  /** Last passed audit (ms since the epoch). */
+  lastVerified?: number
+  /** When the shard was stored (ms since the epoch); counts as a verification. */
+  storedAt?: number
+  /** An audit or a read found the shard missing or wrong. */
+  lost?: boolean
+}
+
+export interface HostPresence {
+  online: boolean
+  /** When the peer went offline (ms since the epoch), if known. */
+  offlineSince?: number
+}
+
+export interface HealthPolicy {
+  k: number
+  m: number
+  /** Repair once fewer good shards than this remain (k .. k + m; default k + m). */
+  repairThreshold?: number
+  /** How long a host may be offline before its shards are regenerated elsewhere. */
+  graceMs: number
+  /** How recent a verification must be for a shard to count as good. */
+  verifiedWithinMs: number
+}
+
+export interface PackHealth {
+  /** Number of good shards. */
+  health: number
+  /** Shard indices, each ascending; together they are [0, k + m). */
+  good: number[]
+  stale: number[]
+  regenerate: number[]
+  needsRepair: boolean
+  unrecoverable: boolean
+}
+
+function checkPolicy (policy: HealthPolicy): Required<HealthPolicy> {
+  const { k, m, graceMs, verifiedWithinMs } = policy
+  if (!Number.isSafeInteger(k) || k < 1 || !Number.isSafeInteger(m) || m < 0) throw new ConfigError(`invalid k = ${String(k)}, m = ${String(m)}`)
+  const repairThreshold = policy.repairThreshold ?? k + m
+  if (!Number.isSafeInteger(repairThreshold) || repairThreshold < k || repairThreshold > k + m) {
+    throw new ConfigError(`the repair threshold must be between k and k + m, got ${String(repairThreshold)}`)
+  }
+  for (const [name, value] of [['graceMs', graceMs], ['verifiedWithinMs', verifiedWithinMs]] as const) {
+    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new ConfigError(`invalid ${name} ${String(value)}`)
+  }
+  return { k, m, repairThreshold, graceMs, verifiedWithinMs }
+}
+
+type Presences = ReadonlyMap<string, HostPresence> | Readonly<Record<string, HostPresence>>
+
+function presenceOf (peers: Presences, peer: string): HostPresence | undefined {
+  if (peers instanceof Map) return peers.get(peer)
+  return Object.prototype.hasOwnProperty.call(peers, peer) ? (peers as Record<string, HostPresence>)[peer] : undefined
+}
+
+/** The health of one pack at `now`. Throws ConfigError for a bad policy or a shard index out of range or given twice. */
+export function packHealth (shards: readonly ShardRecord[], peers: Presences, now: number, policy: HealthPolicy): PackHealth {
+  const { k, m, repairThreshold, graceMs, verifiedWithinMs } = checkPolicy(policy)
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new ConfigError(`invalid time ${String(now)}`)
+  const n = k + m
+  const byIndex = new Map<number, ShardRecord>()
+  for (const shard of shards) {
+    if (!Number.isSafeInteger(shard.index) || shard.index < 0 || shard.index >= n) {
+      throw new ConfigError(`shard index ${String(shard.index)} out of range (n = ${n})`)
+    }
+    if (byIndex.has(shard.index)) throw new ConfigError(`shard index ${shard.index} given twice`)
+    byIndex.set(shard.index, shard)
+  }
+
+  const good: number[] = []
+  const stale: number[] = []
+  const regenerate: number[] = []
+  for (let index = 0; index < n; index++) {
+    const shard = byIndex.get(index)
+    const presence = shard !== undefined ? presenceOf(peers, shard.peer) : undefined
+    const gone = presence === undefined ||
+      (!presence.online && presence.offlineSince !== undefined && now - presence.offlineSince > graceMs)
+    if (shard === undefined || shard.lost === true || gone) {
+      regenerate.push(index)
+      continue
+    }
+    const checked = Math.max(shard.lastVerified ?? -Infinity, shard.storedAt ?? -Infinity)
+    if (now - checked <= verifiedWithinMs) good.push(index)
+    else stale.push(index)
+  }
+  return {
+    health: good.length,
+    good,
+    stale,
+    regenerate,
+    needsRepair: good.length < repairThreshold && regenerate.length > 0,
+    unrecoverable: good.length + stale.length < k
+  }
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict'
+import { packHealth } from '../../src/audit/index.js'
+import type { HealthPolicy, HostPresence, ShardRecord } from '../../src/audit/index.js'
+
+const HOUR = 3600 * 1000
+const DAY = 24 * HOUR
+const NOW = Date.UTC(2025, 5, 1)
+
+function throwsNamed (fn: () => unknown, name: string): void {
+  assert.throws(fn, (err: Error) => {
+    assert.equal(err.name, name, `expected ${name}, got ${err.name}: ${err.message}`)
+    return true
+  })
+}
+
+/** k = 4, m = 2: six shards on peers p0 .. p5, all verified an hour ago, all peers online. */
+const policy: HealthPolicy = { k: 4, m: 2, graceMs: 3 * DAY, verifiedWithinMs: 7 * DAY }
+const shards = (): ShardRecord[] => Array.from({ length: 6 }, (_, i) => ({ index: i, peer: `p${i}`, lastVerified: NOW - HOUR }))
+const online = (): Record<string, HostPresence> => Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`p${i}`, { online: true }]))
+
+describe('audit/health', () => {
+  it('a pack whose shards were all verified recently on online peers is whole', () => {
+    assert.deepEqual(packHealth(shards(), online(), NOW, policy), {
+      health: 6, good: [0, 1, 2, 3, 4, 5], stale: [], regenerate: [], needsRepair: false, unrecoverable: false
+    })
+  })
+
+  it('regenerates lost shards', () => {
+    const s = shards()
+    s[2].lost = true
+    s[5] = { ...s[5], lost: true, lastVerified: NOW } // lost wins over a recent verification
+    const h = packHealth(s, online(), NOW, policy)
+    assert.deepEqual([h.health, h.regenerate, h.needsRepair, h.unrecoverable], [4, [2, 5], true, false])
+  })
+
+  it('waits out a short absence, regenerates after the grace', () => {
+    const peers = online()
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY }
+    let h = packHealth(shards(), peers, NOW, policy)
+    assert.deepEqual([h.health, h.good.includes(1), h.regenerate, h.needsRepair], [6, true, [], false])
+    peers.p1 = { online: false, offlineSince: NOW - 3 * DAY - 1 }
+    h = packHealth(shards(), peers, NOW, policy)
+    assert.deepEqual([h.health, h.regenerate, h.needsRepair], [5, [1], true])
+    // Exactly at the grace: still waiting.
+    peers.p1 = { online: false, offlineSince: NOW - 3 * DAY }
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
+  })
+
+  it('does not regenerate for a peer offline since an unknown time, but does for one that is no longer a peer', () => {
+    const peers = online()
+    peers.p3 = { online: false }
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
+    delete peers.p3
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [3])
+    assert.deepEqual(packHealth(shards(), new Map([['p0', { online: true }]]), NOW, policy).regenerate, [1, 2, 3, 4, 5])
+    // An inherited property name is not a peer.
+    const s = shards()
+    s[0].peer = 'constructor'
+    assert.deepEqual(packHealth(s, online(), NOW, policy).regenerate, [0])
+  })
+
+  it('regenerates an index with no record (never placed)', () => {
+    const h = packHealth(shards().filter(s => s.index !== 4), online(), NOW, policy)
+    assert.deepEqual([h.good, h.regenerate], [[0, 1, 2, 3, 5], [4]])
+  })
+
+  it('counts a shard stored within the window and not audited since as good, an unverified one as stale', () => {
+    const s: ShardRecord[] = [
+      { index: 0, peer: 'p0', storedAt: NOW - DAY }, // stored yesterday, no audit yet: good
+      { index: 1, peer: 'p1', storedAt: NOW - 30 * DAY }, // stored long ago, never audited: stale
+      { index: 2, peer: 'p2' }, // nothing known: stale
+      { index: 3, peer: 'p3', storedAt: NOW - 30 * DAY, lastVerified: NOW - 7 * DAY }, // at the edge of the window: good
+      { index: 4, peer: 'p4', lastVerified: NOW - 7 * DAY - 1 }, // just outside: stale
+      { index: 5, peer: 'p5', lastVerified: NOW + HOUR } // a clock ahead: good
+    ]
+    const h = packHealth(s, online(), NOW, policy)
+    assert.deepEqual([h.good, h.stale, h.regenerate], [[0, 3, 5], [1, 2, 4], []])
+    // Health is low, but only for want of audits: audit them, do not repair; the data is not given up.
+    assert.deepEqual([h.health, h.needsRepair, h.unrecoverable], [3, false, false])
+  })
+
+  it('repairs lazily with a lower threshold', () => {
+    const lazy = { ...policy, repairThreshold: 5 }
+    const s = shards()
+    s[0].lost = true
+    assert.equal(packHealth(s, online(), NOW, lazy).needsRepair, false)
+    s[1].lost = true
+    const h = packHealth(s, online(), NOW, lazy)
+    assert.deepEqual([h.needsRepair, h.regenerate], [true, [0, 1]])
+  })
+
+  it('is unrecoverable when fewer than k shards are good or stale', () => {
+    const s = shards()
+    s[0].lost = true
+    s[1].lost = true
+    s[2].lastVerified = NOW - 60 * DAY // stale, still counted as possibly there
+    let h = packHealth(s, online(), NOW, policy)
+    assert.deepEqual([h.health, h.unrecoverable], [3, false])
+    s[3].lost = true
+    h = packHealth(s, online(), NOW, policy)
+    assert.deepEqual([h.health, h.stale, h.regenerate, h.unrecoverable], [2, [2], [0, 1, 3], true])
+  })
+
+  it('puts every index in exactly one list', () => {
+    const peers = online()
+    peers.p2 = { online: false, offlineSince: NOW - 10 * DAY }
+    peers.p4 = { online: false, offlineSince: NOW - HOUR }
+    const s = shards()
+    s[0].lost = true
+    s[5].lastVerified = NOW - 20 * DAY
+    const h = packHealth(s, peers, NOW, policy)
+    assert.deepEqual([...h.good, ...h.stale, ...h.regenerate].sort(), [0, 1, 2, 3, 4, 5])
+    assert.deepEqual([h.good, h.stale, h.regenerate], [[1, 3, 4], [5], [0, 2]])
+  })
+
+  it('refuses a bad policy or shard list', () => {
+    throwsNamed(() => packHealth(shards(), online(), NOW, { ...policy, k: 0 }), 'ConfigError')
+    throwsNamed(() => packHealth(shards(), online(), NOW, { ...policy, m: -1 }), 'ConfigError')
+    throwsNamed(() => packHealth(shards(), online(), NOW, { ...policy, repairThreshold: 3 }), 'ConfigError')
+    throwsNamed(() => packHealth(shards(), online(), NOW, { ...policy, repairThreshold: 7 }), 'ConfigError')
+    throwsNamed(() => packHealth(shards(), online(), NOW, { ...policy, graceMs: -1 }), 'ConfigError')
+    throwsNamed(() => packHealth(shards(), online(), NOW, { ...policy, verifiedWithinMs: Number.NaN }), 'ConfigError')
+    throwsNamed(() => packHealth([...shards(), { index: 6, peer: 'p6' }], online(), NOW, policy), 'ConfigError')
+    throwsNamed(() => packHealth([...shards(), { index: 2, peer: 'p6' }], online(), NOW, policy), 'ConfigError')
+    throwsNamed(() => packHealth(shards(), online(), Number.NaN, policy), 'ConfigError')
+  })
+})
