@@ -241,6 +241,112 @@ const checkCmd: Command = {
   }
 }
 
+const auditCmd: Command = {
+  name: 'audit',
+  usage: 'holdfast audit [--home DIR] [--json] [--segments N]',
+  summary: 'challenge every shard where it was placed now (proof of storage) and report per peer',
+  options: { segments: { type: 'string' } },
+  repository: true,
+  minArgs: 0,
+  maxArgs: 0,
+  async run (ctx) {
+    const segments = intOption(ctx, 'segments') ?? 1
+    if (segments < 1 || segments > 16) throw new UsageError('--segments must be from 1 to 16')
+    const { auditRound } = await import('../maintenance/index.js')
+    return await withRepository(ctx, async repo => {
+      const bar = new ProgressBar('audit')
+      const res = await auditRound(repo, { segments, signal: ctx.signal, onProgress: e => bar.message(`challenging shards: ${e.done}/${e.total}`) })
+      bar.done()
+      const names = new Map(repo.stores.map(s => [s.id, s.label ?? s.id]))
+      const failed = res.stores.reduce((n, s) => n + s.failed, 0)
+      const unreachable = res.stores.reduce((n, s) => n + s.unreachable, 0)
+      if (ctx.json) {
+        printJson(ctx, { ...res, stores: res.stores.map(s => ({ ...s, name: names.get(s.store) ?? s.store })) })
+      } else {
+        ctx.out(`${res.shards} shards challenged (${segments} segment${segments === 1 ? '' : 's'} each) in ${(res.durationMs / 1000).toFixed(1)} s`)
+        for (const s of res.stores) {
+          const verdict = s.failed > 0 ? 'FAILED' : s.unreachable > 0 ? 'unreachable' : 'ok'
+          ctx.out(`  ${(names.get(s.store) ?? s.store).padEnd(20)} ${String(s.passed).padStart(5)} passed ${String(s.failed).padStart(5)} failed ${String(s.unreachable).padStart(5)} unreachable  ${verdict}`)
+        }
+        for (const p of res.problems.filter(p => p.outcome === 'fail').slice(0, 20)) ctx.err(`lost: shard ${p.index} of pack ${p.pack.slice(0, 12)} on ${names.get(p.store) ?? p.store}: ${p.reason ?? 'failed'}`)
+        if (failed > 20) ctx.err(`... and ${failed - 20} more lost shards`)
+      }
+      if (failed > 0) { ctx.err(`audit: ${failed} shard(s) failed their challenge and are marked lost; run "holdfast repair"`); return EXIT.error }
+      if (unreachable > 0) { ctx.err(`audit: ${unreachable} shard(s) could not be challenged: their peer is unreachable`); return EXIT.partial }
+      return EXIT.ok
+    })
+  }
+}
+
+const healthCmd: Command = {
+  name: 'health',
+  usage: 'holdfast health [--home DIR] [--json]',
+  summary: 'redundancy of every snapshot and pack, from the last audits (reads no shard)',
+  options: {},
+  repository: true,
+  minArgs: 0,
+  maxArgs: 0,
+  async run (ctx) {
+    const { repositoryHealth } = await import('../maintenance/index.js')
+    return await withRepository(ctx, async repo => {
+      const res = await repositoryHealth(repo, { signal: ctx.signal })
+      const names = new Map(repo.stores.map(s => [s.id, s.label ?? s.id]))
+      const needsRepair = res.packs.filter(p => p.needsRepair)
+      const unrecoverable = res.packs.filter(p => p.unrecoverable)
+      const stale = res.packs.reduce((n, p) => n + p.stale.length, 0)
+      if (ctx.json) {
+        printJson(ctx, { ok: needsRepair.length === 0 && unrecoverable.length === 0, packs: res.packs, snapshots: res.snapshots })
+      } else {
+        for (const s of res.snapshots) {
+          const parts = s.byHealth.map(b => `${b.packs} pack${b.packs === 1 ? '' : 's'} at ${b.health}/${b.n}`)
+          const all = s.byHealth.length === 1 && s.byHealth[0].health === s.byHealth[0].n
+          ctx.out(`snapshot ${s.id.slice(0, 8)} (${s.time.slice(0, 19).replace('T', ' ')}): ${all ? `all ${parts[0]}` : parts.join(', ')}${s.unrecoverable > 0 ? `; ${s.unrecoverable} UNRECOVERABLE` : ''}`)
+        }
+        const full = res.packs.filter(p => p.health === p.n).length
+        ctx.out(`${res.packs.length} packs: ${full} at full health, ${needsRepair.length} to repair, ${unrecoverable.length} unrecoverable${stale > 0 ? `; ${stale} shards not confirmed recently (run "holdfast audit")` : ''}`)
+        for (const p of [...unrecoverable, ...needsRepair.filter(p => !p.unrecoverable)].slice(0, 20)) {
+          ctx.out(`  pack ${p.pack.slice(0, 12)} at ${p.health}/${p.n}${p.unrecoverable ? ' (fewer than k good shards)' : ''}: ${p.problems.map(x => x.replace(/ on (\S+):/, (_m, id: string) => ` on ${names.get(id) ?? id}:`)).join('; ')}`)
+        }
+      }
+      if (unrecoverable.length > 0) { ctx.err(`health: ${unrecoverable.length} pack(s) have fewer than k good shards left`); return EXIT.error }
+      if (needsRepair.length > 0) { ctx.err(`health: ${needsRepair.length} pack(s) below full redundancy; run "holdfast repair"`); return EXIT.partial }
+      return EXIT.ok
+    })
+  }
+}
+
+const repairCmd: Command = {
+  name: 'repair',
+  usage: 'holdfast repair [--home DIR] [--json]',
+  summary: 'regenerate lost shards now (from k good ones) and place them on other stores',
+  options: {},
+  repository: true,
+  minArgs: 0,
+  maxArgs: 0,
+  async run (ctx) {
+    const { repairRound } = await import('../maintenance/index.js')
+    return await withRepository(ctx, async repo => {
+      const bar = new ProgressBar('repair')
+      const res = await repairRound(repo, { signal: ctx.signal, onProgress: e => bar.message(`repairing packs: ${e.done}/${e.total}`) })
+      bar.done()
+      const names = new Map(repo.stores.map(s => [s.id, s.label ?? s.id]))
+      if (ctx.json) {
+        printJson(ctx, { ok: res.failed.length === 0 && res.unrecoverable.length === 0, ...res })
+      } else {
+        const shards = res.repaired.reduce((n, r) => n + r.placed.length, 0)
+        ctx.out(res.needed === 0 ? 'nothing to repair' : `${res.repaired.length} of ${res.needed} packs repaired: ${shards} shard${shards === 1 ? '' : 's'} regenerated`)
+        for (const r of res.repaired) {
+          ctx.out(`  pack ${r.pack.slice(0, 12)}: ${r.placed.map(p => `shard ${p.index} -> ${names.get(p.store) ?? p.store}`).join(', ')}${r.reducedSpread != null ? ` (reduced spread: ${r.reducedSpread})` : ''}`)
+        }
+        for (const r of res.failed) ctx.err(`not repaired: pack ${r.pack.slice(0, 12)}: ${r.error ?? ''}`)
+      }
+      if (res.unrecoverable.length > 0) { ctx.err(`repair: ${res.unrecoverable.length} pack(s) have fewer than k good shards and cannot be repaired`); return EXIT.error }
+      if (res.failed.length > 0) { ctx.err(`repair: ${res.failed.length} pack(s) could not be repaired; the next round retries them`); return EXIT.error }
+      return EXIT.ok
+    })
+  }
+}
+
 const rebuildIndex: Command = {
   name: 'rebuild-index',
   usage: 'holdfast rebuild-index [--home DIR] [--json]',
@@ -259,4 +365,4 @@ const rebuildIndex: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, backupCmd, snapshots, ls, restoreCmd, checkCmd, rebuildIndex, ...NODE_COMMANDS]
+export const COMMANDS: Command[] = [init, backupCmd, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, ...NODE_COMMANDS]

@@ -136,7 +136,7 @@ export class Daemon {
     const peers = this.trust!.list().filter(e => e.revoked !== true)
     const isOnline = (id: string): boolean => presence.isOnline(id)
     peers.sort((a, b) => Number(isOnline(b.peerId)) - Number(isOnline(a.peerId)))
-    return peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), { ledger, online: () => isOnline(e.peerId) }))
+    return peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), { ledger, online: () => isOnline(e.peerId), label: e.name, site: e.site }))
   }
 
   private routes (api: ApiServer): void {

@@ -3,7 +3,8 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Level } from 'level'
-import { OBJECT_KINDS, ObjectKind, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
+import { OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
+import { answerChallenge } from '../audit/challenge.js'
 import { isObjectName } from '../store/hash-name.js'
 import { checkAbort } from '../store/directory-store.js'
 import {
@@ -259,6 +260,11 @@ export class HostStore {
     } finally {
       await reader.close()
     }
+  }
+
+  /** Answers an owner's audit challenge from the object's bytes on disk (NotFoundError when absent). */
+  async prove (owner: string, kind: ObjectKind, name: string, request: ProveRequest, options: StoreCallOptions = {}): Promise<ProveAnswer> {
+    return answerChallenge(await this.get(owner, kind, name, {}, options), request.segmentSize, request)
   }
 
   async has (owner: string, kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {

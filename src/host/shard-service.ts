@@ -3,7 +3,7 @@ import type { ObjectKind } from '../store/shard-store.js'
 import { AbortedError, HoldfastError, ProtocolError } from '../errors.js'
 import { deadline } from '../util/deadline.js'
 import {
-  LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_OBJECT_SIZE, SHARD_PROTOCOL, Request, StreamReader, errorReply, parseRequest, sendMessage,
+  LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, SHARD_PROTOCOL, Request, StreamReader, errorReply, parseRequest, sendMessage,
   sendPiece
 } from '../protocol/index.js'
 import type { HostStore } from './host-store.js'
@@ -16,7 +16,7 @@ export interface ProtocolRegistrar {
 
 export interface ShardServiceInit {
   /** Where requests are served from; the service neither opens nor closes it. */
-  store: Pick<HostStore, 'beginPut' | 'openRead' | 'has' | 'list' | 'delete' | 'usage'>
+  store: Pick<HostStore, 'beginPut' | 'openRead' | 'has' | 'list' | 'delete' | 'usage' | 'prove'>
   /** Streams of this protocol open at once per connection (default 16). */
   maxInboundStreams?: number
   /** Time for a request's first frame to arrive, and for a reply's end to be acknowledged (default 10 s). */
@@ -183,6 +183,13 @@ export class ShardService implements Startable {
           await reader.expectEnd(signal)
           const u = await store.usage(owner, { signal })
           await reply({ ok: true, objects: u.objects, bytes: u.bytes, quota: Math.min(u.quota, Number.MAX_SAFE_INTEGER) })
+          return
+        }
+        case 'prove': {
+          await reader.expectEnd(signal)
+          const { nonce, segmentSize, indices } = request
+          const answer = await store.prove(owner, request.kind, request.name, { nonce, segmentSize, indices }, { signal })
+          await sendMessage(stream, { ok: true, nonce: answer.nonce, proofs: answer.proofs }, signal, MAX_PROOF_FRAME)
         }
       }
     } catch (err) {

@@ -1,11 +1,11 @@
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
-import { GetOptions, OBJECT_KINDS, ObjectKind, ShardStore, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
+import { GetOptions, OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
 import { isObjectName } from '../store/hash-name.js'
 import { AbortedError, HoldfastError, ProtocolError, StoreUnavailableError, TooLargeError, UsageError } from '../errors.js'
 import { Deadline, deadline } from '../util/deadline.js'
 import {
-  ErrorReply, MAX_CONTROL_FRAME, MAX_OBJECT_SIZE, Request, SHARD_PROTOCOL, StreamReader, errorFromWire,
-  parseDeleteReply, parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseUsageReply,
+  ErrorReply, MAX_CONTROL_FRAME, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, Request, SHARD_PROTOCOL, StreamReader, errorFromWire,
+  parseDeleteReply, parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseProveReply, parseUsageReply,
   sendBytes, sendMessage
 } from '../protocol/index.js'
 
@@ -29,6 +29,10 @@ export interface PeerShardStoreInit {
   ledger?: StoredByRecorder
   /** Whether the peer is seen online (presence); the store's `reachable` hint. */
   online?: () => boolean
+  /** What the user calls the peer (the trust list's name), for reports. */
+  label?: string
+  /** The site the peer stands at (its failure domain), for placement. */
+  site?: string
 }
 
 export interface PeerUsage extends StoreUsage {
@@ -63,6 +67,9 @@ export class PeerShardStore implements ShardStore {
     this.timeout = init.timeout ?? PEER_STORE_DEFAULTS.timeout
     this.minTransferRate = init.minTransferRate ?? PEER_STORE_DEFAULTS.minTransferRate
   }
+
+  get label (): string | undefined { return this.init.label }
+  get site (): string | undefined { return this.init.site }
 
   reachable (): boolean {
     return !this.closed && (this.init.online?.() ?? true)
@@ -143,6 +150,17 @@ export class PeerShardStore implements ShardStore {
       return expectOk(parseDeleteReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).freed
     })
     if (freed > 0) await this.record(async l => { await l.addStoredBy(this.peerName, { objects: -1, bytes: -freed }) })
+  }
+
+  /** An audit: the host proves the segments asked for (the caller verifies them). */
+  async prove (kind: ObjectKind, name: string, request: ProveRequest, options: StoreCallOptions = {}): Promise<ProveAnswer> {
+    checkObject(kind, name)
+    const { nonce, segmentSize, indices } = request
+    return await this.call({ op: 'prove', kind, name, nonce, segmentSize, indices }, 0, options, async (stream, reader, signal) => {
+      await stream.close({ signal })
+      const reply = expectOk(parseProveReply(await reader.readMessage(MAX_PROOF_FRAME, signal)), this.peerName)
+      return { nonce: reply.nonce, proofs: reply.proofs }
+    })
   }
 
   async usage (options: StoreCallOptions = {}): Promise<StoreUsage> {

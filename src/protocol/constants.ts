@@ -27,3 +27,16 @@ export const READ_HIGH_WATER = 1024 * 1024
  * streams raise it to this.
  */
 export const STREAM_READ_BUFFER_LIMIT = 16 * 1024 * 1024 + 2 * READ_HIGH_WATER
+
+/** Segments one prove request may ask for (an audit asks a few per shard). */
+export const MAX_PROVE_SEGMENTS = 16
+
+/** Segment sizes a prove request may name (the repository's is 1 KiB). */
+export const MIN_PROVE_SEGMENT_SIZE = 256
+export const MAX_PROVE_SEGMENT_SIZE = 4096
+
+/** Sibling hashes in one Merkle path: enough for MAX_OBJECT_SIZE at the smallest segment size. */
+export const MAX_PROOF_PATH = 32
+
+/** Largest prove reply: MAX_PROVE_SEGMENTS segments of the largest size with full paths, and framing. */
+export const MAX_PROOF_FRAME = MAX_PROVE_SEGMENTS * (MAX_PROVE_SEGMENT_SIZE + MAX_PROOF_PATH * 34 + 64) + 256

@@ -1,7 +1,7 @@
 import { OBJECT_KINDS, ObjectKind } from '../store/shard-store.js'
 import { isObjectName } from '../store/hash-name.js'
 import { ProtocolError } from '../errors.js'
-import { LIST_BATCH_SIZE, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE } from './constants.js'
+import { LIST_BATCH_SIZE, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_PATH, MAX_PROVE_SEGMENT_SIZE, MAX_PROVE_SEGMENTS, MIN_PROVE_SEGMENT_SIZE } from './constants.js'
 
 /**
  * The messages of /holdfast/shard/1.0.0 and one validator per message. One request per stream:
@@ -12,6 +12,9 @@ import { LIST_BATCH_SIZE, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE } from './constants
  *   list    C: {op:'list', kind}, end                          H: ListBatch ... (the last with done: true)
  *   delete  C: {op:'delete', kind, name}, end                  H: DeleteReply
  *   usage   C: {op:'usage'}, end                               H: UsageReply
+ *   prove   C: {op:'prove', kind, name, nonce, segmentSize, indices}, end   H: ProveReply
+ *           (an audit: the segments at `indices` of the object and their Merkle paths, the nonce echoed;
+ *           hosts that predate it reset the stream on the unknown op)
  *
  * Any reply may instead be an ErrorReply, after which the host ends the stream. Validators take what the CBOR
  * decoder gave (Maps) and return plain objects; an unknown key, a missing key or a wrong type is a
@@ -23,7 +26,8 @@ export interface HasRequest { op: 'has', kind: ObjectKind, name: string }
 export interface ListRequest { op: 'list', kind: ObjectKind }
 export interface DeleteRequest { op: 'delete', kind: ObjectKind, name: string }
 export interface UsageRequest { op: 'usage' }
-export type Request = PutRequest | GetRequest | HasRequest | ListRequest | DeleteRequest | UsageRequest
+export interface ProveRequest { op: 'prove', kind: ObjectKind, name: string, nonce: Uint8Array, segmentSize: number, indices: number[] }
+export type Request = PutRequest | GetRequest | HasRequest | ListRequest | DeleteRequest | UsageRequest | ProveRequest
 export type RequestOp = Request['op']
 
 export interface WireError { code: string, message: string }
@@ -37,6 +41,8 @@ export interface HasReply { ok: true, has: boolean }
 export interface ListBatch { ok: true, names: string[], done: boolean }
 export interface DeleteReply { ok: true, freed: number }
 export interface UsageReply { ok: true, objects: number, bytes: number, quota: number }
+export interface WireProof { index: number, segment: Uint8Array, path: Uint8Array[] }
+export interface ProveReply { ok: true, nonce: Uint8Array, proofs: WireProof[] }
 
 type Check = (value: unknown, field: string) => unknown
 
@@ -85,6 +91,37 @@ const names: Check = (value, field) => {
   return value.map((n, i) => name(n, `${field}[${i}]`))
 }
 
+/** A byte string of `min` to `max` bytes. */
+const bytes = (min: number, max: number): Check => (value, field) =>
+  value instanceof Uint8Array && value.length >= min && value.length <= max ? value : fail(`${field}: expected ${min === max ? min : `${min} to ${max}`} bytes`)
+
+const nonce = bytes(16, 64)
+
+const segmentSize: Check = (value, field) => count(MAX_PROVE_SEGMENT_SIZE)(value, field) as number >= MIN_PROVE_SEGMENT_SIZE
+  ? value
+  : fail(`${field}: expected a segment size from ${MIN_PROVE_SEGMENT_SIZE} to ${MAX_PROVE_SEGMENT_SIZE}`)
+
+/** 1 to MAX_PROVE_SEGMENTS distinct segment indices. */
+const indices: Check = (value, field) => {
+  if (!Array.isArray(value) || value.length < 1 || value.length > MAX_PROVE_SEGMENTS) fail(`${field}: expected 1 to ${MAX_PROVE_SEGMENTS} indices`)
+  const out = value.map((v, i) => count(MAX_OBJECT_SIZE)(v, `${field}[${i}]`) as number)
+  if (new Set(out).size !== out.length) fail(`${field}: indices repeat`)
+  return out
+}
+
+const pathOf: Check = (value, field) => {
+  if (!Array.isArray(value) || value.length > MAX_PROOF_PATH) fail(`${field}: expected at most ${MAX_PROOF_PATH} hashes`)
+  return value.map((h, i) => bytes(32, 32)(h, `${field}[${i}]`))
+}
+
+const proofs: Check = (value, field) => {
+  if (!Array.isArray(value) || value.length > MAX_PROVE_SEGMENTS) fail(`${field}: expected at most ${MAX_PROVE_SEGMENTS} proofs`)
+  return value.map((p, i) => {
+    const r = record(p, `${field}[${i}]`, { index: count(MAX_OBJECT_SIZE), segment: bytes(0, MAX_PROVE_SEGMENT_SIZE), path: pathOf })
+    return r as unknown as WireProof
+  })
+}
+
 const wireError: Check = (value, field) => record(value, field, { code: text(64), message: text(MAX_ERROR_MESSAGE) })
 
 const REQUESTS: Record<RequestOp, { required: Record<string, Check>, optional?: Record<string, Check> }> = {
@@ -93,7 +130,8 @@ const REQUESTS: Record<RequestOp, { required: Record<string, Check>, optional?: 
   has: { required: { op: literal('has'), kind, name } },
   list: { required: { op: literal('list'), kind } },
   delete: { required: { op: literal('delete'), kind, name } },
-  usage: { required: { op: literal('usage') } }
+  usage: { required: { op: literal('usage') } },
+  prove: { required: { op: literal('prove'), kind, name, nonce, segmentSize, indices } }
 }
 
 /** Validates a decoded request. An announced size above MAX_OBJECT_SIZE is refused here, before any byte. */
@@ -119,3 +157,4 @@ export const parseHasReply = (v: unknown): HasReply | ErrorReply => parseReply(v
 export const parseListBatch = (v: unknown): ListBatch | ErrorReply => parseReply(v, 'list reply', { names, done: bool })
 export const parseDeleteReply = (v: unknown): DeleteReply | ErrorReply => parseReply(v, 'delete reply', { freed: count(MAX_OBJECT_SIZE) })
 export const parseUsageReply = (v: unknown): UsageReply | ErrorReply => parseReply(v, 'usage reply', { objects: anyCount, bytes: anyCount, quota: anyCount })
+export const parseProveReply = (v: unknown): ProveReply | ErrorReply => parseReply(v, 'prove reply', { nonce, proofs })

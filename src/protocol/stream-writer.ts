@@ -31,8 +31,8 @@ export async function sendPiece (stream: Stream, piece: Uint8Array, signal?: Abo
   while (stream.writeBufferLength > WRITE_QUEUE_LIMIT) await progress(stream, signal)
 }
 
-export async function sendMessage (stream: Stream, message: unknown, signal?: AbortSignal): Promise<void> {
-  await sendPiece(stream, encodeFrame(message), signal)
+export async function sendMessage (stream: Stream, message: unknown, signal?: AbortSignal, maxFrame?: number): Promise<void> {
+  await sendPiece(stream, encodeFrame(message, maxFrame), signal)
 }
 
 /** Resolves when the stream took bytes from its queue (or sent them all); rejects when it closes or on abort. */

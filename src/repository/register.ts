@@ -1,5 +1,6 @@
 import { Level } from 'level'
 import type { BlobType, PackDescriptor, SnapshotRecord, Tree } from './format.js'
+import { NotFoundError } from '../errors.js'
 
 /**
  * The local register: a LevelDB cache of what the stores hold (pack descriptors, snapshots, decoded
@@ -16,7 +17,17 @@ export interface BlobLocation {
   rawLength: number
 }
 
-type Value = PackDescriptor | SnapshotRecord | Tree | string[] | number
+/** The last audit of one shard where it was placed. */
+export interface ShardCheck {
+  /** ms since the epoch */
+  at: number
+  /** the store (peer) that was asked */
+  store: string
+  outcome: 'pass' | 'fail' | 'unreachable'
+  reason?: string
+}
+
+type Value = PackDescriptor | SnapshotRecord | Tree | string[] | number | ShardCheck | object
 
 export class Register {
   private readonly db: Level<string, Value>
@@ -49,10 +60,19 @@ export class Register {
     const ops: Array<{ type: 'put', key: string, value: Value }> = []
     for (const d of descs) {
       ops.push({ type: 'put', key: `pack!${d.id}`, value: d })
-      if (pending) ops.push({ type: 'put', key: `pending!${d.id}`, value: 1 })
+      // pending: this node just stored the pack's shards (each acknowledged by its store), which is as
+      // good as an audit at this time
+      if (pending) ops.push({ type: 'put', key: `pending!${d.id}`, value: 1 }, { type: 'put', key: `stored!${d.id}`, value: Date.now() })
     }
     await this.db.batch(ops)
     for (const d of descs) this.addToMemory(d)
+  }
+
+  /** Replaces a known pack's descriptor (its shards moved); its blobs stay where they are. */
+  async updatePack (desc: PackDescriptor): Promise<void> {
+    if (!this.packs.has(desc.id)) throw new NotFoundError(`pack ${desc.id.slice(0, 12)} is not in the register`)
+    await this.db.put(`pack!${desc.id}`, desc)
+    this.packs.set(desc.id, desc)
   }
 
   async pendingPacks (): Promise<PackDescriptor[]> {
@@ -105,9 +125,49 @@ export class Register {
     return (await this.db.get('meta!built')) !== undefined
   }
 
-  /** Empties the register (before a rebuild). */
+  /** Records audit outcomes, keyed by pack and shard index. */
+  async putShardChecks (checks: Array<{ pack: string, index: number, check: ShardCheck }>): Promise<void> {
+    if (checks.length === 0) return
+    await this.db.batch(checks.map(c => ({ type: 'put' as const, key: `check!${c.pack}!${c.index}`, value: c.check })))
+  }
+
+  /** Every recorded audit outcome: pack id -> shard index -> its last check. */
+  async shardChecks (): Promise<Map<string, Map<number, ShardCheck>>> {
+    const out = new Map<string, Map<number, ShardCheck>>()
+    for await (const [key, value] of this.db.iterator({ gte: 'check!', lt: 'check"' })) {
+      const [, pack, index] = key.split('!')
+      let m = out.get(pack)
+      if (m == null) out.set(pack, m = new Map())
+      m.set(Number(index), value as ShardCheck)
+    }
+    return out
+  }
+
+  /** When this node stored each pack's shards (packs it stored itself, since this register exists). */
+  async storedTimes (): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for await (const [key, value] of this.db.iterator({ gte: 'stored!', lt: 'stored"' })) out.set(key.slice(7), value as number)
+    return out
+  }
+
+  /** A store's (peer's) reputation record, as the audit module keeps it (plain JSON). */
+  async putReputation (store: string, record: object): Promise<void> {
+    await this.db.put(`rep!${store}`, record)
+  }
+
+  async reputations (): Promise<Map<string, object>> {
+    const out = new Map<string, object>()
+    for await (const [key, value] of this.db.iterator({ gte: 'rep!', lt: 'rep"' })) out.set(key.slice(4), value as object)
+    return out
+  }
+
+  /** Empties the register (before a rebuild). Audit outcomes and reputations are local knowledge: kept. */
   async clear (): Promise<void> {
+    const keep: Array<[string, Value]> = []
+    for await (const entry of this.db.iterator({ gte: 'check!', lt: 'check"' })) keep.push(entry)
+    for await (const entry of this.db.iterator({ gte: 'rep!', lt: 'rep"' })) keep.push(entry)
     await this.db.clear()
+    if (keep.length > 0) await this.db.batch(keep.map(([key, value]) => ({ type: 'put' as const, key, value })))
     this.blobs.clear()
     this.packs.clear()
   }

@@ -19,7 +19,7 @@ import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, RepositoryConfig, SnapshotRecord, Tree
 } from './format.js'
 import {
-  AbortedError, ConfigError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
+  AbortedError, ConfigError, IntegrityError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
   UnsupportedFormatError, UsageError, WrongPassphraseError
 } from '../errors.js'
 import { CAUCHY_CODEC_NAME } from '../erasure/index.js'
@@ -300,7 +300,14 @@ export class Repository {
   async fetchShard (desc: PackDescriptor, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> {
     const info = desc.shards[index]
     const problems: string[] = []
-    for (const store of this.storesFor(info.store)) {
+    // the store it was placed on first; then the others, in case a repair moved it and this register
+    // forgot (a rebuilt register knows the original placement only)
+    const primary = this.storesFor(info.store)
+    const candidates = primary.length === 1
+      ? [primary[0], ...this.stores.filter(s => s !== primary[0] && !this.failedStores.has(s.id) && s.reachable?.() !== false)]
+      : primary
+    for (const [at, store] of candidates.entries()) {
+      const elsewhere = primary.length === 1 && at > 0
       try {
         const started = performance.now()
         const data = await store.get('shard', info.name, options)
@@ -310,6 +317,7 @@ export class Repository {
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         const e = err as Error
+        if (elsewhere && (e instanceof NotFoundError || e instanceof StoreUnavailableError)) continue
         if (e instanceof NotFoundError) problems.push(`shard ${index} is missing from ${store.id}`)
         else if (e instanceof StoreUnavailableError) { problems.push(`store ${store.id} is unavailable`); this.failedStores.add(store.id) }
         else problems.push(`shard ${index} on ${store.id}: ${e.message}`)
@@ -331,6 +339,20 @@ export class Repository {
    * store gets a spare fetch started beside it after a delay (see first-k.ts).
    */
   async readPack (desc: PackDescriptor, options: CallOptions = {}): Promise<Buffer> {
+    const got = await this.readShards(desc, options)
+    const codec = this.codecFor(desc)
+    const decoded = await codec.decode(got, desc.shardSize, desc.length, options)
+    // Each shard used was checked against its name in the authenticated index, and every blob is
+    // authenticated again when it is opened: hashing the whole pack once more (check --read-data does)
+    // would only cost time here.
+    return Buffer.isBuffer(decoded) ? decoded : Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)
+  }
+
+  /**
+   * The first k good shards of a pack, each verified against its name (null where not fetched), fetched
+   * as readPack does. PackUnrecoverableError when fewer than k good shards can be had.
+   */
+  async readShards (desc: PackDescriptor, options: CallOptions = {}): Promise<Array<Uint8Array | null>> {
     const n = desc.shards.length
     const problems: string[] = []
     const order = this.shardOrder(desc)
@@ -342,12 +364,30 @@ export class Repository {
     if (results.size < desc.k) throw new PackUnrecoverableError(`pack ${desc.id.slice(0, 12)} has ${results.size} good shards, needs ${desc.k}: ${problems.join('; ')}`)
     const got: Array<Uint8Array | null> = new Array(n).fill(null)
     for (const [i, data] of results) got[i] = data
-    const codec = this.codecFor(desc)
-    const decoded = await codec.decode(got, desc.shardSize, desc.length, options)
-    // Each shard used was checked against its name in the authenticated index, and every blob is
-    // authenticated again when it is opened: hashing the whole pack once more (check --read-data does)
-    // would only cost time here.
-    return Buffer.isBuffer(decoded) ? decoded : Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)
+    return got
+  }
+
+  /**
+   * Regenerates the shards `indices` of a pack from k good ones (for repair). Reed-Solomon is
+   * deterministic, so each regenerated shard must hash to the name recorded for it: one that does not is
+   * an IntegrityError and is never returned.
+   */
+  async regenerateShards (desc: PackDescriptor, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> {
+    const got = await this.readShards(desc, options)
+    const all = await this.codecFor(desc).reconstruct(got, desc.shardSize, options)
+    const out = new Map<number, Uint8Array>()
+    for (const i of indices) {
+      if (hashName(all[i]) !== desc.shards[i].name) throw new IntegrityError(`pack ${desc.id.slice(0, 12)}: regenerated shard ${i} does not match its recorded name`)
+      out.set(i, all[i])
+    }
+    return out
+  }
+
+  /** Records that shard `index` of a pack now lives on `store` (after a repair placed it there). */
+  async relocateShard (desc: PackDescriptor, index: number, store: string): Promise<PackDescriptor> {
+    const updated: PackDescriptor = { ...desc, shards: desc.shards.map((s, i) => i === index ? { ...s, store } : s) }
+    await this.register.updatePack(updated)
+    return updated
   }
 
   /** The order in which to try a pack's shards: healthy stores before failed ones, faster before slower, data before parity. */

@@ -3,6 +3,7 @@ import { mkdir, symlink } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname, join, resolve } from 'node:path'
 import { Repository, workerCount } from '../repository/repository.js'
+import { forEachLimit } from '../util/for-each-limit.js'
 import type { TreeNode } from '../repository/format.js'
 import type { BlobLocation } from '../repository/register.js'
 import { WorkerPool } from '../worker/pool.js'
@@ -54,13 +55,6 @@ function tempName (final: string): string {
 }
 const CREATE_CONCURRENCY = 32
 
-/** Runs fn over items with at most `limit` calls in flight. */
-async function forEachLimit<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++])
-  }))
-}
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
 export async function restore (repo: Repository, rootTree: string, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {

@@ -1,7 +1,8 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { GetOptions, OBJECT_KINDS, ObjectKind, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
+import { GetOptions, OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
+import { answerChallenge } from '../audit/challenge.js'
 import { hashName, isObjectName } from './hash-name.js'
 import { AbortedError, IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from '../errors.js'
 
@@ -96,6 +97,11 @@ export class DirectoryStore implements ShardStore {
       const dh = await open(dir, 'r')
       try { await dh.sync() } finally { await dh.close() }
     }
+  }
+
+  /** Answers an audit challenge from the object's bytes (read whole: shards are a few MiB). */
+  async prove (kind: ObjectKind, name: string, request: ProveRequest, options: StoreCallOptions = {}): Promise<ProveAnswer> {
+    return answerChallenge(await this.get(kind, name, options), request.segmentSize, request)
   }
 
   async get (kind: ObjectKind, name: string, options: GetOptions = {}): Promise<Uint8Array> {

@@ -1,4 +1,5 @@
-import { GetOptions, ObjectKind, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
+import { GetOptions, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
+import { answerChallenge } from '../audit/challenge.js'
 import { hashName, isObjectName } from './hash-name.js'
 import { checkAbort } from './directory-store.js'
 import { IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from '../errors.js'
@@ -34,6 +35,14 @@ export class MemoryStore implements ShardStore {
     const k = this.key(kind, name)
     if (hashName(data) !== name) throw new IntegrityError(`refusing to store ${kind} ${name}: its bytes hash to another name`)
     if (!this.objects.has(k)) this.objects.set(k, Uint8Array.from(data))
+  }
+
+  /** Answers from the bytes as they are now (corrupted ones included: the auditor's check catches them). */
+  async prove (kind: ObjectKind, name: string, request: ProveRequest, options: StoreCallOptions = {}): Promise<ProveAnswer> {
+    this.check(options.signal)
+    const data = this.objects.get(this.key(kind, name))
+    if (data == null) throw new NotFoundError(`${kind} ${name} not found in ${this.id}`)
+    return answerChallenge(data, request.segmentSize, request)
   }
 
   async get (kind: ObjectKind, name: string, options: GetOptions = {}): Promise<Uint8Array> {

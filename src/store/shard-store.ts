@@ -31,6 +31,19 @@ export interface StoreUsage {
   bytes: number
 }
 
+/** An audit challenge: which segments of an object to prove, under a fresh nonce (see src/audit/). */
+export interface ProveRequest {
+  nonce: Uint8Array
+  segmentSize: number
+  indices: number[]
+}
+
+/** The segments asked for with their Merkle paths, and the nonce of the challenge they answer. */
+export interface ProveAnswer {
+  nonce: Uint8Array
+  proofs: Array<{ index: number, segment: Uint8Array, path: Uint8Array[] }>
+}
+
 export interface ShardStore {
   /** A stable identifier, e.g. `dir:/srv/disk1/holdfast`. */
   readonly id: string
@@ -45,6 +58,15 @@ export interface ShardStore {
    * offline). Callers try such a store last; they still may try it.
    */
   reachable?: () => boolean
+  /** Optional: what the user calls this store (a peer's name), for reports. */
+  readonly label?: string
+  /** Optional: the failure domain the store stands in (a peer's site), for placement. */
+  readonly site?: string
+  /**
+   * Optional: answers an audit challenge for an object without sending it whole (NotFoundError when
+   * absent). The caller verifies the answer against the Merkle root it keeps; the store is not trusted.
+   */
+  prove?: (kind: ObjectKind, name: string, request: ProveRequest, options?: StoreCallOptions) => Promise<ProveAnswer>
   /** Releases resources; harmless to call twice. */
   close (): Promise<void>
 }

@@ -244,6 +244,7 @@ describe('shard protocol between two nodes', () => {
         openRead: host.store.openRead.bind(host.store),
         list: host.store.list.bind(host.store),
         delete: host.store.delete.bind(host.store),
+        prove: host.store.prove.bind(host.store),
         usage: host.store.usage.bind(host.store),
         has: async () => { throw new Error('EIO: i/o error, stat \'/srv/secret/path\'') }
       },

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { encode } from 'cborg'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import {
-  DATA_CHUNK_SIZE, LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, READ_HIGH_WATER, SHARD_PROTOCOL, STREAM_READ_BUFFER_LIMIT,
+  DATA_CHUNK_SIZE, LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, MAX_PROOF_PATH, MAX_PROVE_SEGMENT_SIZE, MAX_PROVE_SEGMENTS, READ_HIGH_WATER, SHARD_PROTOCOL, STREAM_READ_BUFFER_LIMIT,
   StreamReader, WIRE_ERROR_CODES, decodeBody, encodeFrame, encodeVarint, errorFromWire, errorReply, parseDeleteReply,
-  parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseRequest, parseUsageReply, sendBytes,
+  parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseProveReply, parseRequest, parseUsageReply, sendBytes,
   sendMessage, varintLength
 } from '../../src/protocol/index.js'
 import { deadline } from '../../src/util/deadline.js'
@@ -150,6 +150,40 @@ describe('shard protocol: messages', () => {
       ['a __proto__ key', new Map<string, unknown>([['op', 'usage'], ['__proto__', new Map([['op', 'delete']])]])]
     ]
     for (const [what, value] of bad) throwsNamed(() => parseRequest(value), 'ProtocolError', what)
+  })
+
+  it('prove: a well-formed request and reply pass; every malformed field is a ProtocolError', () => {
+    const nonce = new Uint8Array(32).fill(7)
+    const req = { op: 'prove', kind: 'shard', name: NAME, nonce, segmentSize: 1024, indices: [3, 9] }
+    assert.deepEqual(parseRequest(wire(req)), req)
+    const proof = { index: 3, segment: new Uint8Array(1024), path: [new Uint8Array(32), new Uint8Array(32)] }
+    assert.deepEqual(parseProveReply(wire({ ok: true, nonce, proofs: [proof] })), { ok: true, nonce, proofs: [proof] })
+    const request = (field: string, value: unknown): Map<string, unknown> => new Map(Object.entries({ ...req, [field]: value }))
+    const bad: Array<[string, unknown]> = [
+      ['nonce too short', request('nonce', new Uint8Array(8))],
+      ['nonce a string', request('nonce', 'abc')],
+      ['segment size too small', request('segmentSize', 16)],
+      ['segment size too large', request('segmentSize', 1 << 20)],
+      ['no indices', request('indices', [])],
+      ['too many indices', request('indices', Array.from({ length: MAX_PROVE_SEGMENTS + 1 }, (_, i) => i))],
+      ['repeated indices', request('indices', [4, 4])],
+      ['a negative index', request('indices', [-1])],
+      ['indices not a list', request('indices', 5)]
+    ]
+    for (const [what, value] of bad) throwsNamed(() => parseRequest(value), 'ProtocolError', what)
+    const reply = (proofs: unknown): Map<string, unknown> => new Map<string, unknown>([['ok', true], ['nonce', nonce], ['proofs', proofs]])
+    const p = (fields: Record<string, unknown>): Map<string, unknown> => new Map(Object.entries({ ...proof, ...fields }))
+    const badReplies: Array<[string, unknown]> = [
+      ['a segment above the largest size', reply([p({ segment: new Uint8Array(MAX_PROVE_SEGMENT_SIZE + 1) })])],
+      ['a hash of 31 bytes', reply([p({ path: [new Uint8Array(31)] })])],
+      ['a path too long', reply([p({ path: Array(MAX_PROOF_PATH + 1).fill(new Uint8Array(32)) })])],
+      ['too many proofs', reply(Array(MAX_PROVE_SEGMENTS + 1).fill(p({})))],
+      ['an extra field in a proof', reply([p({ extra: 1 })])]
+    ]
+    for (const [what, value] of badReplies) throwsNamed(() => parseProveReply(value), 'ProtocolError', what)
+    // the largest reply fits its frame bound
+    const largest = { ok: true, nonce, proofs: Array(MAX_PROVE_SEGMENTS).fill({ index: 2 ** 40, segment: new Uint8Array(MAX_PROVE_SEGMENT_SIZE), path: Array(MAX_PROOF_PATH).fill(new Uint8Array(32)) }) }
+    assert.ok(encodeFrame(largest, MAX_PROOF_FRAME).length <= MAX_PROOF_FRAME + 8)
   })
 
   it('the reply validators refuse every malformed field (ProtocolError)', () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { OBJECT_KINDS, ObjectKind, ShardStore } from '../../src/store/shard-store.js'
 import { hashName } from '../../src/store/hash-name.js'
+import { createChallenge, verifyAnswer } from '../../src/audit/challenge.js'
+import { merkleRoot } from '../../src/audit/merkle.js'
 
 /**
  * The behaviour every ShardStore must have (src/store/shard-store.ts), run against each implementation.
@@ -309,6 +311,30 @@ export function shardStoreSuite (name: string, make: () => Promise<StoreFixture>
       assert.deepEqual(await store.usage(), { objects: objects + 1, bytes: bytes + 333 })
       await store.delete('shard', gone.name)
       assert.deepEqual(await store.usage(), { objects, bytes })
+    })
+
+    it('prove answers an audit challenge that verifies against the root of the bytes put', async () => {
+      assert.equal(typeof store.prove, 'function', 'every store answers audits')
+      const { name, data } = object(64 * 1024 + 100)
+      await store.put('shard', name, data)
+      const expected = { root: merkleRoot(data, 1024), shardSize: data.length, segmentSize: 1024 }
+      for (const count of [1, 4, 16]) {
+        const challenge = createChallenge({ shardSize: data.length, segmentSize: 1024, count })
+        const answer = await store.prove!('shard', name, { ...challenge, segmentSize: 1024 })
+        assert.deepEqual(verifyAnswer(expected, challenge, answer), { ok: true, failed: [] })
+        assert.deepEqual(Buffer.from(answer.nonce), Buffer.from(challenge.nonce))
+      }
+      // an answer to one challenge does not pass for another
+      const first = createChallenge({ shardSize: data.length, segmentSize: 1024, count: 4 })
+      const old = await store.prove!('shard', name, { ...first, segmentSize: 1024 })
+      const next = createChallenge({ shardSize: data.length, segmentSize: 1024, count: 4 })
+      assert.equal(verifyAnswer(expected, next, old).ok, false)
+    })
+
+    it('prove of an absent object -> NotFoundError', async () => {
+      const { name } = object(2048)
+      const challenge = createChallenge({ shardSize: 2048, segmentSize: 1024, count: 1 })
+      await rejectsNamed(async () => await store.prove!('shard', name, { ...challenge, segmentSize: 1024 }), 'NotFoundError')
     })
 
     it('close is harmless to call twice', async () => {

@@ -1,0 +1,117 @@
+import { placePack, type PlacementCandidate } from '../placement/index.js'
+import { parseReputation, score } from '../audit/reputation.js'
+import { AbortedError } from '../errors.js'
+import type { PackDescriptor } from '../repository/format.js'
+import type { Repository } from '../repository/repository.js'
+import type { ShardStore } from '../store/shard-store.js'
+import { packReports, type HealthSettings, type PackReport } from './repository-health.js'
+import { auditShard } from './audit-round.js'
+
+export interface RepairOptions extends HealthSettings {
+  signal?: AbortSignal
+  /** Packs repaired at once (default 2: each holds k shards and the regenerated ones in memory). */
+  concurrency?: number
+  onProgress?: (event: RepairProgress) => void
+  /** Stop after this many packs (rate limiting by rounds); default all. */
+  maxPacks?: number
+}
+
+export interface RepairProgress { type: 'repair:progress', done: number, total: number }
+
+export interface PackRepair {
+  pack: string
+  /** Shards regenerated and where each went. */
+  placed: Array<{ index: number, store: string }>
+  /** Why the pack could not be repaired (or only partly). */
+  error?: string
+  /** Placement could not spread the pack over sites as asked (it keeps full redundancy). */
+  reducedSpread?: string
+}
+
+export interface RepairReport {
+  /** Packs that needed repair when the round started. */
+  needed: number
+  repaired: PackRepair[]
+  failed: PackRepair[]
+  /** Packs with fewer than k good shards: nothing can bring them back. */
+  unrecoverable: string[]
+}
+
+/**
+ * One repair round: every pack whose health fell below the threshold (src/audit/health.ts) is read from k
+ * good shards, its lost shards (and those of hosts gone longer than the grace) are regenerated, checked
+ * against their recorded names, and placed by the placement rules on stores that hold nothing else of the
+ * pack, preferring other stores than the one that lost it. Each placed shard is recorded in the register
+ * at once (a round interrupted keeps what it did; the next round starts from the health left).
+ */
+export async function repairRound (repo: Repository, options: RepairOptions = {}): Promise<RepairReport> {
+  const reports = await packReports(repo, options)
+  const todo = reports.filter(p => p.needsRepair && !p.unrecoverable).slice(0, options.maxPacks ?? Infinity)
+  const report: RepairReport = { needed: todo.length, repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack) }
+  const reputations = await repo.register.reputations()
+  let next = 0
+  let done = 0
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 2, todo.length) }, async () => {
+    while (next < todo.length) {
+      if (options.signal?.aborted === true) throw new AbortedError('repair aborted', { cause: options.signal.reason })
+      const r = await repairPack(repo, todo[next++], reputations, options.signal)
+      if (r.error != null) report.failed.push(r); else report.repaired.push(r)
+      options.onProgress?.({ type: 'repair:progress', done: ++done, total: todo.length })
+    }
+  }))
+  return report
+}
+
+async function repairPack (repo: Repository, health: PackReport, reputations: Map<string, object>, signal?: AbortSignal): Promise<PackRepair> {
+  let desc = repo.register.packs.get(health.pack)!
+  const before = desc
+  const result: PackRepair = { pack: desc.id, placed: [] }
+  try {
+    const shards = await repo.regenerateShards(desc, health.regenerate, { signal })
+    const targets = choose(repo, desc, health, reputations)
+    if (targets.reduced != null) result.reducedSpread = targets.reduced
+    for (const index of health.regenerate) {
+      const store = repo.stores.find(s => s.id === targets.peers[index])!
+      const name = desc.shards[index].name
+      // a store keeps the first copy of a name: a corrupt one there must go before the good one is put
+      if (store.id === desc.shards[index].store) await store.delete('shard', name, { signal }).catch(() => {})
+      await store.put('shard', name, shards.get(index)!, { signal })
+      desc = await repo.relocateShard(desc, index, store.id)
+      // what the store now holds is challenged like any other shard before it counts as good
+      const check = await auditShard([store], desc, index, 4, signal)
+      await repo.register.putShardChecks([{ pack: desc.id, index, check: { at: Date.now(), ...check } }])
+      if (check.outcome !== 'pass') throw new Error(`shard ${index} put on ${store.id} did not pass its audit: ${check.reason ?? check.outcome}`)
+      result.placed.push({ index, store: store.id })
+      // the copy the old store may still hold is stale: delete it (best effort; an absent host keeps it)
+      const old = repo.stores.find(s => s.id === before.shards[index].store)
+      if (old != null && old !== store && old.reachable?.() !== false) await old.delete('shard', name, { signal }).catch(() => {})
+    }
+  } catch (err) {
+    if (signal?.aborted === true) throw err
+    result.error = (err as Error).message
+  }
+  return result
+}
+
+/** Stores for the shards to regenerate: the placement rules, the good shards' stores fixed. */
+function choose (repo: Repository, desc: PackDescriptor, health: PackReport, reputations: Map<string, object>): { peers: string[], reduced?: string } {
+  const now = Date.now()
+  const fixed = new Map<number, string>()
+  for (const i of [...health.good, ...health.stale]) fixed.set(i, desc.shards[i].store)
+  const candidates: PlacementCandidate[] = repo.stores.map((s: ShardStore) => {
+    const rec = reputations.get(s.id)
+    let reputation = 1
+    if (rec != null) { try { reputation = score(parseReputation(rec), now) } catch {} }
+    return { id: s.id, site: s.site ?? s.id, freeBytes: Number.MAX_SAFE_INTEGER, reputation, online: s.reachable?.() !== false }
+  })
+  const base = { packId: desc.id, k: desc.k, m: desc.m, shardBytes: desc.shardSize, fixed, candidates }
+  // first try without the stores that lost these shards; when too few stores remain, allow them again
+  const lostOn = new Set(health.regenerate.map(i => desc.shards[i].store))
+  try {
+    const p = placePack({ ...base, exclude: lostOn }, { onShortfall: 'reduced' })
+    return { peers: p.peers, reduced: p.reason }
+  } catch {
+    const p = placePack(base, { onShortfall: 'reduced' })
+    return { peers: p.peers, reduced: p.reason }
+  }
+}
