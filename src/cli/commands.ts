@@ -266,7 +266,8 @@ const auditCmd: Command = {
         ctx.out(`${res.shards} shards challenged (${segments} segment${segments === 1 ? '' : 's'} each) in ${(res.durationMs / 1000).toFixed(1)} s`)
         for (const s of res.stores) {
           const verdict = s.failed > 0 ? 'FAILED' : s.unreachable > 0 ? 'unreachable' : 'ok'
-          ctx.out(`  ${(names.get(s.store) ?? s.store).padEnd(20)} ${String(s.passed).padStart(5)} passed ${String(s.failed).padStart(5)} failed ${String(s.unreachable).padStart(5)} unreachable  ${verdict}`)
+          const standing = s.state != null ? `  (${s.state}, score ${(s.score ?? 0).toFixed(2)})` : ''
+          ctx.out(`  ${(names.get(s.store) ?? s.store).padEnd(20)} ${String(s.passed).padStart(5)} passed ${String(s.failed).padStart(5)} failed ${String(s.unreachable).padStart(5)} unreachable  ${verdict}${standing}`)
         }
         for (const p of res.problems.filter(p => p.outcome === 'fail').slice(0, 20)) ctx.err(`lost: shard ${p.index} of pack ${p.pack.slice(0, 12)} on ${names.get(p.store) ?? p.store}: ${p.reason ?? 'failed'}`)
         if (failed > 20) ctx.err(`... and ${failed - 20} more lost shards`)

@@ -1,4 +1,5 @@
 import { createChallenge, verifyAnswer } from '../audit/challenge.js'
+import { newReputation, parseReputation, score, updateReputation, type Reputation, type ReputationState } from '../audit/reputation.js'
 import { AbortedError, NotFoundError } from '../errors.js'
 import type { PackDescriptor } from '../repository/format.js'
 import type { ShardCheck } from '../repository/register.js'
@@ -37,6 +38,10 @@ export interface StoreAudit {
   passed: number
   failed: number
   unreachable: number
+  /** The store's standing after this round (src/audit/reputation.ts): a failure warns before it penalises. */
+  state?: ReputationState
+  /** Its placement weight in [0, 1] (0 only when penalised). */
+  score?: number
 }
 
 export interface AuditReport {
@@ -87,7 +92,28 @@ export async function auditRound (repo: Repository, options: AuditRoundOptions =
     options.onProgress?.({ type: 'audit:progress', done: ++done, total: jobs.length })
   })
   await flush()
+  await updateReputations(repo, stores, now())
   return { started, durationMs: now() - started, shards: jobs.length, stores: [...stores.values()].sort((a, b) => a.store.localeCompare(b.store)), problems }
+}
+
+/**
+ * Feeds the round's verdicts to each store's reputation: a store that answered is seen online, each
+ * passed or failed challenge counts; a store that could not be reached is seen offline, which is not a
+ * failure.
+ */
+async function updateReputations (repo: Repository, stores: Map<string, StoreAudit>, at: number): Promise<void> {
+  const known = await repo.register.reputations()
+  for (const s of stores.values()) {
+    let rec: Reputation
+    try { rec = known.has(s.store) ? parseReputation(known.get(s.store)) : newReputation(at) } catch { rec = newReputation(at) }
+    const answered = s.passed + s.failed > 0
+    rec = updateReputation(rec, { type: answered ? 'online' : 'offline', at })
+    for (let i = 0; i < s.passed; i++) rec = updateReputation(rec, { type: 'pass', at })
+    for (let i = 0; i < s.failed; i++) rec = updateReputation(rec, { type: 'fail', at })
+    await repo.register.putReputation(s.store, rec)
+    s.state = rec.state
+    s.score = score(rec, at)
+  }
 }
 
 /** Challenges one shard at its store; the outcome and, when it is not a pass, why. */
