@@ -27,7 +27,14 @@ const daemon: Command = {
       home,
       listen: ctx.values.listen as string[] | undefined,
       runCommand: async (argv, io) => await executeCommand(argv, io),
-      onError: (err, where) => { if (process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) }
+      onError: (err, where) => { if (process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) },
+      onMaintenance: round => {
+        const failed = round.audit?.problems.filter(p => p.outcome === 'fail').length ?? 0
+        const placed = round.repair?.repaired.reduce((n, r) => n + r.placed.length, 0) ?? 0
+        const notRepaired = round.repair?.failed.length ?? 0
+        if (failed + placed + notRepaired === 0) return
+        ctx.out(`holdfast daemon: audited ${round.audit?.shards ?? 0} shards, ${failed} lost; repaired ${round.repair?.repaired.length ?? 0} packs (${placed} shards regenerated)${notRepaired > 0 ? `, ${notRepaired} not repaired yet` : ''}`)
+      }
     })
     await node.start()
     const info = { peerId: node.peerId, addresses: node.node!.getMultiaddrs().map(String), home }

@@ -42,6 +42,25 @@ export interface NodeConfig {
     minMs: number
     maxMs: number
   }
+  /** The owner's scheduled audits and repairs (src/daemon/maintenance-scheduler.ts). */
+  maintenance: {
+    /** Run them at all. */
+    enabled: boolean
+    /** Every shard is challenged at least once in this many seconds (default a day). */
+    auditPeriodSeconds: number
+    /** Seconds between two rounds of the scheduler (each round audits the shards due, at random). */
+    tickSeconds: number
+    /** Segments per challenge. */
+    segments: number
+    /** Challenges per second at most (the audit's bandwidth budget: about 1.5 KiB each). */
+    challengesPerSecond: number
+    /** Regenerate lost shards automatically. */
+    repair: boolean
+    /** Packs repaired per round at most (repair's rate limit). */
+    repairPacksPerTick: number
+    /** A host offline longer than this has its shards regenerated elsewhere. */
+    graceSeconds: number
+  }
 }
 
 /** The documented default port; the listen default uses it on every IPv4 interface. */
@@ -60,5 +79,6 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   upnp: false,
   inviteExpirySeconds: 86400,
   transfers: 4,
-  reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 })
+  reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 }),
+  maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200 })
 })

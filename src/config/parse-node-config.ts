@@ -59,6 +59,18 @@ const FIELDS: Record<string, Setter> = {
       minMs: (x, f) => { cfg.reconnect.minMs = integer(x, 10, 3_600_000, f) },
       maxMs: (x, f) => { cfg.reconnect.maxMs = integer(x, 10, 86_400_000, f) }
     })
+  },
+  maintenance: (cfg, v, fail) => {
+    nested(v, fail, {
+      enabled: (x, f) => { cfg.maintenance.enabled = boolean(x, f) },
+      auditPeriodSeconds: (x, f) => { cfg.maintenance.auditPeriodSeconds = integer(x, 1, 365 * 86400, f) },
+      tickSeconds: (x, f) => { cfg.maintenance.tickSeconds = integer(x, 1, 86400, f) },
+      segments: (x, f) => { cfg.maintenance.segments = integer(x, 1, 16, f) },
+      challengesPerSecond: (x, f) => { cfg.maintenance.challengesPerSecond = integer(x, 1, 10_000, f) },
+      repair: (x, f) => { cfg.maintenance.repair = boolean(x, f) },
+      repairPacksPerTick: (x, f) => { cfg.maintenance.repairPacksPerTick = integer(x, 1, 10_000, f) },
+      graceSeconds: (x, f) => { cfg.maintenance.graceSeconds = integer(x, 0, 365 * 86400, f) }
+    })
   }
 }
 
@@ -70,7 +82,8 @@ function copyDefaults (): NodeConfig {
     announce: [...d.announce],
     bootstrap: [...d.bootstrap],
     relay: { ...d.relay, reserve: [...d.relay.reserve] },
-    reconnect: { ...d.reconnect }
+    reconnect: { ...d.reconnect },
+    maintenance: { ...d.maintenance }
   }
 }
 

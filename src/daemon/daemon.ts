@@ -14,6 +14,8 @@ import type { ShardStore } from '../store/index.js'
 import { UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
 import { UnlockCache, type UnlockFn } from './unlock-cache.js'
+import { MaintenanceScheduler, type MaintenanceRound } from './maintenance-scheduler.js'
+import { readHomeConfig } from '../node/home.js'
 
 /**
  * A running node. `start` brings the services up in dependency order (host store, libp2p, shard
@@ -28,6 +30,8 @@ export interface DaemonInit {
   runCommand?: (argv: string[], io: CommandIo) => Promise<number>
   /** Told of failures the daemon survives (a peer's broken stream, say); the daemon itself prints nothing. */
   onError?: (err: unknown, where: string) => void
+  /** Told of every scheduled maintenance round (audits, repairs) that ran. */
+  onMaintenance?: (round: MaintenanceRound) => void
   /** How long the repository's keys stay unlocked after a command used them (default 10 min; 0: not kept). */
   unlockIdleMs?: number
 }
@@ -53,6 +57,9 @@ export class Daemon {
   private api?: ApiServer
   private running = false
   private readonly unlocks: UnlockCache
+  maintenance?: MaintenanceScheduler
+  /** Forwarded commands under way (a maintenance round waits for none to run). */
+  private commands = 0
 
   constructor (private readonly init: DaemonInit) {
     this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
@@ -84,6 +91,18 @@ export class Daemon {
       this.api = new ApiServer({ token: await newApiToken(home), port: config.apiPort })
       this.routes(this.api)
       await this.api.start()
+      // the owner's scheduled audits and repairs, for a repository whose shards go to peers
+      if ((await readHomeConfig(home).catch(() => undefined))?.peers === true) {
+        this.maintenance = new MaintenanceScheduler({
+          home,
+          settings: config.maintenance,
+          openStores: () => this.peerStores(),
+          busy: () => this.commands > 0,
+          onRound: round => this.init.onMaintenance?.(round),
+          onError: err => this.init.onError?.(err, 'scheduled maintenance')
+        })
+        this.maintenance.start()
+      }
       this.running = true
       await writeDaemonInfo(home, {
         pid: process.pid,
@@ -102,6 +121,7 @@ export class Daemon {
     this.running = false
     this.unlocks.clear()
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
+      ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
       ['pairing', this.pairing != null ? async () => await this.pairing!.stop() : undefined],
@@ -116,6 +136,7 @@ export class Daemon {
     }
     this.unlocks.clear() // again: a command that was still unlocking when the API stopped
     this.api = undefined
+    this.maintenance = undefined
     this.presence = undefined
     this.pairing = undefined
     this.shards = undefined
@@ -179,16 +200,26 @@ export class Daemon {
     api.route('/cli', async ({ body, signal, emit }) => {
       if (!Array.isArray(body.argv) || !body.argv.every((a: unknown) => typeof a === 'string')) throw new UsageError('argv must be a list of strings')
       if (this.init.runCommand == null) throw new UsageError('this daemon runs no commands')
-      const code = await this.init.runCommand(body.argv, {
-        out: line => emit({ out: line }),
-        err: line => emit({ err: line }),
-        signal,
-        passphrase: typeof body.passphrase === 'string' ? body.passphrase : undefined,
-        openStores: async () => this.peerStores(),
-        unlock: this.unlocks.unlock
-      })
-      return { code }
+      // a maintenance round under way finishes first (rounds are short); none starts while commands run
+      await this.maintenance?.idle()
+      this.commands++
+      try {
+        return { code: await this.runForwarded(body.argv, body.passphrase, emit, signal) }
+      } finally {
+        this.commands--
+      }
     }, { stream: true })
+  }
+
+  private async runForwarded (argv: string[], passphrase: unknown, emit: (e: unknown) => void, signal: AbortSignal): Promise<number> {
+    return await this.init.runCommand!(argv, {
+      out: line => emit({ out: line }),
+      err: line => emit({ err: line }),
+      signal,
+      passphrase: typeof passphrase === 'string' ? passphrase : undefined,
+      openStores: async () => this.peerStores(),
+      unlock: this.unlocks.unlock
+    })
   }
 }
 

@@ -15,6 +15,8 @@ export interface AuditRoundOptions {
   concurrency?: number
   /** Only these packs (default: every pack in the register). */
   packs?: PackDescriptor[]
+  /** Only these shards (pack id and index); overrides `packs`. */
+  shards?: Array<{ pack: string, index: number }>
   onProgress?: (event: AuditProgress) => void
   /** The clock (tests). */
   now?: () => number
@@ -64,8 +66,9 @@ export async function auditRound (repo: Repository, options: AuditRoundOptions =
   const now = options.now ?? Date.now
   const started = now()
   const segments = options.segments ?? 1
-  const packs = options.packs ?? [...repo.register.packs.values()]
-  const jobs = packs.flatMap(desc => desc.shards.map((_, index) => ({ desc, index })))
+  const jobs = options.shards != null
+    ? options.shards.flatMap(s => { const desc = repo.register.packs.get(s.pack); return desc != null && s.index < desc.shards.length ? [{ desc, index: s.index }] : [] })
+    : (options.packs ?? [...repo.register.packs.values()]).flatMap(desc => desc.shards.map((_, index) => ({ desc, index })))
   const stores = new Map<string, StoreAudit>()
   const problems: ShardAudit[] = []
   let done = 0

@@ -19,7 +19,7 @@ import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, RepositoryConfig, SnapshotRecord, Tree
 } from './format.js'
 import {
-  AbortedError, ConfigError, IntegrityError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
+  AbortedError, ConfigError, IntegrityError, RepositoryLockedError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
   UnsupportedFormatError, UsageError, WrongPassphraseError
 } from '../errors.js'
 import { CAUCHY_CODEC_NAME } from '../erasure/index.js'
@@ -64,12 +64,44 @@ export class Repository {
   private constructor (
     readonly home: string,
     readonly homeConfig: HomeConfig,
-    readonly config: RepositoryConfig,
-    readonly keys: RepositoryKeys,
+    private readonly sealedConfig: RepositoryConfig | undefined,
+    private readonly unlockedKeys: RepositoryKeys | undefined,
     readonly stores: ShardStore[],
     readonly codec: ErasureCodec,
     readonly register: Register
   ) {}
+
+  /** The repository's parameters (sealed with its keys: not available to a maintenance view). */
+  get config (): RepositoryConfig {
+    if (this.sealedConfig == null) throw new RepositoryLockedError('this needs the repository unlocked with its passphrase')
+    return this.sealedConfig
+  }
+
+  get keys (): RepositoryKeys {
+    if (this.unlockedKeys == null) throw new RepositoryLockedError('this needs the repository unlocked with its passphrase')
+    return this.unlockedKeys
+  }
+
+  /**
+   * A view for maintenance without the passphrase (the daemon's scheduled audits and repairs): the register
+   * and the stores. Audits, health and repair need no key: shards are checked against the names and Merkle
+   * roots in the register and regenerated from ciphertext. Anything that needs a key throws
+   * RepositoryLockedError. The register must have been built by an unlocked open before.
+   */
+  static async openForMaintenance (home: string, options: { stores: ShardStore[] }): Promise<Repository> {
+    const homeConfig = await readHomeConfig(home)
+    const register = new Register(homePaths(home).register)
+    await register.open()
+    try {
+      if (!await register.isBuilt()) throw new RepositoryLockedError(`the register of ${home} is not built yet: a command with the passphrase builds it`)
+      const first = register.packs.values().next().value
+      const codec = first != null ? createCodec(first.codec, first.k, first.m) : createCodec(CAUCHY_CODEC_NAME, 1, 1)
+      return new Repository(home, homeConfig, undefined, undefined, options.stores, codec, register)
+    } catch (err) {
+      await register.close()
+      throw err
+    }
+  }
 
   static async init (opts: InitOptions): Promise<{ id: string, config: RepositoryConfig }> {
     const k = opts.k ?? 4
