@@ -18,11 +18,12 @@ export interface RunningDaemon {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
-export async function startDaemon (home: string, env: NodeJS.ProcessEnv = {}, options: { listen?: string[], timeoutMs?: number, nodeArgs?: string[], bin?: boolean } = {}): Promise<RunningDaemon> {
+export async function startDaemon (home: string, env: NodeJS.ProcessEnv = {}, options: { listen?: string[], timeoutMs?: number, nodeArgs?: string[], bin?: boolean, cli?: string } = {}): Promise<RunningDaemon> {
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0']
   const daemonArgs = ['daemon', '--home', home, ...listen.flatMap(a => ['--listen', a])]
-  // bin: through bin/holdfast, as an installed holdfast runs (its allocator settings included)
-  const [command, args] = options.bin === true ? [BIN, daemonArgs] : [process.execPath, [...options.nodeArgs ?? [], CLI, ...daemonArgs]]
+  // bin: through bin/holdfast, as an installed holdfast runs (its allocator settings included); cli: another
+  // entry point (a test fixture that wraps the CLI)
+  const [command, args] = options.bin === true ? [BIN, daemonArgs] : [process.execPath, [...options.nodeArgs ?? [], options.cli ?? CLI, ...daemonArgs]]
   const child = spawn(command, args, {
     env: { ...process.env, HOLDFAST_HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
 import { expectCode, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
@@ -173,5 +174,64 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
     const target = join(dir, 'restored')
     expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
     assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
+  })
+})
+
+describe('daemons on 127.0.0.1: hosts that answer challenges without the data fail', function () {
+  this.timeout(240_000)
+  const LYING_HOST = fileURLToPath(new URL('./fixtures/lying-host.js', import.meta.url))
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+  const storeOf = (h: RunningDaemon): string => `peer:${h.peerId}`
+
+  before(async function () {
+    dir = await makeTempDir('daemon-lying')
+    const names = ['owner', 'honest1', 'honest2', 'honest3', 'honest4', 'guesser', 'replayer']
+    await Promise.all(names.map(async (name, i) => {
+      const args = ['init', '--home', join(dir, name), '--name', name]
+      if (i === 0) args.push('--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2')
+      expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
+    }))
+    await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
+    owner = await startDaemon(join(dir, 'owner'))
+    hosts.push(...await Promise.all(names.slice(1).map(async name => name === 'guesser' || name === 'replayer'
+      ? await startDaemon(join(dir, name), { HOLDFAST_LIE: name === 'guesser' ? 'guess' : 'replay' }, { cli: LYING_HOST })
+      : await startDaemon(join(dir, name)))))
+    for (const [i, h] of hosts.entries()) {
+      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+      expectCode(inv, 0, 'invite')
+      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', names[i + 1]]), 0, 'accept')
+    }
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 3; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup')
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('random answers fail every challenge; replayed answers fail after the first round (one-segment shards aside); honest hosts pass', async () => {
+    const [h1, h2, h3, h4, guesser, replayer] = hosts
+    const round = async (): Promise<Map<string, AuditJson['stores'][number]>> => {
+      const r = await hf(owner.home, ['audit', '--segments', '4', '--json'])
+      return new Map(parseJson<AuditJson>(r, 'audit').stores.map(s => [s.store, s]))
+    }
+    const first = await round()
+    assert.ok((first.get(storeOf(guesser))?.challenged ?? 0) > 0)
+    assert.equal(first.get(storeOf(guesser))?.failed, first.get(storeOf(guesser))?.challenged, 'every guess failed')
+    assert.equal(first.get(storeOf(replayer))?.passed, first.get(storeOf(replayer))?.challenged, 'the replayer still had the data the first time')
+    const second = await round()
+    // every replayed answer fails, but for the shards of the snapshot's tree pack and index pack: those
+    // are a single segment long, so the first answer holds the whole shard (the host kept the data)
+    const replayed = second.get(storeOf(replayer))!
+    assert.ok(replayed.challenged >= 5)
+    assert.ok(replayed.failed >= replayed.challenged - 2, `replayed answers that passed: ${replayed.passed} of ${replayed.challenged}`)
+    for (const h of [h1, h2, h3, h4]) assert.equal(second.get(storeOf(h))?.failed, 0)
+    // the cheats were warned, not yet penalised (a warning comes first, and a day of notice)
+    assert.equal(second.get(storeOf(guesser))?.state, 'warned')
   })
 })
