@@ -235,3 +235,59 @@ describe('daemons on 127.0.0.1: hosts that answer challenges without the data fa
     assert.equal(second.get(storeOf(guesser))?.state, 'warned')
   })
 })
+
+describe('daemons on 127.0.0.1: a revoked peer\'s shards are placed again', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+
+  before(async function () {
+    dir = await makeTempDir('daemon-revoke')
+    const names = ['owner', ...Array.from({ length: 7 }, (_, i) => `host${i + 1}`)]
+    await Promise.all(names.map(async (name, i) => {
+      const args = ['init', '--home', join(dir, name), '--name', name]
+      if (i === 0) args.push('--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2')
+      expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
+    }))
+    await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
+    owner = await startDaemon(join(dir, 'owner'))
+    hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
+    for (const [i, h] of hosts.entries()) {
+      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+      expectCode(inv, 0, 'invite')
+      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
+    }
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 6; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup')
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('after revoke, health lists the revoked peer\'s shards, repair places them on the others, and the data survives the peer and one more host disappearing', async () => {
+    const revoked = hosts[0]
+    const held = (await shardFiles(join(revoked.home, 'shards', owner.peerId))).length
+    assert.ok(held > 0)
+    expectCode(await hf(owner.home, ['peers', 'revoke', 'host1']), 0, 'revoke')
+    const before = await hf(owner.home, ['health', '--json'])
+    expectCode(before, 3, 'health after revoke')
+    const degraded = parseJson<HealthJson>(before, 'health').packs.filter(p => p.health < p.n)
+    assert.equal(degraded.length, held, 'one shard to place again per shard the revoked peer held')
+    const r = await hf(owner.home, ['repair', '--json'])
+    expectCode(r, 0, 'repair')
+    const rep = parseJson<RepairJson>(r, 'repair')
+    assert.equal(rep.repaired.flatMap(p => p.placed).length, held)
+    assert.ok(rep.repaired.flatMap(p => p.placed).every(p => p.store !== `peer:${revoked.peerId}`))
+    expectCode(await hf(owner.home, ['health']), 0, 'health after repair')
+    await revoked.stop()
+    await hosts[1].stop()
+    const target = join(dir, 'restored')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore without host1 and host2')
+    assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
+  })
+})
