@@ -157,7 +157,14 @@ export class Daemon {
     const peers = this.trust!.list().filter(e => e.revoked !== true)
     const isOnline = (id: string): boolean => presence.isOnline(id)
     peers.sort((a, b) => Number(isOnline(b.peerId)) - Number(isOnline(a.peerId)))
-    return peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), { ledger, online: () => isOnline(e.peerId), label: e.name, site: e.site }))
+    return peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), {
+      ledger,
+      online: () => isOnline(e.peerId),
+      // last seen by presence; a peer never seen since pairing counts from the pairing
+      lastSeen: () => { const t = this.trust?.get(e.peerId); const at = Date.parse(t?.lastSeen ?? t?.addedAt ?? ''); return Number.isFinite(at) ? at : undefined },
+      label: e.name,
+      site: e.site
+    }))
   }
 
   private routes (api: ApiServer): void {

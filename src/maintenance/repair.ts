@@ -31,6 +31,8 @@ export interface PackRepair {
 export interface RepairReport {
   /** Packs that needed repair when the round started. */
   needed: number
+  /** Stale copies (shards moved away by an earlier repair) deleted from stores that are back. */
+  staleDeleted: number
   repaired: PackRepair[]
   failed: PackRepair[]
   /** Packs with fewer than k good shards: nothing can bring them back. */
@@ -47,7 +49,7 @@ export interface RepairReport {
 export async function repairRound (repo: Repository, options: RepairOptions = {}): Promise<RepairReport> {
   const reports = await packReports(repo, options)
   const todo = reports.filter(p => p.needsRepair && !p.unrecoverable).slice(0, options.maxPacks ?? Infinity)
-  const report: RepairReport = { needed: todo.length, repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack) }
+  const report: RepairReport = { needed: todo.length, staleDeleted: await deleteStaleCopies(repo, options.signal), repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack) }
   const reputations = await repo.register.reputations()
   let next = 0
   let done = 0
@@ -60,6 +62,31 @@ export async function repairRound (repo: Repository, options: RepairOptions = {}
     }
   }))
   return report
+}
+
+/**
+ * Deletes the stale copies left on stores that were away when a repair moved their shards, now that they
+ * answer (a revoked peer is no longer a store: its copies are not ours to delete). A shard placed back on
+ * the same store since is not deleted.
+ */
+async function deleteStaleCopies (repo: Repository, signal?: AbortSignal): Promise<number> {
+  const stillUsed = new Set<string>()
+  for (const desc of repo.register.packs.values()) for (const s of desc.shards) stillUsed.add(`${s.store}!${s.name}`)
+  let deleted = 0
+  for (const { store: id, name } of await repo.register.staleCopies()) {
+    if (stillUsed.has(`${id}!${name}`)) { await repo.register.removeStaleCopy(id, name); continue }
+    const store = repo.stores.find(s => s.id === id)
+    if (store == null || store.reachable?.() === false) continue
+    try {
+      await store.delete('shard', name, { signal })
+      await repo.register.removeStaleCopy(id, name)
+      deleted++
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+      if ((err as Error).name === 'NotFoundError') await repo.register.removeStaleCopy(id, name)
+    }
+  }
+  return deleted
 }
 
 async function repairPack (repo: Repository, health: PackReport, reputations: Map<string, object>, signal?: AbortSignal): Promise<PackRepair> {
@@ -82,9 +109,12 @@ async function repairPack (repo: Repository, health: PackReport, reputations: Ma
       await repo.register.putShardChecks([{ pack: desc.id, index, check: { at: Date.now(), ...check } }])
       if (check.outcome !== 'pass') throw new Error(`shard ${index} put on ${store.id} did not pass its audit: ${check.reason ?? check.outcome}`)
       result.placed.push({ index, store: store.id })
-      // the copy the old store may still hold is stale: delete it (best effort; an absent host keeps it)
+      // the copy the old store may still hold is stale: delete it now, or when that store is back
       const old = repo.stores.find(s => s.id === before.shards[index].store)
-      if (old != null && old !== store && old.reachable?.() !== false) await old.delete('shard', name, { signal }).catch(() => {})
+      if (old != null && old !== store) {
+        const gone = old.reachable?.() !== false && await old.delete('shard', name, { signal }).then(() => true, () => false)
+        if (!gone) await repo.register.addStaleCopy(old.id, name)
+      }
     }
   } catch (err) {
     if (signal?.aborted === true) throw err

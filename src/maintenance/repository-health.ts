@@ -73,7 +73,7 @@ export async function packReports (repo: Repository, options: HealthSettings & {
   const now = options.now ?? Date.now()
   const checks = await repo.register.shardChecks()
   const stored = await repo.register.storedTimes()
-  const presence = new Map<string, HostPresence>(repo.stores.map(s => [s.id, { online: s.reachable?.() !== false }]))
+  const presence = new Map<string, HostPresence>(repo.stores.map(s => [s.id, { online: s.reachable?.() !== false, offlineSince: s.offlineSince?.() }]))
   return [...repo.register.packs.values()].map(desc => report(desc, checks.get(desc.id), stored.get(desc.id), presence, now, options))
 }
 

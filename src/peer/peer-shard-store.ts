@@ -29,6 +29,8 @@ export interface PeerShardStoreInit {
   ledger?: StoredByRecorder
   /** Whether the peer is seen online (presence); the store's `reachable` hint. */
   online?: () => boolean
+  /** When the peer was last seen (ms since the epoch), for the time it has been away. */
+  lastSeen?: () => number | undefined
   /** What the user calls the peer (the trust list's name), for reports. */
   label?: string
   /** The site the peer stands at (its failure domain), for placement. */
@@ -70,6 +72,10 @@ export class PeerShardStore implements ShardStore {
 
   get label (): string | undefined { return this.init.label }
   get site (): string | undefined { return this.init.site }
+
+  offlineSince (): number | undefined {
+    return this.reachable() ? undefined : this.init.lastSeen?.()
+  }
 
   reachable (): boolean {
     return !this.closed && (this.init.online?.() ?? true)

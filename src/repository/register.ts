@@ -150,6 +150,24 @@ export class Register {
     return out
   }
 
+  /** A copy of a shard left on a store after a repair moved it away (deleted when the store is back). */
+  async addStaleCopy (store: string, name: string): Promise<void> {
+    await this.db.put(`stale!${store}!${name}`, Date.now())
+  }
+
+  async staleCopies (): Promise<Array<{ store: string, name: string }>> {
+    const out: Array<{ store: string, name: string }> = []
+    for await (const key of this.db.keys({ gte: 'stale!', lt: 'stale"' })) {
+      const at = key.lastIndexOf('!')
+      out.push({ store: key.slice(6, at), name: key.slice(at + 1) })
+    }
+    return out
+  }
+
+  async removeStaleCopy (store: string, name: string): Promise<void> {
+    await this.db.del(`stale!${store}!${name}`)
+  }
+
   /** A store's (peer's) reputation record, as the audit module keeps it (plain JSON). */
   async putReputation (store: string, record: object): Promise<void> {
     await this.db.put(`rep!${store}`, record)

@@ -58,6 +58,12 @@ export interface ShardStore {
    * offline). Callers try such a store last; they still may try it.
    */
   reachable?: () => boolean
+  /**
+   * Optional: since when the store has been unreachable (ms since the epoch; a peer's last seen time), or
+   * undefined when it is reachable or that is unknown. Repair regenerates the shards of a store away longer
+   * than its grace.
+   */
+  offlineSince?: () => number | undefined
   /** Optional: what the user calls this store (a peer's name), for reports. */
   readonly label?: string
   /** Optional: the failure domain the store stands in (a peer's site), for placement. */

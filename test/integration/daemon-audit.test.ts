@@ -291,3 +291,65 @@ describe('daemons on 127.0.0.1: a revoked peer\'s shards are placed again', func
     assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
   })
 })
+
+describe('daemons on 127.0.0.1: a host away longer than the grace period', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+
+  before(async function () {
+    dir = await makeTempDir('daemon-grace')
+    const names = ['owner', ...Array.from({ length: 7 }, (_, i) => `host${i + 1}`)]
+    await Promise.all(names.map(async (name, i) => {
+      const args = ['init', '--home', join(dir, name), '--name', name]
+      if (i === 0) args.push('--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2')
+      expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
+    }))
+    // a round every 1-3 s, a host gone for 3 s is given up on; audits rare (they would only find it unreachable)
+    await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { auditPeriodSeconds: 3600, tickSeconds: 2, graceSeconds: 3 } }))
+    owner = await startDaemon(join(dir, 'owner'))
+    hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
+    for (const [i, h] of hosts.entries()) {
+      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+      expectCode(inv, 0, 'invite')
+      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
+    }
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 4; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup')
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('its shards are regenerated elsewhere; when it comes back its stale copies are deleted; restore is byte-identical', async () => {
+    const away = hosts[0]
+    const shardsOfAway = async (): Promise<number> => (await shardFiles(join(away.home, 'shards', owner.peerId))).length
+    const held = await shardsOfAway()
+    assert.ok(held > 0)
+    const address = away.addresses[0].replace(/\/p2p\/.*$/, '')
+    await away.stop()
+    const regenerated = (): number => [...owner.output().matchAll(/\((\d+) shards regenerated\)/g)].reduce((n, m) => n + Number(m[1]), 0)
+    const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => {
+      const deadline = Date.now() + 90_000
+      while (!await ok()) {
+        if (Date.now() > deadline) assert.fail(`${what} did not happen within 90 s; the owner's daemon said:\n${owner.output()}`)
+        await new Promise(resolve => setTimeout(resolve, 1000))
+      }
+    }
+    await until('the regeneration of the away host\'s shards', () => regenerated() >= held)
+    const h = await hf(owner.home, ['health', '--json'])
+    expectCode(h, 0, 'health once the away host\'s shards are elsewhere')
+    hosts[0] = await startDaemon(away.home, {}, { listen: [address] })
+    await until('the deletion of the stale copies on the host that came back', async () => await shardsOfAway() === 0)
+    await hosts[1].stop()
+    await hosts[2].stop()
+    const target = join(dir, 'restored')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
+  })
+})
