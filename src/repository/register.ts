@@ -150,6 +150,17 @@ export class Register {
     return out
   }
 
+  /** Marks a pack whose shards are spread over the sites less well than the rules ask. */
+  async markRebalance (pack: string, reason: string): Promise<void> {
+    await this.db.put(`rebalance!${pack}`, reason as unknown as Value)
+  }
+
+  async rebalanceNeeded (): Promise<Map<string, string>> {
+    const out = new Map<string, string>()
+    for await (const [key, value] of this.db.iterator({ gte: 'rebalance!', lt: 'rebalance"' })) out.set(key.slice(10), value as unknown as string)
+    return out
+  }
+
   /** A copy of a shard left on a store after a repair moved it away (deleted when the store is back). */
   async addStaleCopy (store: string, name: string): Promise<void> {
     await this.db.put(`stale!${store}!${name}`, Date.now())

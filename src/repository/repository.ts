@@ -5,7 +5,8 @@ import { blobId, createKeyFile, KeyFile, parseKeyFile, RepositoryKeys, unlockKey
 import { createCodec, ErasureCodec } from '../erasure/index.js'
 import { DEFAULT_CHUNKER_PARAMS, validateChunkerParams } from '../chunking/index.js'
 import { SEGMENT_SIZE } from '../audit/index.js'
-import { placeShards } from '../placement/index.js'
+import { placePack, placeShards, siteLimitFor } from '../placement/index.js'
+import { parseReputation, score } from '../audit/reputation.js'
 import { DirectoryStore, hashName, normalizeStoreSpec, openStore, ShardStore } from '../store/index.js'
 import { homePaths, readHomeConfig, writeFileAtomic } from '../node/home.js'
 import { WorkerPool } from '../worker/pool.js'
@@ -60,6 +61,8 @@ export class Repository {
   private readonly readSpeed = new Map<string, number>()
   private pool?: WorkerPool
   private closed = false
+  /** stores' placement weights from their audit record (loaded once per session) */
+  private reputations?: Promise<Map<string, number>>
 
   private constructor (
     readonly home: string,
@@ -247,18 +250,24 @@ export class Repository {
    */
   async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> {
     const n = built.shards.length
-    const healthy = this.stores.filter(s => !this.failedStores.has(s.id) && s.reachable?.() !== false).map(s => s.id)
-    const ranked = [...placeShards(built.id, Math.min(n, healthy.length), healthy),
+    const healthy = this.stores.filter(s => !this.failedStores.has(s.id) && s.reachable?.() !== false)
+    // first choice: the placement rules (distinct stores, at most m shards per site when there are enough
+    // sites, weighted by reputation); spares: the other stores by rendezvous, healthy ones first
+    const first = await this.placement(built.id, n, built.shardSize, healthy)
+    const ranked = [...first, ...placeShards(built.id, Math.min(n, healthy.length), healthy.map(s => s.id)),
       ...placeShards(built.id, this.stores.length, this.stores.map(s => s.id))]
     const order = [...new Set(ranked)]
     if (order.length < n) throw new PlacementError(`cannot place ${n} shards on distinct stores: only ${order.length} available`)
     let next = 0
     const placed: string[] = new Array(n)
     const problems: string[] = []
+    next = first.length // the first choice of each shard is its own; the rest are spares, in order
     await Promise.all(built.shards.map(async (shard, i) => {
+      let own: string | undefined = first[i]
       for (;;) {
-        if (next >= order.length) throw new PlacementError(`shard ${i} of pack ${built.id.slice(0, 12)} found no store: ${problems.join('; ')}`)
-        const id = order[next++]
+        if (own == null && next >= order.length) throw new PlacementError(`shard ${i} of pack ${built.id.slice(0, 12)} found no store: ${problems.join('; ')}`)
+        const id = own ?? order[next++]
+        own = undefined
         try {
           await this.storeById(id)!.put('shard', built.names[i], shard, options)
           placed[i] = id
@@ -270,6 +279,13 @@ export class Repository {
         }
       }
     }))
+    // a spread that breaks the site rule where the stores would allow it (a store failed and a spare took
+    // its shard, or too few sites were up) is recorded: the pack is to be rebalanced
+    const sites = new Map<string, number>()
+    for (const id of placed) { const site = this.storeById(id)?.site ?? id; sites.set(site, (sites.get(site) ?? 0) + 1) }
+    const allSites = new Set(this.stores.map(s => s.site ?? s.id)).size
+    const limit = siteLimitFor(this.codec.k, this.codec.m, allSites)
+    if (limit != null && Math.max(...sites.values()) > limit) await this.register.markRebalance(built.id, `${Math.max(...sites.values())} shards on one site, at most ${limit} wanted`)
     return {
       id: built.id,
       length: built.length,
@@ -280,6 +296,29 @@ export class Repository {
       segmentSize: this.config.segmentSize,
       shards: built.names.map((name, i) => ({ name, root: built.roots[i], store: placed[i] })),
       blobs: built.blobs
+    }
+  }
+
+  /**
+   * The placement rules' choice of stores for a new pack (src/placement/place-pack.ts): reputations from
+   * the register (loaded once per session), quota not known here (unlimited); the site rule relaxed when it
+   * cannot be met. Empty when too few healthy stores remain for distinct placement (the caller's spares
+   * then decide, as before).
+   */
+  private async placement (packId: string, n: number, shardBytes: number, healthy: ShardStore[]): Promise<string[]> {
+    this.reputations ??= this.register.reputations().then(all => {
+      const now = Date.now()
+      const out = new Map<string, number>()
+      for (const [id, rec] of all) { try { out.set(id, score(parseReputation(rec), now)) } catch {} }
+      return out
+    })
+    const reps = await this.reputations
+    const candidates = healthy.map(s => ({ id: s.id, site: s.site ?? s.id, freeBytes: Number.MAX_SAFE_INTEGER, reputation: reps.get(s.id) ?? 1, online: true }))
+    try {
+      return placePack({ packId, k: this.codec.k, m: n - this.codec.k, shardBytes, candidates }, { onShortfall: 'reduced' }).peers
+    } catch (err) {
+      if (err instanceof PlacementError || (err as Error).name === 'ConfigError') return []
+      throw err
     }
   }
 

@@ -353,3 +353,47 @@ describe('daemons on 127.0.0.1: a host away longer than the grace period', funct
     assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
   })
 })
+
+describe('daemons on 127.0.0.1: 7 hosts in 3 sites (3, 2, 2) at 4+2', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+  const sites = ['home', 'home', 'home', 'office', 'office', 'cabin', 'cabin']
+
+  before(async function () {
+    dir = await makeTempDir('daemon-sites')
+    expectCode(await hf(join(dir, 'owner'), ['init', '--home', join(dir, 'owner'), '--name', 'owner', '--site', 'laptop', '--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2']), 0, 'init owner')
+    await Promise.all(sites.map(async (site, i) => {
+      expectCode(await hf(join(dir, `host${i + 1}`), ['init', '--home', join(dir, `host${i + 1}`), '--name', `host${i + 1}`, '--site', site]), 0, `init host${i + 1}`)
+    }))
+    await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
+    owner = await startDaemon(join(dir, 'owner'))
+    hosts.push(...await Promise.all(sites.map(async (_, i) => await startDaemon(join(dir, `host${i + 1}`)))))
+    for (const [i, h] of hosts.entries()) {
+      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+      expectCode(inv, 0, 'invite')
+      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
+    }
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 8; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup')
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('no site holds more than 2 shards of a pack: with the whole "home" site (3 hosts) stopped, the restore is byte-identical', async () => {
+    const held = await Promise.all(hosts.map(async h => (await shardFiles(join(h.home, 'shards', owner.peerId))).length))
+    const packs = held.reduce((a, b) => a + b, 0) / 6
+    const atHome = held[0] + held[1] + held[2]
+    assert.ok(atHome <= 2 * packs, `site home holds ${atHome} shards of ${packs} packs`)
+    await Promise.all(hosts.slice(0, 3).map(async h => await h.stop()))
+    const target = join(dir, 'restored')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore with the home site stopped')
+    assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
+  })
+})
