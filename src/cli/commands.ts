@@ -90,8 +90,11 @@ const backupCmd: Command = {
         if (e.type === 'scan:progress') bar.message(`scanning: ${e.files} files, ${formatBytes(e.bytes)}`)
         else if (e.type === 'backup:progress') { files = `${e.filesDone}/${e.filesTotal} files`; bar.update(e.bytesDone, e.bytesTotal, files) } else if (e.type === 'backup:warning') { bar.done(); ctx.err(`warning: ${e.path}: ${e.message}`) } else if (e.type === 'backup:phase' && e.phase === 'commit') bar.message('committing snapshot...')
       }
+      const before = await repo.register.rebalanceNeeded()
       const res = await backup(repo, ctx.args.map(p => resolve(p)), { signal: ctx.signal, onProgress })
       bar.done()
+      const reduced = [...(await repo.register.rebalanceNeeded()).entries()].filter(([id]) => !before.has(id))
+      if (reduced.length > 0) ctx.err(`warning: ${reduced.length} pack(s) stored with less spread over sites than asked (full redundancy kept): ${reduced[0][1]}; they are rebalanced once the sites allow it`)
       const s = res.snapshot.summary
       if (ctx.json) {
         printJson(ctx, { snapshot: res.name, short: res.name.slice(0, 8), partial: res.snapshot.partial, warnings: res.warnings, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...s })
@@ -296,7 +299,7 @@ const healthCmd: Command = {
       const unrecoverable = res.packs.filter(p => p.unrecoverable)
       const stale = res.packs.reduce((n, p) => n + p.stale.length, 0)
       if (ctx.json) {
-        printJson(ctx, { ok: needsRepair.length === 0 && unrecoverable.length === 0, packs: res.packs, snapshots: res.snapshots })
+        printJson(ctx, { ok: needsRepair.length === 0 && unrecoverable.length === 0, packs: res.packs, snapshots: res.snapshots, rebalance: res.rebalance })
       } else {
         for (const s of res.snapshots) {
           const parts = s.byHealth.map(b => `${b.packs} pack${b.packs === 1 ? '' : 's'} at ${b.health}/${b.n}`)
@@ -305,6 +308,7 @@ const healthCmd: Command = {
         }
         const full = res.packs.filter(p => p.health === p.n).length
         ctx.out(`${res.packs.length} packs: ${full} at full health, ${needsRepair.length} to repair, ${unrecoverable.length} unrecoverable${stale > 0 ? `; ${stale} shards not confirmed recently (run "holdfast audit")` : ''}`)
+        if (res.rebalance.length > 0) ctx.out(`${res.rebalance.length} pack(s) spread over fewer sites than asked, to rebalance: ${res.rebalance[0].reason}`)
         for (const p of [...unrecoverable, ...needsRepair.filter(p => !p.unrecoverable)].slice(0, 20)) {
           ctx.out(`  pack ${p.pack.slice(0, 12)} at ${p.health}/${p.n}${p.unrecoverable ? ' (fewer than k good shards)' : ''}: ${p.problems.map(x => x.replace(/ on (\S+):/, (_m, id: string) => ` on ${names.get(id) ?? id}:`)).join('; ')}`)
         }
@@ -336,6 +340,8 @@ const repairCmd: Command = {
       } else {
         const shards = res.repaired.reduce((n, r) => n + r.placed.length, 0)
         ctx.out(res.needed === 0 ? 'nothing to repair' : `${res.repaired.length} of ${res.needed} packs repaired: ${shards} shard${shards === 1 ? '' : 's'} regenerated`)
+        if (res.rebalanced.length > 0) ctx.out(`${res.rebalanced.length} pack(s) rebalanced over the sites: ${res.rebalanced.reduce((n, r) => n + r.placed.length, 0)} shard(s) moved`)
+        if (res.staleDeleted > 0) ctx.out(`${res.staleDeleted} stale cop${res.staleDeleted === 1 ? 'y' : 'ies'} deleted from stores that are back`)
         for (const r of res.repaired) {
           ctx.out(`  pack ${r.pack.slice(0, 12)}: ${r.placed.map(p => `shard ${p.index} -> ${names.get(p.store) ?? p.store}`).join(', ')}${r.reducedSpread != null ? ` (reduced spread: ${r.reducedSpread})` : ''}`)
         }

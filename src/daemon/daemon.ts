@@ -162,6 +162,8 @@ export class Daemon {
       online: () => isOnline(e.peerId),
       // last seen by presence; a peer never seen since pairing counts from the pairing
       lastSeen: () => { const t = this.trust?.get(e.peerId); const at = Date.parse(t?.lastSeen ?? t?.addedAt ?? ''); return Number.isFinite(at) ? at : undefined },
+      // the quota the peer granted at pairing, less what the ledger says we keep there
+      room: () => { const t = this.trust?.get(e.peerId); return t == null ? undefined : Math.max(0, t.quotaReceived - ledger.storedByPeer(e.peerId).bytes) },
       label: e.name,
       site: e.site
     }))

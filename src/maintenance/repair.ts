@@ -1,4 +1,4 @@
-import { placePack, type PlacementCandidate } from '../placement/index.js'
+import { placePack, siteLimitFor, type PlacementCandidate } from '../placement/index.js'
 import { parseReputation, score } from '../audit/reputation.js'
 import { AbortedError } from '../errors.js'
 import type { PackDescriptor } from '../repository/format.js'
@@ -37,6 +37,8 @@ export interface RepairReport {
   failed: PackRepair[]
   /** Packs with fewer than k good shards: nothing can bring them back. */
   unrecoverable: string[]
+  /** Packs marked for rebalancing whose shards were moved to spread them over the sites as asked. */
+  rebalanced: PackRepair[]
 }
 
 /**
@@ -49,7 +51,7 @@ export interface RepairReport {
 export async function repairRound (repo: Repository, options: RepairOptions = {}): Promise<RepairReport> {
   const reports = await packReports(repo, options)
   const todo = reports.filter(p => p.needsRepair && !p.unrecoverable).slice(0, options.maxPacks ?? Infinity)
-  const report: RepairReport = { needed: todo.length, staleDeleted: await deleteStaleCopies(repo, options.signal), repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack) }
+  const report: RepairReport = { needed: todo.length, staleDeleted: await deleteStaleCopies(repo, options.signal), repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack), rebalanced: [] }
   const reputations = await repo.register.reputations()
   let next = 0
   let done = 0
@@ -61,7 +63,67 @@ export async function repairRound (repo: Repository, options: RepairOptions = {}
       options.onProgress?.({ type: 'repair:progress', done: ++done, total: todo.length })
     }
   }))
+  // then the packs spread over too few sites, once the sites allow a better spread
+  const healthy = new Set(reports.filter(p => !p.needsRepair && !p.unrecoverable).map(p => p.pack))
+  let budget = (options.maxPacks ?? Infinity) - todo.length
+  for (const [pack] of await repo.register.rebalanceNeeded()) {
+    if (budget <= 0) break
+    if (!repo.register.packs.has(pack)) { await repo.register.clearRebalance(pack); continue }
+    if (!healthy.has(pack)) continue // repair first
+    const r = await rebalancePack(repo, repo.register.packs.get(pack)!, reputations, options.signal)
+    if (r != null) { budget--; if (r.error == null) report.rebalanced.push(r); else report.failed.push(r) }
+  }
   return report
+}
+
+/**
+ * Moves shards of a pack off the sites that hold more than the site limit allows, when the stores online
+ * now allow the full spread (null when they do not: the mark stays). Each moved shard is read from its
+ * store and checked against its name, put on the new store, audited there, recorded, and deleted from the
+ * old store.
+ */
+async function rebalancePack (repo: Repository, desc: PackDescriptor, reputations: Map<string, object>, signal?: AbortSignal): Promise<PackRepair | null> {
+  const candidates = candidatesOf(repo, reputations)
+  const online = candidates.filter(c => c.online)
+  const limit = siteLimitFor(desc.k, desc.m, new Set(online.map(c => c.site)).size)
+  if (limit == null) return null
+  const siteOf = new Map(candidates.map(c => [c.id, c.site]))
+  const perSite = new Map<string, number>()
+  const fixed = new Map<number, string>()
+  desc.shards.forEach((s, i) => {
+    const site = siteOf.get(s.store) ?? s.store
+    const n = perSite.get(site) ?? 0
+    if (n < limit) { fixed.set(i, s.store); perSite.set(site, n + 1) }
+  })
+  if (fixed.size === desc.shards.length) { await repo.register.clearRebalance(desc.id); return null }
+  let target: string[]
+  try {
+    target = placePack({ packId: desc.id, k: desc.k, m: desc.m, shardBytes: desc.shardSize, fixed, candidates }, { onShortfall: 'fail' }).peers
+  } catch { return null }
+  const result: PackRepair = { pack: desc.id, placed: [] }
+  try {
+    for (let index = 0; index < desc.shards.length; index++) {
+      if (fixed.has(index)) continue
+      const from = desc.shards[index].store
+      const got = await repo.fetchShard(desc, index, { signal })
+      if (got.data == null) throw new Error(got.problem ?? `shard ${index} could not be read`)
+      const store = repo.stores.find(s => s.id === target[index])!
+      await store.put('shard', desc.shards[index].name, got.data, { signal })
+      desc = await repo.relocateShard(desc, index, store.id)
+      const check = await auditShard([store], desc, index, 4, signal)
+      await repo.register.putShardChecks([{ pack: desc.id, index, check: { at: Date.now(), ...check } }])
+      if (check.outcome !== 'pass') throw new Error(`shard ${index} put on ${store.id} did not pass its audit: ${check.reason ?? check.outcome}`)
+      result.placed.push({ index, store: store.id })
+      const old = repo.stores.find(s => s.id === from)
+      const gone = old != null && old.reachable?.() !== false && await old.delete('shard', desc.shards[index].name, { signal }).then(() => true, () => false)
+      if (!gone && old != null) await repo.register.addStaleCopy(old.id, desc.shards[index].name)
+    }
+    await repo.register.clearRebalance(desc.id)
+  } catch (err) {
+    if (signal?.aborted === true) throw err
+    result.error = (err as Error).message
+  }
+  return result
 }
 
 /**
@@ -128,12 +190,7 @@ function choose (repo: Repository, desc: PackDescriptor, health: PackReport, rep
   const now = Date.now()
   const fixed = new Map<number, string>()
   for (const i of [...health.good, ...health.stale]) fixed.set(i, desc.shards[i].store)
-  const candidates: PlacementCandidate[] = repo.stores.map((s: ShardStore) => {
-    const rec = reputations.get(s.id)
-    let reputation = 1
-    if (rec != null) { try { reputation = score(parseReputation(rec), now) } catch {} }
-    return { id: s.id, site: s.site ?? s.id, freeBytes: Number.MAX_SAFE_INTEGER, reputation, online: s.reachable?.() !== false }
-  })
+  const candidates = candidatesOf(repo, reputations, now)
   const base = { packId: desc.id, k: desc.k, m: desc.m, shardBytes: desc.shardSize, fixed, candidates }
   // first try without the stores that lost these shards; when too few stores remain, allow them again
   const lostOn = new Set(health.regenerate.map(i => desc.shards[i].store))
@@ -144,4 +201,14 @@ function choose (repo: Repository, desc: PackDescriptor, health: PackReport, rep
     const p = placePack(base, { onShortfall: 'reduced' })
     return { peers: p.peers, reduced: p.reason }
   }
+}
+
+/** Every store as a placement candidate: its site, room, reputation score and whether it is reachable. */
+function candidatesOf (repo: Repository, reputations: Map<string, object>, now = Date.now()): PlacementCandidate[] {
+  return repo.stores.map((s: ShardStore) => {
+    const rec = reputations.get(s.id)
+    let reputation = 1
+    if (rec != null) { try { reputation = score(parseReputation(rec), now) } catch {} }
+    return { id: s.id, site: s.site ?? s.id, freeBytes: s.freeBytes?.() ?? Number.MAX_SAFE_INTEGER, reputation, online: s.reachable?.() !== false }
+  })
 }

@@ -36,6 +36,8 @@ export interface SnapshotHealth {
 export interface RepositoryHealth {
   packs: PackReport[]
   snapshots: SnapshotHealth[]
+  /** Packs spread over fewer sites than the rules ask (full redundancy, less protection from losing a site). */
+  rebalance: Array<{ pack: string, reason: string }>
 }
 
 /**
@@ -65,7 +67,8 @@ export async function repositoryHealth (repo: Repository, options: HealthSetting
     }
     snapshots.push({ id: name, time: snapshot.time, packs: used.size, byHealth: [...counts.values()].sort((a, b) => b.health - a.health), needsRepair, unrecoverable })
   }
-  return { packs: [...packs.values()], snapshots }
+  const rebalance = [...(await repo.register.rebalanceNeeded()).entries()].filter(([id]) => packs.has(id)).map(([pack, reason]) => ({ pack, reason }))
+  return { packs: [...packs.values()], snapshots, rebalance }
 }
 
 /** The health of every pack in the register. */

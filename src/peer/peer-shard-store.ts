@@ -31,6 +31,8 @@ export interface PeerShardStoreInit {
   online?: () => boolean
   /** When the peer was last seen (ms since the epoch), for the time it has been away. */
   lastSeen?: () => number | undefined
+  /** What the peer lets us keep there and we keep there now (bytes), for placement. */
+  room?: () => number | undefined
   /** What the user calls the peer (the trust list's name), for reports. */
   label?: string
   /** The site the peer stands at (its failure domain), for placement. */
@@ -72,6 +74,10 @@ export class PeerShardStore implements ShardStore {
 
   get label (): string | undefined { return this.init.label }
   get site (): string | undefined { return this.init.site }
+
+  freeBytes (): number | undefined {
+    return this.init.room?.()
+  }
 
   offlineSince (): number | undefined {
     return this.reachable() ? undefined : this.init.lastSeen?.()

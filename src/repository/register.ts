@@ -55,14 +55,18 @@ export class Register {
     }
   }
 
-  /** Records packs; `pending` marks them as not yet covered by an index record in the stores. */
-  async addPacks (descs: PackDescriptor[], pending: boolean): Promise<void> {
+  /**
+   * Records packs; `pending` marks them as not yet covered by an index record in the stores; `storedNow`
+   * (default: pending) records that this node just stored their shards (as good as an audit now).
+   */
+  async addPacks (descs: PackDescriptor[], pending: boolean, storedNow = pending): Promise<void> {
     const ops: Array<{ type: 'put', key: string, value: Value }> = []
     for (const d of descs) {
       ops.push({ type: 'put', key: `pack!${d.id}`, value: d })
       // pending: this node just stored the pack's shards (each acknowledged by its store), which is as
       // good as an audit at this time
-      if (pending) ops.push({ type: 'put', key: `pending!${d.id}`, value: 1 }, { type: 'put', key: `stored!${d.id}`, value: Date.now() })
+      if (pending) ops.push({ type: 'put', key: `pending!${d.id}`, value: 1 })
+      if (storedNow) ops.push({ type: 'put', key: `stored!${d.id}`, value: Date.now() })
     }
     await this.db.batch(ops)
     for (const d of descs) this.addToMemory(d)
@@ -153,6 +157,10 @@ export class Register {
   /** Marks a pack whose shards are spread over the sites less well than the rules ask. */
   async markRebalance (pack: string, reason: string): Promise<void> {
     await this.db.put(`rebalance!${pack}`, reason as unknown as Value)
+  }
+
+  async clearRebalance (pack: string): Promise<void> {
+    await this.db.del(`rebalance!${pack}`)
   }
 
   async rebalanceNeeded (): Promise<Map<string, string>> {

@@ -285,7 +285,7 @@ export class Repository {
     for (const id of placed) { const site = this.storeById(id)?.site ?? id; sites.set(site, (sites.get(site) ?? 0) + 1) }
     const allSites = new Set(this.stores.map(s => s.site ?? s.id)).size
     const limit = siteLimitFor(this.codec.k, this.codec.m, allSites)
-    if (limit != null && Math.max(...sites.values()) > limit) await this.register.markRebalance(built.id, `${Math.max(...sites.values())} shards on one site, at most ${limit} wanted`)
+    if (limit != null && Math.max(...sites.values()) > limit) await this.register.markRebalance(built.id, `${Math.max(...sites.values())} shards of the pack on one site, at most ${limit} wanted (a store failed and a spare took its shard)`)
     return {
       id: built.id,
       length: built.length,
@@ -301,9 +301,10 @@ export class Repository {
 
   /**
    * The placement rules' choice of stores for a new pack (src/placement/place-pack.ts): reputations from
-   * the register (loaded once per session), quota not known here (unlimited); the site rule relaxed when it
-   * cannot be met. Empty when too few healthy stores remain for distinct placement (the caller's spares
-   * then decide, as before).
+   * the register (loaded once per session), room from the stores' hints (a peer's quota less what we keep
+   * there; unlimited when unknown); the site rule relaxed when it cannot be met, the pack then marked for
+   * rebalancing with the rule's reason. Empty when too few healthy stores remain for distinct placement
+   * (the caller's spares then decide, as before).
    */
   private async placement (packId: string, n: number, shardBytes: number, healthy: ShardStore[]): Promise<string[]> {
     this.reputations ??= this.register.reputations().then(all => {
@@ -313,9 +314,11 @@ export class Repository {
       return out
     })
     const reps = await this.reputations
-    const candidates = healthy.map(s => ({ id: s.id, site: s.site ?? s.id, freeBytes: Number.MAX_SAFE_INTEGER, reputation: reps.get(s.id) ?? 1, online: true }))
+    const candidates = healthy.map(s => ({ id: s.id, site: s.site ?? s.id, freeBytes: s.freeBytes?.() ?? Number.MAX_SAFE_INTEGER, reputation: reps.get(s.id) ?? 1, online: true }))
     try {
-      return placePack({ packId, k: this.codec.k, m: n - this.codec.k, shardBytes, candidates }, { onShortfall: 'reduced' }).peers
+      const p = placePack({ packId, k: this.codec.k, m: n - this.codec.k, shardBytes, candidates }, { onShortfall: 'reduced' })
+      if (p.spread === 'reduced') await this.register.markRebalance(packId, p.reason ?? 'spread over too few sites')
+      return p.peers
     } catch (err) {
       if (err instanceof PlacementError || (err as Error).name === 'ConfigError') return []
       throw err
@@ -589,7 +592,7 @@ export class Repository {
     const indexPack = await this.storePack(sealed, options)
     const record: IndexRecord = { v: 1, created: new Date().toISOString(), packs: [indexPack] }
     const name = await this.putRecord('index', record, options)
-    await this.register.addPacks([indexPack], false)
+    await this.register.addPacks([indexPack], false, true)
     await this.register.markIndexed(name, pending.map(p => p.id))
     return name
   }

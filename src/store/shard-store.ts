@@ -64,6 +64,8 @@ export interface ShardStore {
    * than its grace.
    */
   offlineSince?: () => number | undefined
+  /** Optional: bytes this store can still take for us (a peer's quota less what we keep there), if known. */
+  freeBytes?: () => number | undefined
   /** Optional: what the user calls this store (a peer's name), for reports. */
   readonly label?: string
   /** Optional: the failure domain the store stands in (a peer's site), for placement. */

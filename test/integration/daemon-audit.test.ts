@@ -397,3 +397,70 @@ describe('daemons on 127.0.0.1: 7 hosts in 3 sites (3, 2, 2) at 4+2', function (
     assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
   })
 })
+
+describe('daemons on 127.0.0.1: a backup while a site is short of hosts, then rebalanced', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+  const sites = ['home', 'home', 'home', 'office', 'office', 'cabin', 'cabin']
+
+  before(async function () {
+    dir = await makeTempDir('daemon-rebalance')
+    expectCode(await hf(join(dir, 'owner'), ['init', '--home', join(dir, 'owner'), '--name', 'owner', '--site', 'laptop', '--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2']), 0, 'init owner')
+    await Promise.all(sites.map(async (site, i) => {
+      expectCode(await hf(join(dir, `host${i + 1}`), ['init', '--home', join(dir, `host${i + 1}`), '--name', `host${i + 1}`, '--site', site]), 0, `init host${i + 1}`)
+    }))
+    await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
+    owner = await startDaemon(join(dir, 'owner'))
+    hosts.push(...await Promise.all(sites.map(async (_, i) => await startDaemon(join(dir, `host${i + 1}`)))))
+    for (const [i, h] of hosts.entries()) {
+      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+      expectCode(inv, 0, 'invite')
+      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
+    }
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('with one cabin host down the backup keeps 6 distinct hosts but warns of the reduced spread; once it is back, repair rebalances and losing the home site loses nothing', async () => {
+    const address = hosts[6].addresses[0].replace(/\/p2p\/.*$/, '')
+    await hosts[6].stop()
+    const waitPresence = async (peerId: string, online: boolean): Promise<void> => {
+      const deadline = Date.now() + 60_000
+      for (;;) {
+        const list = parseJson<Array<{ peerId: string, online: boolean }>>(await hf(owner.home, ['peers', 'list', '--json']), 'peers list')
+        if (list.find(p => p.peerId === peerId)?.online === online) return
+        if (Date.now() > deadline) assert.fail(`peer ${peerId} not ${online ? 'online' : 'offline'}`)
+        await new Promise(resolve => setTimeout(resolve, 500))
+      }
+    }
+    await waitPresence(hosts[6].peerId, false)
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 6; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    const b = await hf(owner.home, ['backup', src])
+    expectCode(b, 0, 'backup with a cabin host down')
+    assert.match(b.stderr, /stored with less spread over sites than asked \(full redundancy kept\)/)
+    const h = await hf(owner.home, ['health', '--json'])
+    const before = parseJson<HealthJson & { rebalance: Array<{ pack: string, reason: string }> }>(h, 'health')
+    assert.ok(before.rebalance.length > 0)
+    for (const p of before.packs) assert.equal(p.health, p.n, `full redundancy all the same: ${JSON.stringify(p)}`)
+
+    hosts[6] = await startDaemon(hosts[6].home, {}, { listen: [address] })
+    await waitPresence(hosts[6].peerId, true)
+    const r = await hf(owner.home, ['repair', '--json'])
+    expectCode(r, 0, 'repair (rebalance)')
+    const rep = parseJson<RepairJson & { rebalanced: Array<{ pack: string, placed: Array<{ index: number, store: string }> }> }>(r, 'repair')
+    assert.equal(rep.rebalanced.length, before.rebalance.length, 'every marked pack rebalanced')
+    const after = parseJson<HealthJson & { rebalance: unknown[] }>(await hf(owner.home, ['health', '--json']), 'health')
+    assert.deepEqual(after.rebalance, [])
+    await Promise.all(hosts.slice(0, 3).map(async h => await h.stop()))
+    const target = join(dir, 'restored')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore with the home site stopped')
+    assert.deepEqual(await compareTrees(src, join(target, src)), [])
+  })
+})
