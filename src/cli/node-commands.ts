@@ -28,6 +28,9 @@ const daemon: Command = {
       listen: ctx.values.listen as string[] | undefined,
       runCommand: async (argv, io) => await executeCommand(argv, io),
       onError: (err, where) => { if (process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) },
+      onScrub: pass => {
+        if (pass.damaged.length > 0) ctx.out(`holdfast daemon: scrub re-hashed ${pass.objects} objects, ${pass.damaged.length} corrupt (removed; their owners are told at their next audit)`)
+      },
       onMaintenance: round => {
         const failed = round.audit?.problems.filter(p => p.outcome === 'fail').length ?? 0
         const placed = round.repair?.repaired.reduce((n, r) => n + r.placed.length, 0) ?? 0

@@ -42,6 +42,14 @@ export interface NodeConfig {
     minMs: number
     maxMs: number
   }
+  /** The host's background re-hash of what it keeps for others (src/host/scrubber.ts). */
+  scrub: {
+    enabled: boolean
+    /** A whole pass starts this many seconds after the previous one (default a week). */
+    periodSeconds: number
+    /** Bytes re-hashed per second at most. */
+    bytesPerSecond: number
+  }
   /** The owner's scheduled audits and repairs (src/daemon/maintenance-scheduler.ts). */
   maintenance: {
     /** Run them at all. */
@@ -80,5 +88,6 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   inviteExpirySeconds: 86400,
   transfers: 4,
   reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 }),
+  scrub: Object.freeze({ enabled: true, periodSeconds: 604800, bytesPerSecond: 8388608 }),
   maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200 })
 })

@@ -60,6 +60,13 @@ const FIELDS: Record<string, Setter> = {
       maxMs: (x, f) => { cfg.reconnect.maxMs = integer(x, 10, 86_400_000, f) }
     })
   },
+  scrub: (cfg, v, fail) => {
+    nested(v, fail, {
+      enabled: (x, f) => { cfg.scrub.enabled = boolean(x, f) },
+      periodSeconds: (x, f) => { cfg.scrub.periodSeconds = integer(x, 1, 365 * 86400, f) },
+      bytesPerSecond: (x, f) => { cfg.scrub.bytesPerSecond = integer(x, 4096, 10 * 1024 ** 3, f) }
+    })
+  },
   maintenance: (cfg, v, fail) => {
     nested(v, fail, {
       enabled: (x, f) => { cfg.maintenance.enabled = boolean(x, f) },
@@ -83,6 +90,7 @@ function copyDefaults (): NodeConfig {
     bootstrap: [...d.bootstrap],
     relay: { ...d.relay, reserve: [...d.relay.reserve] },
     reconnect: { ...d.reconnect },
+    scrub: { ...d.scrub },
     maintenance: { ...d.maintenance }
   }
 }

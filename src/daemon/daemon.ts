@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ApiServer, newApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
 import { loadNodeConfig, type NodeConfig } from '../config/index.js'
-import { HostStore, ShardService } from '../host/index.js'
+import { HostStore, Scrubber, ShardService, type ScrubPass } from '../host/index.js'
 import { PeerShardStore, reachingDialer } from '../peer/index.js'
 import { loadIdentity } from '../node/identity.js'
 import { createHoldfastNode, type HoldfastLibp2p } from '../node/libp2p-node.js'
@@ -30,6 +30,8 @@ export interface DaemonInit {
   runCommand?: (argv: string[], io: CommandIo) => Promise<number>
   /** Told of failures the daemon survives (a peer's broken stream, say); the daemon itself prints nothing. */
   onError?: (err: unknown, where: string) => void
+  /** Told of every scrub pass over what this node hosts. */
+  onScrub?: (pass: ScrubPass) => void
   /** Told of every scheduled maintenance round (audits, repairs) that ran. */
   onMaintenance?: (round: MaintenanceRound) => void
   /** How long the repository's keys stay unlocked after a command used them (default 10 min; 0: not kept). */
@@ -58,6 +60,7 @@ export class Daemon {
   private running = false
   private readonly unlocks: UnlockCache
   maintenance?: MaintenanceScheduler
+  private scrubber?: Scrubber
   /** Forwarded commands under way (a maintenance round waits for none to run). */
   private commands = 0
 
@@ -91,6 +94,16 @@ export class Daemon {
       this.api = new ApiServer({ token: await newApiToken(home), port: config.apiPort })
       this.routes(this.api)
       await this.api.start()
+      if (config.scrub.enabled) {
+        this.scrubber = new Scrubber({
+          store: this.host,
+          periodMs: config.scrub.periodSeconds * 1000,
+          bytesPerSecond: config.scrub.bytesPerSecond,
+          onPass: pass => this.init.onScrub?.(pass),
+          onError: err => this.init.onError?.(err, 'scrub')
+        })
+        this.scrubber.start()
+      }
       // the owner's scheduled audits and repairs, for a repository whose shards go to peers
       if ((await readHomeConfig(home).catch(() => undefined))?.peers === true) {
         this.maintenance = new MaintenanceScheduler({
@@ -122,6 +135,7 @@ export class Daemon {
     this.unlocks.clear()
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
       ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
+      ['scrub', this.scrubber != null ? async () => await this.scrubber!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
       ['pairing', this.pairing != null ? async () => await this.pairing!.stop() : undefined],
@@ -137,6 +151,7 @@ export class Daemon {
     this.unlocks.clear() // again: a command that was still unlocking when the API stopped
     this.api = undefined
     this.maintenance = undefined
+    this.scrubber = undefined
     this.presence = undefined
     this.pairing = undefined
     this.shards = undefined

@@ -13,7 +13,7 @@ import {
 } from '../errors.js'
 import { DATA_CHUNK_SIZE, MAX_OBJECT_SIZE } from '../protocol/constants.js'
 import { KeyedLock } from './keyed-lock.js'
-import { IndexValue, ReciprocityLedger } from './reciprocity-ledger.js'
+import { DamagedRecord, IndexValue, ReciprocityLedger } from './reciprocity-ledger.js'
 
 /**
  * How much a peer may keep here, in bytes; undefined when the peer is not trusted (every request refused).
@@ -65,6 +65,7 @@ const OWNER = /^[A-Za-z0-9]{1,128}$/
 const TMP = '.tmp'
 const CLEAN = 'meta!clean'
 const USAGE = 'usage!'
+const DAMAGED = 'damaged!'
 
 /**
  * The objects this node keeps for its peers. Layout: ROOT/<owner>/<kind>/<2 hex>/<name>, where the owner is
@@ -172,6 +173,11 @@ export class HostStore {
   }
 
   /** Stores a whole object at once; returns the bytes newly kept (0 when it was there already). */
+  /** Forgets a damaged record (the owner put the object again, or repaired it elsewhere). */
+  async forgetDamaged (owner: string, kind: ObjectKind, name: string): Promise<void> {
+    await this.db.del(`${DAMAGED}${owner}!${kind}!${name}`)
+  }
+
   async put (owner: string, kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<number> {
     const pending = await this.beginPut(owner, kind, name, data.length, options)
     return pending == null ? 0 : await pending.write([data], options)
@@ -206,6 +212,8 @@ export class HostStore {
         if (this.durable) await syncDir(dir)
         const u = this.hostedFor(owner)
         await this.setUsage(owner, { objects: u.objects + 1, bytes: u.bytes + size })
+        // a good copy again: whatever the scrub found before is settled
+        await this.db.del(`${DAMAGED}${owner}!${kind}!${name}`)
         return size
       })
     } finally {
@@ -310,6 +318,59 @@ export class HostStore {
         await this.setUsage(owner, { objects: Math.max(0, u.objects - 1), bytes: Math.max(0, u.bytes - size) })
         return size
       })
+    })
+  }
+
+  /**
+   * Scrub: re-hashes one object against its name (streamed, under the owner's lock so that no put or
+   * delete of it runs meanwhile). A corrupt object is removed (usage updated) and recorded as damaged for
+   * its owner, who learns of it through `damaged`; it is never served again.
+   */
+  async scrubObject (owner: string, kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<{ state: 'good' | 'damaged' | 'absent', bytes: number }> {
+    return await this.track(options.signal, async () => {
+      const p = this.path(owner, kind, name)
+      return await this.lock.run(owner, async () => {
+        let fh: FileHandle
+        try { fh = await open(p, 'r') } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' as const, bytes: 0 }
+          throw err
+        }
+        const hash = createHash('sha256')
+        let size = 0
+        try {
+          const buf = Buffer.allocUnsafe(DATA_CHUNK_SIZE)
+          for (;;) {
+            checkAbort(options.signal)
+            const { bytesRead } = await fh.read(buf, 0, buf.length, null)
+            if (bytesRead === 0) break
+            hash.update(buf.subarray(0, bytesRead))
+            size += bytesRead
+          }
+        } finally {
+          await fh.close()
+        }
+        if (hash.digest('hex') === name) return { state: 'good' as const, bytes: size }
+        await rm(p, { force: true })
+        if (this.durable) await syncDir(dirname(p))
+        const u = this.hostedFor(owner)
+        await this.setUsage(owner, { objects: Math.max(0, u.objects - 1), bytes: Math.max(0, u.bytes - size) })
+        await this.db.put(`${DAMAGED}${owner}!${kind}!${name}`, { at: Date.now(), reason: 'its bytes no longer hash to its name' })
+        return { state: 'damaged' as const, bytes: size }
+      })
+    })
+  }
+
+  /** What the scrub found damaged among the owner's objects (and removed), oldest first by name. */
+  async damaged (owner: string, options: StoreCallOptions = {}): Promise<Array<{ kind: ObjectKind, name: string } & DamagedRecord>> {
+    return await this.track(options.signal, async () => {
+      this.ownerDir(owner) // validates the owner
+      const prefix = `${DAMAGED}${owner}!`
+      const out: Array<{ kind: ObjectKind, name: string } & DamagedRecord> = []
+      for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefix + '~' })) {
+        const [kind, name] = key.slice(prefix.length).split('!')
+        out.push({ kind: kind as ObjectKind, name, ...(value as DamagedRecord) })
+      }
+      return out
     })
   }
 

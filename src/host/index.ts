@@ -5,3 +5,4 @@
 export * from './host-store.js'
 export * from './reciprocity-ledger.js'
 export * from './shard-service.js'
+export * from './scrubber.js'

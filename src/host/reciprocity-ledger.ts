@@ -22,7 +22,10 @@ export interface LedgerEntry {
   storedBy: StoredByRecord
 }
 
-export type IndexValue = StoreUsage | StoredByRecord | boolean
+/** An object the host's scrub found corrupt and removed (`damaged!OWNER!KIND!NAME`). */
+export interface DamagedRecord { at: number, reason: string }
+
+export type IndexValue = StoreUsage | StoredByRecord | boolean | DamagedRecord
 
 const PREFIX = 'storedby!'
 

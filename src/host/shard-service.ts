@@ -3,7 +3,7 @@ import type { ObjectKind } from '../store/shard-store.js'
 import { AbortedError, HoldfastError, ProtocolError } from '../errors.js'
 import { deadline } from '../util/deadline.js'
 import {
-  LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, SHARD_PROTOCOL, Request, StreamReader, errorReply, parseRequest, sendMessage,
+  LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, SHARD_PROTOCOL, Request, StreamReader, errorReply, parseRequest, sendMessage,
   sendPiece
 } from '../protocol/index.js'
 import type { HostStore } from './host-store.js'
@@ -16,7 +16,7 @@ export interface ProtocolRegistrar {
 
 export interface ShardServiceInit {
   /** Where requests are served from; the service neither opens nor closes it. */
-  store: Pick<HostStore, 'beginPut' | 'openRead' | 'has' | 'list' | 'delete' | 'usage' | 'prove'>
+  store: Pick<HostStore, 'beginPut' | 'openRead' | 'has' | 'list' | 'delete' | 'usage' | 'prove' | 'damaged'>
   /** Streams of this protocol open at once per connection (default 16). */
   maxInboundStreams?: number
   /** Time for a request's first frame to arrive, and for a reply's end to be acknowledged (default 10 s). */
@@ -183,6 +183,15 @@ export class ShardService implements Startable {
           await reader.expectEnd(signal)
           const u = await store.usage(owner, { signal })
           await reply({ ok: true, objects: u.objects, bytes: u.bytes, quota: Math.min(u.quota, Number.MAX_SAFE_INTEGER) })
+          return
+        }
+        case 'damaged': {
+          await reader.expectEnd(signal)
+          const all = await store.damaged(owner, { signal })
+          for (let at = 0; at === 0 || at < all.length; at += LIST_BATCH_SIZE) {
+            const items = all.slice(at, at + LIST_BATCH_SIZE).map(d => ({ kind: d.kind, name: d.name, at: d.at, reason: d.reason.slice(0, MAX_ERROR_MESSAGE) }))
+            await reply({ ok: true, items, done: at + LIST_BATCH_SIZE >= all.length })
+          }
           return
         }
         case 'prove': {

@@ -79,10 +79,23 @@ export async function auditRound (repo: Repository, options: AuditRoundOptions =
     await repo.register.putShardChecks(batch)
   }
 
+  // what the hosts' own scrubs found corrupt (and removed) counts as failed without a challenge
+  const reported = new Set<string>()
+  await Promise.all(repo.stores.map(async store => {
+    if (store.damaged == null || store.reachable?.() === false) return
+    try {
+      for (const d of await store.damaged({ signal: options.signal })) if (d.kind === 'shard') reported.add(`${store.id}!${d.name}`)
+    } catch (err) {
+      if (options.signal?.aborted === true) throw err
+    }
+  }))
+
   await forEachLimit(jobs, options.concurrency ?? 8, async ({ desc, index }) => {
     if (options.signal?.aborted === true) throw new AbortedError('audit aborted', { cause: options.signal.reason })
     const info = desc.shards[index]
-    const result = await auditShard(repo.storesFor(info.store), desc, index, segments, options.signal)
+    const result = reported.has(`${info.store}!${info.name}`)
+      ? { store: info.store, outcome: 'fail' as const, reason: 'reported corrupt by the host\'s own scrub' }
+      : await auditShard(repo.storesFor(info.store), desc, index, segments, options.signal)
     const entry = stores.get(result.store) ?? { store: result.store, challenged: 0, passed: 0, failed: 0, unreachable: 0 }
     stores.set(result.store, entry)
     entry.challenged++

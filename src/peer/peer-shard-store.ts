@@ -1,11 +1,11 @@
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
-import { GetOptions, OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
+import { DamagedReport, GetOptions, OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
 import { isObjectName } from '../store/hash-name.js'
 import { AbortedError, HoldfastError, ProtocolError, StoreUnavailableError, TooLargeError, UsageError } from '../errors.js'
 import { Deadline, deadline } from '../util/deadline.js'
 import {
   ErrorReply, MAX_CONTROL_FRAME, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, Request, SHARD_PROTOCOL, StreamReader, errorFromWire,
-  parseDeleteReply, parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseProveReply, parseUsageReply,
+  parseDeleteReply, parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseProveReply, parseUsageReply, parseDamagedBatch,
   sendBytes, sendMessage
 } from '../protocol/index.js'
 
@@ -162,6 +162,19 @@ export class PeerShardStore implements ShardStore {
       return expectOk(parseDeleteReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).freed
     })
     if (freed > 0) await this.record(async l => { await l.addStoredBy(this.peerName, { objects: -1, bytes: -freed }) })
+  }
+
+  /** What the host's scrub found corrupt among our objects (and removed). */
+  async damaged (options: StoreCallOptions = {}): Promise<DamagedReport[]> {
+    return await this.call({ op: 'damaged' }, 0, options, async (stream, reader, signal) => {
+      await stream.close({ signal })
+      const out: DamagedReport[] = []
+      for (;;) {
+        const batch = expectOk(parseDamagedBatch(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName)
+        out.push(...batch.items)
+        if (batch.done) return out
+      }
+    })
   }
 
   /** An audit: the host proves the segments asked for (the caller verifies them). */

@@ -12,6 +12,8 @@ import { LIST_BATCH_SIZE, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_PATH, MA
  *   list    C: {op:'list', kind}, end                          H: ListBatch ... (the last with done: true)
  *   delete  C: {op:'delete', kind, name}, end                  H: DeleteReply
  *   usage   C: {op:'usage'}, end                               H: UsageReply
+ *   damaged C: {op:'damaged'}, end                             H: DamagedBatch ... (the last with done: true)
+ *           (what the host's scrub found corrupt among the asker's objects and removed)
  *   prove   C: {op:'prove', kind, name, nonce, segmentSize, indices}, end   H: ProveReply
  *           (an audit: the segments at `indices` of the object and their Merkle paths, the nonce echoed;
  *           hosts that predate it reset the stream on the unknown op)
@@ -27,7 +29,8 @@ export interface ListRequest { op: 'list', kind: ObjectKind }
 export interface DeleteRequest { op: 'delete', kind: ObjectKind, name: string }
 export interface UsageRequest { op: 'usage' }
 export interface ProveRequest { op: 'prove', kind: ObjectKind, name: string, nonce: Uint8Array, segmentSize: number, indices: number[] }
-export type Request = PutRequest | GetRequest | HasRequest | ListRequest | DeleteRequest | UsageRequest | ProveRequest
+export interface DamagedRequest { op: 'damaged' }
+export type Request = PutRequest | GetRequest | HasRequest | ListRequest | DeleteRequest | UsageRequest | ProveRequest | DamagedRequest
 export type RequestOp = Request['op']
 
 export interface WireError { code: string, message: string }
@@ -41,6 +44,8 @@ export interface HasReply { ok: true, has: boolean }
 export interface ListBatch { ok: true, names: string[], done: boolean }
 export interface DeleteReply { ok: true, freed: number }
 export interface UsageReply { ok: true, objects: number, bytes: number, quota: number }
+export interface DamagedItem { kind: ObjectKind, name: string, at: number, reason: string }
+export interface DamagedBatch { ok: true, items: DamagedItem[], done: boolean }
 export interface WireProof { index: number, segment: Uint8Array, path: Uint8Array[] }
 export interface ProveReply { ok: true, nonce: Uint8Array, proofs: WireProof[] }
 
@@ -122,6 +127,11 @@ const proofs: Check = (value, field) => {
   })
 }
 
+const damagedItems: Check = (value, field) => {
+  if (!Array.isArray(value) || value.length > LIST_BATCH_SIZE) fail(`${field}: expected at most ${LIST_BATCH_SIZE} items`)
+  return value.map((item, i) => record(item, `${field}[${i}]`, { kind, name, at: anyCount, reason: text(MAX_ERROR_MESSAGE) }))
+}
+
 const wireError: Check = (value, field) => record(value, field, { code: text(64), message: text(MAX_ERROR_MESSAGE) })
 
 const REQUESTS: Record<RequestOp, { required: Record<string, Check>, optional?: Record<string, Check> }> = {
@@ -131,7 +141,8 @@ const REQUESTS: Record<RequestOp, { required: Record<string, Check>, optional?: 
   list: { required: { op: literal('list'), kind } },
   delete: { required: { op: literal('delete'), kind, name } },
   usage: { required: { op: literal('usage') } },
-  prove: { required: { op: literal('prove'), kind, name, nonce, segmentSize, indices } }
+  prove: { required: { op: literal('prove'), kind, name, nonce, segmentSize, indices } },
+  damaged: { required: { op: literal('damaged') } }
 }
 
 /** Validates a decoded request. An announced size above MAX_OBJECT_SIZE is refused here, before any byte. */
@@ -158,3 +169,4 @@ export const parseListBatch = (v: unknown): ListBatch | ErrorReply => parseReply
 export const parseDeleteReply = (v: unknown): DeleteReply | ErrorReply => parseReply(v, 'delete reply', { freed: count(MAX_OBJECT_SIZE) })
 export const parseUsageReply = (v: unknown): UsageReply | ErrorReply => parseReply(v, 'usage reply', { objects: anyCount, bytes: anyCount, quota: anyCount })
 export const parseProveReply = (v: unknown): ProveReply | ErrorReply => parseReply(v, 'prove reply', { nonce, proofs })
+export const parseDamagedBatch = (v: unknown): DamagedBatch | ErrorReply => parseReply(v, 'damaged reply', { items: damagedItems, done: bool })

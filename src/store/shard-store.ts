@@ -44,6 +44,9 @@ export interface ProveAnswer {
   proofs: Array<{ index: number, segment: Uint8Array, path: Uint8Array[] }>
 }
 
+/** An object a host's own scrub found corrupt (and removed). */
+export interface DamagedReport { kind: ObjectKind, name: string, at: number, reason: string }
+
 export interface ShardStore {
   /** A stable identifier, e.g. `dir:/srv/disk1/holdfast`. */
   readonly id: string
@@ -75,6 +78,8 @@ export interface ShardStore {
    * absent). The caller verifies the answer against the Merkle root it keeps; the store is not trusted.
    */
   prove?: (kind: ObjectKind, name: string, request: ProveRequest, options?: StoreCallOptions) => Promise<ProveAnswer>
+  /** Optional: what the store's own scrub found corrupt among our objects (a peer host), oldest first. */
+  damaged?: (options?: StoreCallOptions) => Promise<DamagedReport[]>
   /** Releases resources; harmless to call twice. */
   close (): Promise<void>
 }

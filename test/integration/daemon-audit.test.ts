@@ -13,7 +13,7 @@ import { expectCode, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRan
  * those packs, and a restore with two other hosts stopped is byte-identical.
  */
 const MiB = 1024 * 1024
-interface AuditJson { shards: number, stores: Array<{ store: string, name: string, challenged: number, passed: number, failed: number, unreachable: number, state?: string }>, problems: Array<{ store: string, outcome: string, reason?: string }> }
+interface AuditJson { shards: number, stores: Array<{ store: string, name: string, challenged: number, passed: number, failed: number, unreachable: number, state?: string }>, problems: Array<{ pack: string, store: string, outcome: string, reason?: string }> }
 interface HealthJson { ok: boolean, packs: Array<{ pack: string, health: number, n: number }> }
 interface RepairJson { ok: boolean, needed: number, repaired: Array<{ pack: string, placed: Array<{ index: number, store: string }> }>, failed: unknown[] }
 
@@ -24,6 +24,8 @@ describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair rest
   const hosts: RunningDaemon[] = []
   const shardsOf = async (h: RunningDaemon): Promise<string[]> => await shardFiles(join(h.home, 'shards', owner.peerId))
   const storeOf = (h: RunningDaemon): string => `peer:${h.peerId}`
+  /** pack id -> the stores that lost a shard of it (from the audit) */
+  const lostOn = new Map<string, string[]>()
 
   before(async function () {
     dir = await makeTempDir('daemon-audit')
@@ -75,6 +77,7 @@ describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair rest
     const r = await hf(owner.home, ['audit', '--json'])
     expectCode(r, 1, 'audit with lost shards')
     const audit = parseJson<AuditJson>(r, 'audit')
+    for (const p of audit.problems) lostOn.set(p.pack, [...lostOn.get(p.pack) ?? [], p.store])
     const by = new Map(audit.stores.map(s => [s.store, s]))
     assert.equal(by.get(storeOf(emptied))?.failed, lost.length, 'every shard of host1 failed')
     assert.equal(by.get(storeOf(emptied))?.state, 'warned', 'a failure warns, it does not penalise at once')
@@ -97,9 +100,9 @@ describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair rest
     const placed = rep.repaired.flatMap(p => p.placed)
     assert.ok(placed.length > 3)
     // a pack that lost one shard has exactly one host holding nothing of it (7 hosts, 6 shards): it goes
-    // there, not back to the host that lost it; a pack that lost two may need the loser again
+    // there, not back to the host that lost it; a pack that lost two may need a loser again
     for (const p of rep.repaired.filter(p => p.placed.length === 1)) {
-      assert.notEqual(p.placed[0].store, storeOf(hosts[0]), `pack ${p.pack}: back on the host that lost it`)
+      assert.ok(!(lostOn.get(p.pack) ?? []).includes(p.placed[0].store), `pack ${p.pack}: back on the host that lost it`)
     }
     const h = await hf(owner.home, ['health', '--json'])
     expectCode(h, 0, 'health after repair')
@@ -462,5 +465,63 @@ describe('daemons on 127.0.0.1: a backup while a site is short of hosts, then re
     const target = join(dir, 'restored')
     expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore with the home site stopped')
     assert.deepEqual(await compareTrees(src, join(target, src)), [])
+  })
+})
+
+describe('daemons on 127.0.0.1: a host\'s own scrub finds a corrupt shard and tells its owner', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+
+  before(async function () {
+    dir = await makeTempDir('daemon-scrub')
+    const names = ['owner', ...Array.from({ length: 7 }, (_, i) => `host${i + 1}`)]
+    await Promise.all(names.map(async (name, i) => {
+      const args = ['init', '--home', join(dir, name), '--name', name]
+      if (i === 0) args.push('--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2')
+      expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
+    }))
+    await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
+    // host1 re-hashes everything it keeps every second
+    await writeFile(join(dir, 'host1', 'node.json'), JSON.stringify({ scrub: { periodSeconds: 1 } }))
+    owner = await startDaemon(join(dir, 'owner'))
+    hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
+    for (const [i, h] of hosts.entries()) {
+      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+      expectCode(inv, 0, 'invite')
+      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
+    }
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 4; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup')
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('a flipped byte is found by the scrub and removed; the owner\'s next audit learns it from the host, repair restores full health', async () => {
+    const scrubbing = hosts[0]
+    const files = await shardFiles(join(scrubbing.home, 'shards', owner.peerId))
+    const victim = files[files.length - 1]
+    const bytes = await readFile(victim)
+    bytes[bytes.length - 3] ^= 0x80
+    await writeFile(victim, bytes)
+    const deadline = Date.now() + 60_000
+    while (!/scrub re-hashed \d+ objects, 1 corrupt/.test(scrubbing.output())) {
+      if (Date.now() > deadline) assert.fail(`the scrub did not find the corrupt shard:\n${scrubbing.output()}`)
+      await new Promise(resolve => setTimeout(resolve, 500))
+    }
+    assert.equal((await shardFiles(join(scrubbing.home, 'shards', owner.peerId))).length, files.length - 1, 'the corrupt shard was removed')
+    const a = await hf(owner.home, ['audit', '--json'])
+    expectCode(a, 1, 'audit')
+    const audit = parseJson<AuditJson>(a, 'audit')
+    assert.deepEqual(audit.problems.map(p => [p.store, p.outcome, p.reason]), [[`peer:${scrubbing.peerId}`, 'fail', 'reported corrupt by the host\'s own scrub']])
+    expectCode(await hf(owner.home, ['repair']), 0, 'repair')
+    expectCode(await hf(owner.home, ['health']), 0, 'health')
+    expectCode(await hf(owner.home, ['audit']), 0, 'audit after repair')
   })
 })

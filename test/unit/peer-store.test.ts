@@ -245,6 +245,7 @@ describe('shard protocol between two nodes', () => {
         list: host.store.list.bind(host.store),
         delete: host.store.delete.bind(host.store),
         prove: host.store.prove.bind(host.store),
+        damaged: host.store.damaged.bind(host.store),
         usage: host.store.usage.bind(host.store),
         has: async () => { throw new Error('EIO: i/o error, stat \'/srv/secret/path\'') }
       },

@@ -4,7 +4,7 @@ import type { Libp2p, Stream } from '@libp2p/interface'
 import {
   DATA_CHUNK_SIZE, LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, MAX_PROOF_PATH, MAX_PROVE_SEGMENT_SIZE, MAX_PROVE_SEGMENTS, READ_HIGH_WATER, SHARD_PROTOCOL, STREAM_READ_BUFFER_LIMIT,
   StreamReader, WIRE_ERROR_CODES, decodeBody, encodeFrame, encodeVarint, errorFromWire, errorReply, parseDeleteReply,
-  parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseProveReply, parseRequest, parseUsageReply, sendBytes,
+  parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseProveReply, parseDamagedBatch, parseRequest, parseUsageReply, sendBytes,
   sendMessage, varintLength
 } from '../../src/protocol/index.js'
 import { deadline } from '../../src/util/deadline.js'
@@ -184,6 +184,21 @@ describe('shard protocol: messages', () => {
     // the largest reply fits its frame bound
     const largest = { ok: true, nonce, proofs: Array(MAX_PROVE_SEGMENTS).fill({ index: 2 ** 40, segment: new Uint8Array(MAX_PROVE_SEGMENT_SIZE), path: Array(MAX_PROOF_PATH).fill(new Uint8Array(32)) }) }
     assert.ok(encodeFrame(largest, MAX_PROOF_FRAME).length <= MAX_PROOF_FRAME + 8)
+  })
+
+  it('damaged: the request and its batches pass; malformed items are a ProtocolError', () => {
+    assert.deepEqual(parseRequest(wire({ op: 'damaged' })), { op: 'damaged' })
+    throwsNamed(() => parseRequest(new Map<string, unknown>([['op', 'damaged'], ['since', 1]])), 'ProtocolError', 'an unknown field')
+    const item = { kind: 'shard', name: NAME, at: 1700000000000, reason: 'its bytes no longer hash to its name' }
+    assert.deepEqual(parseDamagedBatch(wire({ ok: true, items: [item], done: true })), { ok: true, items: [item], done: true })
+    const m = (fields: Record<string, unknown>): Map<string, unknown> => new Map<string, unknown>([['ok', true], ['items', [new Map(Object.entries({ ...item, ...fields }))]], ['done', true]])
+    for (const [what, value] of [
+      ['a bad name', m({ name: 'x' })],
+      ['an unknown kind', m({ kind: 'secret' })],
+      ['a negative time', m({ at: -1 })],
+      ['a reason too long', m({ reason: 'x'.repeat(MAX_ERROR_MESSAGE + 1) })],
+      ['too many items', new Map<string, unknown>([['ok', true], ['items', Array(LIST_BATCH_SIZE + 1).fill(new Map(Object.entries(item)))], ['done', true]])]
+    ] as Array<[string, unknown]>) throwsNamed(() => parseDamagedBatch(value), 'ProtocolError', what)
   })
 
   it('the reply validators refuse every malformed field (ProtocolError)', () => {
