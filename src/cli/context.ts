@@ -12,6 +12,8 @@ export interface CommandIo {
   passphrase?: string
   /** The stores of a peers repository (inside the daemon: one per trusted peer). */
   openStores?: () => Promise<ShardStore[]>
+  /** What a backup does when the peers cannot give a pack the spread over sites the rules ask (the node config). */
+  placement?: OpenOptions['placement']
   /** Opens the repository's key file (inside the daemon: keys it opened before are kept, see UnlockCache). */
   unlock?: OpenOptions['unlock']
   /**
@@ -38,7 +40,7 @@ export async function openRepository (ctx: CommandContext): Promise<Repository> 
   const stores = ctx.openStores != null ? await ctx.openStores() : undefined
   // imported here: the CLI process does not load the engine for a command it sends to the daemon
   const { Repository } = await import('../repository/repository.js')
-  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock })
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement })
 }
 
 export async function withRepository<T> (ctx: CommandContext, fn: (repo: Repository) => Promise<T>): Promise<T> {

@@ -42,6 +42,13 @@ export interface NodeConfig {
     minMs: number
     maxMs: number
   }
+  /** What a backup does when the stores online cannot spread a pack over the sites as the rules ask. */
+  placement: {
+    /** 'reduced': store it on k+m distinct peers anyway and mark it for rebalancing; 'wait': wait for peers. */
+    onShortfall: 'reduced' | 'wait'
+    /** How long 'wait' waits before the backup fails with the reason. */
+    waitSeconds: number
+  }
   /** The host's background re-hash of what it keeps for others (src/host/scrubber.ts). */
   scrub: {
     enabled: boolean
@@ -88,6 +95,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   inviteExpirySeconds: 86400,
   transfers: 4,
   reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 }),
+  placement: Object.freeze({ onShortfall: 'reduced' as const, waitSeconds: 300 }),
   scrub: Object.freeze({ enabled: true, periodSeconds: 604800, bytesPerSecond: 8388608 }),
   maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200 })
 })

@@ -60,6 +60,12 @@ const FIELDS: Record<string, Setter> = {
       maxMs: (x, f) => { cfg.reconnect.maxMs = integer(x, 10, 86_400_000, f) }
     })
   },
+  placement: (cfg, v, fail) => {
+    nested(v, fail, {
+      onShortfall: (x, f) => { if (x !== 'reduced' && x !== 'wait') f('must be "reduced" or "wait"'); cfg.placement.onShortfall = x as 'reduced' | 'wait' },
+      waitSeconds: (x, f) => { cfg.placement.waitSeconds = integer(x, 1, 86400, f) }
+    })
+  },
   scrub: (cfg, v, fail) => {
     nested(v, fail, {
       enabled: (x, f) => { cfg.scrub.enabled = boolean(x, f) },
@@ -90,6 +96,7 @@ function copyDefaults (): NodeConfig {
     bootstrap: [...d.bootstrap],
     relay: { ...d.relay, reserve: [...d.relay.reserve] },
     reconnect: { ...d.reconnect },
+    placement: { ...d.placement },
     scrub: { ...d.scrub },
     maintenance: { ...d.maintenance }
   }

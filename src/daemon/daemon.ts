@@ -44,6 +44,7 @@ export interface CommandIo {
   signal: AbortSignal
   passphrase?: string
   openStores: () => Promise<ShardStore[]>
+  placement?: { onShortfall: 'reduced' | 'wait', waitSeconds: number }
   /** Opens the key file, from the daemon's unlock cache when this passphrase opened it before. */
   unlock: UnlockFn
 }
@@ -242,7 +243,8 @@ export class Daemon {
       signal,
       passphrase: typeof passphrase === 'string' ? passphrase : undefined,
       openStores: async () => this.peerStores(),
-      unlock: this.unlocks.unlock
+      unlock: this.unlocks.unlock,
+      placement: this.config?.placement
     })
   }
 }

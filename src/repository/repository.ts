@@ -8,6 +8,7 @@ import { SEGMENT_SIZE } from '../audit/index.js'
 import { placePack, placeShards, siteLimitFor } from '../placement/index.js'
 import { parseReputation, score } from '../audit/reputation.js'
 import { DirectoryStore, hashName, normalizeStoreSpec, openStore, ShardStore } from '../store/index.js'
+import { checkAbort } from '../store/directory-store.js'
 import { homePaths, readHomeConfig, writeFileAtomic } from '../node/home.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { BuiltPack, SealBatch, WorkerInit } from '../worker/crypto-worker.js'
@@ -43,6 +44,8 @@ export interface OpenOptions extends CallOptions {
   stores?: ShardStore[]
   /** Opens the key file with the passphrase (default unlockKeyFile; the daemon keeps keys it opened, see UnlockCache). */
   unlock?: (keyFile: KeyFile, passphrase: string) => Promise<RepositoryKeys>
+  /** When the stores online cannot give a pack the spread over sites the rules ask: store it anyway and mark it ('reduced', the default), or wait for stores up to waitSeconds ('wait'). */
+  placement?: { onShortfall: 'reduced' | 'wait', waitSeconds: number }
 }
 
 /** Index blobs hold at most this many blob entries (about 100 bytes of JSON each). */
@@ -61,6 +64,7 @@ export class Repository {
   private readonly readSpeed = new Map<string, number>()
   private pool?: WorkerPool
   private closed = false
+  private placementPolicy?: OpenOptions['placement']
   /** stores' placement weights from their audit record (loaded once per session) */
   private reputations?: Promise<Map<string, number>>
 
@@ -172,6 +176,7 @@ export class Repository {
     const register = new Register(paths.register)
     await register.open()
     const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
+    repo.placementPolicy = options.placement
     if (!await register.isBuilt()) await repo.rebuildIndex(options)
     return repo
   }
@@ -253,7 +258,7 @@ export class Repository {
     const healthy = this.stores.filter(s => !this.failedStores.has(s.id) && s.reachable?.() !== false)
     // first choice: the placement rules (distinct stores, at most m shards per site when there are enough
     // sites, weighted by reputation); spares: the other stores by rendezvous, healthy ones first
-    const first = await this.placement(built.id, n, built.shardSize, healthy)
+    const first = await this.placement(built.id, n, built.shardSize, healthy, options.signal)
     const ranked = [...first, ...placeShards(built.id, Math.min(n, healthy.length), healthy.map(s => s.id)),
       ...placeShards(built.id, this.stores.length, this.stores.map(s => s.id))]
     const order = [...new Set(ranked)]
@@ -306,7 +311,7 @@ export class Repository {
    * rebalancing with the rule's reason. Empty when too few healthy stores remain for distinct placement
    * (the caller's spares then decide, as before).
    */
-  private async placement (packId: string, n: number, shardBytes: number, healthy: ShardStore[]): Promise<string[]> {
+  private async placement (packId: string, n: number, shardBytes: number, healthy: ShardStore[], signal?: AbortSignal): Promise<string[]> {
     this.reputations ??= this.register.reputations().then(all => {
       const now = Date.now()
       const out = new Map<string, number>()
@@ -316,11 +321,22 @@ export class Repository {
     const reps = await this.reputations
     const candidates = healthy.map(s => ({ id: s.id, site: s.site ?? s.id, freeBytes: s.freeBytes?.() ?? Number.MAX_SAFE_INTEGER, reputation: reps.get(s.id) ?? 1, online: true }))
     try {
-      const p = placePack({ packId, k: this.codec.k, m: n - this.codec.k, shardBytes, candidates }, { onShortfall: 'reduced' })
+      let p = placePack({ packId, k: this.codec.k, m: n - this.codec.k, shardBytes, candidates }, { onShortfall: 'reduced' })
+      if (p.spread === 'reduced' && this.placementPolicy?.onShortfall === 'wait') {
+        // wait for stores to come online until the full spread is possible, then fail with the reason
+        const until = Date.now() + this.placementPolicy.waitSeconds * 1000
+        while (p.spread === 'reduced') {
+          if (Date.now() >= until) throw new PlacementError(`${p.reason ?? 'the pack cannot be spread over the sites as asked'} (waited ${this.placementPolicy.waitSeconds} s for more peers: placement.onShortfall is "wait")`)
+          await new Promise(resolve => setTimeout(resolve, Math.min(2000, Math.max(0, until - Date.now()))))
+          checkAbort(signal)
+          const now = this.stores.filter(s => !this.failedStores.has(s.id) && s.reachable?.() !== false)
+          p = placePack({ packId, k: this.codec.k, m: n - this.codec.k, shardBytes, candidates: now.map(s => ({ id: s.id, site: s.site ?? s.id, freeBytes: s.freeBytes?.() ?? Number.MAX_SAFE_INTEGER, reputation: reps.get(s.id) ?? 1, online: true })) }, { onShortfall: 'reduced' })
+        }
+      }
       if (p.spread === 'reduced') await this.register.markRebalance(packId, p.reason ?? 'spread over too few sites')
       return p.peers
     } catch (err) {
-      if (err instanceof PlacementError || (err as Error).name === 'ConfigError') return []
+      if ((err instanceof PlacementError && !/placement.onShortfall is "wait"/.test(err.message)) || (err as Error).name === 'ConfigError') return []
       throw err
     }
   }

@@ -429,6 +429,35 @@ describe('daemons on 127.0.0.1: a backup while a site is short of hosts, then re
     await removeDir(dir)
   })
 
+  it('with placement.onShortfall "wait", a backup while a cabin host is down waits, then fails with the reason', async () => {
+    const restartOwner = async (nodeJson: object): Promise<void> => {
+      await owner.stop()
+      await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify(nodeJson))
+      owner = await startDaemon(join(dir, 'owner'))
+      const deadline = Date.now() + 60_000
+      for (;;) {
+        const list = parseJson<Array<{ online: boolean }>>(await hf(owner.home, ['peers', 'list', '--json']), 'peers list')
+        if (list.filter(p => p.online).length === hosts.filter(h => h.process.exitCode == null && h.process.signalCode == null).length) return
+        if (Date.now() > deadline) assert.fail('the hosts did not reconnect to the restarted owner')
+        await new Promise(resolve => setTimeout(resolve, 500))
+      }
+    }
+    const address = hosts[6].addresses[0].replace(/\/p2p\/.*$/, '')
+    await hosts[6].stop()
+    await restartOwner({ maintenance: { enabled: false }, placement: { onShortfall: 'wait', waitSeconds: 3 } })
+    const src = join(dir, 'src-wait')
+    await mkdir(src)
+    await writeRandom(join(src, 'a.bin'), MiB)
+    const started = Date.now()
+    const b = await hf(owner.home, ['backup', src])
+    expectCode(b, 1, 'backup that cannot get the spread')
+    assert.ok(Date.now() - started >= 3000, 'it waited')
+    assert.match(b.stderr, /site.*placement\.onShortfall is "wait"/s)
+    assert.equal(parseJson<unknown[]>(await hf(owner.home, ['snapshots', '--json']), 'snapshots').length, 0, 'no snapshot')
+    hosts[6] = await startDaemon(hosts[6].home, {}, { listen: [address] })
+    await restartOwner({ maintenance: { enabled: false } })
+  })
+
   it('with one cabin host down the backup keeps 6 distinct hosts but warns of the reduced spread; once it is back, repair rebalances and losing the home site loses nothing', async () => {
     const address = hosts[6].addresses[0].replace(/\/p2p\/.*$/, '')
     await hosts[6].stop()
