@@ -293,7 +293,7 @@ const healthCmd: Command = {
   async run (ctx) {
     const { repositoryHealth } = await import('../maintenance/index.js')
     return await withRepository(ctx, async repo => {
-      const res = await repositoryHealth(repo, { signal: ctx.signal })
+      const res = await repositoryHealth(repo, { ...ctx.health, signal: ctx.signal })
       const names = new Map(repo.stores.map(s => [s.id, s.label ?? s.id]))
       const needsRepair = res.packs.filter(p => p.needsRepair)
       const unrecoverable = res.packs.filter(p => p.unrecoverable)
@@ -314,7 +314,7 @@ const healthCmd: Command = {
         }
       }
       if (unrecoverable.length > 0) { ctx.err(`health: ${unrecoverable.length} pack(s) have fewer than k good shards left`); return EXIT.error }
-      if (needsRepair.length > 0) { ctx.err(`health: ${needsRepair.length} pack(s) below full redundancy; run "holdfast repair"`); return EXIT.partial }
+      if (needsRepair.length > 0) { ctx.err(`health: ${needsRepair.length} pack(s) below the repair threshold; run "holdfast repair"`); return EXIT.partial }
       return EXIT.ok
     })
   }
@@ -332,7 +332,7 @@ const repairCmd: Command = {
     const { repairRound } = await import('../maintenance/index.js')
     return await withRepository(ctx, async repo => {
       const bar = new ProgressBar('repair')
-      const res = await repairRound(repo, { signal: ctx.signal, onProgress: e => bar.message(`repairing packs: ${e.done}/${e.total}`) })
+      const res = await repairRound(repo, { ...ctx.health, signal: ctx.signal, onProgress: e => bar.message(`repairing packs: ${e.done}/${e.total}`) })
       bar.done()
       const names = new Map(repo.stores.map(s => [s.id, s.label ?? s.id]))
       if (ctx.json) {

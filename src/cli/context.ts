@@ -14,6 +14,8 @@ export interface CommandIo {
   openStores?: () => Promise<ShardStore[]>
   /** What a backup does when the peers cannot give a pack the spread over sites the rules ask (the node config). */
   placement?: OpenOptions['placement']
+  /** Health rules from the node config (grace, audit period, repair threshold), for health and repair. */
+  health?: { graceMs: number, verifiedWithinMs: number, repairThreshold?: number }
   /** Opens the repository's key file (inside the daemon: keys it opened before are kept, see UnlockCache). */
   unlock?: OpenOptions['unlock']
   /**

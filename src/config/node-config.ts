@@ -75,6 +75,8 @@ export interface NodeConfig {
     repairPacksPerTick: number
     /** A host offline longer than this has its shards regenerated elsewhere. */
     graceSeconds: number
+    /** Repair a pack once fewer good shards than this remain (k .. k+m); 0 means k+m: any loss. */
+    repairThreshold: number
   }
 }
 
@@ -97,5 +99,5 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 }),
   placement: Object.freeze({ onShortfall: 'reduced' as const, waitSeconds: 300 }),
   scrub: Object.freeze({ enabled: true, periodSeconds: 604800, bytesPerSecond: 8388608 }),
-  maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200 })
+  maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200, repairThreshold: 0 })
 })

@@ -82,7 +82,8 @@ const FIELDS: Record<string, Setter> = {
       challengesPerSecond: (x, f) => { cfg.maintenance.challengesPerSecond = integer(x, 1, 10_000, f) },
       repair: (x, f) => { cfg.maintenance.repair = boolean(x, f) },
       repairPacksPerTick: (x, f) => { cfg.maintenance.repairPacksPerTick = integer(x, 1, 10_000, f) },
-      graceSeconds: (x, f) => { cfg.maintenance.graceSeconds = integer(x, 0, 365 * 86400, f) }
+      graceSeconds: (x, f) => { cfg.maintenance.graceSeconds = integer(x, 0, 365 * 86400, f) },
+      repairThreshold: (x, f) => { cfg.maintenance.repairThreshold = integer(x, 0, 255, f) }
     })
   }
 }

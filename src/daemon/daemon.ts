@@ -14,7 +14,7 @@ import type { ShardStore } from '../store/index.js'
 import { UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
 import { UnlockCache, type UnlockFn } from './unlock-cache.js'
-import { MaintenanceScheduler, type MaintenanceRound } from './maintenance-scheduler.js'
+import { healthSettings, MaintenanceScheduler, type MaintenanceRound } from './maintenance-scheduler.js'
 import { readHomeConfig } from '../node/home.js'
 
 /**
@@ -45,6 +45,7 @@ export interface CommandIo {
   passphrase?: string
   openStores: () => Promise<ShardStore[]>
   placement?: { onShortfall: 'reduced' | 'wait', waitSeconds: number }
+  health?: { graceMs: number, verifiedWithinMs: number, repairThreshold?: number }
   /** Opens the key file, from the daemon's unlock cache when this passphrase opened it before. */
   unlock: UnlockFn
 }
@@ -244,7 +245,8 @@ export class Daemon {
       passphrase: typeof passphrase === 'string' ? passphrase : undefined,
       openStores: async () => this.peerStores(),
       unlock: this.unlocks.unlock,
-      placement: this.config?.placement
+      placement: this.config?.placement,
+      health: this.config != null ? healthSettings(this.config.maintenance) : undefined
     })
   }
 }

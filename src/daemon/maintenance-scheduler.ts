@@ -112,7 +112,7 @@ export class MaintenanceScheduler {
       const sample = shuffle(due, this.random).slice(0, Math.min(budget, Math.max(perTick, 1)))
       const round: MaintenanceRound = { at: now, due: due.length }
       if (sample.length > 0) round.audit = await auditRound(repo, { shards: sample, segments: s.segments, signal })
-      if (s.repair) round.repair = await repairRound(repo, { maxPacks: s.repairPacksPerTick, graceMs: s.graceSeconds * 1000, verifiedWithinMs: 2 * periodMs, signal })
+      if (s.repair) round.repair = await repairRound(repo, { ...healthSettings(s), maxPacks: s.repairPacksPerTick, signal })
       return round
     } finally {
       await repo.close()
@@ -126,4 +126,9 @@ function shuffle<T> (items: T[], random: () => number): T[] {
     ;[items[i], items[j]] = [items[j], items[i]]
   }
   return items
+}
+
+/** The health rules of the node config, for health, repair and the scheduled rounds. */
+export function healthSettings (s: Pick<MaintenanceSettings, 'graceSeconds' | 'auditPeriodSeconds' | 'repairThreshold'>): { graceMs: number, verifiedWithinMs: number, repairThreshold?: number } {
+  return { graceMs: s.graceSeconds * 1000, verifiedWithinMs: 2 * s.auditPeriodSeconds * 1000, repairThreshold: s.repairThreshold > 0 ? s.repairThreshold : undefined }
 }

@@ -94,7 +94,8 @@ function report (desc: PackDescriptor, checks: Map<number, { at: number, store: 
   const h = packHealth(shards, presence, now, {
     k: desc.k,
     m: desc.m,
-    repairThreshold: settings.repairThreshold,
+    // a threshold outside k..k+m for this pack is taken as k+m
+    repairThreshold: settings.repairThreshold != null && settings.repairThreshold >= desc.k && settings.repairThreshold <= desc.shards.length ? settings.repairThreshold : undefined,
     graceMs: settings.graceMs ?? HEALTH_DEFAULTS.graceMs,
     verifiedWithinMs: settings.verifiedWithinMs ?? HEALTH_DEFAULTS.verifiedWithinMs
   })

@@ -65,7 +65,7 @@ describe('holdfast audit and health (directory stores, through the CLI)', functi
 
     const h = await hf(repo.home, ['health', '--json'])
     expectCode(h, 3, 'health below full redundancy')
-    assert.match(h.stderr, /below full redundancy; run "holdfast repair"/)
+    assert.match(h.stderr, /below the repair threshold; run "holdfast repair"/)
     const health = parseJson<HealthJson>(h, 'health')
     const degraded = health.packs.filter(p => p.health < p.n)
     assert.equal(degraded.reduce((n, p) => n + p.regenerate.length, 0), lost.length + 1, 'one shard to regenerate per lost shard')

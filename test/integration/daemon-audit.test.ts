@@ -14,7 +14,7 @@ import { expectCode, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRan
  */
 const MiB = 1024 * 1024
 interface AuditJson { shards: number, stores: Array<{ store: string, name: string, challenged: number, passed: number, failed: number, unreachable: number, state?: string }>, problems: Array<{ pack: string, store: string, outcome: string, reason?: string }> }
-interface HealthJson { ok: boolean, packs: Array<{ pack: string, health: number, n: number }> }
+interface HealthJson { ok: boolean, packs: Array<{ pack: string, health: number, n: number, needsRepair: boolean }> }
 interface RepairJson { ok: boolean, needed: number, repaired: Array<{ pack: string, placed: Array<{ index: number, store: string }> }>, failed: unknown[] }
 
 describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair restores full health', function () {
@@ -90,6 +90,34 @@ describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair rest
     const h = await hf(owner.home, ['health', '--json'])
     expectCode(h, 3, 'health')
     assert.ok(parseJson<HealthJson>(h, 'health').packs.some(p => p.health === 5))
+  })
+
+  it('with maintenance.repairThreshold 5 a pack that lost one shard waits, one that lost two is repaired', async () => {
+    const restartOwner = async (maintenance: object): Promise<void> => {
+      await owner.stop()
+      await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance }))
+      owner = await startDaemon(join(dir, 'owner'))
+    }
+    await restartOwner({ enabled: false, repairThreshold: 5 })
+    try {
+      const h = await hf(owner.home, ['health', '--json'])
+      const packs = parseJson<HealthJson>(h, 'health').packs
+      const atFive = packs.filter(p => p.health === 5)
+      const below = packs.filter(p => p.health < 5)
+      assert.ok(atFive.length > 0)
+      for (const p of atFive) assert.equal(p.needsRepair, false, `pack ${p.pack} at 5/6 is at the threshold`)
+      for (const p of below) assert.equal(p.needsRepair, true, `pack ${p.pack} at ${p.health}/6 is below it`)
+      expectCode(h, below.length > 0 ? 3 : 0, 'health with threshold 5')
+      const r = await hf(owner.home, ['repair', '--json'])
+      expectCode(r, 0, 'repair with threshold 5')
+      const rep = parseJson<RepairJson>(r, 'repair')
+      assert.equal(rep.needed, below.length)
+      assert.deepEqual(rep.repaired.map(p => p.pack).sort(), below.map(p => p.pack).sort())
+      const after = parseJson<HealthJson>(await hf(owner.home, ['health', '--json']), 'health').packs
+      assert.equal(after.filter(p => p.health === 5).length, atFive.length, 'the packs at 5/6 were left alone')
+    } finally {
+      await restartOwner({ enabled: false })
+    }
   })
 
   it('repair regenerates the lost shards elsewhere; full health; a restore with two other hosts stopped is byte-identical', async () => {

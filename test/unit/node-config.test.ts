@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { DEFAULT_NODE_CONFIG, DEFAULT_PORT, loadNodeConfig, nodeConfigPath, parseNodeConfig, peerIdOfRef } from '../../src/config/index.js'
 import { tempHome } from './holdfast-node-helpers.js'
+import { healthSettings } from '../../src/daemon/maintenance-scheduler.js'
 
 const PEER = '12D3KooWHs313QQiuqKCQFPJ3oDDbkK51BqTCzZU5DV29mYbDzpH'
 const PEER2 = '12D3KooWDJxhWxcY11hnoTcPKYTwQJJZnuPmUJLbZMpiVSRA5bzD'
@@ -91,6 +92,15 @@ describe('config/node config', () => {
     rejectsWith({ relay: { client: 1 } }, /relay\.client must be true or false/)
     rejectsWith({ reconnect: { minMs: 'fast' } }, /reconnect\.minMs must be an integer/)
     rejectsWith({ reconnect: { minMs: 5000, maxMs: 1000 } }, /reconnect\.maxMs \(1000\) must not be less than reconnect\.minMs \(5000\)/)
+    rejectsWith({ maintenance: { repairThreshold: 256 } }, /maintenance\.repairThreshold must be an integer from 0 to 255/)
+    rejectsWith({ maintenance: { repairThreshold: 4.5 } }, /maintenance\.repairThreshold must be an integer/)
+  })
+
+  it('maintenance: health rules for the daemon (threshold 0 means k+m, the audit period doubled as the freshness window)', () => {
+    const cfg = parseNodeConfig({ maintenance: { repairThreshold: 5, graceSeconds: 60, auditPeriodSeconds: 3600 } })
+    assert.equal(cfg.maintenance.repairThreshold, 5)
+    assert.deepEqual(healthSettings(cfg.maintenance), { graceMs: 60_000, verifiedWithinMs: 7_200_000, repairThreshold: 5 })
+    assert.equal(healthSettings(parseNodeConfig(undefined).maintenance).repairThreshold, undefined)
   })
 
   it('loadNodeConfig: no node.json means defaults; a node.json is validated, errors name the file', async () => {

@@ -43,7 +43,7 @@ describe('node/presence', function () {
       const b = await peer('b')
       await trustEachOther(a, b)
       // no other DHT peer: once b is gone a lookup waits for findPeerTimeoutMs, then fails
-      const presence = new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 200, maxMs: 1000 }, findPeerTimeoutMs: 1000 })
+      const presence = new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 200, maxMs: 1000 }, findPeerTimeoutMs: 1000, dialTimeoutMs: 2000 })
       a.presence = presence
       const online = nextEvent<{ peerId: PeerId, via: OnlineVia }>(presence, 'peer:online', 10_000)
       await presence.start()
@@ -60,7 +60,7 @@ describe('node/presence', function () {
       assert.equal((await offline).peerId.toString(), b.node.peerId.toString())
       assert.equal(presence.isOnline(b.node.peerId), false)
       // it keeps trying, with backoff
-      await eventually(() => (presence.status(b.node.peerId)?.failures ?? 0) >= 1, 10_000, 'a failed retry')
+      await eventually(() => (presence.status(b.node.peerId)?.failures ?? 0) >= 1, 20_000, 'a failed retry')
       assert.ok(presence.status(b.node.peerId)?.nextAttemptAt != null)
     })
 
