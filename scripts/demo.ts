@@ -1,5 +1,5 @@
 import '../src/polyfill.js'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from './lib/cli-runner.js'
@@ -10,7 +10,8 @@ import { compareTrees } from './lib/tree-compare.js'
 /**
  * npm run demo: the whole cycle on one machine, over the network. Seven daemons on 127.0.0.1 in
  * temporary homes (one owner, six hosts in three sites); the owner pairs with each host by invite code,
- * backs up a sample tree at 4+2 onto the hosts, two hosts stop, the owner restores, every byte and
+ * backs up a sample tree at 4+2 onto the hosts, one host loses its shards (audit finds it, repair heals
+ * it), two hosts stop, the owner restores, every byte and
  * attribute is compared, everything stops and a summary is printed. `--keep` leaves the temporary
  * directory for inspection. (npm run demo:local shows the engine alone, with directory stores.)
  */
@@ -31,6 +32,16 @@ async function step (home: string, args: string[], options: { expect?: number, q
   return r.stdout
 }
 
+/** The shard files of a host store directory (shard/<prefix>/<64 hex>). */
+async function shardFilesOf (store: string): Promise<string[]> {
+  const out: string[] = []
+  const prefixes = await readdir(join(store, 'shard')).catch(() => [] as string[])
+  for (const prefix of prefixes) {
+    for (const name of await readdir(join(store, 'shard', prefix))) if (/^[0-9a-f]{64}$/.test(name)) out.push(join(store, 'shard', prefix, name))
+  }
+  return out
+}
+
 try {
   const started = Date.now()
   say(`Holdfast demo in ${root}\n`)
@@ -44,6 +55,8 @@ try {
     if (i === 0) args.push('--data-shards', '4', '--parity-shards', '2', '--pack-size', '1MiB')
     await step(homes[i], args, { quiet: i > 1 })
   }
+  // the owner's daemon audits and repairs on its own once a day; the demo runs those rounds itself
+  await writeFile(join(homes[0], 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
 
   say('\nStarting 7 daemons on 127.0.0.1...')
   daemons.push(...await Promise.all(homes.map(async home => await startDaemon(home, { HOLDFAST_PASSPHRASE: PASSPHRASE }))))
@@ -64,6 +77,15 @@ try {
   await step(owner.home, ['snapshots'])
   await step(owner.home, ['peers', 'list'])
 
+  say('\nhost-1 silently loses every shard it keeps for the owner; an audit finds it, repair heals it')
+  const lostFiles = await shardFilesOf(join(hosts[0].home, 'shards', owner.peerId))
+  for (const f of lostFiles) await rm(f)
+  say(`    deleted ${lostFiles.length} shard files on host-1`)
+  await step(owner.home, ['audit'], { expect: 1 })
+  await step(owner.home, ['health'], { expect: 3 })
+  await step(owner.home, ['repair'])
+  await step(owner.home, ['health'])
+
   say('\nStopping host-2 and host-5 (any 4 shards of each pack are enough)')
   for (const i of [1, 4]) {
     const code = await hosts[i].stop()
@@ -81,6 +103,7 @@ try {
   say('\nSummary')
   say('  7 daemons on 127.0.0.1: 1 owner, 6 hosts in 3 sites, paired by one-time invite codes')
   say('  2 backups at 4 data + 2 parity shards per pack, placed on 6 distinct hosts (hosts see only ciphertext)')
+  say('  audit found the shards a host lost (Merkle-proof challenges), repair regenerated them from 4 good ones')
   say('  restore with 2 of the 6 hosts stopped: byte-identical, with modes, mtimes and symlinks')
   say(`  total ${((Date.now() - started) / 1000).toFixed(1)} s`)
   say('\ndemo OK')
