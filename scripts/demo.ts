@@ -1,10 +1,11 @@
 import '../src/polyfill.js'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from './lib/cli-runner.js'
 import { startDaemon, type RunningDaemon } from './lib/daemon-runner.js'
 import { makeSample } from './lib/sample-tree.js'
+import { shardFiles } from './lib/shard-files.js'
 import { compareTrees } from './lib/tree-compare.js'
 
 /**
@@ -30,16 +31,6 @@ async function step (home: string, args: string[], options: { expect?: number, q
   }
   if (r.code !== (options.expect ?? 0)) throw new Error(`holdfast ${args[0]} exited with ${r.code}, expected ${options.expect ?? 0}`)
   return r.stdout
-}
-
-/** The shard files of a host store directory (shard/<prefix>/<64 hex>). */
-async function shardFilesOf (store: string): Promise<string[]> {
-  const out: string[] = []
-  const prefixes = await readdir(join(store, 'shard')).catch(() => [] as string[])
-  for (const prefix of prefixes) {
-    for (const name of await readdir(join(store, 'shard', prefix))) if (/^[0-9a-f]{64}$/.test(name)) out.push(join(store, 'shard', prefix, name))
-  }
-  return out
 }
 
 try {
@@ -78,7 +69,7 @@ try {
   await step(owner.home, ['peers', 'list'])
 
   say('\nhost-1 silently loses every shard it keeps for the owner; an audit finds it, repair heals it')
-  const lostFiles = await shardFilesOf(join(hosts[0].home, 'shards', owner.peerId))
+  const lostFiles = await shardFiles(join(hosts[0].home, 'shards', owner.peerId))
   for (const f of lostFiles) await rm(f)
   say(`    deleted ${lostFiles.length} shard files on host-1`)
   await step(owner.home, ['audit'], { expect: 1 })

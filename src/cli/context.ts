@@ -1,6 +1,7 @@
 import { defaultHome } from '../node/home.js'
 import type { Repository, OpenOptions } from '../repository/repository.js'
 import type { ShardStore } from '../store/index.js'
+import type { HealthSettings } from '../maintenance/repository-health.js'
 import { getPassphrase } from './passphrase.js'
 
 /** Where a command's output goes, and what its caller provides. */
@@ -15,7 +16,7 @@ export interface CommandIo {
   /** What a backup does when the peers cannot give a pack the spread over sites the rules ask (the node config). */
   placement?: OpenOptions['placement']
   /** Health rules from the node config (grace, audit period, repair threshold), for health and repair. */
-  health?: { graceMs: number, verifiedWithinMs: number, repairThreshold?: number }
+  health?: HealthSettings
   /** Opens the repository's key file (inside the daemon: keys it opened before are kept, see UnlockCache). */
   unlock?: OpenOptions['unlock']
   /**

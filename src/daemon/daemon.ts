@@ -11,6 +11,7 @@ import { readProfile } from '../node/profile.js'
 import { TrustList } from '../node/trust-list.js'
 import { gateOf } from '../node/libp2p-node.js'
 import type { ShardStore } from '../store/index.js'
+import type { HealthSettings } from '../maintenance/repository-health.js'
 import { UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
 import { UnlockCache, type UnlockFn } from './unlock-cache.js'
@@ -45,7 +46,7 @@ export interface CommandIo {
   passphrase?: string
   openStores: () => Promise<ShardStore[]>
   placement?: { onShortfall: 'reduced' | 'wait', waitSeconds: number }
-  health?: { graceMs: number, verifiedWithinMs: number, repairThreshold?: number }
+  health?: HealthSettings
   /** Opens the key file, from the daemon's unlock cache when this passphrase opened it before. */
   unlock: UnlockFn
 }

@@ -2,6 +2,7 @@ import type { NodeConfig } from '../config/index.js'
 import { auditRound, repairRound, type AuditReport, type RepairReport } from '../maintenance/index.js'
 import { Repository } from '../repository/repository.js'
 import type { ShardStore } from '../store/shard-store.js'
+import type { HealthSettings } from '../maintenance/repository-health.js'
 
 export type MaintenanceSettings = NodeConfig['maintenance']
 
@@ -129,6 +130,6 @@ function shuffle<T> (items: T[], random: () => number): T[] {
 }
 
 /** The health rules of the node config, for health, repair and the scheduled rounds. */
-export function healthSettings (s: Pick<MaintenanceSettings, 'graceSeconds' | 'auditPeriodSeconds' | 'repairThreshold'>): { graceMs: number, verifiedWithinMs: number, repairThreshold?: number } {
+export function healthSettings (s: Pick<MaintenanceSettings, 'graceSeconds' | 'auditPeriodSeconds' | 'repairThreshold'>): HealthSettings {
   return { graceMs: s.graceSeconds * 1000, verifiedWithinMs: 2 * s.auditPeriodSeconds * 1000, repairThreshold: s.repairThreshold > 0 ? s.repairThreshold : undefined }
 }

@@ -8,6 +8,7 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile }
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { runCli, RunResult } from '../../scripts/lib/cli-runner.js'
+import { shardFiles } from '../../scripts/lib/shard-files.js'
 import type { SnapshotRecord, SnapshotSummary } from '../../src/repository/format.js'
 
 export const PASSPHRASE = 'integration test passphrase'
@@ -141,17 +142,7 @@ export async function fileHashes (root: string): Promise<Map<string, string>> {
 }
 
 /** Shard files in a store directory (ROOT/shard/<2 hex>/<64 hex>). */
-export async function shardFiles (store: string): Promise<string[]> {
-  const out: string[] = []
-  let prefixes: string[]
-  try { prefixes = await readdir(join(store, 'shard')) } catch { return out }
-  for (const prefix of prefixes.sort()) {
-    for (const name of (await readdir(join(store, 'shard', prefix))).sort()) {
-      if (/^[0-9a-f]{64}$/.test(name)) out.push(join(store, 'shard', prefix, name))
-    }
-  }
-  return out
-}
+export { shardFiles }
 
 export async function countShards (stores: string[]): Promise<number> {
   let n = 0
