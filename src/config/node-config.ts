@@ -78,6 +78,67 @@ export interface NodeConfig {
     /** Repair a pack once fewer good shards than this remain (k .. k+m); 0 means k+m: any loss. */
     repairThreshold: number
   }
+  /** Backup sessions: what is selected, hooks, notifications, and the backup sets the daemon runs. */
+  backup: BackupConfig
+}
+
+/** A named selection of paths the daemon backs up on a schedule and/or when they change. */
+export interface BackupSetConfig {
+  /** 1-64 characters: letters, digits, '.', '_' and '-'. */
+  name: string
+  /** Absolute paths. */
+  paths: string[]
+  /** Exclude patterns (gitignore style) added to backup.exclude for this set. */
+  exclude: string[]
+  /** Cron expression (5 fields, or 6 with seconds first); empty: no schedule. */
+  schedule: string
+  /** Continuous protection: watch the paths and back up changes once they are minAgeSeconds old. */
+  watch: boolean
+  /** A changed file is backed up once it has stayed unchanged this long. */
+  minAgeSeconds: number
+  /** Watch mode's safety net: a full rescan this often. */
+  rescanSeconds: number
+}
+
+export interface BackupConfig {
+  /** Exclude patterns (gitignore style) for every session. */
+  exclude: string[]
+  /** Name of the per-directory ignore file read during the scan; empty: none. */
+  ignoreFile: string
+  /** Skip directories tagged as caches (CACHEDIR.TAG). */
+  excludeCaches: boolean
+  /** Patterns of files processed first in a session (in this order), before the rest by most recent change. */
+  priority: string[]
+  hooks: {
+    /** Shell command run before a session (empty: none); its environment describes the session. */
+    pre: string
+    /** Shell command run after a session, whatever its outcome (empty: none). */
+    post: string
+    /** A pre-hook that fails (non-zero exit, timeout) aborts the session. */
+    abortOnPreFailure: boolean
+    timeoutSeconds: number
+  }
+  notify: {
+    /** When a session summary is sent. */
+    when: 'never' | 'failure' | 'always'
+    /** http(s) URL that receives the summary as JSON (POST); empty: none. */
+    webhook: string
+    smtp: {
+      /** SMTP server; empty: no e-mail. */
+      host: string
+      port: number
+      /** TLS from the start (port 465); otherwise plain, with STARTTLS when the server offers it. */
+      secure: boolean
+      user: string
+      /** File holding the SMTP password (not the password itself). */
+      passwordFile: string
+      from: string
+      to: string[]
+    }
+  }
+  /** File with the repository passphrase, for sessions the daemon runs unattended; empty: $HOLDFAST_PASSPHRASE. */
+  passphraseFile: string
+  sets: BackupSetConfig[]
 }
 
 /** The documented default port; the listen default uses it on every IPv4 interface. */
@@ -99,5 +160,28 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 }),
   placement: Object.freeze({ onShortfall: 'reduced' as const, waitSeconds: 300 }),
   scrub: Object.freeze({ enabled: true, periodSeconds: 604800, bytesPerSecond: 8388608 }),
-  maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200, repairThreshold: 0 })
+  maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200, repairThreshold: 0 }),
+  backup: Object.freeze({
+    exclude: Object.freeze([]) as unknown as string[],
+    ignoreFile: '.holdfastignore',
+    excludeCaches: false,
+    priority: Object.freeze([]) as unknown as string[],
+    hooks: Object.freeze({ pre: '', post: '', abortOnPreFailure: true, timeoutSeconds: 300 }),
+    notify: Object.freeze({
+      when: 'failure' as const,
+      webhook: '',
+      smtp: Object.freeze({ host: '', port: 587, secure: false, user: '', passwordFile: '', from: '', to: Object.freeze([]) as unknown as string[] })
+    }),
+    passphraseFile: '',
+    sets: Object.freeze([]) as unknown as BackupSetConfig[]
+  })
+})
+
+/** The defaults of a backup set's optional fields. */
+export const DEFAULT_BACKUP_SET: Readonly<Omit<BackupSetConfig, 'name' | 'paths'>> = Object.freeze({
+  exclude: Object.freeze([]) as unknown as string[],
+  schedule: '',
+  watch: false,
+  minAgeSeconds: 60,
+  rescanSeconds: 3600
 })

@@ -1,7 +1,8 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ConfigError } from '../errors.js'
-import { DEFAULT_NODE_CONFIG, type NodeConfig } from './node-config.js'
+import { isAbsolute } from 'node:path'
+import { DEFAULT_BACKUP_SET, DEFAULT_NODE_CONFIG, type BackupSetConfig, type NodeConfig } from './node-config.js'
 
 /**
  * Validates `overrides` (the parsed content of node.json) and merges it over the defaults: keys left
@@ -62,7 +63,7 @@ const FIELDS: Record<string, Setter> = {
   },
   placement: (cfg, v, fail) => {
     nested(v, fail, {
-      onShortfall: (x, f) => { if (x !== 'reduced' && x !== 'wait') f('must be "reduced" or "wait"'); cfg.placement.onShortfall = x as 'reduced' | 'wait' },
+      onShortfall: (x, f) => { if (x !== 'reduced' && x !== 'wait') throw f(' must be "reduced" or "wait"'); cfg.placement.onShortfall = x as 'reduced' | 'wait' },
       waitSeconds: (x, f) => { cfg.placement.waitSeconds = integer(x, 1, 86400, f) }
     })
   },
@@ -85,7 +86,91 @@ const FIELDS: Record<string, Setter> = {
       graceSeconds: (x, f) => { cfg.maintenance.graceSeconds = integer(x, 0, 365 * 86400, f) },
       repairThreshold: (x, f) => { cfg.maintenance.repairThreshold = integer(x, 0, 255, f) }
     })
+  },
+  backup: (cfg, v, fail) => {
+    const b = cfg.backup
+    nested(v, fail, {
+      exclude: (x, f) => { b.exclude = strings(x, 1000, f) },
+      ignoreFile: (x, f) => { b.ignoreFile = text(x, 0, 255, f); if (b.ignoreFile.includes('/')) throw f(' must be a file name, not a path') },
+      excludeCaches: (x, f) => { b.excludeCaches = boolean(x, f) },
+      priority: (x, f) => { b.priority = strings(x, 1000, f) },
+      hooks: (x, f) => {
+        nested(x, f, {
+          pre: (y, g) => { b.hooks.pre = text(y, 0, 4096, g) },
+          post: (y, g) => { b.hooks.post = text(y, 0, 4096, g) },
+          abortOnPreFailure: (y, g) => { b.hooks.abortOnPreFailure = boolean(y, g) },
+          timeoutSeconds: (y, g) => { b.hooks.timeoutSeconds = integer(y, 1, 86400, g) }
+        })
+      },
+      notify: (x, f) => {
+        nested(x, f, {
+          when: (y, g) => { if (y !== 'never' && y !== 'failure' && y !== 'always') throw g(' must be "never", "failure" or "always"'); b.notify.when = y as 'never' | 'failure' | 'always' },
+          webhook: (y, g) => { b.notify.webhook = httpUrl(y, g) },
+          smtp: (y, g) => {
+            const s = b.notify.smtp
+            nested(y, g, {
+              host: (z, h) => { s.host = text(z, 0, 255, h) },
+              port: (z, h) => { s.port = integer(z, 1, 65535, h) },
+              secure: (z, h) => { s.secure = boolean(z, h) },
+              user: (z, h) => { s.user = text(z, 0, 255, h) },
+              passwordFile: (z, h) => { s.passwordFile = text(z, 0, 4096, h) },
+              from: (z, h) => { s.from = text(z, 0, 255, h) },
+              to: (z, h) => { s.to = strings(z, 32, h) }
+            })
+          }
+        })
+      },
+      passphraseFile: (x, f) => { b.passphraseFile = text(x, 0, 4096, f) },
+      sets: (x, f) => { b.sets = backupSets(x, f) }
+    })
+    if (b.notify.smtp.host !== '' && (b.notify.smtp.from === '' || b.notify.smtp.to.length === 0)) throw fail('.notify.smtp needs from and to when host is set')
   }
+}
+
+const SET_NAME = /^[A-Za-z0-9._-]{1,64}$/
+
+function backupSets (v: unknown, fail: Fail): BackupSetConfig[] {
+  if (!Array.isArray(v)) throw fail(` must be an array of backup sets, got ${show(v)}`)
+  if (v.length > 100) throw fail(' may hold at most 100 sets')
+  const names = new Set<string>()
+  return v.map((x, i) => {
+    const f: Fail = (msg) => fail(`[${i}]${msg}`)
+    const set: BackupSetConfig = { name: '', paths: [], ...DEFAULT_BACKUP_SET, exclude: [] }
+    nested(x, f, {
+      name: (y, g) => { if (typeof y !== 'string' || !SET_NAME.test(y)) throw g(' must be 1-64 letters, digits, ".", "_" or "-"'); set.name = y as string },
+      paths: (y, g) => { set.paths = strings(y, 1000, g); set.paths.forEach((p, j) => { if (!isAbsolute(p)) throw g(`[${j}] must be an absolute path, got ${JSON.stringify(p)}`) }) },
+      exclude: (y, g) => { set.exclude = strings(y, 1000, g) },
+      schedule: (y, g) => { set.schedule = text(y, 0, 255, g) },
+      watch: (y, g) => { set.watch = boolean(y, g) },
+      minAgeSeconds: (y, g) => { set.minAgeSeconds = integer(y, 0, 86400, g) },
+      rescanSeconds: (y, g) => { set.rescanSeconds = integer(y, 1, 30 * 86400, g) }
+    })
+    if (set.name === '') throw f('.name is needed')
+    if (set.paths.length === 0) throw f('.paths needs at least one absolute path')
+    if (names.has(set.name)) throw f(`.name: a second set named ${JSON.stringify(set.name)}`)
+    names.add(set.name)
+    return set
+  })
+}
+
+function text (v: unknown, min: number, max: number, fail: Fail): string {
+  if (typeof v !== 'string' || v.length < min || v.length > max) throw fail(` must be a string of ${min} to ${max} characters, got ${show(v)}`)
+  return v
+}
+
+function strings (v: unknown, maxItems: number, fail: Fail): string[] {
+  if (!Array.isArray(v)) throw fail(` must be an array of strings, got ${show(v)}`)
+  if (v.length > maxItems) throw fail(` may hold at most ${maxItems} entries`)
+  return v.map((x, i) => text(x, 1, 4096, (msg) => fail(`[${i}]${msg}`)))
+}
+
+function httpUrl (v: unknown, fail: Fail): string {
+  const s = text(v, 0, 2048, fail)
+  if (s === '') return s
+  let url: URL
+  try { url = new URL(s) } catch { throw fail(` must be an http(s) URL, got ${show(s)}`) }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw fail(` must be an http(s) URL, got ${show(s)}`)
+  return s
 }
 
 function copyDefaults (): NodeConfig {
@@ -99,7 +184,15 @@ function copyDefaults (): NodeConfig {
     reconnect: { ...d.reconnect },
     placement: { ...d.placement },
     scrub: { ...d.scrub },
-    maintenance: { ...d.maintenance }
+    maintenance: { ...d.maintenance },
+    backup: {
+      ...d.backup,
+      exclude: [...d.backup.exclude],
+      priority: [...d.backup.priority],
+      hooks: { ...d.backup.hooks },
+      notify: { ...d.backup.notify, smtp: { ...d.backup.notify.smtp, to: [...d.backup.notify.smtp.to] } },
+      sets: d.backup.sets.map(s => ({ ...s, paths: [...s.paths], exclude: [...s.exclude] }))
+    }
   }
 }
 

@@ -34,8 +34,10 @@ describe('config/node config', () => {
     assert.deepEqual(json, { ...DEFAULT_NODE_CONFIG })
     assert.deepEqual(parseNodeConfig(json), parseNodeConfig(undefined))
     const readme = await readFile(repoFile('config/README.md'), 'utf8')
-    const keys = Object.entries(DEFAULT_NODE_CONFIG).flatMap(([k, v]) =>
-      typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).map((sub) => `${k}.${sub}`) : [k])
+    // every leaf key, at any depth (backup.notify.smtp.host)
+    const leaves = (prefix: string, obj: object): string[] => Object.entries(obj).flatMap(([k, v]) =>
+      typeof v === 'object' && v !== null && !Array.isArray(v) ? leaves(`${prefix}${k}.`, v) : [`${prefix}${k}`])
+    const keys = leaves('', DEFAULT_NODE_CONFIG)
     for (const k of keys) assert.ok(readme.includes(`\`${k}\``), `README documents ${k}`)
   })
 
@@ -118,5 +120,39 @@ describe('config/node config', () => {
     } finally {
       await rm(home, { recursive: true, force: true })
     }
+  })
+})
+
+describe('config/node config: backup sessions', () => {
+  it('parses backup sets with their defaults, and merges hooks and notify key by key', () => {
+    const cfg = parseNodeConfig({
+      backup: {
+        exclude: ['*.tmp'],
+        hooks: { pre: 'true' },
+        notify: { when: 'always', webhook: 'http://127.0.0.1:9/hook', smtp: { host: 'mail', from: 'a@b', to: ['c@d'] } },
+        sets: [{ name: 'docs', paths: ['/home/u/docs'], schedule: '*/5 * * * *' }]
+      }
+    })
+    assert.deepEqual(cfg.backup.exclude, ['*.tmp'])
+    assert.deepEqual(cfg.backup.hooks, { ...DEFAULT_NODE_CONFIG.backup.hooks, pre: 'true' })
+    assert.equal(cfg.backup.notify.smtp.port, 587)
+    assert.deepEqual(cfg.backup.sets, [{ name: 'docs', paths: ['/home/u/docs'], exclude: [], schedule: '*/5 * * * *', watch: false, minAgeSeconds: 60, rescanSeconds: 3600 }])
+    assert.deepEqual(DEFAULT_NODE_CONFIG.backup.sets, [])
+  })
+
+  it('refuses bad sets and values, naming the key', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{ sets: [{ name: 'a b', paths: ['/x'] }] }, /backup\.sets\[0\]\.name/],
+      [{ sets: [{ name: 'a', paths: ['rel'] }] }, /backup\.sets\[0\]\.paths\[0\] must be an absolute path/],
+      [{ sets: [{ name: 'a' }] }, /backup\.sets\[0\]\.paths needs/],
+      [{ sets: [{ name: 'a', paths: ['/x'] }, { name: 'a', paths: ['/y'] }] }, /second set named "a"/],
+      [{ sets: [{ name: 'a', paths: ['/x'], colour: 1 }] }, /backup\.sets\[0\]\.colour is not a known key/],
+      [{ notify: { when: 'sometimes' } }, /backup\.notify\.when/],
+      [{ notify: { webhook: 'ftp://x' } }, /backup\.notify\.webhook must be an http\(s\) URL/],
+      [{ notify: { smtp: { host: 'mail' } } }, /backup\.notify\.smtp needs from and to/],
+      [{ ignoreFile: 'a/b' }, /backup\.ignoreFile must be a file name/],
+      [{ hooks: { timeoutSeconds: 0 } }, /backup\.hooks\.timeoutSeconds/]
+    ]
+    for (const [backup, re] of bad) assert.throws(() => parseNodeConfig({ backup }), re, JSON.stringify(backup))
   })
 })

@@ -1,0 +1,6 @@
+/**
+ * Backup sessions as the user meets them: one run of a backup (manual, scheduled or from watch mode),
+ * with its hooks, its report kept in the session log, and its notifications.
+ */
+export * from './session-report.js'
+export * from './session-log.js'

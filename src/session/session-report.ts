@@ -1,0 +1,44 @@
+/** What started a session. */
+export type SessionTrigger = 'manual' | 'schedule' | 'watch'
+
+/**
+ * How a session ended: `ok`; `partial` (a snapshot was saved but some files could not be read);
+ * `failed` (no snapshot: an error, or a failing pre-hook that aborts); `skipped` (not run at all, e.g.
+ * another run of the same set was under way: see `reason`).
+ */
+export type SessionStatus = 'ok' | 'partial' | 'failed' | 'skipped'
+
+export interface SessionProblem { path?: string, message: string }
+
+/** The report of one session, as kept in the session log and sent by notifications. */
+export interface SessionReport {
+  /** 16 hex digits, unique per session. */
+  id: string
+  /** The backup set's name; absent for a one-time `holdfast backup PATH...`. */
+  set?: string
+  trigger: SessionTrigger
+  status: SessionStatus
+  /** Why the session failed or was skipped, in one line. */
+  reason?: string
+  paths: string[]
+  /** ISO times. */
+  started: string
+  ended: string
+  /** The snapshot saved (full id), when one was. */
+  snapshot?: string
+  counts: { filesNew: number, filesChanged: number, filesUnchanged: number, dirs: number, errors: number }
+  bytesRead: number
+  bytesAdded: number
+  bytesStored: number
+  /** At most MAX_REPORT_PROBLEMS of each; `warningsTotal` / `errorsTotal` count them all. */
+  warnings: SessionProblem[]
+  errors: SessionProblem[]
+  warningsTotal: number
+  errorsTotal: number
+}
+
+export const MAX_REPORT_PROBLEMS = 100
+
+export function emptyCounts (): SessionReport['counts'] {
+  return { filesNew: 0, filesChanged: 0, filesUnchanged: 0, dirs: 0, errors: 0 }
+}
