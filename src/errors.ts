@@ -79,3 +79,11 @@ export const DaemonNotRunningError = define('DaemonNotRunningError', 13)
 export const PeerUnreachableError = define('PeerUnreachableError')
 /** A configured relay cannot hold a reservation for this node (it offers no relaying, or this node has no relay transport). */
 export const RelayUnavailableError = define('RelayUnavailableError')
+/** A session hook (pre or post command) failed: non-zero exit, killed, or past its timeout. */
+export const HookFailedError = define('HookFailedError')
+/** A session summary could not be delivered (webhook or SMTP). */
+export const NotificationError = define('NotificationError')
+/** A retention policy without any rule (it would remove every snapshot). */
+export const EmptyPolicyError = define('EmptyPolicyError', 2)
+/** A retention policy with a count that is not a positive whole number or -1. */
+export const InvalidPolicyError = define('InvalidPolicyError', 2)

@@ -14,7 +14,7 @@ import { checkAbort } from '../store/directory-store.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import { SourceNotFoundError } from '../errors.js'
 import { Packer } from './packer.js'
-import { scan, ScanNode, ScanProblem } from './scanner.js'
+import { scan, ScanNode, ScanOptions, ScanProblem } from './scanner.js'
 
 /**
  * A backup session: scan, then read what changed, chunk, deduplicate, seal (on worker threads), pack,
@@ -35,6 +35,12 @@ export interface BackupOptions {
   hostname?: string
   /** Files read at once (default 8). */
   readConcurrency?: number
+  /** Exclude patterns, per-directory ignore files and cache directories (see ScanOptions). */
+  filter?: Pick<ScanOptions, 'filter' | 'ignoreFile' | 'excludeCaches'>
+  /** Rank of a file in the queue (lower first); equal ranks go by most recent change first. */
+  priority?: (absPath: string) => number
+  /** Tags recorded in the snapshot. */
+  tags?: string[]
 }
 
 export interface BackupResult {
@@ -137,7 +143,7 @@ class Session {
     if (missing.length > 0) throw new SourceNotFoundError(`nothing to back up at ${missing.join(', ')}: no such file or directory`)
     this.emit({ type: 'backup:phase', phase: 'scan' })
     const exclude = [repo.home, ...repo.homeConfig.stores.map(s => s.replace(/^dir:/, '')), ...(this.options.exclude ?? [])]
-    const scanned = await scan(absPaths, { signal: this.signal, exclude, onProgress: (files, bytes) => this.emit({ type: 'scan:progress', files, bytes }) })
+    const scanned = await scan(absPaths, { ...this.options.filter, signal: this.signal, exclude, onProgress: (files, bytes) => this.emit({ type: 'scan:progress', files, bytes }) })
     for (const p of scanned.problems) this.warn(p.path, p.message)
     this.stats.totalFiles = scanned.files
     this.stats.totalBytes = scanned.bytes
@@ -153,6 +159,7 @@ class Session {
       // decide per file: unchanged (reuse its chunk list) or to be read
       const todo: Array<{ node: ScanNode, changed: boolean }> = []
       await this.compare(scanned.root, parent?.snapshot.tree, todo)
+      this.order(todo)
       this.progress(true)
       await this.readAll(todo)
       await this.drainSealing()
@@ -169,7 +176,8 @@ class Session {
         paths: absPaths,
         tree: rootTree,
         ...(parent != null ? { parent: parent.name } : {}),
-        partial: this.warnings.length > 0,
+        partial: this.stats.errors > 0,
+        ...(this.options.tags != null && this.options.tags.length > 0 ? { tags: [...new Set(this.options.tags)].sort() } : {}),
         summary: this.stats
       }
       const name = await repo.commitSnapshot(snapshot, { signal: this.signal })
@@ -214,6 +222,13 @@ class Session {
     }
   }
 
+  /** The queue: by priority rank, then most recently changed first. */
+  private order (todo: Array<{ node: ScanNode, changed: boolean }>): void {
+    const rank = this.options.priority
+    const ranks = new Map(todo.map(t => [t.node, rank?.(t.node.path) ?? 0]))
+    todo.sort((a, b) => (ranks.get(a.node)! - ranks.get(b.node)!) || compareMtimeDesc(a.node.mtime, b.node.mtime))
+  }
+
   private async readAll (todo: Array<{ node: ScanNode, changed: boolean }>): Promise<void> {
     let next = 0
     const worker = async (): Promise<void> => {
@@ -228,39 +243,21 @@ class Session {
   }
 
   private async readFile (node: ScanNode, changed: boolean): Promise<void> {
-    const content: string[] = []
+    let content: string[] = []
     let size = 0
-    const { minSize } = this.repo.config.chunker
     try {
-      if (node.size <= minSize) {
-        const data = readSmallFile(node.path, node.size, node.inode, this.repo.config.chunker.maxSize)
-        if (data.length > minSize) {
-          for (const c of this.chunkAll(data)) content.push(await this.addChunk(c))
-        } else if (data.length > 0) {
-          content.push(await this.addChunk(data))
+      // a file written to while it is read is read again once; if it changes again, what was read is kept and reported
+      for (let attempt = 0; ; attempt++) {
+        const r = await this.readOnce(node)
+        content = r.content
+        size = r.size
+        if (!r.changed) break
+        if (attempt === 1) {
+          this.warnings.push({ path: node.path, message: 'changed while being read (read twice); the snapshot holds the second read' })
+          this.emit({ type: 'backup:warning', path: node.path, message: 'changed while being read (read twice); the snapshot holds the second read' })
+          break
         }
-        size = data.length
-      } else {
-        const fh = await open(node.path, READ_FLAGS)
-        try {
-          const st = await fh.stat()
-          if (!st.isFile() || st.ino !== node.inode) throw new Error('changed since the scan: no longer the same regular file')
-          const chunker = new Chunker(this.gear, this.repo.config.chunker)
-          for (;;) {
-            checkAbort(this.signal)
-            const buf = Buffer.allocUnsafe(READ_BLOCK)
-            const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null)
-            if (bytesRead === 0) break
-            size += bytesRead
-            this.bytesDone += bytesRead
-            this.progress()
-            for (const c of chunker.push(buf.subarray(0, bytesRead))) content.push(await this.addChunk(c))
-          }
-          const last = chunker.finish()
-          if (last != null) content.push(await this.addChunk(last))
-        } finally {
-          await fh.close()
-        }
+        if (node.size > this.repo.config.chunker.minSize) this.bytesDone -= r.size
       }
     } catch (err) {
       if (this.signal?.aborted === true || this.failure != null) throw err
@@ -270,7 +267,7 @@ class Session {
       this.bytesDone += Math.max(0, node.size - size)
       return
     }
-    const small = node.size <= minSize
+    const small = node.size <= this.repo.config.chunker.minSize
     node.size = size // what was read is what the snapshot describes
     this.state.set(node, { content })
     if (changed) this.stats.filesChanged++; else this.stats.filesNew++
@@ -278,6 +275,44 @@ class Session {
     this.filesDone++
     if (small) this.bytesDone += size // large files were counted as they were read
     this.progress()
+  }
+
+  /** Reads a file's chunks once; `changed` when its size or mtime moved while it was read. */
+  private async readOnce (node: ScanNode): Promise<{ content: string[], size: number, changed: boolean }> {
+    const content: string[] = []
+    let size = 0
+    const { minSize } = this.repo.config.chunker
+    if (node.size <= minSize) {
+      const { data, changed } = readSmallFile(node.path, node.size, node.inode, this.repo.config.chunker.maxSize)
+      if (data.length > minSize) {
+        for (const c of this.chunkAll(data)) content.push(await this.addChunk(c))
+      } else if (data.length > 0) {
+        content.push(await this.addChunk(data))
+      }
+      return { content, size: data.length, changed }
+    }
+    const fh = await open(node.path, READ_FLAGS)
+    try {
+      const st = await fh.stat({ bigint: true })
+      if (!st.isFile() || Number(st.ino) !== node.inode) throw new Error('changed since the scan: no longer the same regular file')
+      const chunker = new Chunker(this.gear, this.repo.config.chunker)
+      for (;;) {
+        checkAbort(this.signal)
+        const buf = Buffer.allocUnsafe(READ_BLOCK)
+        const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null)
+        if (bytesRead === 0) break
+        size += bytesRead
+        this.bytesDone += bytesRead
+        this.progress()
+        for (const c of chunker.push(buf.subarray(0, bytesRead))) content.push(await this.addChunk(c))
+      }
+      const last = chunker.finish()
+      if (last != null) content.push(await this.addChunk(last))
+      const after = await fh.stat({ bigint: true })
+      return { content, size, changed: after.mtimeNs !== st.mtimeNs || after.size !== BigInt(size) }
+    } finally {
+      await fh.close()
+    }
   }
 
   private chunkAll (data: Uint8Array): Uint8Array[] {
@@ -394,11 +429,11 @@ class Session {
  * promise-based API costs several times the system calls themselves on the main thread. The file must
  * still be the regular file the scan saw (same inode); one that grew since is read whole, up to `limit`.
  */
-function readSmallFile (path: string, expected: number, inode: number, limit: number): Buffer {
+function readSmallFile (path: string, expected: number, inode: number, limit: number): { data: Buffer, changed: boolean } {
   const fd = openSync(path, READ_FLAGS)
   try {
-    const st = fstatSync(fd)
-    if (!st.isFile() || st.ino !== inode) throw new Error('changed since the scan: no longer the same regular file')
+    const st = fstatSync(fd, { bigint: true })
+    if (!st.isFile() || Number(st.ino) !== inode) throw new Error('changed since the scan: no longer the same regular file')
     let buf = Buffer.allocUnsafe(expected + 1)
     let len = 0
     for (;;) {
@@ -412,10 +447,17 @@ function readSmallFile (path: string, expected: number, inode: number, limit: nu
       if (n === 0) break
       len += n
     }
-    return buf.subarray(0, len)
+    const after = fstatSync(fd, { bigint: true })
+    return { data: buf.subarray(0, len), changed: after.mtimeNs !== st.mtimeNs || after.size !== BigInt(len) }
   } finally {
     closeSync(fd)
   }
+}
+
+function compareMtimeDesc (a: string, b: string): number {
+  const x = BigInt(a)
+  const y = BigInt(b)
+  return x > y ? -1 : x < y ? 1 : 0
 }
 
 function isDanglingLink (p: string): boolean {

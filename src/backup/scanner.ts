@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readlinkSync, BigIntStats } from 'node:fs'
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, BigIntStats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import { checkAbort } from '../store/directory-store.js'
 import type { NodeType, TreeNode } from '../repository/format.js'
@@ -29,7 +29,23 @@ export interface ScanOptions {
   /** Absolute paths never entered (the repository's own home and stores). */
   exclude?: string[]
   onProgress?: (files: number, bytes: number) => void
+  /** Exclude rules (src/selection's PathFilter): asked for every entry; refined below each directory by its ignore file. */
+  filter?: ScanFilter
+  /** Name of the per-directory ignore file whose rules `filter.withDir` applies below it. */
+  ignoreFile?: string
+  /** Skip directories holding a CACHEDIR.TAG with the standard signature (https://bford.info/cachedir/). */
+  excludeCaches?: boolean
 }
+
+/** What the scan needs of an exclude filter. */
+export interface ScanFilter {
+  excluded: (absPath: string, isDir: boolean) => boolean
+  withDir: (dirAbsPath: string, ignoreFileText: string | undefined) => ScanFilter
+}
+
+const CACHEDIR_SIGNATURE = 'Signature: 8a477f597d28d172789f06886806bc55'
+/** Ignore files larger than this are reported and not applied. */
+const MAX_IGNORE_FILE = 1024 * 1024
 
 function nodeFromStat (name: string, path: string, st: BigIntStats): ScanNode | undefined {
   const type: NodeType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined
@@ -74,7 +90,34 @@ export async function scan (paths: string[], options: ScanOptions = {}): Promise
     }
   }
 
-  const walk = async (dir: ScanNode): Promise<void> => {
+  const isCache = (dir: string, names: string[]): boolean => {
+    if (options.excludeCaches !== true || !names.includes('CACHEDIR.TAG')) return false
+    try {
+      const fd = openSync(join(dir, 'CACHEDIR.TAG'), 'r')
+      try {
+        const buf = Buffer.alloc(CACHEDIR_SIGNATURE.length)
+        return readSync(fd, buf, 0, buf.length, 0) === buf.length && buf.toString('latin1') === CACHEDIR_SIGNATURE
+      } finally { closeSync(fd) }
+    } catch { return false }
+  }
+
+  /** The filter below `dir`: its ignore file's rules added, when it has one. */
+  const filterIn = (dir: string, names: string[], filter: ScanFilter | undefined): ScanFilter | undefined => {
+    const name = options.ignoreFile
+    if (filter == null || name == null || name === '' || !names.includes(name)) return filter
+    const path = join(dir, name)
+    try {
+      const st = lstatSync(path)
+      if (!st.isFile()) return filter
+      if (st.size > MAX_IGNORE_FILE) { result.problems.push({ path, message: `ignore file larger than ${MAX_IGNORE_FILE} bytes; not applied` }); return filter }
+      return filter.withDir(dir, readFileSync(path, 'utf8'))
+    } catch (err) {
+      result.problems.push({ path, message: `ignore file not applied: ${(err as Error).message}` })
+      return filter
+    }
+  }
+
+  const walk = async (dir: ScanNode, parentFilter: ScanFilter | undefined): Promise<void> => {
     let names: string[]
     try {
       names = readdirSync(dir.path)
@@ -85,16 +128,31 @@ export async function scan (paths: string[], options: ScanOptions = {}): Promise
     }
     names.sort()
     const children: ScanNode[] = []
+    if (isCache(dir.path, names)) { dir.children = children; return }
+    const filter = filterIn(dir.path, names, parentFilter)
     for (const name of names) {
       const path = join(dir.path, name)
       if (exclude.has(path)) continue
       const node = statNode(name, path)
       await pause()
       if (node == null) continue
+      if (filter?.excluded(path, node.type === 'dir') === true) continue
       children.push(node)
-      if (node.type === 'dir') { result.dirs++; await walk(node) } else if (node.type === 'file') { result.files++; result.bytes += node.size }
+      if (node.type === 'dir') { result.dirs++; await walk(node, filter) } else if (node.type === 'file') { result.files++; result.bytes += node.size }
     }
     dir.children = children
+  }
+
+  /** A selected directory inherits the ignore files of the directories above it, as git does. */
+  const filterAbove = (path: string): ScanFilter | undefined => {
+    let filter = options.filter
+    if (filter == null || options.ignoreFile == null || options.ignoreFile === '') return filter
+    const parts = path.split(sep).filter(Boolean)
+    for (let i = 0; i < parts.length; i++) {
+      const dir = sep + parts.slice(0, i).join(sep)
+      try { filter = filterIn(dir, readdirSync(dir).filter(n => n === options.ignoreFile), filter) } catch {}
+    }
+    return filter
   }
 
   const walked: string[] = []
@@ -124,7 +182,7 @@ export async function scan (paths: string[], options: ScanOptions = {}): Promise
     }
     if (!ok) continue
     const top = parent
-    if (top.type === 'dir') { result.dirs++; await walk(top) } else if (top.type === 'file') { result.files++; result.bytes += top.size }
+    if (top.type === 'dir') { result.dirs++; await walk(top, filterAbove(top.path)) } else if (top.type === 'file') { result.files++; result.bytes += top.size }
   }
   options.onProgress?.(result.files, result.bytes)
   return result

@@ -1,41 +1,21 @@
 import { resolve } from 'node:path'
-import type { BackupEvent } from '../backup/index.js'
 import type { TreeNode } from '../repository/format.js'
-import { formatBytes, formatDuration, parseSize } from '../util/format.js'
+import { formatBytes, parseSize } from '../util/format.js'
 import { UsageError } from '../errors.js'
-import { CommandContext, homeOf, printJson, withRepository } from './context.js'
+import { Command, EXIT, intOption } from './command.js'
+import { homeOf, printJson, withRepository } from './context.js'
 import { getPassphrase } from './passphrase.js'
 import { NODE_COMMANDS } from './node-commands.js'
+import { SESSION_COMMANDS } from './session-commands.js'
+import { RETENTION_COMMANDS } from './retention-commands.js'
 import { isValidLabel, MAX_LABEL_LENGTH, readProfile, writeProfile } from '../node/profile.js'
 import { ProgressBar } from './progress.js'
 
 // The engine (repository, backup, restore, check) and the node identity (libp2p crypto) are imported by
 // the commands that run them: a command sent to the daemon, or --help, loads none of it.
 
-/** Exit codes (documented in docs/USER-GUIDE.md). */
-export const EXIT = { ok: 0, error: 1, usage: 2, partial: 3 } as const
-
-type OptionSpec = Record<string, { type: 'string' | 'boolean', multiple?: boolean, short?: string }>
-
-export interface Command {
-  name: string
-  usage: string
-  summary: string
-  options: OptionSpec
-  minArgs: number
-  maxArgs: number
-  /** works on the repository (sent to the daemon when the shards go to peers) */
-  repository?: boolean
-  run: (ctx: CommandContext) => Promise<number>
-}
-
-function intOption (ctx: CommandContext, name: string): number | undefined {
-  const v = ctx.values[name]
-  if (v == null) return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got ${String(v)}`)
-  return n
-}
+export { EXIT } from './command.js'
+export type { Command } from './command.js'
 
 const init: Command = {
   name: 'init',
@@ -73,41 +53,6 @@ const init: Command = {
   }
 }
 
-const backupCmd: Command = {
-  name: 'backup',
-  usage: 'holdfast backup [--home DIR] [--json] PATH...',
-  summary: 'back up files and directories into a new snapshot',
-  options: {},
-  repository: true,
-  minArgs: 1,
-  maxArgs: Infinity,
-  async run (ctx) {
-    const { backup } = await import('../backup/index.js')
-    return await withRepository(ctx, async repo => {
-      const bar = new ProgressBar('backup')
-      let files = ''
-      const onProgress = (e: BackupEvent): void => {
-        if (e.type === 'scan:progress') bar.message(`scanning: ${e.files} files, ${formatBytes(e.bytes)}`)
-        else if (e.type === 'backup:progress') { files = `${e.filesDone}/${e.filesTotal} files`; bar.update(e.bytesDone, e.bytesTotal, files) } else if (e.type === 'backup:warning') { bar.done(); ctx.err(`warning: ${e.path}: ${e.message}`) } else if (e.type === 'backup:phase' && e.phase === 'commit') bar.message('committing snapshot...')
-      }
-      const before = await repo.register.rebalanceNeeded()
-      const res = await backup(repo, ctx.args.map(p => resolve(p)), { signal: ctx.signal, onProgress })
-      bar.done()
-      const reduced = [...(await repo.register.rebalanceNeeded()).entries()].filter(([id]) => !before.has(id))
-      if (reduced.length > 0) ctx.err(`warning: ${reduced.length} pack(s) stored with less spread over sites than asked (full redundancy kept): ${reduced[0][1]}; they are rebalanced once the sites allow it`)
-      const s = res.snapshot.summary
-      if (ctx.json) {
-        printJson(ctx, { snapshot: res.name, short: res.name.slice(0, 8), partial: res.snapshot.partial, warnings: res.warnings, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...s })
-      } else {
-        ctx.out(`snapshot ${res.name.slice(0, 8)} saved${res.snapshot.partial ? ' (partial: some files could not be read)' : ''}`)
-        ctx.out(`files: ${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnchanged} unchanged; ${s.dirs} directories`)
-        ctx.out(`read ${formatBytes(s.bytesRead)} of ${formatBytes(s.totalBytes)}, added ${formatBytes(s.bytesAdded)}, stored ${formatBytes(s.bytesStored)} in shards, in ${formatDuration(s.durationMs)} (${(s.durationMs / 1000).toFixed(2)} s)`)
-      }
-      return res.snapshot.partial ? EXIT.partial : EXIT.ok
-    })
-  }
-}
-
 const snapshots: Command = {
   name: 'snapshots',
   usage: 'holdfast snapshots [--home DIR] [--json]',
@@ -120,13 +65,13 @@ const snapshots: Command = {
     return await withRepository(ctx, async repo => {
       const all = await repo.register.snapshots()
       if (ctx.json) {
-        printJson(ctx, all.map(({ name, snapshot: s }) => ({ id: name, short: name.slice(0, 8), time: s.time, hostname: s.hostname, username: s.username, paths: s.paths, tree: s.tree, parent: s.parent, partial: s.partial, summary: s.summary })))
+        printJson(ctx, all.map(({ name, snapshot: s }) => ({ id: name, short: name.slice(0, 8), time: s.time, hostname: s.hostname, username: s.username, paths: s.paths, tree: s.tree, parent: s.parent, partial: s.partial, tags: s.tags ?? [], archived: s.archived === true, summary: s.summary })))
       } else if (all.length === 0) {
         ctx.out('no snapshots')
       } else {
         ctx.out('ID        Time                  Host            Files      Size  Paths')
         for (const { name, snapshot: s } of all) {
-          ctx.out(`${name.slice(0, 8)}  ${s.time.slice(0, 19).replace('T', ' ')}   ${s.hostname.padEnd(14).slice(0, 14)}  ${String(s.summary.totalFiles).padStart(6)}  ${formatBytes(s.summary.totalBytes).padStart(10)}  ${s.paths.join(' ')}${s.partial ? ' (partial)' : ''}`)
+          ctx.out(`${name.slice(0, 8)}  ${s.time.slice(0, 19).replace('T', ' ')}   ${s.hostname.padEnd(14).slice(0, 14)}  ${String(s.summary.totalFiles).padStart(6)}  ${formatBytes(s.summary.totalBytes).padStart(10)}  ${s.paths.join(' ')}${s.partial ? ' (partial)' : ''}${s.archived === true ? ' [archived]' : ''}${s.tags != null && s.tags.length > 0 ? ` {${s.tags.join(',')}}` : ''}`)
         }
         ctx.out(`${all.length} snapshot${all.length === 1 ? '' : 's'}`)
       }
@@ -372,4 +317,4 @@ const rebuildIndex: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, backupCmd, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, ...NODE_COMMANDS]
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, ...RETENTION_COMMANDS, ...NODE_COMMANDS]

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { Command } from './commands.js'
+import type { Command } from './command.js'
 import { CommandContext, homeOf, printJson } from './context.js'
 import { daemonFor } from './forward.js'
 import { formatBytes } from '../util/format.js'

@@ -81,6 +81,10 @@ export interface SnapshotRecord {
   tree: string
   parent?: string
   partial: boolean
+  /** Labels given at backup time (`--tag`), sorted; kept by `forget --keep-tag`. */
+  tags?: string[]
+  /** Pinned by `holdfast archive`: no retention policy removes it. */
+  archived?: boolean
   summary: SnapshotSummary
 }
 

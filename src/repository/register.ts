@@ -111,6 +111,44 @@ export class Register {
     return out.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.name.localeCompare(b.name))
   }
 
+  async deleteSnapshot (name: string): Promise<void> {
+    await this.db.del(`snap!${name}`)
+  }
+
+  /**
+   * Forgets packs (prune deleted them): their descriptors and everything kept about them. A blob that
+   * was in one of them and is in another pack too is found there afterwards.
+   */
+  async removePacks (ids: string[]): Promise<void> {
+    if (ids.length === 0) return
+    const gone = new Set(ids)
+    const ops: Array<{ type: 'del', key: string }> = []
+    for (const id of gone) for (const k of ['pack', 'pending', 'stored', 'rebalance']) ops.push({ type: 'del', key: `${k}!${id}` })
+    for await (const key of this.db.keys({ gte: 'check!', lt: 'check"' })) if (gone.has(key.split('!')[1])) ops.push({ type: 'del', key })
+    await this.db.batch(ops)
+    for (const id of gone) this.packs.delete(id)
+    this.blobs.clear()
+    for (const desc of this.packs.values()) this.addToMemory(desc)
+  }
+
+  /** Marks packs as not covered by an index record (prune writes one full index for all of them). */
+  async markPending (ids: string[]): Promise<void> {
+    if (ids.length === 0) return
+    await this.db.batch(ids.map(id => ({ type: 'put' as const, key: `pending!${id}`, value: 1 })))
+  }
+
+  /** Index records this register merged. */
+  async indexRecords (): Promise<string[]> {
+    const out: string[] = []
+    for await (const key of this.db.keys({ gte: 'irec!', lt: 'irec"' })) out.push(key.slice(5))
+    return out
+  }
+
+  async forgetIndexRecords (names: string[]): Promise<void> {
+    if (names.length === 0) return
+    await this.db.batch(names.map(n => ({ type: 'del' as const, key: `irec!${n}` })))
+  }
+
   async getTree (id: string): Promise<Tree | undefined> {
     return (await this.db.get(`tree!${id}`)) as Tree | undefined
   }

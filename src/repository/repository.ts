@@ -234,7 +234,7 @@ export class Repository {
     return (await this.pool.callAll<BuiltPack[]>('flush', null)).flat()
   }
 
-  private storeById (id: string): ShardStore | undefined {
+  storeById (id: string): ShardStore | undefined {
     return this.stores.find(s => s.id === id)
   }
 

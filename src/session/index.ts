@@ -4,3 +4,7 @@
  */
 export * from './session-report.js'
 export * from './session-log.js'
+export * from './run-hook.js'
+export * from './notify.js'
+export * from './smtp-client.js'
+export * from './run-session.js'

@@ -1,0 +1,100 @@
+import { resolve } from 'node:path'
+import { UsageError } from '../errors.js'
+import type { SessionEvent, SessionReport } from '../session/index.js'
+import { formatBytes, formatDuration } from '../util/format.js'
+import { Command, EXIT, intOption } from './command.js'
+import { homeOf, openRepository, printJson } from './context.js'
+import { ProgressBar } from './progress.js'
+
+/**
+ * Backup sessions from the command line: `backup` runs one (paths given, or a configured set) with the
+ * node config's rules, hooks and notifications; `sessions` lists the reports the session log keeps.
+ */
+const backupCmd: Command = {
+  name: 'backup',
+  usage: 'holdfast backup [--home DIR] [--json] [--set NAME] [--tag T]... [--exclude PATTERN]... [PATH...]',
+  summary: 'back up files and directories (or a backup set of the node config) into a new snapshot',
+  options: { set: { type: 'string' }, tag: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true } },
+  repository: true,
+  minArgs: 0,
+  maxArgs: Infinity,
+  async run (ctx) {
+    const home = homeOf(ctx)
+    const { loadNodeConfig } = await import('../config/index.js')
+    const { runSession } = await import('../session/index.js')
+    const config = await loadNodeConfig(home)
+    const setName = ctx.values.set as string | undefined
+    const set = setName != null ? config.backup.sets.find(s => s.name === setName) : undefined
+    if (setName != null && set == null) throw new UsageError(`no backup set named ${JSON.stringify(setName)} in the node config (backup.sets)`)
+    if (set != null && ctx.args.length > 0) throw new UsageError('give either --set NAME or paths, not both')
+    const paths = set != null ? set.paths : ctx.args.map(p => resolve(p))
+    if (paths.length === 0) throw new UsageError('backup needs PATH... or --set NAME')
+    const tags = (ctx.values.tag as string[] | undefined) ?? []
+    for (const t of tags) if (!/^[A-Za-z0-9._:-]{1,64}$/.test(t)) throw new UsageError(`--tag must be 1-64 letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(t)}`)
+
+    const bar = new ProgressBar('backup')
+    const onProgress = (e: SessionEvent): void => {
+      if (e.type === 'scan:progress') bar.message(`scanning: ${e.files} files, ${formatBytes(e.bytes)}`)
+      else if (e.type === 'backup:progress') bar.update(e.bytesDone, e.bytesTotal, `${e.filesDone}/${e.filesTotal} files`)
+      else if (e.type === 'backup:warning') { bar.done(); ctx.err(`warning: ${e.path}: ${e.message}`) } else if (e.type === 'backup:phase' && e.phase === 'commit') bar.message('committing snapshot...')
+      else if (e.type === 'session:hook' && !e.ok) { bar.done(); ctx.err(`warning: ${e.message ?? `${e.phase} hook failed`}`) } else if (e.type === 'session:notify' && !e.ok) ctx.err(`warning: notification failed: ${e.message ?? ''}`)
+    }
+    let before: Set<string> | undefined
+    let after: Array<[string, string]> = []
+    const { report, result, error } = await runSession({
+      home,
+      backup: config.backup,
+      paths,
+      set: set?.name,
+      exclude: [...(set?.exclude ?? []), ...((ctx.values.exclude as string[] | undefined) ?? [])],
+      trigger: 'manual',
+      signal: ctx.signal,
+      onProgress,
+      extra: { tags },
+      open: async () => await openRepository(ctx),
+      before: async repo => { before = new Set((await repo.register.rebalanceNeeded()).keys()) },
+      after: async repo => { after = [...(await repo.register.rebalanceNeeded()).entries()].filter(([id]) => before?.has(id) !== true) }
+    })
+    bar.done()
+    if (error != null) throw error
+    if (after.length > 0) ctx.err(`warning: ${after.length} pack(s) stored with less spread over sites than asked (full redundancy kept): ${after[0][1]}; they are rebalanced once the sites allow it`)
+    const res = result!
+    const sum = res.snapshot.summary
+    if (ctx.json) {
+      printJson(ctx, { snapshot: res.name, short: res.name.slice(0, 8), session: report.id, partial: res.snapshot.partial, tags: res.snapshot.tags ?? [], warnings: res.warnings, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...sum })
+    } else {
+      ctx.out(`snapshot ${res.name.slice(0, 8)} saved${res.snapshot.partial ? ' (partial: some files could not be read)' : ''}`)
+      ctx.out(`files: ${sum.filesNew} new, ${sum.filesChanged} changed, ${sum.filesUnchanged} unchanged; ${sum.dirs} directories`)
+      ctx.out(`read ${formatBytes(sum.bytesRead)} of ${formatBytes(sum.totalBytes)}, added ${formatBytes(sum.bytesAdded)}, stored ${formatBytes(sum.bytesStored)} in shards, in ${formatDuration(sum.durationMs)} (${(sum.durationMs / 1000).toFixed(2)} s)`)
+    }
+    return report.status === 'partial' ? EXIT.partial : EXIT.ok
+  }
+}
+
+const sessionsCmd: Command = {
+  name: 'sessions',
+  usage: 'holdfast sessions [--home DIR] [--json] [--set NAME] [--limit N]',
+  summary: 'list the reports of past backup sessions (newest first)',
+  options: { set: { type: 'string' }, limit: { type: 'string' } },
+  minArgs: 0,
+  maxArgs: 0,
+  async run (ctx) {
+    const { SessionLog } = await import('../session/index.js')
+    const limit = intOption(ctx, 'limit') ?? 50
+    if (limit < 1) throw new UsageError('--limit must be at least 1')
+    const reports = await new SessionLog(homeOf(ctx)).list({ limit, set: ctx.values.set as string | undefined })
+    if (ctx.json) { printJson(ctx, reports); return EXIT.ok }
+    if (reports.length === 0) { ctx.out('no sessions'); return EXIT.ok }
+    ctx.out('Session           Started              Trigger   Set           Status   Snapshot  Files new/chg     Read   Stored  Problems')
+    for (const r of reports) ctx.out(sessionLine(r))
+    return EXIT.ok
+  }
+}
+
+function sessionLine (r: SessionReport): string {
+  const problems = r.errorsTotal + r.warningsTotal > 0 ? `${r.errorsTotal} errors, ${r.warningsTotal} warnings` : ''
+  const reason = r.reason != null ? `  ${r.reason}` : ''
+  return `${r.id}  ${r.started.slice(0, 19).replace('T', ' ')}  ${r.trigger.padEnd(8)}  ${(r.set ?? '-').padEnd(12).slice(0, 12)}  ${r.status.padEnd(7)}  ${(r.snapshot?.slice(0, 8) ?? '-').padEnd(8)}  ${`${r.counts.filesNew}/${r.counts.filesChanged}`.padStart(13)}  ${formatBytes(r.bytesRead).padStart(7)}  ${formatBytes(r.bytesStored).padStart(7)}  ${problems}${reason}`
+}
+
+export const SESSION_COMMANDS: Command[] = [backupCmd, sessionsCmd]

@@ -1,0 +1,32 @@
+import type { Repository } from '../repository/repository.js'
+import type { SnapshotRecord } from '../repository/format.js'
+
+export interface RecordRemoval {
+  /** Stores that still hold the record (unreachable now); a rebuild of the register would bring it back until they are reached. */
+  notReached: string[]
+}
+
+/**
+ * Deletes a snapshot record from every store and from the register. Its data stays until `prune`.
+ */
+export async function forgetSnapshot (repo: Repository, name: string, options: { signal?: AbortSignal } = {}): Promise<RecordRemoval> {
+  const results = await Promise.allSettled(repo.stores.map(async s => { await s.delete('snapshot', name, options) }))
+  if (options.signal?.aborted === true) throw options.signal.reason
+  await repo.register.deleteSnapshot(name)
+  return { notReached: repo.stores.filter((_, i) => results[i].status === 'rejected').map(s => s.id) }
+}
+
+/**
+ * Rewrites a snapshot record with `archived` set (or cleared): the new record first, on the stores and
+ * in the register, then the old one deleted. Returns the new record's name.
+ */
+export async function setArchived (repo: Repository, name: string, archived: boolean, options: { signal?: AbortSignal } = {}): Promise<{ name: string, snapshot: SnapshotRecord, unchanged: boolean }> {
+  const current = (await repo.register.snapshots()).find(s => s.name === name)
+  if (current == null) throw new Error(`snapshot ${name} is not in the register`)
+  if ((current.snapshot.archived === true) === archived) return { ...current, unchanged: true }
+  const { archived: _old, ...rest } = current.snapshot
+  const snapshot: SnapshotRecord = archived ? { ...rest, archived: true } : rest
+  const newName = await repo.commitSnapshot(snapshot, options)
+  await forgetSnapshot(repo, name, options)
+  return { name: newName, snapshot, unchanged: false }
+}
