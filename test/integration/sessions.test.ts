@@ -1,0 +1,210 @@
+/**
+ * Backup sessions through the CLI with directory stores: the config's selection rules, the session log,
+ * hooks, and notifications (a webhook and an SMTP server on 127.0.0.1, in this process).
+ */
+import assert from 'node:assert/strict'
+import { createServer as createHttpServer, IncomingMessage } from 'node:http'
+import { createServer as createTcpServer, Socket } from 'node:net'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { SessionReport } from '../../src/session/index.js'
+import { expectCode, hf, initRepo, makeTempDir, parseJson, removeDir, TestRepo, writeRandom } from './helpers.js'
+
+async function writeConfig (home: string, backup: object): Promise<void> {
+  await writeFile(join(home, 'node.json'), JSON.stringify({ backup }, null, 2))
+}
+
+async function sessions (home: string): Promise<SessionReport[]> {
+  const r = await hf(home, ['sessions', '--json'])
+  expectCode(r, 0, 'sessions --json')
+  return parseJson<SessionReport[]>(r, 'sessions --json')
+}
+
+async function lsPaths (home: string): Promise<string[]> {
+  const r = await hf(home, ['ls', '--json', 'latest'])
+  expectCode(r, 0, 'ls')
+  return parseJson<Array<{ path: string }>>(r, 'ls --json').map(e => e.path)
+}
+
+describe('backup sessions (integration)', function () {
+  let dir: string
+  let repo: TestRepo
+  let src: string
+
+  before(async function () {
+    dir = await makeTempDir('sessions')
+    repo = await initRepo(dir, { count: 3, k: 2, m: 1 })
+    src = join(dir, 'src')
+    await mkdir(join(src, 'docs'), { recursive: true })
+    await mkdir(join(src, 'node_modules', 'pkg'), { recursive: true })
+    await mkdir(join(src, 'cache'), { recursive: true })
+    await mkdir(join(src, 'keep'), { recursive: true })
+    await writeRandom(join(src, 'docs', 'a.bin'), 50_000)
+    await writeFile(join(src, 'docs', 'notes.txt'), 'notes')
+    await writeFile(join(src, 'docs', 'trace.log'), 'log')
+    await writeFile(join(src, 'keep', 'important.log'), 'kept by !')
+    await writeFile(join(src, 'node_modules', 'pkg', 'index.js'), 'x')
+    await writeFile(join(src, 'cache', 'CACHEDIR.TAG'), 'Signature: 8a477f597d28d172789f06886806bc55\n# a cache')
+    await writeFile(join(src, 'cache', 'blob'), 'cached')
+    await writeFile(join(src, '.holdfastignore'), '*.log\n')
+    await writeFile(join(src, 'keep', '.holdfastignore'), '!important.log\n')
+  })
+
+  after(async function () {
+    await removeDir(dir)
+  })
+
+  it('applies exclude patterns, per-directory ignore files and CACHEDIR.TAG, and logs the session', async function () {
+    await writeConfig(repo.home, { exclude: ['node_modules'], excludeCaches: true })
+    const r = await hf(repo.home, ['backup', '--json', '--tag', 'first', src])
+    expectCode(r, 0, 'backup')
+    const out = parseJson<{ session: string, snapshot: string, tags: string[] }>(r, 'backup --json')
+    assert.deepEqual(out.tags, ['first'])
+    const paths = (await lsPaths(repo.home)).filter(p => p.startsWith(src)).map(p => p.slice(src.length))
+    assert.deepEqual(paths.sort(), ['', '/.holdfastignore', '/cache', '/docs', '/docs/a.bin', '/docs/notes.txt', '/keep', '/keep/.holdfastignore', '/keep/important.log'].sort())
+    const log = await sessions(repo.home)
+    assert.equal(log.length, 1)
+    assert.equal(log[0].id, out.session)
+    assert.equal(log[0].status, 'ok')
+    assert.equal(log[0].trigger, 'manual')
+    assert.equal(log[0].snapshot, out.snapshot)
+    assert.equal(log[0].counts.filesNew, 5)
+    assert.ok(log[0].bytesRead >= 50_000 && log[0].bytesStored > log[0].bytesAdded, JSON.stringify(log[0]))
+    assert.ok(Date.parse(log[0].ended) >= Date.parse(log[0].started))
+    const text = await hf(repo.home, ['sessions'])
+    expectCode(text, 0, 'sessions')
+    assert.match(text.stdout, new RegExp(`${out.session}.*manual.*ok.*${out.snapshot.slice(0, 8)}`))
+  })
+
+  it('a failing pre-hook aborts the session when configured: no snapshot, the report says why', async function () {
+    const marker = join(dir, 'post-env')
+    await writeConfig(repo.home, {
+      hooks: { pre: 'echo "database dump failed" >&2; exit 3', post: `env | grep ^HOLDFAST_ | sort > ${marker}`, abortOnPreFailure: true }
+    })
+    const before = (await hf(repo.home, ['snapshots', '--json'])).stdout
+    const r = await hf(repo.home, ['backup', src])
+    expectCode(r, 1, 'backup with a failing pre-hook')
+    assert.match(r.stderr, /pre hook exited with code 3: database dump failed/)
+    assert.equal((await hf(repo.home, ['snapshots', '--json'])).stdout, before, 'no new snapshot')
+    const [last] = await sessions(repo.home)
+    assert.equal(last.status, 'failed')
+    assert.match(last.reason ?? '', /pre hook exited with code 3/)
+    assert.equal(last.snapshot, undefined)
+    const env = await readFile(marker, 'utf8')
+    assert.match(env, /^HOLDFAST_STATUS=failed$/m, 'the post-hook still runs and sees the outcome')
+    assert.match(env, new RegExp(`^HOLDFAST_SESSION=${last.id}$`, 'm'))
+    assert.match(env, new RegExp(`^HOLDFAST_PATHS=${src}$`, 'm'))
+  })
+
+  it('a failing pre-hook is a warning when abortOnPreFailure is false; the post-hook sees the snapshot', async function () {
+    const marker = join(dir, 'post-env-2')
+    await writeConfig(repo.home, { hooks: { pre: 'exit 1', post: `env | grep ^HOLDFAST_ > ${marker}`, abortOnPreFailure: false } })
+    const r = await hf(repo.home, ['backup', '--json', src])
+    expectCode(r, 0, 'backup')
+    const { snapshot } = parseJson<{ snapshot: string }>(r, 'backup --json')
+    assert.match(r.stderr, /warning: pre hook exited with code 1/)
+    const env = await readFile(marker, 'utf8')
+    assert.match(env, /^HOLDFAST_STATUS=ok$/m)
+    assert.match(env, new RegExp(`^HOLDFAST_SNAPSHOT=${snapshot}$`, 'm'))
+    const [last] = await sessions(repo.home)
+    assert.equal(last.warningsTotal, 1)
+    assert.match(last.warnings[0].message, /pre hook exited with code 1/)
+  })
+
+  it('a pre-hook past its timeout is killed and aborts the session', async function () {
+    await writeConfig(repo.home, { hooks: { pre: 'sleep 30', timeoutSeconds: 1 } })
+    const started = Date.now()
+    const r = await hf(repo.home, ['backup', src])
+    expectCode(r, 1, 'backup with a hanging pre-hook')
+    assert.match(r.stderr, /pre hook timed out after 1 s/)
+    assert.ok(Date.now() - started < 20_000, 'the hook was killed')
+  })
+
+  it('sends the summary to a webhook on failure, and not on success with when=failure', async function () {
+    const received: unknown[] = []
+    const server = createHttpServer((req: IncomingMessage, res) => {
+      let body = ''
+      req.on('data', d => { body += String(d) })
+      req.on('end', () => { received.push(JSON.parse(body)); res.writeHead(204).end() })
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+      await writeConfig(repo.home, { notify: { when: 'failure', webhook: url } })
+      expectCode(await hf(repo.home, ['backup', src]), 0, 'backup')
+      assert.equal(received.length, 0, 'no summary for a good session')
+      expectCode(await hf(repo.home, ['backup', join(dir, 'does-not-exist')]), 1, 'backup of a missing path')
+      assert.equal(received.length, 1)
+      const msg = received[0] as { event: string, report: SessionReport }
+      assert.equal(msg.event, 'holdfast.session')
+      assert.equal(msg.report.status, 'failed')
+      assert.match(msg.report.reason ?? '', /SourceNotFoundError/)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('e-mails the summary over SMTP when=always (AUTH PLAIN over a plain connection is refused, so no user here)', async function () {
+    const mails: Array<{ from: string, to: string[], data: string }> = []
+    const server = createTcpServer((sock: Socket) => {
+      let buf = ''
+      let inData = false
+      const mail = { from: '', to: [] as string[], data: '' }
+      sock.write('220 test ESMTP\r\n')
+      sock.on('data', d => {
+        buf += String(d)
+        let i: number
+        while ((i = buf.indexOf('\r\n')) >= 0) {
+          const line = buf.slice(0, i)
+          buf = buf.slice(i + 2)
+          if (inData) {
+            if (line === '.') { inData = false; mails.push({ ...mail }); sock.write('250 queued\r\n') } else mail.data += line + '\n'
+            continue
+          }
+          if (/^EHLO/i.test(line)) sock.write('250-test\r\n250 8BITMIME\r\n')
+          else if (/^MAIL FROM:<(.*)>/i.test(line)) { mail.from = /<(.*)>/.exec(line)![1]; sock.write('250 ok\r\n') } else if (/^RCPT TO:/i.test(line)) { mail.to.push(/<(.*)>/.exec(line)![1]); sock.write('250 ok\r\n') } else if (line === 'DATA') { inData = true; sock.write('354 go\r\n') } else if (line === 'QUIT') { sock.end('221 bye\r\n') } else sock.write('500 what\r\n')
+        }
+      })
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (server.address() as AddressInfo).port
+      await writeConfig(repo.home, { notify: { when: 'always', smtp: { host: '127.0.0.1', port, from: 'node@example.org', to: ['admin@example.org', 'ops@example.org'] } } })
+      const r = await hf(repo.home, ['backup', '--json', src])
+      expectCode(r, 0, 'backup')
+      const { session } = parseJson<{ session: string }>(r, 'backup --json')
+      assert.equal(mails.length, 1)
+      assert.equal(mails[0].from, 'node@example.org')
+      assert.deepEqual(mails[0].to, ['admin@example.org', 'ops@example.org'])
+      assert.match(mails[0].data, /^Subject: Holdfast backup ok on /m)
+      assert.match(mails[0].data, new RegExp(`Session ${session} \\(manual\\)`))
+    } finally {
+      server.close()
+    }
+  })
+
+  it('a notification that cannot be delivered is a warning in the report, not a failed session', async function () {
+    await writeConfig(repo.home, { notify: { when: 'always', webhook: 'http://127.0.0.1:9/nothing-listens' } })
+    const r = await hf(repo.home, ['backup', src])
+    expectCode(r, 0, 'backup')
+    assert.match(r.stderr, /notification failed: webhook/)
+    const [last] = await sessions(repo.home)
+    assert.equal(last.status, 'ok')
+    assert.ok(last.warnings.some(w => /notification failed: webhook/.test(w.message)))
+  })
+
+  it('backup --set runs a configured set with its own excludes; an unknown set is a usage error', async function () {
+    await writeConfig(repo.home, { sets: [{ name: 'docs', paths: [join(src, 'docs')], exclude: ['*.txt'] }] })
+    const r = await hf(repo.home, ['backup', '--json', '--set', 'docs'])
+    expectCode(r, 0, 'backup --set docs')
+    const paths = await lsPaths(repo.home)
+    assert.ok(paths.includes(join(src, 'docs', 'a.bin')))
+    assert.ok(!paths.includes(join(src, 'docs', 'notes.txt')))
+    const [last] = await sessions(repo.home)
+    assert.equal(last.set, 'docs')
+    const bad = await hf(repo.home, ['backup', '--set', 'nope'])
+    expectCode(bad, 2, 'unknown set')
+    assert.match(bad.stderr, /no backup set named "nope"/)
+  })
+})
