@@ -87,3 +87,7 @@ export const NotificationError = define('NotificationError')
 export const EmptyPolicyError = define('EmptyPolicyError', 2)
 /** A retention policy with a count that is not a positive whole number or -1. */
 export const InvalidPolicyError = define('InvalidPolicyError', 2)
+/** A cron expression is malformed or can never match; the message names the field and value at fault. */
+export const CronError = define('CronError', 2)
+/** A bandwidth window in the config cannot be read. */
+export const InvalidWindowError = define('InvalidWindowError', 2)

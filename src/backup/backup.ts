@@ -41,6 +41,8 @@ export interface BackupOptions {
   priority?: (absPath: string) => number
   /** Tags recorded in the snapshot. */
   tags?: string[]
+  /** Waited on before each file and each pack upload: the daemon holds backups here while a restore runs. */
+  pause?: (signal?: AbortSignal) => Promise<void>
 }
 
 export interface BackupResult {
@@ -236,6 +238,7 @@ class Session {
         if (this.failure != null) throw this.failure
         checkAbort(this.signal)
         const item = todo[next++]
+        await this.options.pause?.(this.signal)
         await this.readFile(item.node, item.changed)
       }
     }
@@ -363,6 +366,7 @@ class Session {
   private async upload (built: BuiltPack): Promise<void> {
     this.packsInHand++
     try {
+      await this.options.pause?.(this.signal)
       await this.uploads.acquire(1, this.signal)
       try {
         const desc = await this.repo.storeBuilt(built, { signal: this.signal })

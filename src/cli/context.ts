@@ -3,6 +3,8 @@ import type { Repository, OpenOptions } from '../repository/repository.js'
 import type { ShardStore } from '../store/index.js'
 import type { HealthSettings } from '../maintenance/repository-health.js'
 import { getPassphrase } from './passphrase.js'
+import { UsageError } from '../errors.js'
+import { parseSize } from '../util/format.js'
 
 /** Where a command's output goes, and what its caller provides. */
 export interface CommandIo {
@@ -39,11 +41,38 @@ export function homeOf (ctx: CommandContext): string {
 
 export async function openRepository (ctx: CommandContext): Promise<Repository> {
   const home = homeOf(ctx)
+  const limits = transferLimits(ctx)
   const passphrase = ctx.passphrase ?? await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
   const stores = ctx.openStores != null ? await ctx.openStores() : undefined
   // imported here: the CLI process does not load the engine for a command it sends to the daemon
   const { Repository } = await import('../repository/repository.js')
-  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement })
+  const { RateLimiter, limitStores } = await import('../bandwidth/index.js')
+  const { ByteBudget } = await import('../util/byte-budget.js')
+  const wrapStores = limits == null
+    ? undefined
+    : (list: ShardStore[]) => limitStores(list, new RateLimiter({ upload: limits.upload, download: limits.download }), limits.transfers != null ? new ByteBudget(limits.transfers) : undefined)
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores })
+}
+
+/**
+ * The command's own transfer limits (--limit-upload, --limit-download, --transfers), or undefined. They
+ * apply to every store of the command, directory stores too; the daemon applies the node config's to
+ * the peers' stores in any case.
+ */
+export function transferLimits (ctx: CommandContext): { upload: number, download: number, transfers?: number } | undefined {
+  const size = (name: string): number => {
+    const v = ctx.values[name]
+    if (v == null) return 0
+    try { return parseSize(String(v)) } catch { throw new UsageError(`--${name} must be bytes per second, a number or a size like 2MiB, got ${String(v)}`) }
+  }
+  const upload = size('limit-upload')
+  const download = size('limit-download')
+  let transfers: number | undefined
+  if (ctx.values.transfers != null) {
+    transfers = Number(ctx.values.transfers)
+    if (!Number.isInteger(transfers) || transfers < 1 || transfers > 10) throw new UsageError(`--transfers must be from 1 to 10, got ${String(ctx.values.transfers)}`)
+  }
+  return upload > 0 || download > 0 || transfers != null ? { upload, download, transfers } : undefined
 }
 
 export async function withRepository<T> (ctx: CommandContext, fn: (repo: Repository) => Promise<T>): Promise<T> {

@@ -14,11 +14,20 @@ const GLOBAL = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
+/** Transfer limits every repository command takes (they override the node config's for that command). */
+const TRANSFER = {
+  'limit-upload': { type: 'string' },
+  'limit-download': { type: 'string' },
+  transfers: { type: 'string' }
+} as const
+
 export function help (): string {
   return ['holdfast - peer-to-peer encrypted offsite backup', '', 'Usage:',
     ...COMMANDS.map(c => `  ${c.usage}\n      ${c.summary}`), '',
     'The home defaults to $HOLDFAST_HOME or the user data directory; the passphrase comes from',
     '$HOLDFAST_PASSPHRASE, --passphrase-file FILE or a prompt on a terminal.',
+    'Repository commands also take --limit-upload SIZE, --limit-download SIZE (bytes per second) and',
+    '--transfers N (shard transfers at once, 1-10), over the node config\'s bandwidth and transfers.',
     'Exit codes: 0 ok, 1 error, 2 usage, 3 partial (files skipped or not restored), 10 no repository,',
     '11 locked, 12 wrong passphrase, 130 interrupted.'].join('\n')
 }
@@ -32,7 +41,7 @@ export async function executeCommand (argv: string[], io: CommandIo): Promise<nu
     if (cmd == null) throw new UsageError(`unknown command "${name}" (see holdfast --help)`)
     let parsed
     try {
-      parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...cmd.options }, allowPositionals: true, strict: true })
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...(cmd.repository === true ? TRANSFER : {}), ...cmd.options }, allowPositionals: true, strict: true })
     } catch (err) {
       throw new UsageError(`${(err as Error).message}\nusage: ${cmd.usage}`)
     }

@@ -80,6 +80,25 @@ export interface NodeConfig {
   }
   /** Backup sessions: what is selected, hooks, notifications, and the backup sets the daemon runs. */
   backup: BackupConfig
+  /** Rate limits of the shard transfers with peers (bytes per second, 0 = unlimited), and time-of-day windows. */
+  bandwidth: {
+    upload: number
+    download: number
+    /** e.g. "Mon-Fri 09:00-17:00 up=512KiB down=2MiB"; the first window containing the time overrides the limits it sets. */
+    windows: string[]
+  }
+  /** The retention policy the daemon applies after each scheduled or watch session (no rule: none is applied). */
+  retention: {
+    last: number
+    hourly: number
+    daily: number
+    weekly: number
+    monthly: number
+    yearly: number
+    tags: string[]
+    /** Prune after forgetting. */
+    prune: boolean
+  }
 }
 
 /** A named selection of paths the daemon backs up on a schedule and/or when they change. */
@@ -156,7 +175,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   autonat: true,
   upnp: false,
   inviteExpirySeconds: 86400,
-  transfers: 4,
+  transfers: 8,
   reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 }),
   placement: Object.freeze({ onShortfall: 'reduced' as const, waitSeconds: 300 }),
   scrub: Object.freeze({ enabled: true, periodSeconds: 604800, bytesPerSecond: 8388608 }),
@@ -174,7 +193,9 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
     }),
     passphraseFile: '',
     sets: Object.freeze([]) as unknown as BackupSetConfig[]
-  })
+  }),
+  bandwidth: Object.freeze({ upload: 0, download: 0, windows: Object.freeze([]) as unknown as string[] }),
+  retention: Object.freeze({ last: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, tags: Object.freeze([]) as unknown as string[], prune: true })
 })
 
 /** The defaults of a backup set's optional fields. */

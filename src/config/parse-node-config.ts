@@ -3,6 +3,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ConfigError } from '../errors.js'
 import { isAbsolute } from 'node:path'
 import { DEFAULT_BACKUP_SET, DEFAULT_NODE_CONFIG, type BackupSetConfig, type NodeConfig } from './node-config.js'
+import { parseCron } from '../schedule/cron.js'
+import { parseWindow } from '../bandwidth/time-windows.js'
+import { parseSize } from '../util/format.js'
 
 /**
  * Validates `overrides` (the parsed content of node.json) and merges it over the defaults: keys left
@@ -87,6 +90,29 @@ const FIELDS: Record<string, Setter> = {
       repairThreshold: (x, f) => { cfg.maintenance.repairThreshold = integer(x, 0, 255, f) }
     })
   },
+  bandwidth: (cfg, v, fail) => {
+    nested(v, fail, {
+      upload: (x, f) => { cfg.bandwidth.upload = rate(x, f) },
+      download: (x, f) => { cfg.bandwidth.download = rate(x, f) },
+      windows: (x, f) => {
+        cfg.bandwidth.windows = strings(x, 100, f)
+        cfg.bandwidth.windows.forEach((w, i) => { try { parseWindow(w) } catch (err) { throw f(`[${i}]: ${(err as Error).message}`) } })
+      }
+    })
+  },
+  retention: (cfg, v, fail) => {
+    const r = cfg.retention
+    nested(v, fail, {
+      last: (x, f) => { r.last = integer(x, -1, 1_000_000, f) },
+      hourly: (x, f) => { r.hourly = integer(x, -1, 1_000_000, f) },
+      daily: (x, f) => { r.daily = integer(x, -1, 1_000_000, f) },
+      weekly: (x, f) => { r.weekly = integer(x, -1, 1_000_000, f) },
+      monthly: (x, f) => { r.monthly = integer(x, -1, 1_000_000, f) },
+      yearly: (x, f) => { r.yearly = integer(x, -1, 1_000_000, f) },
+      tags: (x, f) => { r.tags = strings(x, 100, f) },
+      prune: (x, f) => { r.prune = boolean(x, f) }
+    })
+  },
   backup: (cfg, v, fail) => {
     const b = cfg.backup
     nested(v, fail, {
@@ -140,7 +166,10 @@ function backupSets (v: unknown, fail: Fail): BackupSetConfig[] {
       name: (y, g) => { if (typeof y !== 'string' || !SET_NAME.test(y)) throw g(' must be 1-64 letters, digits, ".", "_" or "-"'); set.name = y as string },
       paths: (y, g) => { set.paths = strings(y, 1000, g); set.paths.forEach((p, j) => { if (!isAbsolute(p)) throw g(`[${j}] must be an absolute path, got ${JSON.stringify(p)}`) }) },
       exclude: (y, g) => { set.exclude = strings(y, 1000, g) },
-      schedule: (y, g) => { set.schedule = text(y, 0, 255, g) },
+      schedule: (y, g) => {
+        set.schedule = text(y, 0, 255, g)
+        if (set.schedule !== '') try { parseCron(set.schedule) } catch (err) { throw g(`: ${(err as Error).message}`) }
+      },
       watch: (y, g) => { set.watch = boolean(y, g) },
       minAgeSeconds: (y, g) => { set.minAgeSeconds = integer(y, 0, 86400, g) },
       rescanSeconds: (y, g) => { set.rescanSeconds = integer(y, 1, 30 * 86400, g) }
@@ -151,6 +180,14 @@ function backupSets (v: unknown, fail: Fail): BackupSetConfig[] {
     names.add(set.name)
     return set
   })
+}
+
+/** Bytes per second: a whole number, or a size such as "512KiB"; 0 = unlimited. */
+function rate (v: unknown, fail: Fail): number {
+  if (typeof v === 'string') {
+    try { return parseSize(v) } catch { throw fail(` must be bytes per second (a number or a size like "2MiB"), got ${show(v)}`) }
+  }
+  return integer(v, 0, 100 * 1024 ** 3, fail)
 }
 
 function text (v: unknown, min: number, max: number, fail: Fail): string {
@@ -192,7 +229,9 @@ function copyDefaults (): NodeConfig {
       hooks: { ...d.backup.hooks },
       notify: { ...d.backup.notify, smtp: { ...d.backup.notify.smtp, to: [...d.backup.notify.smtp.to] } },
       sets: d.backup.sets.map(s => ({ ...s, paths: [...s.paths], exclude: [...s.exclude] }))
-    }
+    },
+    bandwidth: { ...d.bandwidth, windows: [...d.bandwidth.windows] },
+    retention: { ...d.retention, tags: [...d.retention.tags] }
   }
 }
 

@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path'
 import { Level } from 'level'
 import type { BlobType, PackDescriptor, SnapshotRecord, Tree } from './format.js'
 import { NotFoundError } from '../errors.js'
@@ -29,8 +30,12 @@ export interface ShardCheck {
 
 type Value = PackDescriptor | SnapshotRecord | Tree | string[] | number | ShardCheck | object
 
+/** Registers open in this process, by path: a daemon's concurrent commands (a restore beside a backup) share one. */
+const shared = new Map<string, { register: Promise<Register>, refs: number }>()
+
 export class Register {
   private readonly db: Level<string, Value>
+  private key?: string
   /** blob id (hex) -> where it is; loaded whole at open (an index of about 100 bytes per blob). */
   readonly blobs = new Map<string, BlobLocation>()
   readonly packs = new Map<string, PackDescriptor>()
@@ -39,12 +44,41 @@ export class Register {
     this.db = new Level<string, Value>(path, { valueEncoding: 'json' })
   }
 
+  /**
+   * Opens the register at `path`, or shares the one this process has open there (LevelDB allows one
+   * opener per directory); each caller closes its own, and the last close closes the database.
+   */
+  static async openShared (path: string): Promise<Register> {
+    const key = resolvePath(path)
+    let entry = shared.get(key)
+    if (entry == null) {
+      const register = new Register(path)
+      register.key = key
+      const created = { register: register.open().then(() => register), refs: 0 }
+      shared.set(key, created)
+      created.register.catch(() => { if (shared.get(key) === created) shared.delete(key) })
+      entry = created
+    }
+    entry.refs++
+    try {
+      return await entry.register
+    } catch (err) {
+      entry.refs--
+      throw err
+    }
+  }
+
   async open (): Promise<void> {
     await this.db.open()
     for await (const [, desc] of this.db.iterator({ gte: 'pack!', lt: 'pack"' })) this.addToMemory(desc as PackDescriptor)
   }
 
   async close (): Promise<void> {
+    if (this.key != null) {
+      const entry = shared.get(this.key)
+      if (entry != null && --entry.refs > 0) return
+      shared.delete(this.key)
+    }
     if (this.db.status === 'open') await this.db.close()
   }
 

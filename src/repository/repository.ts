@@ -46,6 +46,8 @@ export interface OpenOptions extends CallOptions {
   unlock?: (keyFile: KeyFile, passphrase: string) => Promise<RepositoryKeys>
   /** When the stores online cannot give a pack the spread over sites the rules ask: store it anyway and mark it ('reduced', the default), or wait for stores up to waitSeconds ('wait'). */
   placement?: { onShortfall: 'reduced' | 'wait', waitSeconds: number }
+  /** Decorates the stores (rate limits, transfer slots: src/bandwidth). */
+  wrapStores?: (stores: ShardStore[]) => ShardStore[]
 }
 
 /** Index blobs hold at most this many blob entries (about 100 bytes of JSON each). */
@@ -97,8 +99,7 @@ export class Repository {
    */
   static async openForMaintenance (home: string, options: { stores: ShardStore[] }): Promise<Repository> {
     const homeConfig = await readHomeConfig(home)
-    const register = new Register(homePaths(home).register)
-    await register.open()
+    const register = await Register.openShared(homePaths(home).register)
     try {
       if (!await register.isBuilt()) throw new RepositoryLockedError(`the register of ${home} is not built yet: a command with the passphrase builds it`)
       const first = register.packs.values().next().value
@@ -154,8 +155,7 @@ export class Repository {
     await writeFileAtomic(paths.repoConfig, configBytes)
     const homeConfig: HomeConfig = { version: 1, repository: config.id, stores: specs, ...(peers ? { peers: true } : {}) }
     await writeFileAtomic(paths.config, JSON.stringify(homeConfig, null, 2) + '\n')
-    const register = new Register(paths.register)
-    await register.open()
+    const register = await Register.openShared(paths.register)
     await register.markBuilt()
     await register.close()
     return { id: config.id, config }
@@ -167,14 +167,14 @@ export class Repository {
     if (homeConfig.peers === true && options.stores == null) {
       throw new ConfigError(`the repository in ${home} keeps its shards on peers: start its daemon (holdfast daemon --home ${home})`)
     }
-    const stores = options.stores ?? homeConfig.stores.map(spec => openStore(spec, { verifyWrites: false }))
+    const opened = options.stores ?? homeConfig.stores.map(spec => openStore(spec, { verifyWrites: false }))
+    const stores = options.wrapStores != null ? options.wrapStores(opened) : opened
     const keyFile = parseKeyFile(await readFile(paths.key))
     const keys = await (options.unlock ?? unlockKeyFile)(keyFile, passphrase)
     const config = await readLocalConfig(paths.repoConfig, keys) ?? await readConfig(stores, keys, options)
     if (config.id !== homeConfig.repository) throw new ConfigError(`the stores hold repository ${config.id}, not ${homeConfig.repository}`)
     const codec = createCodec(config.codec, config.k, config.m)
-    const register = new Register(paths.register)
-    await register.open()
+    const register = await Register.openShared(paths.register)
     const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
     repo.placementPolicy = options.placement
     if (!await register.isBuilt()) await repo.rebuildIndex(options)

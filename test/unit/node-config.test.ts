@@ -25,7 +25,7 @@ describe('config/node config', () => {
     assert.equal(cfg.mdns, true)
     assert.equal(cfg.upnp, false)
     assert.equal(cfg.inviteExpirySeconds, 86400)
-    assert.equal(cfg.transfers, 4)
+    assert.equal(cfg.transfers, 8)
     assert.deepEqual(parseNodeConfig({}), cfg)
   })
 
