@@ -21,6 +21,8 @@ export interface CommandIo {
   health?: HealthSettings
   /** Opens the repository's key file (inside the daemon: keys it opened before are kept, see UnlockCache). */
   unlock?: OpenOptions['unlock']
+  /** A backup waits here while a restore runs (the daemon: a restore takes priority). */
+  pause?: (signal?: AbortSignal) => Promise<void>
   /**
    * Runs a repository command elsewhere (the CLI sends a peers repository's commands to its daemon);
    * returns the exit code, or undefined to run it here.

@@ -50,7 +50,7 @@ const backupCmd: Command = {
       trigger: 'manual',
       signal: ctx.signal,
       onProgress,
-      extra: { tags },
+      extra: { tags, pause: ctx.pause },
       open: async () => await openRepository(ctx),
       before: async repo => { before = new Set((await repo.register.rebalanceNeeded()).keys()) },
       after: async repo => { after = [...(await repo.register.rebalanceNeeded()).entries()].filter(([id]) => before?.has(id) !== true) }

@@ -17,6 +17,16 @@ import { parseSize } from '../util/format.js'
 import { UnlockCache, type UnlockFn } from './unlock-cache.js'
 import { healthSettings, MaintenanceScheduler, type MaintenanceRound } from './maintenance-scheduler.js'
 import { readHomeConfig } from '../node/home.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { readFile } from 'node:fs/promises'
+import { ConfigError } from '../errors.js'
+import { ByteBudget } from '../util/byte-budget.js'
+import { limitStores, parseWindow, RateLimiter } from '../bandwidth/index.js'
+import type { BackupSetConfig } from '../config/node-config.js'
+import { Repository } from '../repository/repository.js'
+import { runSession, type SessionReport, type SessionTrigger } from '../session/index.js'
+import { BackupScheduler } from '../schedule/index.js'
+import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 
 /**
  * A running node. `start` brings the services up in dependency order (host store, libp2p, shard
@@ -35,6 +45,8 @@ export interface DaemonInit {
   onScrub?: (pass: ScrubPass) => void
   /** Told of every scheduled maintenance round (audits, repairs) that ran. */
   onMaintenance?: (round: MaintenanceRound) => void
+  /** Told of every session the daemon ran or skipped (schedules, watch mode). */
+  onSession?: (report: SessionReport) => void
   /** How long the repository's keys stay unlocked after a command used them (default 10 min; 0: not kept). */
   unlockIdleMs?: number
 }
@@ -49,6 +61,22 @@ export interface CommandIo {
   health?: HealthSettings
   /** Opens the key file, from the daemon's unlock cache when this passphrase opened it before. */
   unlock: UnlockFn
+  /** A backup waits here while a restore runs. */
+  pause?: (signal?: AbortSignal) => Promise<void>
+}
+
+/** The passphrase for sessions the daemon runs on its own. */
+async function unattendedPassphrase (file: string): Promise<string> {
+  if (file !== '') {
+    try {
+      return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+    } catch (err) {
+      throw new ConfigError(`backup.passphraseFile ${file} cannot be read: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  const env = process.env.HOLDFAST_PASSPHRASE
+  if (env != null && env !== '') return env
+  throw new ConfigError('scheduled and watch sessions need the passphrase: set backup.passphraseFile in the node config, or $HOLDFAST_PASSPHRASE for the daemon')
 }
 
 export class Daemon {
@@ -64,8 +92,13 @@ export class Daemon {
   private readonly unlocks: UnlockCache
   maintenance?: MaintenanceScheduler
   private scrubber?: Scrubber
-  /** Forwarded commands under way (a maintenance round waits for none to run). */
+  /** Forwarded commands and scheduled sessions under way (a maintenance round waits for none to run). */
   private commands = 0
+  /** Restores under way: backups pause meanwhile. */
+  private restores = 0
+  private limiter?: RateLimiter
+  private slots?: ByteBudget
+  backups?: BackupScheduler
 
   constructor (private readonly init: DaemonInit) {
     this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
@@ -80,6 +113,8 @@ export class Daemon {
       const config = { ...await loadNodeConfig(home) }
       if (this.init.listen != null && this.init.listen.length > 0) config.listen = this.init.listen
       this.config = config
+      this.limiter = new RateLimiter({ upload: config.bandwidth.upload, download: config.bandwidth.download, windows: config.bandwidth.windows.map(parseWindow) })
+      this.slots = new ByteBudget(config.transfers)
       const privateKey = await loadIdentity(home)
       const profile = await readProfile(home)
       const trust = this.trust = await TrustList.open(home)
@@ -119,7 +154,17 @@ export class Daemon {
         })
         this.maintenance.start()
       }
+      if (config.backup.sets.length > 0) {
+        this.backups = new BackupScheduler({
+          home,
+          sets: config.backup.sets,
+          run: async (set, trigger, signal) => await this.runSet(set, trigger, signal),
+          onSession: report => this.init.onSession?.(report),
+          onError: (err, where) => this.init.onError?.(err, where)
+        })
+      }
       this.running = true
+      this.backups?.start()
       await writeDaemonInfo(home, {
         pid: process.pid,
         peerId: node.peerId.toString(),
@@ -137,6 +182,7 @@ export class Daemon {
     this.running = false
     this.unlocks.clear()
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
+      ['backup scheduler', this.backups != null ? async () => await this.backups!.stop() : undefined],
       ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
       ['scrub', this.scrubber != null ? async () => await this.scrubber!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
@@ -153,6 +199,7 @@ export class Daemon {
     }
     this.unlocks.clear() // again: a command that was still unlocking when the API stopped
     this.api = undefined
+    this.backups = undefined
     this.maintenance = undefined
     this.scrubber = undefined
     this.presence = undefined
@@ -175,7 +222,7 @@ export class Daemon {
     const peers = this.trust!.list().filter(e => e.revoked !== true)
     const isOnline = (id: string): boolean => presence.isOnline(id)
     peers.sort((a, b) => Number(isOnline(b.peerId)) - Number(isOnline(a.peerId)))
-    return peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), {
+    return limitStores(peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), {
       ledger,
       online: () => isOnline(e.peerId),
       // last seen by presence; a peer never seen since pairing counts from the pairing
@@ -184,7 +231,47 @@ export class Daemon {
       room: () => { const t = this.trust?.get(e.peerId); return t == null ? undefined : Math.max(0, t.quotaReceived - ledger.storedByPeer(e.peerId).bytes) },
       label: e.name,
       site: e.site
-    }))
+    })), this.limiter, this.slots)
+  }
+
+  /** Holds a backup while a restore runs (a restore takes priority). */
+  private readonly pauseForRestore = async (signal?: AbortSignal): Promise<void> => {
+    while (this.restores > 0) await sleep(200, undefined, { signal })
+  }
+
+  /**
+   * One scheduled or watch session of a set: unattended (the passphrase from backup.passphraseFile or
+   * $HOLDFAST_PASSPHRASE), paused while restores run, then the retention policy of the node config.
+   */
+  private async runSet (set: BackupSetConfig, trigger: SessionTrigger, signal: AbortSignal): Promise<SessionReport> {
+    const home = this.init.home
+    const config = this.config!
+    await this.maintenance?.idle()
+    this.commands++
+    try {
+      const open = async (sig?: AbortSignal): Promise<Repository> => {
+        const passphrase = await unattendedPassphrase(config.backup.passphraseFile)
+        const peers = (await readHomeConfig(home)).peers === true
+        return await Repository.open(home, passphrase, { signal: sig, stores: peers ? this.peerStores() : undefined, unlock: this.unlocks.unlock, placement: config.placement })
+      }
+      const { report } = await runSession({ home, backup: config.backup, paths: set.paths, set: set.name, exclude: set.exclude, trigger, open, signal, extra: { pause: this.pauseForRestore } })
+      const policy = retentionPolicy(config.retention)
+      if (policy != null && report.snapshot != null) {
+        try {
+          const repo = await open(signal)
+          try {
+            await forgetByPolicy(repo, policy, { prune: config.retention.prune, signal })
+          } finally {
+            await repo.close()
+          }
+        } catch (err) {
+          this.init.onError?.(err, `retention after set ${set.name}`)
+        }
+      }
+      return report
+    } finally {
+      this.commands--
+    }
   }
 
   private routes (api: ApiServer): void {
@@ -230,10 +317,13 @@ export class Daemon {
       // a maintenance round under way finishes first (rounds are short); none starts while commands run
       await this.maintenance?.idle()
       this.commands++
+      const restore = body.argv[0] === 'restore'
+      if (restore) this.restores++
       try {
         return { code: await this.runForwarded(body.argv, body.passphrase, emit, signal) }
       } finally {
         this.commands--
+        if (restore) this.restores--
       }
     }, { stream: true })
   }
@@ -247,6 +337,7 @@ export class Daemon {
       openStores: async () => this.peerStores(),
       unlock: this.unlocks.unlock,
       placement: this.config?.placement,
+      pause: this.pauseForRestore,
       health: this.config != null ? healthSettings(this.config.maintenance) : undefined
     })
   }

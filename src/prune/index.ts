@@ -6,3 +6,4 @@
 export * from './used-blobs.js'
 export * from './forget.js'
 export * from './prune.js'
+export * from './forget-by-policy.js'

@@ -3,3 +3,4 @@
  * configured sets on their schedules and in watch mode.
  */
 export * from './cron.js'
+export * from './backup-scheduler.js'
