@@ -91,7 +91,9 @@ export class BackupScheduler {
     state.timer = setTimeout(() => {
       if (!this.running) return
       if (Date.now() + 5 < next.getTime()) { this.arm(state); return } // a long wait approached in steps
-      void this.fire(state, 'schedule').finally(() => this.arm(state))
+      // the next time is armed now, not after the run: a run still under way then is skipped, and recorded
+      this.arm(state)
+      this.fire(state, 'schedule').catch(() => {})
     }, Math.min(wait, MAX_TIMER_MS))
     state.timer.unref?.()
   }
@@ -103,7 +105,7 @@ export class BackupScheduler {
       if (state.running != null) { state.dirty = true; return }
       clearTimeout(state.settle)
       // coalesce a burst: the session starts once nothing changed for minAgeSeconds
-      state.settle = setTimeout(() => { void this.fire(state, 'watch') }, set.minAgeSeconds * 1000)
+      state.settle = setTimeout(() => { this.fire(state, 'watch').catch(() => {}) }, set.minAgeSeconds * 1000)
     }
     for (const path of set.paths) {
       try {
@@ -119,7 +121,7 @@ export class BackupScheduler {
       }
     }
     const rescan = (): void => {
-      state.rescan = setTimeout(() => { void this.fire(state, 'watch').finally(rescan) }, set.rescanSeconds * 1000)
+      state.rescan = setTimeout(() => { this.fire(state, 'watch').catch(() => {}).finally(() => { if (this.running) rescan() }) }, set.rescanSeconds * 1000)
       state.rescan.unref?.()
     }
     rescan()

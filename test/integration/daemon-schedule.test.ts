@@ -1,0 +1,114 @@
+/**
+ * The daemon's backup sets, in a real daemon process over directory stores: a schedule fires, an
+ * overlapping run is skipped with its reason, watch mode backs up a change once it has settled, and the
+ * retention policy runs after scheduled sessions.
+ */
+import assert from 'node:assert/strict'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { SessionReport } from '../../src/session/index.js'
+import { RunningDaemon, startDaemon } from '../../scripts/lib/daemon-runner.js'
+import { expectCode, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, snapshotsJson, TestRepo } from './helpers.js'
+
+async function sessions (home: string): Promise<SessionReport[]> {
+  const r = await hf(home, ['sessions', '--json', '--limit', '1000'])
+  expectCode(r, 0, 'sessions')
+  return parseJson<SessionReport[]>(r, 'sessions --json')
+}
+
+async function waitFor<T> (what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v != null) return v
+    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`)
+    await sleep(250)
+  }
+}
+
+describe('daemon backup sets (integration)', function () {
+  this.timeout(120_000)
+  let dir: string
+  let repo: TestRepo
+  let daemon: RunningDaemon | undefined
+
+  beforeEach(async function () {
+    dir = await makeTempDir('schedule')
+    repo = await initRepo(dir, { count: 3, k: 2, m: 1 })
+  })
+
+  afterEach(async function () {
+    await daemon?.stop()
+    daemon = undefined
+    await removeDir(dir)
+  })
+
+  async function start (backup: object, extra: object = {}): Promise<void> {
+    await writeFile(join(repo.home, 'node.json'), JSON.stringify({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dht: false, maintenance: { enabled: false }, backup, ...extra }))
+    daemon = await startDaemon(repo.home, { HOLDFAST_PASSPHRASE: PASSPHRASE })
+  }
+
+  it('a schedule fires on time, an overlapping run is skipped with its reason, and retention keeps the last 2', async function () {
+    const src = join(dir, 'src')
+    await mkdir(src)
+    await writeFile(join(src, 'file'), 'scheduled content')
+    // every 2 s; the pre-hook makes each run last about 3 s, so the next fire finds it under way
+    await start({ hooks: { pre: 'sleep 3' }, sets: [{ name: 'docs', paths: [src], schedule: '*/2 * * * * *' }] }, { retention: { last: 2 } })
+    const log = await waitFor('two finished sessions and a skipped one', 60_000, async () => {
+      const all = await sessions(repo.home)
+      return all.filter(s => s.status === 'ok').length >= 3 && all.some(s => s.status === 'skipped') ? all : undefined
+    })
+    const ok = log.filter(s => s.status === 'ok')
+    for (const s of ok) {
+      assert.equal(s.set, 'docs')
+      assert.equal(s.trigger, 'schedule')
+      assert.ok(s.snapshot != null)
+      // fired on an even second (the pre-hook runs first, within the same second)
+      assert.equal(new Date(s.started).getSeconds() % 2, 0, `started ${s.started}`)
+    }
+    const skipped = log.find(s => s.status === 'skipped')!
+    assert.match(skipped.reason ?? '', /previous schedule run of set docs \(started .*\) is still under way/)
+    assert.equal(skipped.snapshot, undefined)
+    // retention after each scheduled session: the last 2 stay
+    await daemon!.stop()
+    daemon = undefined
+    const snaps = await snapshotsJson(repo.home)
+    assert.equal(snaps.length, 2)
+  })
+
+  it('watch mode backs up a modified file once it stayed unchanged for minAgeSeconds, coalescing a burst', async function () {
+    const src = join(dir, 'watched')
+    await mkdir(join(src, 'sub'), { recursive: true })
+    await writeFile(join(src, 'sub', 'doc.txt'), 'version 1')
+    await start({ sets: [{ name: 'live', paths: [src], watch: true, minAgeSeconds: 2, rescanSeconds: 3600 }] })
+    await sleep(500) // the watcher is set up when the daemon is ready; give the first events room
+    // a burst of changes, 300 ms apart
+    for (let i = 2; i <= 5; i++) { await writeFile(join(src, 'sub', 'doc.txt'), `version ${i}`); await sleep(300) }
+    const lastChange = Date.now()
+    const [report] = await waitFor('a watch session', 30_000, async () => {
+      const all = (await sessions(repo.home)).filter(s => s.trigger === 'watch' && s.status === 'ok')
+      return all.length > 0 ? all : undefined
+    })
+    assert.ok(Date.parse(report.started) >= lastChange + 1500, `started ${Date.parse(report.started) - lastChange} ms after the last change; the minimum age is 2 s`)
+    await sleep(3000)
+    const watchSessions = (await sessions(repo.home)).filter(s => s.trigger === 'watch')
+    assert.equal(watchSessions.length, 1, 'the burst was one session')
+    const target = join(dir, 'restored')
+    expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    const { readFile } = await import('node:fs/promises')
+    assert.equal(await readFile(join(target, src, 'sub', 'doc.txt'), 'utf8'), 'version 5')
+  })
+
+  it('without a passphrase for unattended sessions, the session fails with a reason saying how to give one', async function () {
+    const src = join(dir, 'src')
+    await mkdir(src)
+    await writeFile(join(repo.home, 'node.json'), JSON.stringify({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dht: false, backup: { sets: [{ name: 'x', paths: [src], schedule: '* * * * * *' }] } }))
+    daemon = await startDaemon(repo.home, { HOLDFAST_PASSPHRASE: '' })
+    const [failed] = await waitFor('a failed session', 20_000, async () => {
+      const all = (await sessions(repo.home)).filter(s => s.status === 'failed')
+      return all.length > 0 ? all : undefined
+    })
+    assert.match(failed.reason ?? '', /backup\.passphraseFile/)
+  })
+})
