@@ -91,3 +91,5 @@ export const InvalidPolicyError = define('InvalidPolicyError', 2)
 export const CronError = define('CronError', 2)
 /** A bandwidth window in the config cannot be read. */
 export const InvalidWindowError = define('InvalidWindowError', 2)
+/** A recovery kit cannot be read (malformed, incomplete, another version), or recovery cannot proceed from it. */
+export const RecoveryKitError = define('RecoveryKitError')

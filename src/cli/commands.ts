@@ -8,6 +8,7 @@ import { getPassphrase } from './passphrase.js'
 import { NODE_COMMANDS } from './node-commands.js'
 import { SESSION_COMMANDS } from './session-commands.js'
 import { RETENTION_COMMANDS } from './retention-commands.js'
+import { RECOVERY_COMMANDS } from './recovery-commands.js'
 import { isValidLabel, MAX_LABEL_LENGTH, readProfile, writeProfile } from '../node/profile.js'
 import { ProgressBar } from './progress.js'
 
@@ -317,4 +318,4 @@ const rebuildIndex: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, ...RETENTION_COMMANDS, ...NODE_COMMANDS]
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...NODE_COMMANDS]

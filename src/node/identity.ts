@@ -13,8 +13,14 @@ export const identityPath = (home: string): string => join(home, 'identity.key')
 
 /** Creates a new identity; refuses to replace an existing one (a new key would be a new peer to everyone). */
 export async function createIdentity (home: string): Promise<Ed25519PrivateKey> {
-  await mkdir(home, { recursive: true, mode: 0o700 })
   const key = await generateKeyPair('Ed25519')
+  await writeIdentity(home, key)
+  return key
+}
+
+/** Writes a given identity (a recovered one); refuses to replace an existing one. */
+export async function writeIdentity (home: string, key: PrivateKey): Promise<void> {
+  await mkdir(home, { recursive: true, mode: 0o700 })
   const path = identityPath(home)
   // Written in full to a temp file, then hard-linked into place: link() fails with EEXIST instead of
   // replacing, and readers never see a partly written key.
@@ -31,7 +37,6 @@ export async function createIdentity (home: string): Promise<Ed25519PrivateKey> 
   } finally {
     await rm(tmp, { force: true })
   }
-  return key
 }
 
 /** Loads the identity; IdentityError if it is missing, unreadable or not an Ed25519 key. */

@@ -1,0 +1,98 @@
+import { deriveKey, KdfParams, newKdfParams, validateKdfParams } from '../crypto/kdf.js'
+import { open, seal } from '../crypto/aead.js'
+import { RecoveryKitError, WrongPassphraseError } from '../errors.js'
+
+/**
+ * The recovery kit: what a new machine needs, beside the passphrase, to find its peers again and be
+ * recognised by them. It holds the node's identity key sealed with a key derived from the passphrase
+ * (scrypt, AES-256-GCM), the repository's id, the node's name and site, and a few trusted peers with
+ * their addresses, so that the node can dial them (and ask them, through the DHT, for the others). It
+ * holds no passphrase and no repository key: those stay in the passphrase and on the peers.
+ */
+export const KIT_KIND = 'holdfast-recovery-kit'
+export const MAX_KIT_PEERS = 16
+export const MAX_KIT_ADDRESSES = 4
+/** Largest kit file read. */
+export const MAX_KIT_BYTES = 64 * 1024
+
+export interface KitPeer {
+  peerId: string
+  name: string
+  site: string
+  addresses: string[]
+  quotaGranted: number
+  quotaReceived: number
+}
+
+export interface RecoveryKit {
+  kind: typeof KIT_KIND
+  v: 1
+  created: string
+  repository: string
+  peerId: string
+  name: string
+  site: string
+  kdf: KdfParams
+  /** base64: the identity key (libp2p protobuf), sealed; the AAD binds it to the repository and peer id. */
+  identity: string
+  peers: KitPeer[]
+}
+
+export interface KitContents {
+  repository: string
+  peerId: string
+  name: string
+  site: string
+  identity: Uint8Array
+  peers: KitPeer[]
+}
+
+const aad = (kit: Pick<RecoveryKit, 'repository' | 'peerId'>): Buffer => Buffer.from(`${KIT_KIND}/1 ${kit.repository} ${kit.peerId}`)
+
+export async function makeKit (c: KitContents, passphrase: string): Promise<RecoveryKit> {
+  const kdf = newKdfParams()
+  const key = await deriveKey(passphrase, kdf)
+  const peers = c.peers.slice(0, MAX_KIT_PEERS).map(p => ({ ...p, addresses: p.addresses.slice(0, MAX_KIT_ADDRESSES) }))
+  return {
+    kind: KIT_KIND,
+    v: 1,
+    created: new Date().toISOString(),
+    repository: c.repository,
+    peerId: c.peerId,
+    name: c.name,
+    site: c.site,
+    kdf,
+    identity: seal(key, c.identity, aad(c)).toString('base64'),
+    peers
+  }
+}
+
+/** Reads a kit's text; RecoveryKitError when it is not a kit this version reads. */
+export function parseKit (text: string): RecoveryKit {
+  if (text.length > MAX_KIT_BYTES) throw new RecoveryKitError(`a recovery kit is at most ${MAX_KIT_BYTES} bytes`)
+  let kit: RecoveryKit
+  try { kit = JSON.parse(text) } catch { throw new RecoveryKitError('not a recovery kit (not JSON)') }
+  const str = (v: unknown): boolean => typeof v === 'string' && v.length > 0 && v.length < 4096
+  if (kit?.kind !== KIT_KIND) throw new RecoveryKitError('not a Holdfast recovery kit')
+  if (kit.v !== 1) throw new RecoveryKitError(`recovery kit version ${String(kit.v)} is not supported`)
+  if (!str(kit.repository) || !/^[0-9a-f]{32}$/.test(kit.repository) || !str(kit.peerId) || !str(kit.identity) || typeof kit.name !== 'string' || typeof kit.site !== 'string') throw new RecoveryKitError('the recovery kit is incomplete')
+  if (!Array.isArray(kit.peers) || kit.peers.length > MAX_KIT_PEERS) throw new RecoveryKitError('the recovery kit\'s peer list is malformed')
+  for (const p of kit.peers) {
+    if (!str(p?.peerId) || typeof p.name !== 'string' || typeof p.site !== 'string' || !Array.isArray(p.addresses) || p.addresses.length > MAX_KIT_ADDRESSES || !p.addresses.every(str) ||
+        !Number.isSafeInteger(p.quotaGranted) || !Number.isSafeInteger(p.quotaReceived)) throw new RecoveryKitError(`the recovery kit's entry for peer ${String(p?.peerId)} is malformed`)
+  }
+  try { validateKdfParams(kit.kdf) } catch (err) { throw new RecoveryKitError(`the recovery kit's key derivation: ${(err as Error).message}`) }
+  return kit
+}
+
+/** Opens a kit with the passphrase: WrongPassphraseError when it does not open the sealed identity. */
+export async function openKit (kit: RecoveryKit, passphrase: string): Promise<KitContents> {
+  const key = await deriveKey(passphrase, kit.kdf)
+  let identity: Uint8Array
+  try {
+    identity = open(key, Buffer.from(kit.identity, 'base64'), aad(kit), 'recovery kit identity')
+  } catch (err) {
+    throw new WrongPassphraseError('the passphrase does not open this recovery kit', { cause: err })
+  }
+  return { repository: kit.repository, peerId: kit.peerId, name: kit.name, site: kit.site, identity, peers: kit.peers }
+}

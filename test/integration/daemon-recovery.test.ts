@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict'
+import { mkdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
+import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
+
+/**
+ * Retention and recovery over the network (real daemons on 127.0.0.1): forget + prune make the hosts
+ * free the space and their usage figures drop; a recovery kit and the passphrase rebuild the owner on a
+ * fresh home, recognised by its peers without pairing again, and its snapshots restore byte-identically.
+ */
+const KiB = 1024
+interface PeerJson { peerId: string, name: string, online: boolean, storedForThem: number, storesForMe: number }
+
+describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and passphrase', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+  let src: string
+  let latest: Map<string, string>
+  const hostBytes = async (): Promise<number> => {
+    let n = 0
+    for (const h of hosts) for (const f of await shardFiles(join(h.home, 'shards', owner.peerId))) n += (await stat(f)).size
+    return n
+  }
+  const storedForOwner = async (h: RunningDaemon): Promise<number> => {
+    const r = await hf(h.home, ['peers', 'list', '--json'])
+    expectCode(r, 0, 'peers list')
+    return parseJson<PeerJson[]>(r, 'peers list').find(p => p.peerId === owner.peerId)!.storedForThem
+  }
+
+  before(async function () {
+    dir = await makeTempDir('daemon-recovery')
+    const names = ['owner', 'host1', 'host2', 'host3']
+    await Promise.all(names.map(async (name, i) => {
+      const args = ['init', '--home', join(dir, name), '--name', name]
+      if (i === 0) args.push('--pack-size', '128KiB', '--data-shards', '2', '--parity-shards', '1')
+      expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
+    }))
+    owner = await startDaemon(join(dir, 'owner'))
+    hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
+    for (const [i, h] of hosts.entries()) {
+      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+      expectCode(inv, 0, 'invite')
+      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
+    }
+    src = join(dir, 'src')
+    await mkdir(src)
+    await writeRandom(join(src, 'keep.bin'), 300 * KiB)
+    await writeRandom(join(src, 'old.bin'), 900 * KiB)
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup 1')
+    await rm(join(src, 'old.bin'))
+    await writeRandom(join(src, 'new.bin'), 200 * KiB)
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup 2')
+    latest = await fileHashes(src)
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('forget --keep-last 1 --prune: the hosts delete the shards, their usage figures drop, the rest restores', async function () {
+    const before = await hostBytes()
+    const usageBefore = await Promise.all(hosts.map(storedForOwner))
+    const r = await hf(owner.home, ['forget', '--json', '--keep-last', '1', '--prune'])
+    expectCode(r, 0, 'forget --prune')
+    const out = parseJson<{ removed: string[], prune: { shardsDeleted: number, bytesFreed: number, deferred: number } }>(r, 'forget')
+    assert.equal(out.removed.length, 1)
+    assert.equal(out.prune.deferred, 0)
+    const after = await hostBytes()
+    // old.bin (900 KiB, stored 1.5x over 3 hosts) was needed by the forgotten snapshot only
+    assert.ok(before - after >= 900 * KiB * 1.5 * 0.9, `hosts freed ${before - after} bytes`)
+    const usageAfter = await Promise.all(hosts.map(storedForOwner))
+    for (let i = 0; i < hosts.length; i++) assert.ok(usageAfter[i] < usageBefore[i] - 300 * KiB, `host${i + 1} usage ${usageBefore[i]} -> ${usageAfter[i]}`)
+    const target = join(dir, 'restore-after-prune')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    assert.deepEqual(await fileHashes(join(target, src)), latest)
+  })
+
+  it('recovery-kit + passphrase rebuild the owner on a fresh home; peers know it; snapshots restore byte-identically', async function () {
+    const kitPath = join(dir, 'kit.json')
+    expectCode(await hf(owner.home, ['recovery-kit', '--out', kitPath]), 0, 'recovery-kit')
+    const kitSize = (await stat(kitPath)).size
+    assert.ok(kitSize < 8 * KiB, `the kit is small: ${kitSize} bytes`)
+    const snapsBefore = parseJson<Array<{ id: string }>>(await hf(owner.home, ['snapshots', '--json']), 'snapshots').map(s => s.id)
+    const oldPeerId = owner.peerId
+    // the machine burns
+    await owner.stop()
+    await removeDir(owner.home)
+
+    const fresh = join(dir, 'new-machine')
+    const wrong = await hf(fresh, ['recover', '--home', fresh, '--kit', kitPath], { HOLDFAST_PASSPHRASE: 'not the passphrase' })
+    expectCode(wrong, 12, 'recover with a wrong passphrase')
+    await assert.rejects(stat(fresh), 'nothing written with a wrong passphrase')
+
+    const r = await hf(fresh, ['recover', '--json', '--home', fresh, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait', '60'])
+    expectCode(r, 0, 'recover')
+    const rec = parseJson<{ peerId: string, snapshots: number, peersOnline: number }>(r, 'recover')
+    assert.equal(rec.peerId, oldPeerId)
+    assert.equal(rec.snapshots, snapsBefore.length)
+
+    owner = await startDaemon(fresh)
+    assert.equal(owner.peerId, oldPeerId, 'the same identity')
+    const snaps = parseJson<Array<{ id: string }>>(await hf(fresh, ['snapshots', '--json']), 'snapshots').map(s => s.id)
+    assert.deepEqual(snaps, snapsBefore)
+    const target = join(dir, 'restore-recovered')
+    expectCode(await hf(fresh, ['restore', 'latest', '--target', target]), 0, 'restore on the new machine')
+    assert.deepEqual(await fileHashes(join(target, src)), latest)
+    // the hosts still trust it (no pairing again): a new backup lands on them
+    await writeRandom(join(src, 'after-recovery.bin'), 100 * KiB)
+    expectCode(await hf(fresh, ['backup', src]), 0, 'backup after recovery')
+    for (const h of hosts) assert.ok(await storedForOwner(h) > 0)
+  })
+})
