@@ -93,3 +93,5 @@ export const CronError = define('CronError', 2)
 export const InvalidWindowError = define('InvalidWindowError', 2)
 /** A recovery kit cannot be read (malformed, incomplete, another version), or recovery cannot proceed from it. */
 export const RecoveryKitError = define('RecoveryKitError')
+/** A seed (shards carried on a disk) cannot be written or taken in: no such peer, bad manifest, wrong host, untrusted owner. */
+export const SeedError = define('SeedError')

@@ -15,8 +15,8 @@ export interface Command {
   options: OptionSpec
   minArgs: number
   maxArgs: number
-  /** works on the repository (sent to the daemon when the shards go to peers) */
-  repository?: boolean
+  /** works on the repository (sent to the daemon when the shards go to peers); a function decides by the arguments */
+  repository?: boolean | ((args: string[]) => boolean)
   run: (ctx: CommandContext) => Promise<number>
 }
 

@@ -9,6 +9,7 @@ import { NODE_COMMANDS } from './node-commands.js'
 import { SESSION_COMMANDS } from './session-commands.js'
 import { RETENTION_COMMANDS } from './retention-commands.js'
 import { RECOVERY_COMMANDS } from './recovery-commands.js'
+import { SEED_COMMANDS } from './seed-commands.js'
 import { isValidLabel, MAX_LABEL_LENGTH, readProfile, writeProfile } from '../node/profile.js'
 import { ProgressBar } from './progress.js'
 
@@ -318,4 +319,4 @@ const rebuildIndex: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...NODE_COMMANDS]
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS]

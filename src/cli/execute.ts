@@ -41,7 +41,7 @@ export async function executeCommand (argv: string[], io: CommandIo): Promise<nu
     if (cmd == null) throw new UsageError(`unknown command "${name}" (see holdfast --help)`)
     let parsed
     try {
-      parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...(cmd.repository === true ? TRANSFER : {}), ...cmd.options }, allowPositionals: true, strict: true })
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...(cmd.repository != null && cmd.repository !== false ? TRANSFER : {}), ...cmd.options }, allowPositionals: true, strict: true })
     } catch (err) {
       throw new UsageError(`${(err as Error).message}\nusage: ${cmd.usage}`)
     }
@@ -53,7 +53,8 @@ export async function executeCommand (argv: string[], io: CommandIo): Promise<nu
       values: parsed.values as CommandContext['values'],
       json: parsed.values.json === true
     }
-    if (cmd.repository === true && io.forward != null) {
+    const repository = typeof cmd.repository === 'function' ? cmd.repository(parsed.positionals) : cmd.repository === true
+    if (repository && io.forward != null) {
       const code = await io.forward(cmd, ctx)
       if (code != null) return code
     }

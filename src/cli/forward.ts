@@ -24,7 +24,9 @@ export async function forwardToDaemon (cmd: { name: string }, ctx: CommandContex
     if (value === true) argv.push(`--${key}`)
     else for (const v of Array.isArray(value) ? value : [value]) argv.push(`--${key}`, key === 'target' ? resolve(v) : v)
   }
-  argv.push('--', ...(cmd.name === 'backup' ? ctx.args.map(p => resolve(p)) : ctx.args))
+  // paths are the CLI's, relative to its working directory: the daemon gets them absolute
+  const args = cmd.name === 'backup' ? ctx.args.map(p => resolve(p)) : cmd.name === 'seed' ? ctx.args.map((a, i) => i === 0 ? a : resolve(a)) : ctx.args
+  argv.push('--', ...args)
   const { code } = await client.call<{ code: number }>('/cli', { argv, passphrase }, {
     signal: ctx.signal,
     onEvent: (e: { out?: string, err?: string }) => { if (e.out != null) ctx.out(e.out); else if (e.err != null) ctx.err(e.err) }

@@ -27,6 +27,8 @@ import { Repository } from '../repository/repository.js'
 import { runSession, type SessionReport, type SessionTrigger } from '../session/index.js'
 import { BackupScheduler } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
+import { importSeed } from '../seed/index.js'
+import { isAbsolute } from 'node:path'
 
 /**
  * A running node. `start` brings the services up in dependency order (host store, libp2p, shard
@@ -310,6 +312,16 @@ export class Daemon {
       const entry = this.trust!.list().find(e => e.peerId === body.peer || e.name === body.peer)
       if (entry == null) throw new UsageError(`no trusted peer ${String(body.peer)}`)
       return await this.trust!.revoke(entry.peerId)
+    })
+    api.route('/seed/import', async ({ body, signal }) => {
+      if (typeof body.dir !== 'string' || !isAbsolute(body.dir)) throw new UsageError('seed import needs an absolute directory')
+      const host = this.host!
+      return await importSeed(body.dir, {
+        self: this.peerId,
+        trusts: peer => this.trust!.isTrusted(peer),
+        has: async (owner, name) => await host.has(owner, 'shard', name, { signal }),
+        put: async (owner, name, data) => { await host.put(owner, 'shard', name, data, { signal }) }
+      }, { signal })
     })
     api.route('/cli', async ({ body, signal, emit }) => {
       if (!Array.isArray(body.argv) || !body.argv.every((a: unknown) => typeof a === 'string')) throw new UsageError('argv must be a list of strings')

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdir, rm, stat } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
@@ -77,6 +77,51 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     const target = join(dir, 'restore-after-prune')
     expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
     assert.deepEqual(await fileHashes(join(target, src)), latest)
+  })
+
+  it('seed export --peer writes the shards meant for a host; seed import on it takes them in, verified', async function () {
+    const host3 = hosts[2]
+    const mine = join(host3.home, 'shards', owner.peerId)
+    const originals = new Map<string, Buffer>()
+    for (const f of await shardFiles(mine)) originals.set(f.split('/').pop()!, await readFile(f))
+    assert.ok(originals.size > 3, `host3 holds ${originals.size} shards`)
+    // the slow uplink: host3 has none of them (yet)
+    for (const f of await shardFiles(mine)) await rm(f)
+    const seed = join(dir, 'seed-disk')
+    const e = await hf(owner.home, ['seed', 'export', '--json', '--peer', 'host3', seed])
+    expectCode(e, 0, 'seed export')
+    const exported = parseJson<{ shards: number, bytes: number }>(e, 'seed export')
+    assert.equal(exported.shards, originals.size)
+    // a seed meant for host3 is refused by host2
+    const wrongHost = await hf(hosts[1].home, ['seed', 'import', seed])
+    expectCode(wrongHost, 1, 'seed import on another host')
+    assert.match(wrongHost.stderr, /meant for/)
+    // one shard damaged on the way is refused; the others go in
+    const names = [...originals.keys()]
+    const damaged = join(seed, 'shards', names[0].slice(0, 2), names[0])
+    const bytes = await readFile(damaged)
+    bytes[5] ^= 0xff
+    await writeFile(damaged, bytes)
+    const i = await hf(host3.home, ['seed', 'import', '--json', seed])
+    expectCode(i, 3, 'seed import with a damaged shard')
+    const imported = parseJson<{ imported: number, refused: Array<{ name: string, reason: string }> }>(i, 'seed import')
+    assert.equal(imported.imported, originals.size - 1)
+    assert.deepEqual(imported.refused.map(r => r.name), [names[0]])
+    assert.match(imported.refused[0].reason, /do not hash to its name/)
+    for (const f of await shardFiles(mine)) {
+      const name = f.split('/').pop()!
+      assert.notEqual(name, names[0])
+      assert.deepEqual(await readFile(f), originals.get(name), `shard ${name} byte-identical`)
+    }
+    assert.equal((await shardFiles(mine)).length, originals.size - 1)
+    // a forged manifest (signature no longer matches) is refused whole
+    const manifestPath = join(seed, 'manifest.json')
+    const doc = JSON.parse(await readFile(manifestPath, 'utf8'))
+    doc.manifest.created = new Date(0).toISOString()
+    await writeFile(manifestPath, JSON.stringify(doc))
+    const forged = await hf(host3.home, ['seed', 'import', seed])
+    expectCode(forged, 1, 'forged seed')
+    assert.match(forged.stderr, /not signed by its owner/)
   })
 
   it('recovery-kit + passphrase rebuild the owner on a fresh home; peers know it; snapshots restore byte-identically', async function () {
