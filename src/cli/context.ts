@@ -53,7 +53,17 @@ export async function openRepository (ctx: CommandContext): Promise<Repository> 
   const wrapStores = limits == null
     ? undefined
     : (list: ShardStore[]) => limitStores(list, new RateLimiter({ upload: limits.upload, download: limits.download }), limits.transfers != null ? new ByteBudget(limits.transfers) : undefined)
-  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores })
+  const vault = await openVault(home)
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault })
+}
+
+/** The node config's speed vault, created on first use; undefined when none is configured. */
+export async function openVault (home: string): Promise<ShardStore | undefined> {
+  const { loadNodeConfig } = await import('../config/index.js')
+  const { vault } = await loadNodeConfig(home)
+  if (vault === '') return undefined
+  const { DirectoryStore } = await import('../store/directory-store.js')
+  return await DirectoryStore.create(vault, { durable: false })
 }
 
 /**

@@ -87,6 +87,8 @@ export interface NodeConfig {
     /** e.g. "Mon-Fri 09:00-17:00 up=512KiB down=2MiB"; the first window containing the time overrides the limits it sets. */
     windows: string[]
   }
+  /** Directory of the local speed vault (a copy of every pack's data shards, read first by restores); empty: none. */
+  vault: string
   /** The retention policy the daemon applies after each scheduled or watch session (no rule: none is applied). */
   retention: {
     last: number
@@ -195,6 +197,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
     sets: Object.freeze([]) as unknown as BackupSetConfig[]
   }),
   bandwidth: Object.freeze({ upload: 0, download: 0, windows: Object.freeze([]) as unknown as string[] }),
+  vault: '',
   retention: Object.freeze({ last: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, tags: Object.freeze([]) as unknown as string[], prune: true })
 })
 

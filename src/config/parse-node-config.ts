@@ -100,6 +100,10 @@ const FIELDS: Record<string, Setter> = {
       }
     })
   },
+  vault: (cfg, v, fail) => {
+    cfg.vault = text(v, 0, 4096, fail)
+    if (cfg.vault !== '' && !isAbsolute(cfg.vault)) throw fail(' must be an absolute path')
+  },
   retention: (cfg, v, fail) => {
     const r = cfg.retention
     nested(v, fail, {

@@ -28,6 +28,7 @@ import { runSession, type SessionReport, type SessionTrigger } from '../session/
 import { BackupScheduler } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
+import { DirectoryStore } from '../store/directory-store.js'
 import { isAbsolute } from 'node:path'
 
 /**
@@ -254,7 +255,8 @@ export class Daemon {
       const open = async (sig?: AbortSignal): Promise<Repository> => {
         const passphrase = await unattendedPassphrase(config.backup.passphraseFile)
         const peers = (await readHomeConfig(home)).peers === true
-        return await Repository.open(home, passphrase, { signal: sig, stores: peers ? this.peerStores() : undefined, unlock: this.unlocks.unlock, placement: config.placement })
+        const vault = config.vault !== '' ? await DirectoryStore.create(config.vault, { durable: false }) : undefined
+        return await Repository.open(home, passphrase, { signal: sig, stores: peers ? this.peerStores() : undefined, unlock: this.unlocks.unlock, placement: config.placement, vault })
       }
       const { report } = await runSession({ home, backup: config.backup, paths: set.paths, set: set.name, exclude: set.exclude, trigger, open, signal, extra: { pause: this.pauseForRestore } })
       const policy = retentionPolicy(config.retention)

@@ -156,6 +156,7 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
   for (const shard of shards) {
     checkAbort(signal)
     if (await deleteShard(repo, shard.store, shard.name, result, signal)) result.bytesFreed += shard.size
+    if (repo.vault != null) await repo.vault.delete('shard', shard.name, { signal }).catch(() => {})
     emit({ type: 'prune:progress', phase: 'delete', done: ++done, total: shards.length })
   }
   await sweepOrphans(repo, result, signal)
@@ -188,7 +189,9 @@ async function sweepOrphans (repo: Repository, result: PruneResult, signal?: Abo
       set.add(s.name)
     }
   }
-  for (const store of repo.stores) {
+  // the vault holds copies of shards placed elsewhere: any shard a pack names is known there
+  if (repo.vault != null) known.set(repo.vault.id, new Set([...known.values()].flatMap(s => [...s])))
+  for (const store of [...repo.stores, ...(repo.vault != null ? [repo.vault] : [])]) {
     const mine = known.get(store.id) ?? new Set<string>()
     const orphans: string[] = []
     try {

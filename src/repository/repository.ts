@@ -46,6 +46,8 @@ export interface OpenOptions extends CallOptions {
   unlock?: (keyFile: KeyFile, passphrase: string) => Promise<RepositoryKeys>
   /** When the stores online cannot give a pack the spread over sites the rules ask: store it anyway and mark it ('reduced', the default), or wait for stores up to waitSeconds ('wait'). */
   placement?: { onShortfall: 'reduced' | 'wait', waitSeconds: number }
+  /** The speed vault: a local store that keeps a copy of every pack's k data shards, read first. */
+  vault?: ShardStore
   /** Decorates the stores (rate limits, transfer slots: src/bandwidth). */
   wrapStores?: (stores: ShardStore[]) => ShardStore[]
 }
@@ -67,6 +69,10 @@ export class Repository {
   private pool?: WorkerPool
   private closed = false
   private placementPolicy?: OpenOptions['placement']
+  /** The speed vault, when configured (see OpenOptions.vault). */
+  vault?: ShardStore
+  /** Why the vault could not take a copy in this session, if it could not (the backup itself goes on). */
+  vaultProblem?: string
   /** stores' placement weights from their audit record (loaded once per session) */
   private reputations?: Promise<Map<string, number>>
 
@@ -177,6 +183,7 @@ export class Repository {
     const register = await Register.openShared(paths.register)
     const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
     repo.placementPolicy = options.placement
+    repo.vault = options.vault
     if (!await register.isBuilt()) await repo.rebuildIndex(options)
     return repo
   }
@@ -187,7 +194,7 @@ export class Repository {
     await this.pool?.stop()
     this.pool = undefined
     await this.register.close()
-    await Promise.all(this.stores.map(async s => await s.close()))
+    await Promise.all([...this.stores, ...(this.vault != null ? [this.vault] : [])].map(async s => await s.close()))
   }
 
   /** The worker threads that seal blobs and build packs; started on first use. */
@@ -284,6 +291,15 @@ export class Repository {
         }
       }
     }))
+    // the speed vault keeps the data shards (a restore then reads nothing else); its failure costs no data
+    if (this.vault != null && this.vaultProblem == null) {
+      try {
+        for (let i = 0; i < this.codec.k; i++) await this.vault.put('shard', built.names[i], built.shards[i], options)
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        this.vaultProblem = (err as Error).message
+      }
+    }
     // a spread that breaks the site rule where the stores would allow it (a store failed and a spare took
     // its shard, or too few sites were up) is recorded: the pack is to be rebalanced
     const sites = new Map<string, number>()
@@ -390,6 +406,14 @@ export class Repository {
   async fetchShard (desc: PackDescriptor, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> {
     const info = desc.shards[index]
     const problems: string[] = []
+    if (this.vault != null && index < desc.k) {
+      try {
+        const data = await this.vault.get('shard', info.name, options)
+        if (data.length === desc.shardSize && hashName(data) === info.name) return { data }
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+      }
+    }
     // the store it was placed on first; then the others, in case a repair moved it and this register
     // forgot (a rebuilt register knows the original placement only)
     const primary = this.storesFor(info.store)
@@ -482,6 +506,8 @@ export class Repository {
 
   /** The order in which to try a pack's shards: healthy stores before failed ones, faster before slower, data before parity. */
   private shardOrder (desc: PackDescriptor): number[] {
+    // with a speed vault, the data shards are asked first (the vault has them, if it took this pack)
+    if (this.vault != null) return [...Array.from({ length: desc.k }, (_, i) => i), ...Array.from({ length: desc.shards.length - desc.k }, (_, i) => desc.k + i)]
     const rank = desc.shards.map((s, i) => {
       const stores = this.storesFor(s.store)
       const failed = stores.every(st => this.failedStores.has(st.id) || st.reachable?.() === false) ? 1 : 0
