@@ -30,7 +30,7 @@ function policyOf (ctx: CommandContext): RetentionPolicy | undefined {
 
 const forgetCmd: Command = {
   name: 'forget',
-  usage: 'holdfast forget [--home DIR] [--json] [--dry-run] [--prune] (SNAPSHOT... | --keep-last N --keep-hourly N --keep-daily N --keep-weekly N --keep-monthly N --keep-yearly N --keep-tag T)',
+  usage: 'holdfast forget [--home DIR] [--json] [--dry-run] [--prune [--repack-unused PERCENT]] (SNAPSHOT... | --keep-last N --keep-hourly N --keep-daily N --keep-weekly N --keep-monthly N --keep-yearly N --keep-tag T)',
   summary: 'remove snapshots, named or all those a retention policy does not keep (archived ones always stay); --prune then frees their data',
   options: {
     'keep-last': { type: 'string' },
@@ -41,7 +41,8 @@ const forgetCmd: Command = {
     'keep-yearly': { type: 'string' },
     'keep-tag': { type: 'string', multiple: true },
     'dry-run': { type: 'boolean' },
-    prune: { type: 'boolean' }
+    prune: { type: 'boolean' },
+    'repack-unused': { type: 'string' }
   },
   repository: true,
   minArgs: 0,
@@ -51,27 +52,26 @@ const forgetCmd: Command = {
     if (policy != null && ctx.args.length > 0) throw new UsageError('give either snapshots or a --keep-* policy, not both')
     if (policy == null && ctx.args.length === 0) throw new UsageError('forget needs snapshots or at least one --keep-* rule (forgetting everything is not offered)')
     const dryRun = ctx.values['dry-run'] === true
-    const { applyPolicy } = await import('../retention/index.js')
-    const { forgetSnapshot } = await import('../prune/index.js')
+    const { forgetByPolicy, forgetSnapshot } = await import('../prune/index.js')
     return await withRepository(ctx, async repo => {
       const all = await repo.register.snapshots()
-      let remove: Array<{ name: string, reasons?: string[] }>
+      const remove: Array<{ name: string }> = []
       const keep: Array<{ name: string, reasons: string[] }> = []
+      const notReached = new Set<string>()
+      let pruned: PruneResult | undefined
       if (policy != null) {
-        const decided = applyPolicy(all.map(({ name, snapshot: s }) => ({ id: name, time: s.time, hostname: s.hostname, paths: s.paths, tags: s.tags, archived: s.archived })), policy)
-        remove = []
-        for (const g of decided.groups) for (const d of g.decisions) (d.keep ? keep : remove).push({ name: d.id, reasons: d.reasons })
+        const res = await forgetByPolicy(repo, policy, { dryRun, signal: ctx.signal })
+        remove.push(...res.removed.map(name => ({ name })))
+        keep.push(...res.kept)
+        for (const s of res.notReached) notReached.add(s)
       } else {
-        remove = []
         for (const ref of ctx.args) {
           const { name, snapshot } = await repo.findSnapshot(ref)
           if (snapshot.archived === true) throw new UsageError(`snapshot ${name.slice(0, 8)} is archived; "holdfast archive --undo ${name.slice(0, 8)}" first`)
           if (!remove.some(r => r.name === name)) remove.push({ name })
         }
+        if (!dryRun) for (const r of remove) for (const s of (await forgetSnapshot(repo, r.name, { signal: ctx.signal })).notReached) notReached.add(s)
       }
-      const notReached = new Set<string>()
-      if (!dryRun) for (const r of remove) for (const s of (await forgetSnapshot(repo, r.name, { signal: ctx.signal })).notReached) notReached.add(s)
-      let pruned: PruneResult | undefined
       if (ctx.values.prune === true && remove.length > 0) pruned = await runPrune(ctx, repo, dryRun)
       if (ctx.json) {
         printJson(ctx, { dryRun, removed: remove.map(r => r.name), kept: keep, notReached: [...notReached], ...(pruned != null ? { prune: pruned } : {}) })
@@ -111,12 +111,22 @@ const archiveCmd: Command = {
   }
 }
 
+/** --repack-unused PERCENT: repack a partly used pack once at least this share of it is unused. */
+function repackUnusedOf (ctx: CommandContext): number | undefined {
+  const v = ctx.values['repack-unused']
+  if (v == null) return undefined
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--repack-unused must be a percentage from 0 to 100, got ${String(v)}`)
+  return n / 100
+}
+
 async function runPrune (ctx: CommandContext, repo: Repository, dryRun: boolean): Promise<PruneResult> {
   const { prune } = await import('../prune/index.js')
   const bar = new ProgressBar('prune')
   try {
     return await prune(repo, {
       dryRun,
+      repackUnused: repackUnusedOf(ctx),
       signal: ctx.signal,
       onProgress: e => {
         if (e.type === 'prune:phase') bar.message(e.phase === 'mark' ? 'finding what the snapshots use...' : e.phase === 'index' ? 'writing the new index...' : `${e.phase}...`)
@@ -130,6 +140,7 @@ async function runPrune (ctx: CommandContext, repo: Repository, dryRun: boolean)
 
 function printPrune (ctx: CommandContext, r: PruneResult): void {
   ctx.out(`${r.blobs.unused} unused blobs (${formatBytes(r.unusedBytes)}) in ${r.packs.deleted + r.packs.repacked} packs: ${r.packs.deleted} ${r.dryRun ? 'to delete' : 'deleted'}, ${r.packs.repacked} ${r.dryRun ? 'to repack' : 'repacked'}; ${r.packs.kept} packs kept whole`)
+  if (r.unusedKept > 0) ctx.out(`${formatBytes(r.unusedKept)} unused left in packs mostly still needed (below --repack-unused)`)
   if (!r.dryRun) {
     ctx.out(`${r.packs.written} new packs written; ${r.shardsDeleted} shards deleted from the stores, ${formatBytes(r.bytesFreed)} freed${r.orphansDeleted > 0 ? `; ${r.orphansDeleted} unreferenced shards deleted` : ''}`)
     if (r.deferred > 0) ctx.err(`warning: ${r.deferred} shard(s) on unreachable stores are deleted once those are back`)
@@ -138,9 +149,9 @@ function printPrune (ctx: CommandContext, r: PruneResult): void {
 
 const pruneCmd: Command = {
   name: 'prune',
-  usage: 'holdfast prune [--home DIR] [--json] [--dry-run]',
+  usage: 'holdfast prune [--home DIR] [--json] [--dry-run] [--repack-unused PERCENT]',
   summary: 'delete the data no snapshot needs from every store (partly used packs are repacked)',
-  options: { 'dry-run': { type: 'boolean' } },
+  options: { 'dry-run': { type: 'boolean' }, 'repack-unused': { type: 'string' } },
   repository: true,
   minArgs: 0,
   maxArgs: 0,

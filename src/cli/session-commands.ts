@@ -41,7 +41,10 @@ const backupCmd: Command = {
     }
     let before: Set<string> | undefined
     let after: Array<[string, string]> = []
-    const { report, result, error } = await runSession({
+    // opened first: a wrong passphrase or a missing repository is an error of the command, not a session
+    const repo = await openRepository(ctx)
+    let handedOver = false
+    const outcome = await runSession({
       home,
       backup: config.backup,
       paths,
@@ -51,10 +54,11 @@ const backupCmd: Command = {
       signal: ctx.signal,
       onProgress,
       extra: { tags, pause: ctx.pause },
-      open: async () => await openRepository(ctx),
+      open: async () => { handedOver = true; return repo },
       before: async repo => { before = new Set((await repo.register.rebalanceNeeded()).keys()) },
       after: async repo => { after = [...(await repo.register.rebalanceNeeded()).entries()].filter(([id]) => before?.has(id) !== true) }
-    })
+    }).finally(async () => { if (!handedOver) await repo.close() })
+    const { report, result, error } = outcome
     bar.done()
     if (error != null) throw error
     if (after.length > 0) ctx.err(`warning: ${after.length} pack(s) stored with less spread over sites than asked (full redundancy kept): ${after[0][1]}; they are rebalanced once the sites allow it`)
@@ -85,7 +89,7 @@ const sessionsCmd: Command = {
     const reports = await new SessionLog(homeOf(ctx)).list({ limit, set: ctx.values.set as string | undefined })
     if (ctx.json) { printJson(ctx, reports); return EXIT.ok }
     if (reports.length === 0) { ctx.out('no sessions'); return EXIT.ok }
-    ctx.out('Session           Started              Trigger   Set           Status   Snapshot  Files new/chg     Read   Stored  Problems')
+    ctx.out('Session           Started              Trigger   Set           Status   Snapshot  Files new/chg       Read     Stored  Problems')
     for (const r of reports) ctx.out(sessionLine(r))
     return EXIT.ok
   }
@@ -94,7 +98,7 @@ const sessionsCmd: Command = {
 function sessionLine (r: SessionReport): string {
   const problems = r.errorsTotal + r.warningsTotal > 0 ? `${r.errorsTotal} errors, ${r.warningsTotal} warnings` : ''
   const reason = r.reason != null ? `  ${r.reason}` : ''
-  return `${r.id}  ${r.started.slice(0, 19).replace('T', ' ')}  ${r.trigger.padEnd(8)}  ${(r.set ?? '-').padEnd(12).slice(0, 12)}  ${r.status.padEnd(7)}  ${(r.snapshot?.slice(0, 8) ?? '-').padEnd(8)}  ${`${r.counts.filesNew}/${r.counts.filesChanged}`.padStart(13)}  ${formatBytes(r.bytesRead).padStart(7)}  ${formatBytes(r.bytesStored).padStart(7)}  ${problems}${reason}`
+  return `${r.id}  ${r.started.slice(0, 19).replace('T', ' ')}  ${r.trigger.padEnd(8)}  ${(r.set ?? '-').padEnd(12).slice(0, 12)}  ${r.status.padEnd(7)}  ${(r.snapshot?.slice(0, 8) ?? '-').padEnd(8)}  ${`${r.counts.filesNew}/${r.counts.filesChanged}`.padStart(13)}  ${formatBytes(r.bytesRead).padStart(9)}  ${formatBytes(r.bytesStored).padStart(9)}  ${problems}${reason}`
 }
 
 export const SESSION_COMMANDS: Command[] = [backupCmd, sessionsCmd]

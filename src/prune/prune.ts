@@ -14,10 +14,18 @@ export interface PruneOptions {
   onProgress?: (event: PruneEvent) => void
   /** Only report what would be done. */
   dryRun?: boolean
+  /**
+   * A partly used pack is repacked when at least this fraction of its bytes is unused (default 0.2; 0:
+   * every partly used pack). Below it, the pack stays whole: rewriting a pack to free a few KiB costs more
+   * than it frees.
+   */
+  repackUnused?: number
 }
 
 export interface PruneResult {
   dryRun: boolean
+  /** Unused bytes left in packs below the repack threshold (freed by a later prune, once more of them is unused). */
+  unusedKept: number
   packs: { kept: number, repacked: number, deleted: number, written: number }
   blobs: { used: number, unused: number }
   /** Pack bytes (before erasure coding) that no snapshot needs any more. */
@@ -54,6 +62,8 @@ export async function prune (repo: Repository, options: PruneOptions = {}): Prom
   }
 }
 
+export const DEFAULT_REPACK_UNUSED = 0.2
+
 const isIndexPack = (d: PackDescriptor): boolean => d.blobs.length > 0 && d.blobs.every(b => b[0] === 'index')
 
 async function run (repo: Repository, options: PruneOptions): Promise<PruneResult> {
@@ -79,10 +89,14 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
     plans.push(plan)
   }
   const drop = plans.filter(p => p.used.length === 0)
-  const repack = plans.filter(p => p.used.length > 0 && p.unusedBytes > 0)
-  const kept = plans.filter(p => p.unusedBytes === 0)
+  const threshold = options.repackUnused ?? DEFAULT_REPACK_UNUSED
+  const packBytes = (p: PackPlan): number => p.desc.blobs.reduce((n, b) => n + b[3], 0)
+  const repack = plans.filter(p => p.used.length > 0 && p.unusedBytes > 0 && p.unusedBytes >= threshold * packBytes(p))
+  const repacking = new Set(repack)
+  const kept = plans.filter(p => p.used.length > 0 && !repacking.has(p))
   const result: PruneResult = {
     dryRun: options.dryRun === true,
+    unusedKept: kept.reduce((n, p) => n + p.unusedBytes, 0),
     packs: { kept: kept.length, repacked: repack.length, deleted: drop.length, written: 0 },
     blobs: { used: used.size, unused: unusedBlobs },
     unusedBytes,

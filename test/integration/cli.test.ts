@@ -986,7 +986,7 @@ describe('holdfast CLI (integration)', function () {
       { what: 'init with an empty --site', args: ['init', '--site', ''], message: /--site/ },
       { what: 'an unknown option', args: ['snapshots', '--no-such-option'], message: /no-such-option/ },
       { what: 'too many arguments', args: ['snapshots', 'extra'], message: /wrong number of arguments/ },
-      { what: 'backup without a path', args: ['backup'], message: /wrong number of arguments/ },
+      { what: 'backup without a path', args: ['backup'], message: /backup needs PATH\.\.\. or --set NAME/ },
       { what: 'a non-integer --data-shards', args: ['init', '--store', 'dir:/nonexistent/x', '--data-shards', 'four'], message: /--data-shards/ }
     ]
     for (const c of usageCases) {

@@ -126,4 +126,32 @@ describe('retention (integration)', function () {
     expectCode(await hf(repo.home, ['forget', id.slice(0, 8)]), 0, 'forget after undo')
     assert.equal((await snapshotsJson(repo.home)).some(s => s.id === id), false)
   })
+
+  it('a partly used pack is repacked only past --repack-unused; what it kept restores byte-identical', async function () {
+    const small = join(dir, 'small')
+    await mkdir(small)
+    await writeRandom(join(small, 'x.bin'), 100_000)
+    await writeRandom(join(small, 'y.bin'), 10_000) // in the same pack as x.bin
+    const first = parseJson<{ snapshot: string }>(await hf(repo.home, ['backup', '--json', small]), 'backup').snapshot
+    await rm(join(small, 'y.bin'))
+    expectCode(await hf(repo.home, ['backup', small]), 0, 'backup without y')
+    expectCode(await hf(repo.home, ['forget', first.slice(0, 8)]), 0, 'forget the first')
+    // y.bin is about 9% of its pack: below the default 20%, the pack stays whole
+    const dry = parseJson<{ packs: { repacked: number }, unusedKept: number }>(await hf(repo.home, ['prune', '--json', '--dry-run']), 'prune --dry-run')
+    assert.equal(dry.packs.repacked, 0)
+    assert.ok(dry.unusedKept >= 10_000, `unused kept ${dry.unusedKept}`)
+    const r = await hf(repo.home, ['prune', '--json', '--repack-unused', '0'])
+    expectCode(r, 0, 'prune --repack-unused 0')
+    const out = parseJson<{ packs: { repacked: number, written: number }, unusedKept: number }>(r, 'prune')
+    assert.ok(out.packs.repacked >= 1 && out.packs.written >= 1, JSON.stringify(out.packs))
+    assert.equal(out.unusedKept, 0)
+    expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check after repacking')
+    const target = join(dir, 'restore-small')
+    expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    assert.deepEqual(await fileHashes(join(target, small)), await fileHashes(small))
+    expectCode(await hf(repo.home, ['rebuild-index']), 0, 'rebuild-index')
+    const again = join(dir, 'restore-small-2')
+    expectCode(await hf(repo.home, ['restore', 'latest', '--target', again]), 0, 'restore from the rebuilt register')
+    assert.deepEqual(await fileHashes(join(again, small)), await fileHashes(small))
+  })
 })
