@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
 
@@ -157,5 +158,35 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     await writeRandom(join(src, 'after-recovery.bin'), 100 * KiB)
     expectCode(await hf(fresh, ['backup', src]), 0, 'backup after recovery')
     for (const h of hosts) assert.ok(await storedForOwner(h) > 0)
+  })
+
+  it('a restore takes priority: a backup under way pauses while it runs, then completes', async function () {
+    const storedBytes = async (): Promise<number> => {
+      let n = 0
+      for (const h of hosts) for (const f of await shardFiles(join(h.home, 'shards', owner.peerId))) n += (await stat(f)).size
+      return n
+    }
+    const big = join(dir, 'big')
+    await mkdir(big)
+    await writeRandom(join(big, 'large.bin'), 6 * 1024 * KiB)
+    // about 9 s at 1 MiB/s (6 MiB stored 1.5x)
+    const backup = hf(owner.home, ['backup', '--limit-upload', '1MiB', big])
+    await sleep(2500)
+    // the latest snapshot (about 600 KiB) at 100 KiB/s: about 6 s
+    const restore = hf(owner.home, ['restore', 'latest', '--target', join(dir, 'priority-restore'), '--limit-download', '100KiB'])
+    await sleep(1000)
+    const during = await storedBytes()
+    const r = await restore
+    const afterRestore = await storedBytes()
+    expectCode(r, 0, 'restore beside a backup')
+    const b = await backup
+    expectCode(b, 0, 'the backup completes after the restore')
+    const end = await storedBytes()
+    const seconds = (r.ms - 1000) / 1000
+    const msg = `stored ${during} -> ${afterRestore} (while the restore ran ${seconds.toFixed(1)} s) -> ${end} bytes; backup ${b.ms} ms`
+    assert.ok(seconds > 3, msg)
+    // unpaused, the backup would have stored about `seconds` MiB meanwhile; paused, at most the pack already on its way (1.5 MiB)
+    assert.ok(afterRestore - during <= 1.6 * 1024 * KiB, msg)
+    assert.ok(end - afterRestore >= 3 * 1024 * KiB, `the backup went on after the restore: ${msg}`)
   })
 })
