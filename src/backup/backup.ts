@@ -366,9 +366,10 @@ class Session {
   private async upload (built: BuiltPack): Promise<void> {
     this.packsInHand++
     try {
-      await this.options.pause?.(this.signal)
       await this.uploads.acquire(1, this.signal)
       try {
+        // checked with the upload slot held: packs queued for the slot wait here too
+        await this.options.pause?.(this.signal)
         const desc = await this.repo.storeBuilt(built, { signal: this.signal })
         this.repo.recycle(built)
         await this.onStored(desc)
