@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { createServer as createHttpServer, IncomingMessage } from 'node:http'
 import { createServer as createTcpServer, Socket } from 'node:net'
+import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -206,5 +207,28 @@ describe('backup sessions (integration)', function () {
     const bad = await hf(repo.home, ['backup', '--set', 'nope'])
     expectCode(bad, 2, 'unknown set')
     assert.match(bad.stderr, /no backup set named "nope"/)
+  })
+
+  it('a file written to while it is read is read again, then reported; the snapshot holds what was read', async function () {
+    await writeConfig(repo.home, {})
+    const live = join(dir, 'live')
+    await mkdir(live)
+    const path = join(live, 'growing.log')
+    await writeRandom(path, 8 * 1024 * 1024)
+    // another process appends to the file every few milliseconds during the whole backup
+    const writer = spawn(process.execPath, ['-e', `const fs = require('fs'); setInterval(() => fs.appendFileSync(${JSON.stringify(path)}, 'more\\n'), 3)`], { stdio: 'ignore' })
+    try {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      const r = await hf(repo.home, ['backup', '--json', live])
+      expectCode(r, 0, 'backup of a file being written')
+      const out = parseJson<{ warnings: Array<{ path: string, message: string }>, partial: boolean }>(r, 'backup --json')
+      assert.equal(out.partial, false, 'the file is in the snapshot')
+      assert.deepEqual(out.warnings.map(w => w.path), [path])
+      assert.match(out.warnings[0].message, /changed while being read \(read twice\)/)
+    } finally {
+      writer.kill()
+    }
+    const paths = await lsPaths(repo.home)
+    assert.ok(paths.includes(path))
   })
 })
