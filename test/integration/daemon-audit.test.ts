@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
-import { expectCode, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
+import { expectCode, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom, pairWithHosts } from './helpers.js'
 
 /**
  * Audits and repair over the network (real daemons on 127.0.0.1): a host that silently lost every shard
@@ -39,11 +39,7 @@ describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair rest
     await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts)
     const src = join(dir, 'src')
     await mkdir(src)
     for (let i = 0; i < 6; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
@@ -164,11 +160,7 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
     await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { auditPeriodSeconds: 4, tickSeconds: 2, challengesPerSecond: 1000 } }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts)
     const src = join(dir, 'src')
     await mkdir(src)
     for (let i = 0; i < 4; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
@@ -229,11 +221,7 @@ describe('daemons on 127.0.0.1: hosts that answer challenges without the data fa
     hosts.push(...await Promise.all(names.slice(1).map(async name => name === 'guesser' || name === 'replayer'
       ? await startDaemon(join(dir, name), { HOLDFAST_LIE: name === 'guesser' ? 'guess' : 'replay' }, { cli: LYING_HOST })
       : await startDaemon(join(dir, name)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', names[i + 1]]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts, i => names[i + 1])
     const src = join(dir, 'src')
     await mkdir(src)
     for (let i = 0; i < 3; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
@@ -284,11 +272,7 @@ describe('daemons on 127.0.0.1: a revoked peer\'s shards are placed again', func
     await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts)
     const src = join(dir, 'src')
     await mkdir(src)
     for (let i = 0; i < 6; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
@@ -341,11 +325,7 @@ describe('daemons on 127.0.0.1: a host away longer than the grace period', funct
     await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { auditPeriodSeconds: 3600, tickSeconds: 2, graceSeconds: 3 } }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts)
     const src = join(dir, 'src')
     await mkdir(src)
     for (let i = 0; i < 4; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
@@ -401,11 +381,7 @@ describe('daemons on 127.0.0.1: 7 hosts in 3 sites (3, 2, 2) at 4+2', function (
     await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(sites.map(async (_, i) => await startDaemon(join(dir, `host${i + 1}`)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts)
     const src = join(dir, 'src')
     await mkdir(src)
     for (let i = 0; i < 8; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
@@ -445,11 +421,7 @@ describe('daemons on 127.0.0.1: a backup while a site is short of hosts, then re
     await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(sites.map(async (_, i) => await startDaemon(join(dir, `host${i + 1}`)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts)
   })
 
   after(async function () {
@@ -544,11 +516,7 @@ describe('daemons on 127.0.0.1: a host\'s own scrub finds a corrupt shard and te
     await writeFile(join(dir, 'host1', 'node.json'), JSON.stringify({ scrub: { periodSeconds: 1 } }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts)
     const src = join(dir, 'src')
     await mkdir(src)
     for (let i = 0; i < 4; i++) await writeRandom(join(src, `f${i}.bin`), MiB)

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
-import { BackupSummary, expectCode, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
+import { BackupSummary, expectCode, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom, pairWithHosts } from './helpers.js'
 
 /**
  * Hosts that go away in the middle of a backup (real daemons on 127.0.0.1, SIGKILL, no warning): with a
@@ -58,11 +58,7 @@ describe('daemons on 127.0.0.1: a host stopped in the middle of a backup', funct
     }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(names.slice(1).map(async name => await startHost(join(dir, name)))))
-    for (const h of hosts) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB']), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts, () => undefined)
   })
 
   after(async function () {

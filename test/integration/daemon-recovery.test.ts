@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
-import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
+import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom, pairWithHosts } from './helpers.js'
 
 /**
  * Retention and recovery over the network (real daemons on 127.0.0.1): forget + prune make the hosts
@@ -41,11 +41,7 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     }))
     owner = await startDaemon(join(dir, 'owner'))
     hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
-    for (const [i, h] of hosts.entries()) {
-      const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
-      expectCode(inv, 0, 'invite')
-      expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', '--name', `host${i + 1}`]), 0, 'accept')
-    }
+    await pairWithHosts(owner, hosts)
     src = join(dir, 'src')
     await mkdir(src)
     await writeRandom(join(src, 'keep.bin'), 300 * KiB)

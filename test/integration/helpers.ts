@@ -170,3 +170,13 @@ export async function leftoverTempFiles (root: string): Promise<string[]> {
 export async function readLinkOrNull (path: string): Promise<string | null> {
   try { return await readlink(path) } catch { return null }
 }
+
+/** Pairs the owner with each host: the host invites, the owner accepts (1 GiB each way), naming it `name(i)`. */
+export async function pairWithHosts (owner: { home: string }, hosts: Array<{ home: string }>, name: (i: number) => string | undefined = i => `host${i + 1}`): Promise<void> {
+  for (const [i, h] of hosts.entries()) {
+    const inv = await hf(h.home, ['peers', 'invite', '--quota', '1GiB'])
+    expectCode(inv, 0, 'invite')
+    const n = name(i)
+    expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', ...(n != null ? ['--name', n] : [])]), 0, 'accept')
+  }
+}

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict'
 import { createServer as createHttpServer, IncomingMessage } from 'node:http'
-import { createServer as createTcpServer, Socket } from 'node:net'
 import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { SessionReport } from '../../src/session/index.js'
+import { listenSmtp } from './smtp-server.js'
 import { expectCode, hf, initRepo, makeTempDir, parseJson, removeDir, TestRepo, writeRandom } from './helpers.js'
 
 async function writeConfig (home: string, backup: object): Promise<void> {
@@ -147,30 +147,10 @@ describe('backup sessions (integration)', function () {
   })
 
   it('e-mails the summary over SMTP when=always (AUTH PLAIN over a plain connection is refused, so no user here)', async function () {
-    const mails: Array<{ from: string, to: string[], data: string }> = []
-    const server = createTcpServer((sock: Socket) => {
-      let buf = ''
-      let inData = false
-      const mail = { from: '', to: [] as string[], data: '' }
-      sock.write('220 test ESMTP\r\n')
-      sock.on('data', d => {
-        buf += String(d)
-        let i: number
-        while ((i = buf.indexOf('\r\n')) >= 0) {
-          const line = buf.slice(0, i)
-          buf = buf.slice(i + 2)
-          if (inData) {
-            if (line === '.') { inData = false; mails.push({ ...mail }); sock.write('250 queued\r\n') } else mail.data += line + '\n'
-            continue
-          }
-          if (/^EHLO/i.test(line)) sock.write('250-test\r\n250 8BITMIME\r\n')
-          else if (/^MAIL FROM:<(.*)>/i.test(line)) { mail.from = /<(.*)>/.exec(line)![1]; sock.write('250 ok\r\n') } else if (/^RCPT TO:/i.test(line)) { mail.to.push(/<(.*)>/.exec(line)![1]); sock.write('250 ok\r\n') } else if (line === 'DATA') { inData = true; sock.write('354 go\r\n') } else if (line === 'QUIT') { sock.end('221 bye\r\n') } else sock.write('500 what\r\n')
-        }
-      })
-    })
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const server = await listenSmtp({})
+    const mails = server.mails
     try {
-      const port = (server.address() as AddressInfo).port
+      const port = server.port
       await writeConfig(repo.home, { notify: { when: 'always', smtp: { host: '127.0.0.1', port, from: 'node@example.org', to: ['admin@example.org', 'ops@example.org'] } } })
       const r = await hf(repo.home, ['backup', '--json', src])
       expectCode(r, 0, 'backup')
