@@ -41,6 +41,11 @@ export interface BackupOptions {
   priority?: (absPath: string) => number
   /** Tags recorded in the snapshot. */
   tags?: string[]
+  /**
+   * Watch mode's minimum age: a file changed less than this long before the session is not read now; its
+   * previous version stays in the snapshot (a new file is left out) and it is listed in `deferred`.
+   */
+  minAgeMs?: number
   /** Waited on before each file and each pack upload: the daemon holds backups here while a restore runs. */
   pause?: (signal?: AbortSignal) => Promise<void>
 }
@@ -49,9 +54,12 @@ export interface BackupResult {
   name: string
   snapshot: SnapshotRecord
   warnings: ScanProblem[]
+  /** Files left for a later session by `minAgeMs` (changed too recently). */
+  deferred: string[]
 }
 
-interface FileState { content?: string[], failed?: boolean }
+/** What a file contributes: its chunks; or nothing (failed, or too young: skipped); or its previous node kept as it was. */
+interface FileState { content?: string[], failed?: boolean, previous?: TreeNode }
 
 const READ_BLOCK = 4 * 1024 * 1024
 /** Never follow a symlink swapped in since the scan, never block on a FIFO swapped in. */
@@ -90,6 +98,7 @@ class Session {
   private queueBytes = 0
   private failure?: Error
   private readonly warnings: ScanProblem[] = []
+  private readonly deferred: string[] = []
   private readonly stats: SnapshotSummary = {
     filesNew: 0, filesChanged: 0, filesUnchanged: 0, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, totalFiles: 0, totalBytes: 0, errors: 0, durationMs: 0
   }
@@ -184,7 +193,7 @@ class Session {
       }
       const name = await repo.commitSnapshot(snapshot, { signal: this.signal })
       this.progress(true)
-      return { name, snapshot, warnings: this.warnings }
+      return { name, snapshot, warnings: this.warnings, deferred: this.deferred }
     } catch (err) {
       const first = this.failure ?? err
       this.fail(err as Error)
@@ -215,6 +224,13 @@ class Session {
             old.mode === child.mode && (old.content ?? []).every(id => this.repo.register.blobs.has(id))) {
           this.state.set(child, { content: old.content ?? [] })
           this.stats.filesUnchanged++
+          this.filesDone++
+          this.bytesDone += child.size
+        } else if (this.options.minAgeMs != null && Number(BigInt(child.mtime) / 1000000n) > this.started - this.options.minAgeMs) {
+          // changed too recently (it may still be being written): the previous version stays, if there is one
+          this.deferred.push(child.path)
+          const keep = old?.type === 'file' && (old.content ?? []).every(id => this.repo.register.blobs.has(id)) ? old : undefined
+          this.state.set(child, keep != null ? { previous: keep } : { failed: true })
           this.filesDone++
           this.bytesDone += child.size
         } else {
@@ -407,6 +423,7 @@ class Session {
       if (child.type === 'file') {
         const st = this.state.get(child)
         if (st == null || st.failed === true) continue
+        if (st.previous != null) { nodes.push(st.previous); continue }
         nodes.push({ ...base, content: st.content })
       } else if (child.type === 'dir') {
         nodes.push({ ...base, subtree: await this.writeTree(child) })

@@ -258,7 +258,7 @@ export class Daemon {
         const vault = config.vault !== '' ? await DirectoryStore.create(config.vault, { durable: false }) : undefined
         return await Repository.open(home, passphrase, { signal: sig, stores: peers ? this.peerStores() : undefined, unlock: this.unlocks.unlock, placement: config.placement, vault })
       }
-      const { report } = await runSession({ home, backup: config.backup, paths: set.paths, set: set.name, exclude: set.exclude, trigger, open, signal, extra: { pause: this.pauseForRestore } })
+      const { report } = await runSession({ home, backup: config.backup, paths: set.paths, set: set.name, exclude: set.exclude, trigger, open, signal, extra: { pause: this.pauseForRestore, ...(trigger === 'watch' ? { minAgeMs: set.minAgeSeconds * 1000 } : {}) } })
       const policy = retentionPolicy(config.retention)
       if (policy != null && report.snapshot != null) {
         try {

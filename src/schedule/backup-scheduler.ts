@@ -7,7 +7,10 @@ import { CronSchedule, parseCron } from './cron.js'
 export interface BackupSchedulerInit {
   home: string
   sets: BackupSetConfig[]
-  /** Runs one session of a set (the daemon: unattended passphrase, its stores, retention after). */
+  /**
+   * Runs one session of a set (the daemon: unattended passphrase, its stores, retention after); a watch
+   * session skips files younger than the set's minAgeSeconds and reports them as `deferred`.
+   */
   run: (set: BackupSetConfig, trigger: SessionTrigger, signal: AbortSignal) => Promise<SessionReport>
   onSession?: (report: SessionReport) => void
   onError?: (err: unknown, where: string) => void
@@ -103,9 +106,13 @@ export class BackupScheduler {
     const changed = (): void => {
       if (!this.running) return
       if (state.running != null) { state.dirty = true; return }
-      clearTimeout(state.settle)
-      // coalesce a burst: the session starts once nothing changed for minAgeSeconds
-      state.settle = setTimeout(() => { this.fire(state, 'watch').catch(() => {}) }, set.minAgeSeconds * 1000)
+      // coalesce a burst: one session minAgeSeconds after the first change; the files changed less than
+      // minAgeSeconds before it starts wait for the next one (the session reports them as deferred)
+      if (state.settle != null) return
+      state.settle = setTimeout(() => {
+        state.settle = undefined
+        this.fire(state, 'watch').catch(() => {})
+      }, set.minAgeSeconds * 1000)
     }
     for (const path of set.paths) {
       try {
@@ -145,6 +152,7 @@ export class BackupScheduler {
     try {
       const report = await job
       this.init.onSession?.(report)
+      if ((report.deferred ?? 0) > 0) state.dirty = true // another session once they have settled
       return report
     } catch (err) {
       this.init.onError?.(err, `session of set ${state.set.name}`)

@@ -152,6 +152,7 @@ export async function runSession (options: RunSessionOptions): Promise<SessionOu
         report.bytesRead = s.bytesRead
         report.bytesAdded = s.bytesAdded
         report.bytesStored = s.bytesStored
+        if (res.deferred.length > 0) report.deferred = res.deferred.length
         for (const w of res.warnings) problem('warnings', w)
         await options.after?.(repo)
       } finally {

@@ -30,6 +30,8 @@ export interface SessionReport {
   bytesRead: number
   bytesAdded: number
   bytesStored: number
+  /** Files left for a later session because they changed less than the minimum age ago (watch mode). */
+  deferred?: number
   /** At most MAX_REPORT_PROBLEMS of each; `warningsTotal` / `errorsTotal` count them all. */
   warnings: SessionProblem[]
   errors: SessionProblem[]

@@ -81,23 +81,47 @@ describe('daemon backup sets (integration)', function () {
     const src = join(dir, 'watched')
     await mkdir(join(src, 'sub'), { recursive: true })
     await writeFile(join(src, 'sub', 'doc.txt'), 'version 1')
+    await writeFile(join(src, 'other.txt'), 'untouched')
     await start({ sets: [{ name: 'live', paths: [src], watch: true, minAgeSeconds: 2, rescanSeconds: 3600 }] })
     await sleep(500) // the watcher is set up when the daemon is ready; give the first events room
     // a burst of changes, 300 ms apart
     for (let i = 2; i <= 5; i++) { await writeFile(join(src, 'sub', 'doc.txt'), `version ${i}`); await sleep(300) }
     const lastChange = Date.now()
-    const [report] = await waitFor('a watch session', 30_000, async () => {
+    const done = await waitFor('a watch session that backed the file up', 30_000, async () => {
       const all = (await sessions(repo.home)).filter(s => s.trigger === 'watch' && s.status === 'ok')
-      return all.length > 0 ? all : undefined
+      return all.find(s => s.deferred == null && Date.parse(s.started) >= lastChange)
     })
-    assert.ok(Date.parse(report.started) >= lastChange + 1500, `started ${Date.parse(report.started) - lastChange} ms after the last change; the minimum age is 2 s`)
-    await sleep(3000)
+    assert.ok(Date.parse(done.started) >= lastChange + 1500, `started ${Date.parse(done.started) - lastChange} ms after the last change; the minimum age is 2 s`)
+    await sleep(2500)
     const watchSessions = (await sessions(repo.home)).filter(s => s.trigger === 'watch')
-    assert.equal(watchSessions.length, 1, 'the burst was one session')
+    assert.ok(watchSessions.length <= 2, `the burst of 4 changes made ${watchSessions.length} sessions`)
+    // a session that started while the file was younger than 2 s left it for the next one
+    for (const s of watchSessions.filter(s => Date.parse(s.started) < lastChange + 1500)) assert.equal(s.deferred, 1, JSON.stringify(s))
     const target = join(dir, 'restored')
     expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
     const { readFile } = await import('node:fs/promises')
     assert.equal(await readFile(join(target, src, 'sub', 'doc.txt'), 'utf8'), 'version 5')
+    assert.equal(await readFile(join(target, src, 'other.txt'), 'utf8'), 'untouched')
+  })
+
+  it('a file written to without pause keeps its previous version in watch sessions, and is left for later', async function () {
+    const src = join(dir, 'busy')
+    await mkdir(src)
+    const log = join(src, 'busy.log')
+    await writeFile(log, 'first version\n')
+    await writeFile(join(src, 'calm.txt'), 'calm')
+    await start({ sets: [{ name: 'busy', paths: [src], watch: true, minAgeSeconds: 1, rescanSeconds: 3600 }] })
+    expectCode(await hf(repo.home, ['backup', '--set', 'busy']), 0, 'a first, manual session (no minimum age)')
+    const { appendFile, readFile } = await import('node:fs/promises')
+    const until = Date.now() + 4500
+    while (Date.now() < until) { await appendFile(log, 'more\n'); await sleep(100) }
+    const watchSessions = (await sessions(repo.home)).filter(s => s.trigger === 'watch' && s.status === 'ok')
+    assert.ok(watchSessions.length >= 1, 'watch sessions ran meanwhile')
+    for (const s of watchSessions) assert.equal(s.deferred, 1, JSON.stringify(s))
+    const target = join(dir, 'restored-busy')
+    expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    assert.equal(await readFile(join(target, log), 'utf8'), 'first version\n', 'the previous version stayed in the snapshot')
+    assert.equal(await readFile(join(target, src, 'calm.txt'), 'utf8'), 'calm')
   })
 
   it('without a passphrase for unattended sessions, the session fails with a reason saying how to give one', async function () {
