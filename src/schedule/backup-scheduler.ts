@@ -80,13 +80,6 @@ export class BackupScheduler {
     await this.chain.catch(() => {})
   }
 
-  /** Runs a set now (as its schedule would); resolves with its report. */
-  async runNow (name: string, trigger: SessionTrigger = 'schedule'): Promise<SessionReport | undefined> {
-    const state = this.states.find(s => s.set.name === name)
-    if (state == null) return undefined
-    return await this.fire(state, trigger)
-  }
-
   private arm (state: SetState): void {
     if (state.cron == null || !this.running) return
     const next = state.cron.next(new Date())

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process'
-import { HookFailedError } from '../errors.js'
 
 /** Bytes of a hook's output kept (its tail) for the report. */
 export const HOOK_OUTPUT_TAIL = 4096
@@ -24,7 +23,7 @@ export interface RunHookOptions {
 /**
  * Runs a hook command with /bin/sh in its own process group, so that a timeout or a cancellation kills the
  * whole group (a hook's children included). Never throws for the command's own failure: the result says
- * how it ended, and `checkHook` turns a failure into a HookFailedError.
+ * how it ended (`hookFailed`, `describeHookFailure`).
  */
 export async function runHook (command: string, options: RunHookOptions): Promise<HookResult> {
   const started = Date.now()
@@ -71,8 +70,4 @@ export function describeHookFailure (which: string, r: HookResult, timeoutMs: nu
   const how = r.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : r.code != null ? `exited with code ${r.code}` : `killed by ${r.signal ?? 'a signal'}`
   const last = r.output.trim().split('\n').pop()?.slice(0, 200)
   return `${which} hook ${how}${last != null && last !== '' ? `: ${last}` : ''}`
-}
-
-export function checkHook (which: string, r: HookResult, timeoutMs: number): void {
-  if (hookFailed(r)) throw new HookFailedError(describeHookFailure(which, r, timeoutMs))
 }
