@@ -134,9 +134,10 @@ class Session {
     this.options.onProgress?.(event)
   }
 
-  private warn (path: string, message: string): void {
+  /** A problem with one entry; `error` (the default) means it is missing from the snapshot, which is then partial. */
+  private warn (path: string, message: string, error = true): void {
     this.warnings.push({ path, message })
-    this.stats.errors++
+    if (error) this.stats.errors++
     this.emit({ type: 'backup:warning', path, message })
   }
 
@@ -272,8 +273,7 @@ class Session {
         size = r.size
         if (!r.changed) break
         if (attempt === 1) {
-          this.warnings.push({ path: node.path, message: 'changed while being read (read twice); the snapshot holds the second read' })
-          this.emit({ type: 'backup:warning', path: node.path, message: 'changed while being read (read twice); the snapshot holds the second read' })
+          this.warn(node.path, 'changed while being read (read twice); the snapshot holds the second read', false)
           break
         }
         if (node.size > this.repo.config.chunker.minSize) this.bytesDone -= r.size

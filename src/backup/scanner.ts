@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, BigIntStats } from 'node:fs'
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, BigIntStats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import { checkAbort } from '../store/directory-store.js'
 import type { NodeType, TreeNode } from '../repository/format.js'
@@ -150,7 +150,7 @@ export async function scan (paths: string[], options: ScanOptions = {}): Promise
     const parts = path.split(sep).filter(Boolean)
     for (let i = 0; i < parts.length; i++) {
       const dir = sep + parts.slice(0, i).join(sep)
-      try { filter = filterIn(dir, readdirSync(dir).filter(n => n === options.ignoreFile), filter) } catch {}
+      if (existsSync(join(dir, options.ignoreFile))) filter = filterIn(dir, [options.ignoreFile], filter)
     }
     return filter
   }

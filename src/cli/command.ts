@@ -18,6 +18,8 @@ export interface Command {
   /** works on the repository (sent to the daemon when the shards go to peers); a function decides by the arguments */
   repository?: boolean | ((args: string[]) => boolean)
   run: (ctx: CommandContext) => Promise<number>
+  /** The arguments with the paths among them made absolute, for a command run by the daemon (another working directory). */
+  absoluteArgs?: (args: string[]) => string[]
 }
 
 export function intOption (ctx: CommandContext, name: string): number | undefined {

@@ -27,7 +27,7 @@ export interface CommandIo {
    * Runs a repository command elsewhere (the CLI sends a peers repository's commands to its daemon);
    * returns the exit code, or undefined to run it here.
    */
-  forward?: (cmd: { name: string }, ctx: CommandContext) => Promise<number | undefined>
+  forward?: (cmd: { name: string, absoluteArgs?: (args: string[]) => string[] }, ctx: CommandContext) => Promise<number | undefined>
 }
 
 /** What every command gets: its parsed options, output streams, a cancellation signal. */
@@ -53,17 +53,10 @@ export async function openRepository (ctx: CommandContext): Promise<Repository> 
   const wrapStores = limits == null
     ? undefined
     : (list: ShardStore[]) => limitStores(list, new RateLimiter({ upload: limits.upload, download: limits.download }), limits.transfers != null ? new ByteBudget(limits.transfers) : undefined)
-  const vault = await openVault(home)
-  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault })
-}
-
-/** The node config's speed vault, created on first use; undefined when none is configured. */
-export async function openVault (home: string): Promise<ShardStore | undefined> {
   const { loadNodeConfig } = await import('../config/index.js')
-  const { vault } = await loadNodeConfig(home)
-  if (vault === '') return undefined
-  const { DirectoryStore } = await import('../store/directory-store.js')
-  return await DirectoryStore.create(vault, { durable: false })
+  const { openVault } = await import('../store/directory-store.js')
+  const vault = await openVault((await loadNodeConfig(home)).vault)
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault })
 }
 
 /**

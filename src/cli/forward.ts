@@ -3,6 +3,7 @@ import { ApiClient } from '../api/index.js'
 import { readHomeConfig } from '../node/home.js'
 import { DaemonNotRunningError } from '../errors.js'
 import { CommandContext, homeOf } from './context.js'
+import type { Command } from './command.js'
 import { getPassphrase } from './passphrase.js'
 
 /**
@@ -11,7 +12,7 @@ import { getPassphrase } from './passphrase.js'
  * passphrase is read here too and travels over the token-protected loopback API. The daemon streams the
  * command's output lines back, then its exit code.
  */
-export async function forwardToDaemon (cmd: { name: string }, ctx: CommandContext): Promise<number | undefined> {
+export async function forwardToDaemon (cmd: Pick<Command, 'name' | 'absoluteArgs'>, ctx: CommandContext): Promise<number | undefined> {
   const home = resolve(homeOf(ctx))
   let peers = false
   try { peers = (await readHomeConfig(home)).peers === true } catch { return undefined } // the command reports it
@@ -25,8 +26,7 @@ export async function forwardToDaemon (cmd: { name: string }, ctx: CommandContex
     else for (const v of Array.isArray(value) ? value : [value]) argv.push(`--${key}`, key === 'target' ? resolve(v) : v)
   }
   // paths are the CLI's, relative to its working directory: the daemon gets them absolute
-  const args = cmd.name === 'backup' ? ctx.args.map(p => resolve(p)) : cmd.name === 'seed' ? ctx.args.map((a, i) => i === 0 ? a : resolve(a)) : ctx.args
-  argv.push('--', ...args)
+  argv.push('--', ...(cmd.absoluteArgs?.(ctx.args) ?? ctx.args))
   const { code } = await client.call<{ code: number }>('/cli', { argv, passphrase }, {
     signal: ctx.signal,
     onEvent: (e: { out?: string, err?: string }) => { if (e.out != null) ctx.out(e.out); else if (e.err != null) ctx.err(e.err) }

@@ -67,10 +67,7 @@ const recoverCmd: Command = {
     const waitSeconds = intOption(ctx, 'wait') ?? 120
     if (waitSeconds < 1) throw new UsageError('--wait must be at least 1 second')
     const { parseKit, openKit, writeRecoveredHome, fetchKeyFile } = await import('../recovery/index.js')
-    const { MAX_KIT_BYTES } = await import('../recovery/index.js')
-    const text = await readFile(resolve(kitPath), 'utf8')
-    if (text.length > MAX_KIT_BYTES) throw new UsageError(`${kitPath} is too large to be a recovery kit`)
-    const kit = parseKit(text)
+    const kit = parseKit(await readFile(resolve(kitPath), 'utf8'))
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
     const contents = await openKit(kit, passphrase)
     const { rm } = await import('node:fs/promises')

@@ -28,7 +28,7 @@ import { runSession, type SessionReport, type SessionTrigger } from '../session/
 import { BackupScheduler } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
-import { DirectoryStore } from '../store/directory-store.js'
+import { openVault } from '../store/directory-store.js'
 import { isAbsolute } from 'node:path'
 
 /**
@@ -255,7 +255,7 @@ export class Daemon {
       const open = async (sig?: AbortSignal): Promise<Repository> => {
         const passphrase = await unattendedPassphrase(config.backup.passphraseFile)
         const peers = (await readHomeConfig(home)).peers === true
-        const vault = config.vault !== '' ? await DirectoryStore.create(config.vault, { durable: false }) : undefined
+        const vault = await openVault(config.vault)
         return await Repository.open(home, passphrase, { signal: sig, stores: peers ? this.peerStores() : undefined, unlock: this.unlocks.unlock, placement: config.placement, vault })
       }
       const { report } = await runSession({ home, backup: config.backup, paths: set.paths, set: set.name, exclude: set.exclude, trigger, open, signal, extra: { pause: this.pauseForRestore, ...(trigger === 'watch' ? { minAgeMs: set.minAgeSeconds * 1000 } : {}) } })

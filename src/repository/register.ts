@@ -171,13 +171,6 @@ export class Register {
     await this.db.batch(ids.map(id => ({ type: 'put' as const, key: `pending!${id}`, value: 1 })))
   }
 
-  /** Index records this register merged. */
-  async indexRecords (): Promise<string[]> {
-    const out: string[] = []
-    for await (const key of this.db.keys({ gte: 'irec!', lt: 'irec"' })) out.push(key.slice(5))
-    return out
-  }
-
   async forgetIndexRecords (names: string[]): Promise<void> {
     if (names.length === 0) return
     await this.db.batch(names.map(n => ({ type: 'del' as const, key: `irec!${n}` })))

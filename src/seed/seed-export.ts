@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Repository } from '../repository/repository.js'
 import { checkAbort } from '../store/directory-store.js'
@@ -32,7 +32,7 @@ export async function exportSeed (repo: Repository, storeId: string, hostPeerId:
       for (const [i, data] of shards) {
         const name = desc.shards[i].name
         const path = seedShardPath(dir, name)
-        await mkdir(join(path, '..'), { recursive: true })
+        await mkdir(dirname(path), { recursive: true })
         await writeFile(path, data)
         manifest.shards.push({ name, size: data.length })
         result.shards++

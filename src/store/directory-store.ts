@@ -182,3 +182,8 @@ export class DirectoryStore implements ShardStore {
 export function checkAbort (signal?: AbortSignal): void {
   if (signal?.aborted === true) throw new AbortedError('operation aborted', { cause: signal.reason })
 }
+
+/** The speed vault at `path` (a directory store created on first use; a cache, so not fsynced), or none for ''. */
+export async function openVault (path: string): Promise<DirectoryStore | undefined> {
+  return path === '' ? undefined : await DirectoryStore.create(path, { durable: false })
+}
