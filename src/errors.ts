@@ -95,3 +95,5 @@ export const InvalidWindowError = define('InvalidWindowError', 2)
 export const RecoveryKitError = define('RecoveryKitError')
 /** A seed (shards carried on a disk) cannot be written or taken in: no such peer, bad manifest, wrong host, untrusted owner. */
 export const SeedError = define('SeedError')
+/** The register does not reflect every record on the stores (a rebuild could not read some): prune refuses to decide what is unused. */
+export const IncompleteRegisterError = define('IncompleteRegisterError')

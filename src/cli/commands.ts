@@ -313,8 +313,12 @@ const rebuildIndex: Command = {
     return await withRepository(ctx, async repo => {
       const res = await repo.rebuildIndex({ signal: ctx.signal })
       if (ctx.json) printJson(ctx, res)
-      else ctx.out(`register rebuilt: ${res.packs} packs, ${res.blobs} blobs, ${res.snapshots} snapshots`)
-      return EXIT.ok
+      else {
+        ctx.out(`register rebuilt: ${res.packs} packs, ${res.blobs} blobs, ${res.snapshots} snapshots${res.moves > 0 ? `, ${res.moves} shard moves applied` : ''}${res.superseded > 0 ? `, ${res.superseded} superseded records ignored` : ''}`)
+        for (const w of res.warnings) ctx.err(`warning: ${w}`)
+        if (res.incomplete) ctx.err('the register is incomplete: what could not be read may be in use, so prune will not run until a rebuild reads everything')
+      }
+      return res.incomplete ? EXIT.partial : EXIT.ok
     })
   }
 }

@@ -4,7 +4,7 @@ import type { PruneResult } from '../prune/index.js'
 import type { Repository } from '../repository/repository.js'
 import { formatBytes } from '../util/format.js'
 import { Command, EXIT, intOption } from './command.js'
-import { CommandContext, printJson, withRepository } from './context.js'
+import { CommandContext, homeOf, printJson, withRepository } from './context.js'
 import { ProgressBar } from './progress.js'
 
 /**
@@ -120,6 +120,18 @@ function repackUnusedOf (ctx: CommandContext): number | undefined {
   return n / 100
 }
 
+/** --orphan-grace DAYS, or the node config's retention.orphanGraceSeconds: how long an unaccounted shard is kept. */
+async function orphanGraceOf (ctx: CommandContext): Promise<number> {
+  const v = ctx.values['orphan-grace']
+  if (v != null) {
+    const days = Number(v)
+    if (String(v).trim() === '' || !Number.isFinite(days) || days < 0 || days > 3650) throw new UsageError(`--orphan-grace must be a number of days from 0 to 3650, got ${String(v)}`)
+    return days * 86400_000
+  }
+  const { loadNodeConfig } = await import('../config/index.js')
+  return (await loadNodeConfig(homeOf(ctx))).retention.orphanGraceSeconds * 1000
+}
+
 async function runPrune (ctx: CommandContext, repo: Repository, dryRun: boolean): Promise<PruneResult> {
   const { prune } = await import('../prune/index.js')
   const bar = new ProgressBar('prune')
@@ -127,6 +139,7 @@ async function runPrune (ctx: CommandContext, repo: Repository, dryRun: boolean)
     return await prune(repo, {
       dryRun,
       repackUnused: repackUnusedOf(ctx),
+      orphanGraceMs: await orphanGraceOf(ctx),
       signal: ctx.signal,
       onProgress: e => {
         if (e.type === 'prune:phase') bar.message(e.phase === 'mark' ? 'finding what the snapshots use...' : e.phase === 'index' ? 'writing the new index...' : `${e.phase}...`)
@@ -142,16 +155,17 @@ function printPrune (ctx: CommandContext, r: PruneResult): void {
   ctx.out(`${r.blobs.unused} unused blobs (${formatBytes(r.unusedBytes)}) in ${r.packs.deleted + r.packs.repacked} packs: ${r.packs.deleted} ${r.dryRun ? 'to delete' : 'deleted'}, ${r.packs.repacked} ${r.dryRun ? 'to repack' : 'repacked'}; ${r.packs.kept} packs kept whole`)
   if (r.unusedKept > 0) ctx.out(`${formatBytes(r.unusedKept)} unused left in packs mostly still needed (below --repack-unused)`)
   if (!r.dryRun) {
-    ctx.out(`${r.packs.written} new packs written; ${r.shardsDeleted} shards deleted from the stores, ${formatBytes(r.bytesFreed)} freed${r.orphansDeleted > 0 ? `; ${r.orphansDeleted} unreferenced shards deleted` : ''}`)
+    ctx.out(`${r.packs.written} new packs written; ${r.shardsDeleted} shards deleted from the stores, ${formatBytes(r.bytesFreed)} freed${r.orphansDeleted > 0 ? `; ${r.orphansDeleted} unaccounted shards deleted after their grace period` : ''}`)
+    if (r.orphansQuarantined > 0) ctx.out(`${r.orphansQuarantined} shard(s) no record accounts for are kept until their grace period ends (--orphan-grace)`)
     if (r.deferred > 0) ctx.err(`warning: ${r.deferred} shard(s) on unreachable stores are deleted once those are back`)
   }
 }
 
 const pruneCmd: Command = {
   name: 'prune',
-  usage: 'holdfast prune [--home DIR] [--json] [--dry-run] [--repack-unused PERCENT]',
+  usage: 'holdfast prune [--home DIR] [--json] [--dry-run] [--repack-unused PERCENT] [--orphan-grace DAYS]',
   summary: 'delete the data no snapshot needs from every store (partly used packs are repacked)',
-  options: { 'dry-run': { type: 'boolean' }, 'repack-unused': { type: 'string' } },
+  options: { 'dry-run': { type: 'boolean' }, 'repack-unused': { type: 'string' }, 'orphan-grace': { type: 'string' } },
   repository: true,
   minArgs: 0,
   maxArgs: 0,

@@ -100,6 +100,8 @@ export interface NodeConfig {
     tags: string[]
     /** Prune after forgetting. */
     prune: boolean
+    /** How long prune keeps a shard no record accounts for before deleting it (quarantine), seconds. */
+    orphanGraceSeconds: number
   }
 }
 
@@ -198,7 +200,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   }),
   bandwidth: Object.freeze({ upload: 0, download: 0, windows: Object.freeze([]) as unknown as string[] }),
   vault: '',
-  retention: Object.freeze({ last: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, tags: Object.freeze([]) as unknown as string[], prune: true })
+  retention: Object.freeze({ last: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, tags: Object.freeze([]) as unknown as string[], prune: true, orphanGraceSeconds: 604800 })
 })
 
 /** The defaults of a backup set's optional fields. */

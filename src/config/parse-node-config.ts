@@ -114,7 +114,8 @@ const FIELDS: Record<string, Setter> = {
       monthly: (x, f) => { r.monthly = integer(x, -1, 1_000_000, f) },
       yearly: (x, f) => { r.yearly = integer(x, -1, 1_000_000, f) },
       tags: (x, f) => { r.tags = strings(x, 100, f) },
-      prune: (x, f) => { r.prune = boolean(x, f) }
+      prune: (x, f) => { r.prune = boolean(x, f) },
+      orphanGraceSeconds: (x, f) => { r.orphanGraceSeconds = integer(x, 0, 10 * 365 * 86400, f) }
     })
   },
   backup: (cfg, v, fail) => {

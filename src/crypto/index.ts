@@ -5,3 +5,4 @@
 export * from './aead.js'
 export * from './kdf.js'
 export * from './keys.js'
+export * from './node-record-key.js'

@@ -1,6 +1,7 @@
 import type { NodeConfig } from '../config/index.js'
 import { auditRound, repairRound, type AuditReport, type RepairReport } from '../maintenance/index.js'
 import { Repository } from '../repository/repository.js'
+import { replicateRecords, type ReplicationReport } from '../repository/replicate-records.js'
 import type { ShardStore } from '../store/shard-store.js'
 import type { HealthSettings } from '../maintenance/repository-health.js'
 
@@ -26,6 +27,8 @@ export interface MaintenanceRound {
   due: number
   audit?: AuditReport
   repair?: RepairReport
+  /** Record copies given to stores that lacked them (a peer paired later, a record a host lost). */
+  records?: ReplicationReport
 }
 
 /**
@@ -87,6 +90,8 @@ export class MaintenanceScheduler {
     this.timer.unref?.()
   }
 
+  private lastReplication = 0
+
   private async round (): Promise<MaintenanceRound> {
     const s = this.init.settings
     const signal = this.shutdown.signal
@@ -114,6 +119,12 @@ export class MaintenanceScheduler {
       const round: MaintenanceRound = { at: now, due: due.length }
       if (sample.length > 0) round.audit = await auditRound(repo, { shards: sample, segments: s.segments, signal })
       if (s.repair) round.repair = await repairRound(repo, { ...healthSettings(s), maxPacks: s.repairPacksPerTick, signal })
+      // records are data too: every store gets a copy of each record in force (checked at most once an
+      // hour, or once per audit period when that is shorter: listing every kind on every peer costs)
+      if (s.repair && now - this.lastReplication >= Math.min(3600, s.auditPeriodSeconds) * 1000) {
+        round.records = await replicateRecords(repo, { signal })
+        this.lastReplication = now
+      }
       return round
     } finally {
       await repo.close()

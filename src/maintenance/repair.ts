@@ -101,22 +101,26 @@ async function rebalancePack (repo: Repository, desc: PackDescriptor, reputation
     target = placePack({ packId: desc.id, k: desc.k, m: desc.m, shardBytes: desc.shardSize, fixed, candidates }, { onShortfall: 'fail' }).peers
   } catch { return null }
   const result: PackRepair = { pack: desc.id, placed: [] }
+  const oldCopies: Array<{ store: string, name: string }> = []
   try {
-    for (let index = 0; index < desc.shards.length; index++) {
-      if (fixed.has(index)) continue
-      const from = desc.shards[index].store
-      const got = await repo.fetchShard(desc, index, { signal })
-      if (got.data == null) throw new Error(got.problem ?? `shard ${index} could not be read`)
-      const store = repo.stores.find(s => s.id === target[index])!
-      await store.put('shard', desc.shards[index].name, got.data, { signal })
-      desc = await repo.relocateShard(desc, index, store.id)
-      const check = await auditShard([store], desc, index, 4, signal)
-      await repo.register.putShardChecks([{ pack: desc.id, index, check: { at: Date.now(), ...check } }])
-      if (check.outcome !== 'pass') throw new Error(`shard ${index} put on ${store.id} did not pass its audit: ${check.reason ?? check.outcome}`)
-      result.placed.push({ index, store: store.id })
-      const old = repo.stores.find(s => s.id === from)
-      const gone = old != null && old.reachable?.() !== false && await old.delete('shard', desc.shards[index].name, { signal }).then(() => true, () => false)
-      if (!gone && old != null) await repo.register.addStaleCopy(old.id, desc.shards[index].name)
+    try {
+      for (let index = 0; index < desc.shards.length; index++) {
+        if (fixed.has(index)) continue
+        const from = desc.shards[index].store
+        const got = await repo.fetchShard(desc, index, { signal })
+        if (got.data == null) throw new Error(got.problem ?? `shard ${index} could not be read`)
+        const store = repo.stores.find(s => s.id === target[index])!
+        await store.put('shard', desc.shards[index].name, got.data, { signal })
+        desc = await repo.relocateShard(desc, index, store.id)
+        const check = await auditShard([store], desc, index, 4, signal)
+        await repo.register.putShardChecks([{ pack: desc.id, index, check: { at: Date.now(), ...check } }])
+        if (check.outcome !== 'pass') throw new Error(`shard ${index} put on ${store.id} did not pass its audit: ${check.reason ?? check.outcome}`)
+        result.placed.push({ index, store: store.id })
+        oldCopies.push({ store: from, name: desc.shards[index].name })
+      }
+    } finally {
+      // the moves that passed their audit are committed to the stores before any old copy is deleted
+      await commitMoves(repo, desc.id, result, oldCopies, signal)
     }
     await repo.register.clearRebalance(desc.id)
   } catch (err) {
@@ -124,6 +128,32 @@ async function rebalancePack (repo: Repository, desc: PackDescriptor, reputation
     result.error = (err as Error).message
   }
   return result
+}
+
+/**
+ * Commits the shards a repair or rebalancing placed (each passed its audit) as a placement record on the
+ * stores, then deletes the old copies: the stores' records say where each shard is before any copy goes.
+ * When the record cannot be committed (too few stores, no node identity), the old copies stay: a spare
+ * copy costs room, never data.
+ */
+async function commitMoves (repo: Repository, pack: string, result: PackRepair, oldCopies: Array<{ store: string, name: string }>, signal?: AbortSignal): Promise<void> {
+  if (result.placed.length === 0) return
+  try {
+    await repo.recordPlacement(result.placed.map(p => ({ pack, shard: p.index, store: p.store })), { signal })
+  } catch (err) {
+    if (signal?.aborted === true) throw err
+    const why = `the new places could not be recorded on the stores (${(err as Error).message}): the old copies are kept`
+    result.error = result.error != null ? `${result.error}; ${why}` : why
+    return
+  }
+  const current = repo.register.packs.get(pack)
+  for (const { store: id, name } of oldCopies) {
+    const old = repo.stores.find(s => s.id === id)
+    // a store that holds the shard by the current placement keeps it
+    if (old == null || current?.shards.some(s => s.store === id && s.name === name) === true) continue
+    const gone = old.reachable?.() !== false && await old.delete('shard', name, { signal }).then(() => true, () => false)
+    if (!gone) await repo.register.addStaleCopy(old.id, name)
+  }
 }
 
 /**
@@ -155,32 +185,33 @@ async function repairPack (repo: Repository, health: PackReport, reputations: Ma
   let desc = repo.register.packs.get(health.pack)!
   const before = desc
   const result: PackRepair = { pack: desc.id, placed: [] }
+  const oldCopies: Array<{ store: string, name: string }> = []
   try {
     const shards = await repo.regenerateShards(desc, health.regenerate, { signal })
     const targets = choose(repo, desc, health, reputations)
     if (targets.reduced != null) result.reducedSpread = targets.reduced
-    for (const index of health.regenerate) {
-      const store = repo.stores.find(s => s.id === targets.peers[index])!
-      const name = desc.shards[index].name
-      // a store keeps the first copy of a name: a corrupt one there must go before the good one is put
-      if (store.id === desc.shards[index].store) await store.delete('shard', name, { signal }).catch(() => {})
-      await store.put('shard', name, shards.get(index)!, { signal })
-      desc = await repo.relocateShard(desc, index, store.id)
-      // what the store now holds is challenged like any other shard before it counts as good
-      const check = await auditShard([store], desc, index, 4, signal)
-      await repo.register.putShardChecks([{ pack: desc.id, index, check: { at: Date.now(), ...check } }])
-      if (check.outcome !== 'pass') throw new Error(`shard ${index} put on ${store.id} did not pass its audit: ${check.reason ?? check.outcome}`)
-      result.placed.push({ index, store: store.id })
-      // the copy the old store may still hold is stale: delete it now, or when that store is back
-      const old = repo.stores.find(s => s.id === before.shards[index].store)
-      if (old != null && old !== store) {
-        const gone = old.reachable?.() !== false && await old.delete('shard', name, { signal }).then(() => true, () => false)
-        if (!gone) await repo.register.addStaleCopy(old.id, name)
+    try {
+      for (const index of health.regenerate) {
+        const store = repo.stores.find(s => s.id === targets.peers[index])!
+        const name = desc.shards[index].name
+        // a store keeps the first copy of a name: a corrupt one there must go before the good one is put
+        if (store.id === desc.shards[index].store) await store.delete('shard', name, { signal }).catch(() => {})
+        await store.put('shard', name, shards.get(index)!, { signal })
+        desc = await repo.relocateShard(desc, index, store.id)
+        // what the store now holds is challenged like any other shard before it counts as good
+        const check = await auditShard([store], desc, index, 4, signal)
+        await repo.register.putShardChecks([{ pack: desc.id, index, check: { at: Date.now(), ...check } }])
+        if (check.outcome !== 'pass') throw new Error(`shard ${index} put on ${store.id} did not pass its audit: ${check.reason ?? check.outcome}`)
+        result.placed.push({ index, store: store.id })
+        // the copy the old store may still hold is stale: deleted once the move is on the stores' records
+        if (before.shards[index].store !== store.id) oldCopies.push({ store: before.shards[index].store, name })
       }
+    } finally {
+      await commitMoves(repo, desc.id, result, oldCopies, signal)
     }
   } catch (err) {
     if (signal?.aborted === true) throw err
-    result.error = (err as Error).message
+    result.error = result.error != null ? `${(err as Error).message}; ${result.error}` : (err as Error).message
   }
   return result
 }

@@ -1,5 +1,5 @@
 import type { Repository } from '../repository/repository.js'
-import type { SnapshotRecord } from '../repository/format.js'
+import type { ForgetRecord, SnapshotRecord } from '../repository/format.js'
 
 export interface RecordRemoval {
   /** Stores that still hold the record (unreachable now); a rebuild of the register would bring it back until they are reached. */
@@ -7,9 +7,15 @@ export interface RecordRemoval {
 }
 
 /**
- * Deletes a snapshot record from every store and from the register. Its data stays until `prune`.
+ * Forgets a snapshot: a forget record naming it goes to the stores first (so a store away now that still
+ * holds the snapshot record cannot bring it back into a rebuilt register), then its snapshot record is
+ * deleted from every store and from the register. Its data stays until `prune`.
  */
 export async function forgetSnapshot (repo: Repository, name: string, options: { signal?: AbortSignal } = {}): Promise<RecordRemoval> {
+  const record: ForgetRecord = { v: 1, created: new Date().toISOString(), snapshots: [name] }
+  const forgetName = await repo.putRecord('forget', record, options)
+  await repo.register.addForgotten([name])
+  await repo.register.addRecordNames('frec', [forgetName])
   const results = await Promise.allSettled(repo.stores.map(async s => { await s.delete('snapshot', name, options) }))
   if (options.signal?.aborted === true) throw options.signal.reason
   await repo.register.deleteSnapshot(name)

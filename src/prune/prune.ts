@@ -3,6 +3,10 @@ import type { SealedBlob } from '../repository/pack.js'
 import type { Repository } from '../repository/repository.js'
 import { acquireLock } from '../node/home.js'
 import { checkAbort } from '../store/directory-store.js'
+import { IncompleteRegisterError } from '../errors.js'
+import type { ForgetRecord, IndexRecord, PlacementRecord, SnapshotRecord } from '../repository/format.js'
+import { listNames } from '../repository/record-list.js'
+import { replicateRecords } from '../repository/replicate-records.js'
 import { usedBlobs } from './used-blobs.js'
 
 export type PruneEvent =
@@ -20,7 +24,14 @@ export interface PruneOptions {
    * than it frees.
    */
   repackUnused?: number
+  /**
+   * How long a shard that no record accounts for is kept before it is deleted (ms; default 7 days). Such
+   * a shard may belong to a backup under way elsewhere or to a record that could not be read today.
+   */
+  orphanGraceMs?: number
 }
+
+export const DEFAULT_ORPHAN_GRACE_MS = 7 * 24 * 3600 * 1000
 
 export interface PruneResult {
   dryRun: boolean
@@ -33,8 +44,10 @@ export interface PruneResult {
   /** Shards deleted from the stores, and their bytes. */
   shardsDeleted: number
   bytesFreed: number
-  /** Shards found on the stores that no pack refers to (left by an interrupted run), deleted too. */
+  /** Shards found on the stores that no record accounts for, unaccounted for longer than the grace period: deleted. */
   orphansDeleted: number
+  /** Shards no record accounts for, seen first less than the grace period ago: kept for now (quarantine). */
+  orphansQuarantined: number
   /** Shards that could not be deleted now (their store unreachable): deleted when it is back. */
   deferred: number
   indexRecordsReplaced: number
@@ -47,11 +60,15 @@ interface PackPlan { desc: PackDescriptor, used: Array<PackDescriptor['blobs'][n
  * 1. mark every blob the snapshots need (trees walked from each snapshot);
  * 2. packs with no needed blob are dropped; packs with some are repacked: their needed blobs (still
  *    sealed; the pack was verified against its id when read) are written into new packs;
- * 3. one new index covering every pack that stays is written and committed with a new index record;
- * 4. only then are the old index records deleted, and after them the shards of the dropped packs, of
- *    the repacked ones and of the old index packs, and shards no pack refers to.
- * A crash at any point leaves a repository whose index records only name packs that still exist. The
- * home's lock is held throughout, so a backup cannot add packs (or rely on blobs) meanwhile.
+ * 3. one new index covering every pack that stays is written and committed with a new index record that
+ *    supersedes every index, placement and forget record before it (generations);
+ * 4. only then are the superseded records deleted, and after them the shards of the dropped packs, of
+ *    the repacked ones and of the old index packs. Shards no record accounts for are kept for a grace
+ *    period (quarantine) and deleted only after it.
+ * Before deciding anything it refuses an incomplete register (a rebuild that could not read everything)
+ * and reads the forget and snapshot records from the stores. A crash at any point leaves a repository
+ * whose effective index records only name packs that still exist. The home's lock is held throughout,
+ * so a backup cannot add packs (or rely on blobs) meanwhile.
  */
 export async function prune (repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
   const release = await acquireLock(repo.home, 'prune')
@@ -70,8 +87,11 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
   const { signal } = options
   const emit = (e: PruneEvent): void => options.onProgress?.(e)
   emit({ type: 'prune:phase', phase: 'mark' })
-  const used = await usedBlobs(repo, { signal })
   const register = repo.register
+  const incomplete = await register.incomplete()
+  if (incomplete.length > 0) throw new IncompleteRegisterError(`prune will not run: the last rebuild of the register could not read everything (${incomplete.slice(0, 3).join('; ')}${incomplete.length > 3 ? `; and ${incomplete.length - 3} more` : ''}); run "holdfast rebuild-index" once the stores are back`)
+  await syncFromStores(repo, signal)
+  const used = await usedBlobs(repo, { signal })
 
   const plans: PackPlan[] = []
   const indexPacks: PackDescriptor[] = []
@@ -104,11 +124,16 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
     bytesFreed: 0,
     orphansDeleted: 0,
     deferred: 0,
-    indexRecordsReplaced: 0
+    indexRecordsReplaced: 0,
+    orphansQuarantined: 0
   }
   if (options.dryRun === true) return result
+  const grace = options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS
   if (drop.length === 0 && repack.length === 0) {
-    await sweepOrphans(repo, result, signal)
+    await deleteSuperseded(repo, signal)
+    await deleteForgottenSnapshots(repo, [...await register.forgotten()], signal)
+    await sweepOrphans(repo, result, grace, signal)
+    await replicateRecords(repo, { signal })
     return result
   }
 
@@ -144,23 +169,31 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
   }
   result.packs.written = written.length
 
-  // 3. one index for every pack that stays
+  // 3. one index for every pack that stays, superseding every index, placement and forget record known:
+  // the descriptors in it carry the shards' current places and it carries the forgotten snapshots forward
   emit({ type: 'prune:phase', phase: 'index' })
   const gone = new Set([...drop, ...repack].map(p => p.desc.id))
-  const oldRecords = await repo.listRecords('index', { signal })
+  const listed = async (kind: 'index' | 'placement' | 'forget'): Promise<string[]> => (await repo.listRecordNames(kind, { signal })).names
+  const oldIndex = await supersedableIndexRecords(repo, await listed('index'), signal)
+  const oldPlacement = [...new Set([...await listed('placement'), ...await register.recordNames('prec')])]
+  const oldForget = [...new Set([...await listed('forget'), ...await register.recordNames('frec')])]
+  const supersedes = [...new Set([...oldIndex, ...oldPlacement, ...oldForget, ...await register.recordNames('sup')])]
+  const forgotten = [...await register.forgotten()]
   // out of the register first, so that the new index names neither them nor their blobs' old places
   await register.removePacks([...gone])
   await register.markPending(plans.filter(p => !gone.has(p.desc.id)).map(p => p.desc.id))
-  const newRecord = await repo.writeIndex({ signal })
+  const newRecord = await repo.writeIndex({ signal, supersedes, forgotten })
+  await register.removeRecordNames('irec', oldIndex.filter(n => n !== newRecord))
+  await register.removeRecordNames('prec', oldPlacement)
+  await register.removeRecordNames('frec', oldForget)
+  await register.addRecordNames('sup', supersedes.filter(n => n !== newRecord))
 
-  // 4. delete: old index records first, then the shards nothing refers to any more
+  // 4. delete: the superseded records first (each store that misses a deletion keeps a record the new
+  // one supersedes: harmless), then the shards nothing refers to any more
   emit({ type: 'prune:phase', phase: 'delete' })
-  const stale = oldRecords.filter(n => n !== newRecord)
-  for (const name of stale) {
-    await Promise.allSettled(repo.stores.map(async s => { await s.delete('index', name, { signal }) }))
-  }
-  await register.forgetIndexRecords(stale)
-  result.indexRecordsReplaced = stale.length
+  result.indexRecordsReplaced = oldIndex.filter(n => n !== newRecord).length
+  await deleteSuperseded(repo, signal)
+  await deleteForgottenSnapshots(repo, forgotten, signal)
   // every index pack from before this run: the new index covers what they described
   const doomed = [...drop.map(p => p.desc), ...repack.map(p => p.desc), ...indexPacks]
   await register.removePacks(indexPacks.map(d => d.id))
@@ -173,8 +206,111 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
     if (repo.vault != null) await repo.vault.delete('shard', shard.name, { signal }).catch(() => {})
     emit({ type: 'prune:progress', phase: 'delete', done: ++done, total: shards.length })
   }
-  await sweepOrphans(repo, result, signal)
+  await sweepOrphans(repo, result, grace, signal)
+  // a store that was away when the new index record was written gets it now, or at the next backup
+  await replicateRecords(repo, { signal })
   return result
+}
+
+/**
+ * Brings the register up to the stores before deciding anything (restic lists the snapshots from the
+ * backend): forget records written elsewhere, and snapshot records this register does not know (another
+ * home of the repository, or one the register lost). A snapshot record that cannot be read stops the prune:
+ * its data might be in use.
+ */
+async function syncFromStores (repo: Repository, signal?: AbortSignal): Promise<void> {
+  const register = repo.register
+  const knownForget = new Set(await register.recordNames('frec'))
+  const superseded = new Set(await register.recordNames('sup'))
+  const forget = await repo.listRecordNames('forget', { signal })
+  for (const name of forget.names) {
+    if (knownForget.has(name) || superseded.has(name)) continue
+    let record: ForgetRecord
+    try { record = await repo.getRecord<ForgetRecord>('forget', name, { signal }) } catch (err) {
+      if (signal?.aborted === true) throw err
+      continue // an unreadable forget record only keeps a snapshot that may be gone: the safe side
+    }
+    if (!Array.isArray(record.snapshots)) continue
+    await register.addForgotten(record.snapshots)
+    for (const s of record.snapshots) await register.deleteSnapshot(s)
+    await register.addRecordNames('frec', [name])
+  }
+  // placement records written elsewhere (another home's repair): their moves, so the new index carries them
+  const knownPlacement = new Set(await register.recordNames('prec'))
+  if (repo.recordKey != null) {
+    for (const name of (await repo.listRecordNames('placement', { signal })).names) {
+      if (knownPlacement.has(name) || superseded.has(name)) continue
+      let record: PlacementRecord
+      try { record = await repo.getRecord<PlacementRecord>('placement', name, { signal }) } catch (err) {
+        if (signal?.aborted === true) throw err
+        continue // a shard not where the register says is looked for on every store
+      }
+      for (const move of Array.isArray(record.moves) ? record.moves : []) {
+        const desc = register.packs.get(move.pack)
+        if (desc == null || !Number.isInteger(move.shard) || move.shard < 0 || move.shard >= desc.shards.length) continue
+        await register.updatePack({ ...desc, shards: desc.shards.map((s, i) => i === move.shard ? { ...s, store: move.store } : s) })
+      }
+      await register.addRecordNames('prec', [name])
+    }
+  }
+  const listed = await repo.listRecordNames('snapshot', { signal })
+  const need = Math.max(1, repo.stores.length - repo.codec.m)
+  if (listed.reached < need) throw new IncompleteRegisterError(`prune will not run: only ${listed.reached} of ${repo.stores.length} stores listed their snapshots in full, ${need} needed (${listed.problems.join('; ')})`)
+  const known = new Set((await register.snapshots()).map(s => s.name))
+  const forgotten = await register.forgotten()
+  for (const name of listed.names) {
+    if (known.has(name) || forgotten.has(name)) continue
+    let snap: SnapshotRecord
+    try { snap = await repo.getRecord<SnapshotRecord>('snapshot', name, { signal }) } catch (err) {
+      if (signal?.aborted === true) throw err
+      throw new IncompleteRegisterError(`prune will not run: snapshot record ${name.slice(0, 12)} on the stores cannot be read (${(err as Error).message})`)
+    }
+    await register.putSnapshot(name, snap)
+  }
+}
+
+/**
+ * The index records the new one may supersede: those this register applied, and those listed on the
+ * stores whose packs this register knows every one of. An index record it does not know (written by
+ * another home, or unreadable now) is left effective: superseding it could drop packs from the index.
+ */
+async function supersedableIndexRecords (repo: Repository, listed: string[], signal?: AbortSignal): Promise<string[]> {
+  const applied = new Set([...await repo.register.recordNames('irec'), ...await repo.register.recordNames('sup')])
+  const out = new Set(await repo.register.recordNames('irec'))
+  for (const name of listed) {
+    if (applied.has(name)) { out.add(name); continue }
+    try {
+      const record = await repo.getRecord<IndexRecord>('index', name, { signal })
+      if (Array.isArray(record.packs) && record.packs.every(d => repo.register.packs.has(d.id))) out.add(name)
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+    }
+  }
+  return [...out]
+}
+
+/** Deletes records some index record supersedes from every store; those on stores away now are deleted by a later prune. */
+async function deleteSuperseded (repo: Repository, signal?: AbortSignal): Promise<void> {
+  const names = await repo.register.recordNames('sup')
+  const done: string[] = []
+  for (const name of names) {
+    let all = true
+    for (const kind of ['index', 'placement', 'forget'] as const) {
+      const results = await Promise.allSettled(repo.stores.map(async s => { await s.delete(kind, name, { signal }) }))
+      if (signal?.aborted === true) throw signal.reason
+      if (results.some(r => r.status === 'rejected' && (r.reason as Error).name !== 'NotFoundError')) all = false
+    }
+    if (all) done.push(name)
+  }
+  await repo.register.removeRecordNames('sup', done)
+}
+
+/** Deletes the snapshot records of forgotten snapshots again (a store that was away may still hold one). */
+async function deleteForgottenSnapshots (repo: Repository, forgotten: string[], signal?: AbortSignal): Promise<void> {
+  for (const name of forgotten) {
+    await Promise.allSettled(repo.stores.map(async s => { await s.delete('snapshot', name, { signal }) }))
+    if (signal?.aborted === true) throw signal.reason
+  }
 }
 
 /** Deletes one shard; one on a store unreachable now is recorded and deleted when the store is back. */
@@ -193,30 +329,27 @@ async function deleteShard (repo: Repository, storeId: string, name: string, res
   }
 }
 
-/** Deletes shards on the stores that no pack of the register refers to. */
-async function sweepOrphans (repo: Repository, result: PruneResult, signal?: AbortSignal): Promise<void> {
-  const known = new Map<string, Set<string>>()
-  for (const d of repo.register.packs.values()) {
-    for (const s of d.shards) {
-      let set = known.get(s.store)
-      if (set == null) known.set(s.store, set = new Set())
-      set.add(s.name)
-    }
-  }
-  // the vault holds copies of shards placed elsewhere: any shard a pack names is known there
-  if (repo.vault != null) known.set(repo.vault.id, new Set([...known.values()].flatMap(s => [...s])))
+/**
+ * Shards on the stores that no pack of the register names (on any store: a copy moved by a repair is
+ * accounted for wherever it is). Such a shard is not deleted at once: it may belong to a backup under way
+ * in another home, or to a record that could not be read today. Its first sighting is recorded; it is
+ * deleted only once it has been unaccounted for longer than the grace period (quarantine).
+ */
+async function sweepOrphans (repo: Repository, result: PruneResult, graceMs: number, signal?: AbortSignal): Promise<void> {
+  const known = new Set<string>()
+  for (const d of repo.register.packs.values()) for (const s of d.shards) known.add(s.name)
+  const now = Date.now()
   for (const store of [...repo.stores, ...(repo.vault != null ? [repo.vault] : [])]) {
-    const mine = known.get(store.id) ?? new Set<string>()
-    const orphans: string[] = []
-    try {
-      for await (const name of store.list('shard', { signal })) if (!mine.has(name)) orphans.push(name)
-    } catch (err) {
-      if (signal?.aborted === true) throw err
-      continue // unreachable now: swept next time
-    }
+    // bounded like every listing: a store that lists garbage or without end is skipped, swept next time
+    const listed = await listNames([store], 'shard', { signal })
+    if (listed.reached === 0) continue
+    const orphans = listed.names.filter(name => !known.has(name))
+    const since = await repo.register.noteOrphans(store.id, orphans, now)
     for (const name of orphans) {
+      if (now - since.get(name)! < graceMs) { result.orphansQuarantined++; continue }
       try {
         await store.delete('shard', name, { signal })
+        await repo.register.forgetOrphan(store.id, name)
         result.orphansDeleted++
       } catch (err) {
         if (signal?.aborted === true) throw err

@@ -50,11 +50,50 @@ export interface IndexBlob {
   packs: PackDescriptor[]
 }
 
-/** Plaintext of an index record (kind `index`): descriptors of the packs that hold index blobs. */
+/**
+ * Plaintext of an index record (kind `index`): descriptors of the packs that hold index blobs.
+ *
+ * Generations: a record written by prune names the index, placement and forget records it replaces
+ * (`supersedes`); a rebuild ignores every record some readable index record supersedes, so a store that
+ * was away during a prune and comes back with old records cannot bring them back. `forgotten` carries
+ * the names of forgotten snapshots forward from the forget records it replaces (a store that was away
+ * may still hold their snapshot records). Both are optional: records written before them have neither.
+ */
 export interface IndexRecord {
   v: 1
   created: string
   packs: PackDescriptor[]
+  supersedes?: string[]
+  forgotten?: string[]
+}
+
+/** One shard's new place: shard `shard` of pack `pack` lives on store `store` from this record on. */
+export interface PlacementMove {
+  pack: string
+  shard: number
+  store: string
+}
+
+/**
+ * Plaintext of a placement record (kind `placement`): where shards moved after the index that describes
+ * their pack was written (repair, rebalancing). Sealed with the node's record key (derived from its
+ * identity, so the daemon's unattended repairs can write it without the passphrase). A rebuild applies
+ * the placement records in the order of `created` over the index's descriptors.
+ */
+export interface PlacementRecord {
+  v: 1
+  created: string
+  moves: PlacementMove[]
+}
+
+/**
+ * Plaintext of a forget record (kind `forget`): snapshots forgotten. Written before their snapshot
+ * records are deleted, so that a store that was away and still holds one cannot bring it back.
+ */
+export interface ForgetRecord {
+  v: 1
+  created: string
+  snapshots: string[]
 }
 
 export interface SnapshotSummary {

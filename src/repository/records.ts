@@ -2,11 +2,11 @@ import { open, seal } from '../crypto/aead.js'
 import { TooLargeError } from '../errors.js'
 
 /**
- * Records are the small objects replicated to every store: the repository config, index records and
- * snapshots. Each is JSON sealed under the repository key with its kind as associated data, and named
+ * Records are the small objects replicated to every store: the repository config, index records,
+ * snapshots, placement records and forget records. Each is JSON sealed under the repository key with its kind as associated data, and named
  * by the SHA-256 of its sealed bytes like every other object.
  */
-export type RecordKind = 'config' | 'index' | 'snapshot'
+export type RecordKind = 'config' | 'index' | 'snapshot' | 'placement' | 'forget'
 export const MAX_RECORD_SIZE = 16 * 1024 * 1024
 
 export function sealRecord (encKey: Uint8Array, kind: RecordKind, value: unknown): Buffer {

@@ -8,7 +8,11 @@ import { NotFoundError } from '../errors.js'
  * trees). Everything in it can be rebuilt from the stores and the key (`holdfast rebuild-index`).
  *
  * Keys: pack!ID -> PackDescriptor; pending!ID -> packs stored but not yet covered by an index record;
- * snap!NAME -> SnapshotRecord; tree!ID -> Tree (plaintext cache); irec!NAME -> index record merged.
+ * snap!NAME -> SnapshotRecord; tree!ID -> Tree (plaintext cache); irec!NAME -> index record merged;
+ * prec!NAME / frec!NAME -> placement and forget records applied; sup!NAME -> a record some index record
+ * supersedes (still to be deleted from the stores that hold it); forgotten!NAME -> a forgotten snapshot;
+ * meta!incomplete -> what the last rebuild could not read (prune refuses to run on an incomplete register);
+ * orphan!STORE!NAME -> when a shard no record accounts for was first seen on a store.
  */
 export interface BlobLocation {
   pack: string
@@ -263,11 +267,79 @@ export class Register {
     return out
   }
 
-  /** Empties the register (before a rebuild). Audit outcomes and reputations are local knowledge: kept. */
+  /** Names of the records of one bookkeeping kind this register has applied (irec, prec, frec, sup). */
+  async recordNames (prefix: 'irec' | 'prec' | 'frec' | 'sup'): Promise<string[]> {
+    const out: string[] = []
+    for await (const key of this.db.keys({ gte: `${prefix}!`, lt: `${prefix}"` })) out.push(key.slice(prefix.length + 1))
+    return out
+  }
+
+  async addRecordNames (prefix: 'irec' | 'prec' | 'frec' | 'sup', names: string[]): Promise<void> {
+    if (names.length === 0) return
+    await this.db.batch(names.map(n => ({ type: 'put' as const, key: `${prefix}!${n}`, value: 1 })))
+  }
+
+  async removeRecordNames (prefix: 'irec' | 'prec' | 'frec' | 'sup', names: string[]): Promise<void> {
+    if (names.length === 0) return
+    await this.db.batch(names.map(n => ({ type: 'del' as const, key: `${prefix}!${n}` })))
+  }
+
+  /** Records snapshots as forgotten: a snapshot record of that name found on a store later is ignored. */
+  async addForgotten (names: string[]): Promise<void> {
+    if (names.length === 0) return
+    await this.db.batch(names.map(n => ({ type: 'put' as const, key: `forgotten!${n}`, value: 1 })))
+  }
+
+  async forgotten (): Promise<Set<string>> {
+    const out = new Set<string>()
+    for await (const key of this.db.keys({ gte: 'forgotten!', lt: 'forgotten"' })) out.add(key.slice(10))
+    return out
+  }
+
+  /** What the last rebuild could not read; empty when it read everything. */
+  async setIncomplete (problems: string[]): Promise<void> {
+    if (problems.length === 0) await this.db.del('meta!incomplete')
+    else await this.db.put('meta!incomplete', problems)
+  }
+
+  async incomplete (): Promise<string[]> {
+    return ((await this.db.get('meta!incomplete')) as string[] | undefined) ?? []
+  }
+
+  /**
+   * When each shard no record accounts for was first seen on its store (prune deletes one only once it
+   * has been unaccounted for longer than the grace period). Returns the first-seen times of `seen`,
+   * recording now for the new ones, and forgets those no longer seen on that store.
+   */
+  async noteOrphans (store: string, seen: string[], now = Date.now()): Promise<Map<string, number>> {
+    const before = new Map<string, number>()
+    for await (const [key, value] of this.db.iterator({ gte: `orphan!${store}!`, lt: `orphan!${store}"` })) before.set(key.slice(key.lastIndexOf('!') + 1), value as number)
+    const out = new Map<string, number>()
+    const ops: Array<{ type: 'put', key: string, value: Value } | { type: 'del', key: string }> = []
+    for (const name of seen) {
+      const at = before.get(name) ?? now
+      out.set(name, at)
+      if (!before.has(name)) ops.push({ type: 'put', key: `orphan!${store}!${name}`, value: at })
+    }
+    const still = new Set(seen)
+    for (const name of before.keys()) if (!still.has(name)) ops.push({ type: 'del', key: `orphan!${store}!${name}` })
+    if (ops.length > 0) await this.db.batch(ops)
+    return out
+  }
+
+  async forgetOrphan (store: string, name: string): Promise<void> {
+    await this.db.del(`orphan!${store}!${name}`)
+  }
+
+  /**
+   * Empties the register (before a rebuild). Audit outcomes, reputations and when orphans were first
+   * seen are local knowledge: kept.
+   */
   async clear (): Promise<void> {
     const keep: Array<[string, Value]> = []
     for await (const entry of this.db.iterator({ gte: 'check!', lt: 'check"' })) keep.push(entry)
     for await (const entry of this.db.iterator({ gte: 'rep!', lt: 'rep"' })) keep.push(entry)
+    for await (const entry of this.db.iterator({ gte: 'orphan!', lt: 'orphan"' })) keep.push(entry)
     await this.db.clear()
     if (keep.length > 0) await this.db.batch(keep.map(([key, value]) => ({ type: 'put' as const, key, value })))
     this.blobs.clear()

@@ -17,8 +17,12 @@ import type { SealedBlob } from './pack.js'
 import { openRecord, RecordKind, sealRecord } from './records.js'
 import { Register } from './register.js'
 import { firstK } from './first-k.js'
+import { listNames, type ListedNames, type ListLimits } from './record-list.js'
+import { rebuildRegister, type RebuildResult } from './rebuild.js'
+import { loadNodeRecordKey } from './node-record-key.js'
+import { replicateRecords, type ReplicationReport } from './replicate-records.js'
 import {
-  BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, RepositoryConfig, SnapshotRecord, Tree
+  BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, PlacementMove, PlacementRecord, RepositoryConfig, SnapshotRecord, Tree
 } from './format.js'
 import {
   AbortedError, ConfigError, IntegrityError, RepositoryLockedError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
@@ -75,6 +79,8 @@ export class Repository {
   vaultProblem?: string
   /** stores' placement weights from their audit record (loaded once per session) */
   private reputations?: Promise<Map<string, number>>
+  /** The key that seals placement records (from the node's identity; absent in a home without one). */
+  recordKey?: Buffer
 
   private constructor (
     readonly home: string,
@@ -110,7 +116,9 @@ export class Repository {
       if (!await register.isBuilt()) throw new RepositoryLockedError(`the register of ${home} is not built yet: a command with the passphrase builds it`)
       const first = register.packs.values().next().value
       const codec = first != null ? createCodec(first.codec, first.k, first.m) : createCodec(CAUCHY_CODEC_NAME, 1, 1)
-      return new Repository(home, homeConfig, undefined, undefined, options.stores, codec, register)
+      const repo = new Repository(home, homeConfig, undefined, undefined, options.stores, codec, register)
+      repo.recordKey = await loadNodeRecordKey(home, homeConfig.repository)
+      return repo
     } catch (err) {
       await register.close()
       throw err
@@ -184,7 +192,13 @@ export class Repository {
     const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
     repo.placementPolicy = options.placement
     repo.vault = options.vault
-    if (!await register.isBuilt()) await repo.rebuildIndex(options)
+    try {
+      repo.recordKey = await loadNodeRecordKey(home, config.id)
+      if (!await register.isBuilt()) await repo.rebuildIndex(options)
+    } catch (err) {
+      await repo.close()
+      throw err
+    }
     return repo
   }
 
@@ -358,10 +372,11 @@ export class Repository {
   }
 
   /**
-   * Makes sure every reachable store holds the key file and the sealed config, so that any k+m of them
-   * (with the passphrase) hold the whole repository. Peers paired after init receive them here.
+   * Makes sure every reachable store holds the key file, the sealed config and a copy of every record in
+   * force (replicate-records.ts), so that any store holds what a recovery needs. Peers paired after init
+   * receive them here.
    */
-  async seedRecords (options: CallOptions = {}): Promise<void> {
+  async seedRecords (options: CallOptions = {}): Promise<ReplicationReport> {
     const paths = homePaths(this.home)
     const keyBytes = await readFile(paths.key)
     const configBytes = await readFile(paths.repoConfig).catch(() => undefined)
@@ -374,6 +389,7 @@ export class Repository {
         this.failedStores.add(s.id)
       }
     }))
+    return await replicateRecords(this, options)
   }
 
   /** Keeps a moving average of each store's read time per MiB, and forgives a store that answered. */
@@ -568,13 +584,20 @@ export class Repository {
     return tree
   }
 
+  /** The key a record of this kind is sealed with: placement records use the node's record key, the rest the repository's. */
+  private recordKeyFor (kind: RecordKind): Uint8Array {
+    if (kind !== 'placement') return this.keys.encryption
+    if (this.recordKey == null) throw new RepositoryLockedError(`the home ${this.home} has no node identity: placement records cannot be sealed or opened`)
+    return this.recordKey
+  }
+
   /** Seals a small record and puts it on every store; it must reach at least m+1 of them. */
   async putRecord (kind: RecordKind, value: unknown, options: CallOptions = {}): Promise<string> {
-    const bytes = sealRecord(this.keys.encryption, kind, value)
+    const bytes = sealRecord(this.recordKeyFor(kind), kind, value)
     const name = hashName(bytes)
     const results = await Promise.allSettled(this.stores.map(async s => { await s.put(kind, name, bytes, options) }))
     const ok = results.filter(r => r.status === 'fulfilled').length
-    const need = Math.min(this.stores.length, this.config.m + 1)
+    const need = Math.min(this.stores.length, this.codec.m + 1)
     if (ok < need) {
       const why = results.flatMap(r => r.status === 'rejected' ? [(r.reason as Error).message] : [])
       throw new StoreUnavailableError(`${kind} record reached ${ok} stores, needs ${need}: ${why.join('; ')}`)
@@ -582,28 +605,26 @@ export class Repository {
     return name
   }
 
-  async listRecords (kind: RecordKind, options: CallOptions = {}): Promise<string[]> {
-    const names = new Set<string>()
-    let reached = 0
-    for (const s of this.stores) {
-      try {
-        for await (const n of s.list(kind, options)) names.add(n)
-        reached++
-      } catch (err) {
-        if (options.signal?.aborted === true) throw err
-      }
-    }
-    if (reached === 0) throw new StoreUnavailableError('no store can be reached')
-    return [...names].sort()
+  /** The record names of one kind across the stores, each store within its limits (see record-list.ts). */
+  async listRecordNames (kind: RecordKind, options: CallOptions & ListLimits = {}): Promise<ListedNames> {
+    return await listNames(this.stores, kind, options)
   }
 
-  async getRecord<T> (kind: RecordKind, name: string, options: CallOptions = {}): Promise<T> {
+  /** The record names of one kind; StoreUnavailableError when no store answers in full. */
+  async listRecords (kind: RecordKind, options: CallOptions = {}): Promise<string[]> {
+    const listed = await this.listRecordNames(kind, options)
+    if (listed.reached === 0) throw new StoreUnavailableError(`no store can be reached to list ${kind} records: ${listed.problems.join('; ')}`)
+    return listed.names
+  }
+
+  /** A record's sealed bytes from the first store that holds them whole (checked against the name). */
+  async getRecordBytes (kind: RecordKind, name: string, options: CallOptions = {}): Promise<Uint8Array> {
     const problems: string[] = []
     for (const s of this.stores) {
       try {
         const bytes = await s.get(kind, name, options)
         if (hashName(bytes) !== name) { problems.push(`${s.id}: corrupt`); continue }
-        return openRecord<T>(this.keys.encryption, kind, bytes)
+        return bytes
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         problems.push(`${s.id}: ${(err as Error).message}`)
@@ -612,13 +633,30 @@ export class Repository {
     throw new NotFoundError(`${kind} record ${name.slice(0, 12)} could not be read from any store: ${problems.join('; ')}`)
   }
 
+  async getRecord<T> (kind: RecordKind, name: string, options: CallOptions = {}): Promise<T> {
+    return openRecord<T>(this.recordKeyFor(kind), kind, await this.getRecordBytes(kind, name, options))
+  }
+
+  /**
+   * Commits shards' new places (after a repair or a rebalancing put them there and they passed their
+   * audit) as a placement record on the stores, so that a register rebuilt from the stores knows them.
+   * Must succeed before the old copies are deleted.
+   */
+  async recordPlacement (moves: PlacementMove[], options: CallOptions = {}): Promise<string | undefined> {
+    if (moves.length === 0) return undefined
+    const record: PlacementRecord = { v: 1, created: new Date().toISOString(), moves }
+    const name = await this.putRecord('placement', record, options)
+    await this.register.addRecordNames('prec', [name])
+    return name
+  }
+
   /**
    * Writes index blobs for every pack stored but not yet indexed, packs them, and commits them with an
    * index record on the stores. Called before a snapshot is committed.
    */
-  async writeIndex (options: CallOptions = {}): Promise<string | undefined> {
+  async writeIndex (options: CallOptions & { supersedes?: string[], forgotten?: string[] } = {}): Promise<string | undefined> {
     const pending = await this.register.pendingPacks()
-    if (pending.length === 0) return undefined
+    if (pending.length === 0 && (options.supersedes ?? []).length === 0) return undefined
     const groups: PackDescriptor[][] = [[]]
     let count = 0
     for (const d of pending) {
@@ -632,33 +670,25 @@ export class Repository {
       return { type: 'index', id: id.toString('hex'), sealed: sealBlob(this.keys.encryption, 'index', id, plain, this.config.compression.level), rawLength: plain.length }
     })
     const indexPack = await this.storePack(sealed, options)
-    const record: IndexRecord = { v: 1, created: new Date().toISOString(), packs: [indexPack] }
+    const record: IndexRecord = {
+      v: 1,
+      created: new Date().toISOString(),
+      packs: [indexPack],
+      ...(options.supersedes != null && options.supersedes.length > 0 ? { supersedes: [...options.supersedes].sort() } : {}),
+      ...(options.forgotten != null && options.forgotten.length > 0 ? { forgotten: [...options.forgotten].sort() } : {})
+    }
     const name = await this.putRecord('index', record, options)
     await this.register.addPacks([indexPack], false, true)
     await this.register.markIndexed(name, pending.map(p => p.id))
     return name
   }
 
-  /** Rebuilds the register from the stores: index records, the index packs they name, snapshots. */
-  async rebuildIndex (options: CallOptions = {}): Promise<{ packs: number, blobs: number, snapshots: number }> {
-    await this.register.clear()
-    for (const name of await this.listRecords('index', options)) {
-      const record = await this.getRecord<IndexRecord>('index', name, options)
-      for (const desc of record.packs) {
-        const pack = await this.readPack(desc, options)
-        for (const [type, id, offset, length, rawLength] of desc.blobs) {
-          if (type !== 'index') continue
-          const blob = JSON.parse(openBlob(this.keys, 'index', id, pack.subarray(offset, offset + length), rawLength).toString('utf8')) as IndexBlob
-          await this.register.addPacks(blob.packs, false)
-        }
-      }
-      await this.register.addPacks(record.packs, false)
-      await this.register.markIndexed(name, [])
-    }
-    const snaps = await this.listRecords('snapshot', options)
-    for (const name of snaps) await this.register.putSnapshot(name, await this.getRecord<SnapshotRecord>('snapshot', name, options))
-    await this.register.markBuilt()
-    return { packs: this.register.packs.size, blobs: this.register.blobs.size, snapshots: snaps.length }
+  /**
+   * Rebuilds the register from the records on the stores (see rebuild.ts): what cannot be read is
+   * skipped with a warning and leaves the register marked incomplete, which prune refuses.
+   */
+  async rebuildIndex (options: CallOptions & ListLimits = {}): Promise<RebuildResult> {
+    return await rebuildRegister(this, options)
   }
 
   async commitSnapshot (snap: SnapshotRecord, options: CallOptions = {}): Promise<string> {

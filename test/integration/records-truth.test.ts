@@ -1,0 +1,215 @@
+/**
+ * The stores hold the truth: through the CLI with directory stores, the maintenance steps that used to
+ * undo each other or lose records now agree with what the records on the stores say.
+ * - repair, then rebuild-index (what a recovery does), then prune keeps every pack at full health;
+ * - prune with a store away, the store back, rebuild and restore: the old index records it kept are
+ *   superseded and the repository opens and restores;
+ * - a snapshot forgotten while a store was away does not come back with that store;
+ * - a record copy lost on a store is copied back by the next backup;
+ * - shards no record accounts for (a killed backup's) are kept through the grace period, then reclaimed.
+ */
+import assert from 'node:assert/strict'
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { countShards, expectCode, fileHashes, hf, initRepo, makeTempDir, parseJson, removeDir, snapshotsJson, TestRepo, writeRandom } from './helpers.js'
+
+interface HealthJson { packs: number, full: number, repair: number, unrecoverable: number }
+
+async function health (home: string): Promise<HealthJson> {
+  const r = await hf(home, ['health', '--json'])
+  expectCode(r, 0, 'health')
+  const out = parseJson<{ packs: Array<{ good: number[], needsRepair: boolean, unrecoverable: boolean, n?: number }> }>(r, 'health')
+  return { packs: out.packs.length, full: out.packs.filter(p => !p.needsRepair && !p.unrecoverable).length, repair: out.packs.filter(p => p.needsRepair).length, unrecoverable: out.packs.filter(p => p.unrecoverable).length }
+}
+
+async function names (store: string, kind: string): Promise<string[]> {
+  const out: string[] = []
+  let prefixes: string[]
+  try { prefixes = await readdir(join(store, kind)) } catch { return out }
+  for (const p of prefixes) for (const n of await readdir(join(store, kind, p))) out.push(n)
+  return out.sort()
+}
+
+async function restoreAndCompare (repo: TestRepo, snapshot: string, expected: Map<string, string>, src: string, label: string): Promise<void> {
+  const target = join(repo.dir, `restore-${label}`)
+  await rm(target, { recursive: true, force: true })
+  const r = await hf(repo.home, ['restore', snapshot, '--target', target])
+  expectCode(r, 0, `restore ${label}`)
+  const got = await fileHashes(join(target, src))
+  assert.deepEqual([...got.entries()].sort(), [...expected.entries()].sort(), `${label}: restored files differ`)
+}
+
+describe('the stores hold the truth (integration)', function () {
+  this.timeout(240_000)
+  let dir: string
+
+  beforeEach(async function () {
+    dir = await makeTempDir('truth')
+  })
+
+  afterEach(async function () {
+    await removeDir(dir)
+  })
+
+  it('repair, then rebuild-index, then prune keeps every pack at full health and deletes nothing repaired', async function () {
+    const repo = await initRepo(dir, { count: 7, k: 4, m: 2 })
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 6; i++) await writeRandom(join(src, `f${i}.bin`), 300_000)
+    const b = await hf(repo.home, ['backup', '--json', src])
+    expectCode(b, 0, 'backup')
+    const snap = parseJson<{ snapshot: string }>(b, 'backup').snapshot
+    const expected = await fileHashes(src)
+
+    // one store loses every shard; audit finds it, repair moves the lost shards elsewhere
+    const lost = (await names(repo.stores[2], 'shard')).length
+    assert.ok(lost > 0)
+    await rm(join(repo.stores[2], 'shard'), { recursive: true })
+    expectCode(await hf(repo.home, ['audit']), 1, 'audit (finds the lost shards)')
+    expectCode(await hf(repo.home, ['repair']), 0, 'repair')
+    const repaired = await health(repo.home)
+    assert.equal(repaired.full, repaired.packs, 'full health after repair')
+    // each move is on the stores as a placement record
+    assert.ok((await names(repo.stores[0], 'placement')).length > 0, 'placement records on the stores')
+
+    // what a recovery does: the register rebuilt from the stores, then prune
+    const rebuilt = await hf(repo.home, ['rebuild-index', '--json'])
+    expectCode(rebuilt, 0, 'rebuild-index')
+    assert.equal(parseJson<{ moves: number }>(rebuilt, 'rebuild').moves, lost, 'every move applied')
+    const shardsBefore = await countShards(repo.stores)
+    const p = await hf(repo.home, ['prune', '--json'])
+    expectCode(p, 0, 'prune')
+    const pr = parseJson<{ orphansDeleted: number, shardsDeleted: number }>(p, 'prune')
+    assert.equal(pr.orphansDeleted, 0)
+    assert.equal(pr.shardsDeleted, 0)
+    assert.equal(await countShards(repo.stores), shardsBefore, 'no shard deleted')
+    expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check --read-data')
+    expectCode(await hf(repo.home, ['audit']), 0, 'audit after prune')
+    const after = await health(repo.home)
+    assert.equal(after.full, after.packs, 'full health after rebuild + prune')
+    await restoreAndCompare(repo, snap, expected, src, 'after-prune')
+  })
+
+  it('prune with a store away, then the store back: a rebuilt register opens and restores', async function () {
+    const repo = await initRepo(dir, { count: 4, k: 2, m: 1 })
+    const src = join(dir, 'src')
+    await mkdir(src)
+    await writeRandom(join(src, 'keep.bin'), 400_000)
+    await writeRandom(join(src, 'drop.bin'), 400_000)
+    const first = parseJson<{ snapshot: string }>(await hf(repo.home, ['backup', '--json', src]), 'backup 1').snapshot
+    await rm(join(src, 'drop.bin'))
+    const b2 = await hf(repo.home, ['backup', '--json', src])
+    expectCode(b2, 0, 'backup 2')
+    const second = parseJson<{ snapshot: string }>(b2, 'backup 2').snapshot
+    const expected = await fileHashes(src)
+
+    // store 4 goes away; the first snapshot is forgotten and pruned meanwhile
+    const away = `${repo.stores[3]}-away`
+    await rename(repo.stores[3], away)
+    expectCode(await hf(repo.home, ['forget', first]), 0, 'forget')
+    const p = await hf(repo.home, ['prune', '--json'])
+    expectCode(p, 0, 'prune with a store away')
+    assert.ok(parseJson<{ deferred: number }>(p, 'prune').deferred > 0, 'deletions on the away store deferred')
+    await rename(away, repo.stores[3])
+    // the store that was away still holds the old index records and the forgotten snapshot's record
+    assert.ok((await names(repo.stores[3], 'index')).length >= 2)
+    assert.ok((await names(repo.stores[3], 'snapshot')).includes(first))
+
+    const r = await hf(repo.home, ['rebuild-index', '--json'])
+    expectCode(r, 0, 'rebuild-index')
+    const rebuilt = parseJson<{ superseded: number, incomplete: boolean, snapshots: number }>(r, 'rebuild')
+    assert.ok(rebuilt.superseded > 0, 'old index records superseded')
+    assert.equal(rebuilt.incomplete, false)
+    assert.deepEqual((await snapshotsJson(repo.home)).map(s => s.id), [second], 'the forgotten snapshot stays forgotten')
+    await restoreAndCompare(repo, second, expected, src, 'after-rebuild')
+    // the next prune deletes what the store that was away kept: records superseded, the forgotten snapshot
+    expectCode(await hf(repo.home, ['prune']), 0, 'second prune')
+    assert.deepEqual(await names(repo.stores[3], 'snapshot'), [second])
+    assert.equal((await names(repo.stores[3], 'index')).length, 1, 'only the index record in force is left')
+    expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check')
+  })
+
+  it('a record copy lost on a store is copied back by the next backup', async function () {
+    const repo = await initRepo(dir, { count: 3, k: 2, m: 1 })
+    const src = join(dir, 'src')
+    await mkdir(src)
+    await writeRandom(join(src, 'a.bin'), 100_000)
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup 1')
+    const snaps = await names(repo.stores[0], 'snapshot')
+    const index = await names(repo.stores[0], 'index')
+    await rm(join(repo.stores[1], 'snapshot'), { recursive: true })
+    await rm(join(repo.stores[1], 'index'), { recursive: true })
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup 2')
+    const now = await names(repo.stores[1], 'snapshot')
+    for (const n of snaps) assert.ok(now.includes(n), `snapshot record ${n.slice(0, 8)} copied back`)
+    const nowIndex = await names(repo.stores[1], 'index')
+    for (const n of index) assert.ok(nowIndex.includes(n), `index record ${n.slice(0, 8)} copied back`)
+  })
+
+  it("a killed backup's shards are kept through the grace period, then reclaimed by prune", async function () {
+    const repo = await initRepo(dir, { count: 3, k: 2, m: 1 })
+    const src = join(dir, 'src')
+    await mkdir(src)
+    await writeRandom(join(src, 'small.bin'), 50_000)
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup 1')
+    const base = await countShards(repo.stores)
+    // shards put on the stores by a backup of another home whose records never came: an interrupted
+    // backup elsewhere, or one still under way (copied from a second repository's stores)
+    const other = await initRepo(join(dir, 'other'), { count: 3, k: 2, m: 1 })
+    const osrc = join(dir, 'osrc')
+    await mkdir(osrc)
+    await writeRandom(join(osrc, 'big.bin'), 600_000)
+    expectCode(await hf(other.home, ['backup', osrc]), 0, 'other backup')
+    const foreign: string[] = []
+    for (let i = 0; i < 3; i++) {
+      for (const n of await names(other.stores[i], 'shard')) {
+        await mkdir(join(repo.stores[i], 'shard', n.slice(0, 2)), { recursive: true })
+        await rename(join(other.stores[i], 'shard', n.slice(0, 2), n), join(repo.stores[i], 'shard', n.slice(0, 2), n))
+        foreign.push(n)
+      }
+    }
+    assert.ok(foreign.length > 0)
+    const p1 = await hf(repo.home, ['prune', '--json'])
+    expectCode(p1, 0, 'prune within the grace')
+    const r1 = parseJson<{ orphansQuarantined: number, orphansDeleted: number }>(p1, 'prune')
+    assert.equal(r1.orphansDeleted, 0)
+    assert.equal(r1.orphansQuarantined, foreign.length)
+    assert.equal(await countShards(repo.stores), base + foreign.length, 'nothing deleted within the grace period')
+    const p2 = await hf(repo.home, ['prune', '--json', '--orphan-grace', '0'])
+    expectCode(p2, 0, 'prune after the grace')
+    assert.equal(parseJson<{ orphansDeleted: number }>(p2, 'prune').orphansDeleted, foreign.length)
+    assert.equal(await countShards(repo.stores), base)
+    expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check')
+  })
+
+  it('a backup killed mid-way leaves packs the next backup reuses, and prune keeps them once a snapshot needs them', async function () {
+    const repo = await initRepo(dir, { count: 3, k: 2, m: 1, packSize: '64KiB' })
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 8; i++) await writeRandom(join(src, `f${i}.bin`), 500_000)
+    // SIGKILL the backup once it has stored some shards
+    const child = spawn(process.execPath, [join(process.cwd(), 'dist/src/cli/main.js'), 'backup', '--limit-upload', '1MiB', src], {
+      env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: 'integration test passphrase' },
+      stdio: 'ignore'
+    })
+    const exited = new Promise(resolve => child.once('exit', resolve))
+    const deadline = Date.now() + 60_000
+    while (await countShards(repo.stores) < 12 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+    child.kill('SIGKILL')
+    await exited
+    const left = await countShards(repo.stores)
+    assert.ok(left >= 12, 'the killed backup stored shards')
+    await rm(join(repo.home, 'lock'), { force: true }) // a dead process's lock is taken over anyway
+    const b = await hf(repo.home, ['backup', '--json', src])
+    expectCode(b, 0, 'backup after the kill')
+    const snap = parseJson<{ snapshot: string }>(b, 'backup').snapshot
+    // nothing the killed backup stored is unaccounted for: its packs were reused by the index
+    const p = await hf(repo.home, ['prune', '--json', '--orphan-grace', '0'])
+    expectCode(p, 0, 'prune')
+    const pr = parseJson<{ orphansDeleted: number, packs: { deleted: number } }>(p, 'prune')
+    assert.equal(pr.orphansDeleted, 0)
+    expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check')
+    await restoreAndCompare(repo, snap, await fileHashes(src), src, 'after-kill')
+  })
+})
