@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { SessionReport } from '../../src/session/index.js'
 import { listenSmtp } from './smtp-server.js'
-import { expectCode, hf, initRepo, makeTempDir, parseJson, removeDir, TestRepo, writeRandom } from './helpers.js'
+import { expectCode, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, TestRepo, writeRandom } from './helpers.js'
 
 async function writeConfig (home: string, backup: object): Promise<void> {
   await writeFile(join(home, 'node.json'), JSON.stringify({ backup }, null, 2))
@@ -111,6 +111,20 @@ describe('backup sessions (integration)', function () {
     const [last] = await sessions(repo.home)
     assert.equal(last.warningsTotal, 1)
     assert.match(last.warnings[0].message, /pre hook exited with code 1/)
+  })
+
+  it('hooks never see the passphrase: neither its variable nor its value is in their environment', async function () {
+    const pre = join(dir, 'pre-env-secret')
+    const post = join(dir, 'post-env-secret')
+    await writeConfig(repo.home, { hooks: { pre: `env > ${pre}`, post: `env > ${post}` } })
+    const r = await hf(repo.home, ['backup', src], { HOLDFAST_PASSPHRASE: PASSPHRASE })
+    expectCode(r, 0, 'backup with hooks')
+    for (const file of [pre, post]) {
+      const env = await readFile(file, 'utf8')
+      assert.match(env, /^HOLDFAST_SESSION=/m, `${file}: the hook ran with the session's variables`)
+      assert.doesNotMatch(env, /PASSPHRASE/, `${file}: no passphrase variable`)
+      assert.ok(!env.includes(PASSPHRASE), `${file}: the passphrase does not appear`)
+    }
   })
 
   it('a pre-hook past its timeout is killed and aborts the session', async function () {
