@@ -14,7 +14,7 @@ export interface MailMessage {
   to: string[]
   subject: string
   text: string
-  /** Trust this CA besides the system's (tests, a private mail server). */
+  /** Trust this CA instead of the system's (tests); NODE_EXTRA_CA_CERTS adds one to the system's. */
   ca?: string | Buffer
   timeoutMs?: number
   signal?: AbortSignal
