@@ -12,6 +12,7 @@ export interface RunningDaemon {
   home: string
   peerId: string
   addresses: string[]
+  /** The control API's Unix socket (HOME/api.sock). */
   api: string
   process: ChildProcess
   output: () => string

@@ -1,11 +1,13 @@
 import { request } from 'node:http'
-import { HoldfastError, StoreUnavailableError } from '../errors.js'
-import { readApiToken, readDaemonInfo } from './daemon-info.js'
+import { lstat } from 'node:fs/promises'
+import { DaemonNotRunningError, HoldfastError, StoreUnavailableError } from '../errors.js'
+import { apiSocketPath, readApiToken } from './daemon-info.js'
 
 /**
- * The CLI's side of the control API: finds the running daemon through HOME/daemon.json and calls its
- * routes with the token from HOME/api.token. Errors come back as an ApiError carrying the daemon's error
- * name, message and exit code.
+ * The CLI's side of the control API: connects to the daemon's Unix socket HOME/api.sock, and nowhere
+ * else (not to an address read from daemon.json, which may be stale), and calls its routes with the
+ * token from HOME/api.token. Errors come back as an ApiError carrying the daemon's error name, message
+ * and exit code; no daemon listening on the socket is a DaemonNotRunningError.
  */
 export class ApiError extends HoldfastError {
   override readonly exitCode: number
@@ -19,21 +21,34 @@ export class ApiError extends HoldfastError {
 const MAX_RESPONSE = 64 * 1024 * 1024
 
 export class ApiClient {
-  constructor (readonly url: string, private readonly token: string) {}
+  constructor (readonly socketPath: string, private readonly token: string, private readonly home?: string) {}
 
-  /** The client of the daemon running for this home, or undefined when none runs. */
+  /**
+   * The client of the daemon for this home, or undefined when there is no socket of this user there
+   * (no daemon ever ran, or it stopped cleanly). A socket left by a daemon that died is found out by
+   * `call` (DaemonNotRunningError).
+   */
   static async forHome (home: string): Promise<ApiClient | undefined> {
-    const info = await readDaemonInfo(home)
-    if (info == null) return undefined
-    return new ApiClient(info.api, await readApiToken(home))
+    const path = apiSocketPath(home)
+    try {
+      const st = await lstat(path)
+      if (!st.isSocket() || (process.getuid != null && st.uid !== process.getuid())) return undefined
+    } catch {
+      return undefined
+    }
+    let token: string
+    try { token = await readApiToken(home) } catch { return undefined }
+    return new ApiClient(path, token, home)
   }
 
   async call<T> (path: string, body: unknown = {}, options: { signal?: AbortSignal, onEvent?: (event: any) => void } = {}): Promise<T> {
     const data = Buffer.from(JSON.stringify(body))
     return await new Promise<T>((resolve, reject) => {
-      const req = request(new URL(path, this.url), {
+      const req = request({
+        socketPath: this.socketPath,
+        path,
         method: 'POST',
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', 'content-length': data.length },
+        headers: { host: 'holdfast', authorization: `Bearer ${this.token}`, 'content-type': 'application/json', 'content-length': data.length },
         signal: options.signal
       }, res => {
         let buffered = ''
@@ -66,8 +81,17 @@ export class ApiClient {
         })
         res.on('error', reject)
       })
-      req.on('error', err => reject(options.signal?.aborted === true ? err : new StoreUnavailableError(`cannot reach the daemon at ${this.url}: ${err.message}`)))
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (options.signal?.aborted === true) reject(err)
+        else if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') reject(notRunning(this.home ?? this.socketPath, `nothing listens at ${this.socketPath}; a daemon that did not stop cleanly may have left it`))
+        else reject(new StoreUnavailableError(`cannot reach the daemon at ${this.socketPath}: ${err.message}`))
+      })
       req.end(data)
     })
   }
+}
+
+/** The error for a home whose daemon does not run, with how to start it. */
+export function notRunning (home: string, why?: string): Error {
+  return new DaemonNotRunningError(`no daemon runs for ${home}${why != null ? ` (${why})` : ''}: start it with "holdfast daemon --home ${home}"`)
 }

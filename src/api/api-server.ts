@@ -1,16 +1,23 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http'
 import { timingSafeEqual } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
-import { HoldfastError, TooLargeError, UsageError } from '../errors.js'
+import { connect } from 'node:net'
+import { chmod, lstat, rm } from 'node:fs/promises'
+import { ConfigError, HoldfastError, LockedError, TooLargeError, UsageError } from '../errors.js'
 
 /**
- * The control API's HTTP server, bound to 127.0.0.1 only. Every request needs `Authorization: Bearer
- * TOKEN`; bodies are JSON of at most 1 MiB. A route answers JSON, or streams newline-delimited JSON events
- * (`{"event": ...}` lines, then `{"result": ...}` or `{"error": ...}`) for long operations, so that the
- * CLI can draw progress. A handler's error becomes `{"error": {name, message, exitCode}}`; nothing a
- * client sends can stop the server.
+ * The control API's HTTP server, on a Unix domain socket in the node's home (HOME/api.sock, mode 0600, in
+ * a home that is 0700): only this user's processes can reach it, and a client that connects to that path
+ * cannot be talking to anyone else, which a TCP port on 127.0.0.1 could not promise (a port named in a
+ * stale daemon.json may belong to any local process by now). Every request also needs `Authorization:
+ * Bearer TOKEN`, a second door; bodies are JSON of at most 1 MiB. A route answers JSON, or streams
+ * newline-delimited JSON events (`{"event": ...}` lines, then `{"result": ...}` or `{"error": ...}`) for
+ * long operations, so that the CLI can draw progress. A handler's error becomes `{"error": {name, message,
+ * exitCode}}`; nothing a client sends can stop the server.
  */
 export const MAX_API_BODY = 1024 * 1024
+
+/** Longest socket path the platform takes (sun_path less its NUL); a longer one would be cut silently. */
+export const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103
 
 export interface RouteContext {
   body: any
@@ -24,7 +31,8 @@ export type RouteHandler = (ctx: RouteContext) => Promise<unknown>
 
 export interface ApiServerInit {
   token: string
-  port?: number
+  /** Where the socket is made (HOME/api.sock). */
+  socketPath: string
 }
 
 export class ApiServer {
@@ -39,24 +47,41 @@ export class ApiServer {
     this.routes.set(path, { handler, stream: options.stream === true })
   }
 
-  get url (): string {
-    const addr = this.server?.address() as AddressInfo | null
-    if (addr == null) throw new Error('the API server is not listening')
-    return `http://127.0.0.1:${addr.port}`
+  /** The socket's path, once listening. */
+  get socketPath (): string {
+    if (this.server == null) throw new Error('the API server is not listening')
+    return this.init.socketPath
   }
 
+  /**
+   * Listens on the socket. A socket file left by a daemon that did not stop cleanly is removed, but only
+   * after nothing answered on it: a live daemon there is a LockedError, a file that is not a socket a
+   * ConfigError (it is not ours to delete).
+   */
   async start (): Promise<void> {
     if (this.server != null) return
+    const path = this.init.socketPath
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+      throw new ConfigError(`the API socket path ${path} is longer than the ${MAX_SOCKET_PATH} bytes a Unix socket path may have: use a home with a shorter path`)
+    }
+    await removeStaleSocket(path)
     const server = createServer((req, res) => { void this.serve(req, res) })
     server.headersTimeout = 10_000
     server.requestTimeout = 0 // long operations stream for as long as they run
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(this.init.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve() })
+      server.listen({ path, exclusive: true }, () => { server.off('error', reject); resolve() })
     })
     this.server = server
+    try {
+      await chmod(path, 0o600)
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
   }
 
+  /** Stops listening; the socket file goes with it (closing the server unlinks it). */
   async stop (): Promise<void> {
     const server = this.server
     if (server == null) return
@@ -126,4 +151,19 @@ async function readBody (req: IncomingMessage): Promise<unknown> {
   }
   if (size === 0) return {}
   try { return JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { throw new UsageError('the request body is not JSON') }
+}
+
+/** Removes a socket file nothing listens on; see ApiServer.start. */
+async function removeStaleSocket (path: string): Promise<void> {
+  let st
+  try { st = await lstat(path) } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; throw err }
+  if (!st.isSocket()) throw new ConfigError(`${path} exists and is not a socket: move it away so the daemon can listen there`)
+  const live = await new Promise<boolean>((resolve) => {
+    const sock = connect({ path })
+    const timer = setTimeout(() => { sock.destroy(); resolve(true) }, 2000) // a socket that accepts but is slow is someone's
+    sock.once('connect', () => { clearTimeout(timer); sock.destroy(); resolve(true) })
+    sock.once('error', (err: NodeJS.ErrnoException) => { clearTimeout(timer); resolve(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT') })
+  })
+  if (live) throw new LockedError(`another daemon answers at ${path}: stop it first`)
+  await rm(path, { force: true })
 }

@@ -5,18 +5,22 @@ import { writeFileAtomic } from '../node/home.js'
 
 /**
  * HOME/daemon.json, written by a daemon when it is ready and removed when it stops: its peer ID, listen
- * addresses and the API's address. HOME/api.token (0600) holds the API's bearer token.
+ * addresses and the API socket's path (for people and scripts; the CLI does not go by it, it connects to
+ * HOME/api.sock only). HOME/api.token (0600) holds the API's bearer token.
  */
 export interface DaemonInfo {
   pid: number
   peerId: string
   addresses: string[]
+  /** The API's Unix socket (HOME/api.sock). */
   api: string
   started: string
 }
 
 export const daemonInfoPath = (home: string): string => join(home, 'daemon.json')
 export const apiTokenPath = (home: string): string => join(home, 'api.token')
+/** The control API's Unix domain socket: the only place the CLI sends its token and passphrases to. */
+export const apiSocketPath = (home: string): string => join(home, 'api.sock')
 
 export async function writeDaemonInfo (home: string, info: DaemonInfo): Promise<void> {
   await writeFileAtomic(daemonInfoPath(home), JSON.stringify(info, null, 2) + '\n', 0o600)

@@ -1,6 +1,6 @@
 /**
- * The daemon's local control API: HTTP on 127.0.0.1 with a bearer token kept in the home (mode 0600).
- * The CLI does everything through it while the daemon runs; a dashboard will use the same routes.
+ * The daemon's local control API: HTTP on a Unix domain socket in the home (HOME/api.sock, 0600), with a
+ * bearer token kept in the home too. The CLI does everything through it while the daemon runs.
  */
 export * from './api-server.js'
 export * from './api-client.js'

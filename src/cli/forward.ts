@@ -1,7 +1,6 @@
 import { resolve } from 'node:path'
-import { ApiClient } from '../api/index.js'
+import { ApiClient, notRunning } from '../api/index.js'
 import { readHomeConfig } from '../node/home.js'
-import { DaemonNotRunningError } from '../errors.js'
 import { CommandContext, homeOf } from './context.js'
 import type { Command } from './command.js'
 import { getPassphrase } from './passphrase.js'
@@ -9,8 +8,8 @@ import { getPassphrase } from './passphrase.js'
 /**
  * Sends a repository command to the node's daemon when the repository keeps its shards on peers (the
  * daemon holds the libp2p node). Paths are made absolute here, where the user typed them; the
- * passphrase is read here too and travels over the token-protected loopback API. The daemon streams the
- * command's output lines back, then its exit code.
+ * passphrase is read here too and travels over the API's Unix socket in the home (nowhere else: see
+ * ApiClient). The daemon streams the command's output lines back, then its exit code.
  */
 export async function forwardToDaemon (cmd: Pick<Command, 'name' | 'absoluteArgs'>, ctx: CommandContext): Promise<number | undefined> {
   const home = resolve(homeOf(ctx))
@@ -36,6 +35,6 @@ export async function forwardToDaemon (cmd: Pick<Command, 'name' | 'absoluteArgs
 
 export async function daemonFor (home: string): Promise<ApiClient> {
   const client = await ApiClient.forHome(home)
-  if (client == null) throw new DaemonNotRunningError(`no daemon runs for ${home}: start it with "holdfast daemon --home ${home}"`)
+  if (client == null) throw notRunning(home)
   return client
 }

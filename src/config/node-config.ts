@@ -8,7 +8,7 @@ export interface NodeConfig {
   listen: string[]
   /** Multiaddrs announced to peers instead of the listen addresses (e.g. a port forward); empty = the listen addresses. */
   announce: string[]
-  /** TCP port of the local HTTP API on 127.0.0.1; 0 = a random free port. */
+  /** Unused since the local API moved to the Unix socket HOME/api.sock; accepted so that existing node.json files load. */
   apiPort: number
   /** Multiaddrs (each ending in /p2p/<peer id>) of nodes to keep connected for DHT routing. */
   bootstrap: string[]

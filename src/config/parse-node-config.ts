@@ -6,6 +6,7 @@ import { DEFAULT_BACKUP_SET, DEFAULT_NODE_CONFIG, type BackupSetConfig, type Nod
 import { parseCron } from '../schedule/cron.js'
 import { parseWindow } from '../bandwidth/time-windows.js'
 import { parseSize } from '../util/format.js'
+import { checkHeaderText, checkMailAddress } from '../util/mail-address.js'
 
 /**
  * Validates `overrides` (the parsed content of node.json) and merges it over the defaults: keys left
@@ -140,13 +141,13 @@ const FIELDS: Record<string, Setter> = {
           smtp: (y, g) => {
             const s = b.notify.smtp
             nested(y, g, {
-              host: (z, h) => { s.host = text(z, 0, 255, h) },
+              host: (z, h) => { s.host = plainText(z, 255, h) },
               port: (z, h) => { s.port = integer(z, 1, 65535, h) },
               secure: (z, h) => { s.secure = boolean(z, h) },
-              user: (z, h) => { s.user = text(z, 0, 255, h) },
+              user: (z, h) => { s.user = plainText(z, 255, h) },
               passwordFile: (z, h) => { s.passwordFile = text(z, 0, 4096, h) },
-              from: (z, h) => { s.from = text(z, 0, 255, h) },
-              to: (z, h) => { s.to = strings(z, 32, h) }
+              from: (z, h) => { s.from = text(z, 0, 255, h); if (s.from !== '') checkMailAddress(s.from, r => h(`: ${r}`)) },
+              to: (z, h) => { s.to = strings(z, 32, h).map((a, i) => checkMailAddress(a, r => h(`[${i}]: ${r}`))) }
             })
           }
         })
@@ -198,6 +199,11 @@ function rate (v: unknown, fail: Fail): number {
 function text (v: unknown, min: number, max: number, fail: Fail): string {
   if (typeof v !== 'string' || v.length < min || v.length > max) throw fail(` must be a string of ${min} to ${max} characters, got ${show(v)}`)
   return v
+}
+
+/** A string with no line break or other control character (it ends up in a protocol line or a header). */
+function plainText (v: unknown, max: number, fail: Fail): string {
+  return checkHeaderText(text(v, 0, max, fail), r => fail(`: ${r}`))
 }
 
 function strings (v: unknown, maxItems: number, fail: Fail): string[] {

@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ApiServer, newApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
+import { ApiServer, apiSocketPath, newApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
 import { loadNodeConfig, type NodeConfig } from '../config/index.js'
 import { HostStore, Scrubber, ShardService, type ScrubPass } from '../host/index.js'
 import { PeerShardStore, reachingDialer } from '../peer/index.js'
@@ -132,7 +132,7 @@ export class Daemon {
       await this.pairing.start()
       this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht })
       await this.presence.start()
-      this.api = new ApiServer({ token: await newApiToken(home), port: config.apiPort })
+      this.api = new ApiServer({ token: await newApiToken(home), socketPath: apiSocketPath(home) })
       this.routes(this.api)
       await this.api.start()
       if (config.scrub.enabled) {
@@ -172,7 +172,7 @@ export class Daemon {
         pid: process.pid,
         peerId: node.peerId.toString(),
         addresses: node.getMultiaddrs().map(String),
-        api: this.api.url,
+        api: this.api.socketPath,
         started: new Date().toISOString()
       })
     } catch (err) {

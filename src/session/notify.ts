@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises'
 import type { BackupConfig } from '../config/node-config.js'
 import { NotificationError } from '../errors.js'
 import { formatBytes } from '../util/format.js'
+import { headerSafe } from '../util/mail-address.js'
 import type { SessionReport } from './session-report.js'
-import { sendMail } from './smtp-client.js'
+import { sendMail } from './send-mail.js'
 
 export type NotifyConfig = BackupConfig['notify']
 
@@ -16,10 +17,14 @@ export function shouldNotify (when: NotifyConfig['when'], report: SessionReport)
   return report.status === 'failed' || report.status === 'partial'
 }
 
-/** The summary as text: a subject line and a few lines of body. */
+/**
+ * The summary as text: a subject line and a few lines of body. Paths may hold any character but NUL, so
+ * the subject has its control characters (line breaks among them) made spaces; the body keeps them (the
+ * mail library sends any text safely).
+ */
 export function summarize (report: SessionReport, node: string): { subject: string, text: string } {
   const what = report.set != null ? `set ${report.set}` : report.paths.join(' ')
-  const subject = `Holdfast backup ${report.status} on ${node}: ${what}`.slice(0, 200)
+  const subject = headerSafe(`Holdfast backup ${report.status} on ${node}: ${what}`).slice(0, 200)
   const lines = [
     `Session ${report.id} (${report.trigger}) on ${node}: ${report.status}${report.reason != null ? ` - ${report.reason}` : ''}`,
     `Paths: ${report.paths.join(', ')}`,

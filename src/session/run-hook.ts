@@ -3,6 +3,19 @@ import { spawn } from 'node:child_process'
 /** Bytes of a hook's output kept (its tail) for the report. */
 export const HOOK_OUTPUT_TAIL = 4096
 
+/**
+ * Variables that carry a secret and never reach a hook: a hook is any shell command from the node
+ * config, and its children (a dump tool, curl) may log or leak their environment.
+ */
+export const SECRET_ENV: readonly string[] = ['HOLDFAST_PASSPHRASE']
+
+/** The environment a hook runs with: the process's own without its secrets, plus the session's variables. */
+export function hookEnv (base: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...base, ...extra }
+  for (const name of SECRET_ENV) delete env[name]
+  return env
+}
+
 export interface HookResult {
   /** Exit code; null when killed by a signal. */
   code: number | null
@@ -23,14 +36,14 @@ export interface RunHookOptions {
 /**
  * Runs a hook command with /bin/sh in its own process group, so that a timeout or a cancellation kills the
  * whole group (a hook's children included). Never throws for the command's own failure: the result says
- * how it ended (`hookFailed`, `describeHookFailure`).
+ * how it ended (`hookFailed`, `describeHookFailure`). The passphrase variable is not passed on (SECRET_ENV).
  */
 export async function runHook (command: string, options: RunHookOptions): Promise<HookResult> {
   const started = Date.now()
   return await new Promise<HookResult>((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env: hookEnv(process.env, options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true
     })

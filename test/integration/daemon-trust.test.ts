@@ -6,6 +6,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
+import { ApiClient, ApiError } from '../../src/api/index.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
 import { decodeInvite, encodeInvite } from '../../src/node/invite-code.js'
 import { DHT_PROTOCOL } from '../../src/node/libp2p-node.js'
@@ -66,9 +67,13 @@ async function assertIntact (shards: Array<[string, string]>): Promise<void> {
 
 /** Calls a route of a daemon's local API as the CLI would; returns its result or its named error. */
 async function apiCall (d: RunningDaemon, route: string, body: unknown): Promise<{ result?: unknown, error?: { name: string, message: string } }> {
-  const token = (await readFile(join(d.home, 'api.token'), 'utf8')).trim()
-  const res = await fetch(d.api + route, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) })
-  return await res.json() as { result?: unknown, error?: { name: string, message: string } }
+  const client = await ApiClient.forHome(d.home) ?? assert.fail(`no daemon API in ${d.home}`)
+  try {
+    return { result: await client.call(route, body) }
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err
+    return { error: { name: err.name, message: err.message } }
+  }
 }
 
 /** The daemon's trust list with usage figures, from its local API (what `peers list --json` prints). */

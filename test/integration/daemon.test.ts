@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
-import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { AddressInfo, connect, createServer, Server } from 'node:net'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
+import { ApiClient } from '../../src/api/index.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
-import { expectCode, hf, makeTempDir, parseJson, removeDir, writeRandom } from './helpers.js'
+import { expectCode, hf, makeTempDir, parseJson, PASSPHRASE, removeDir, writeRandom } from './helpers.js'
 
 /**
  * Real daemons in separate processes on 127.0.0.1 (ports chosen by the OS): an owner and six hosts,
@@ -101,8 +103,12 @@ describe('daemons on 127.0.0.1: pairing, backup to peers, restore with 2 hosts s
       s.on('error', () => resolve())
       s.on('close', () => resolve())
     })
-    const res = await fetch(host.api + '/peers/list', { method: 'POST', headers: { authorization: 'Bearer wrong' }, body: '{' })
-    assert.equal(res.status, 401)
+    await new Promise<void>((resolve) => {
+      const s = connect({ path: host.api }, () => { s.write(Buffer.alloc(70_000, 0xff)); s.end() })
+      s.on('error', () => resolve())
+      s.on('close', () => resolve())
+    })
+    await assert.rejects(new ApiClient(host.api, 'wrong').call('/peers/list', {}), (err: Error) => err.name === 'UnauthorizedError', 'a wrong token is refused')
     expectCode(await hf(host.home, ['peers', 'list', '--json']), 0, 'the daemon still answers')
     const target = join(dir, 'restore-2')
     expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore after the garbage')
@@ -124,5 +130,65 @@ describe('daemons on 127.0.0.1: pairing, backup to peers, restore with 2 hosts s
     const r = await hf(owner.home, ['snapshots'])
     expectCode(r, 13, 'snapshots without daemon')
     assert.match(r.stderr, /holdfast daemon --home/)
+  })
+
+  it('a stale daemon.json naming a port or a socket where something else listens gets neither the token nor the passphrase', async function () {
+    // the owner's daemon is stopped (previous test); its api.token is still in the home
+    const token = (await readFile(join(owner.home, 'api.token'), 'utf8')).trim()
+    const heard: string[] = []
+    let connections = 0
+    const listen = async (where: { port: number, host: string } | { path: string }): Promise<Server> => {
+      const server = createServer(sock => { connections++; sock.on('data', d => heard.push(String(d))); sock.on('error', () => {}) })
+      await new Promise<void>(resolve => server.listen(where, resolve))
+      return server
+    }
+    const tcp = await listen({ port: 0, host: '127.0.0.1' })
+    const sockPath = join(dir, 'fake.sock')
+    const unix = await listen({ path: sockPath })
+    // a process that listened at HOME/api.sock and died without cleaning up leaves a socket file behind
+    const apiSock = join(owner.home, 'api.sock')
+    const dead = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(apiSock)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] })
+    await new Promise<void>(resolve => dead.stdout.once('data', () => resolve()))
+    dead.kill('SIGKILL')
+    await new Promise(resolve => dead.once('exit', resolve))
+    try {
+      assert.ok((await stat(apiSock)).isSocket(), 'a stale socket file is left')
+      for (const api of [`http://127.0.0.1:${(tcp.address() as AddressInfo).port}`, sockPath]) {
+        // a live pid (this process) makes daemon.json look current
+        await writeFile(join(owner.home, 'daemon.json'), JSON.stringify({ pid: process.pid, peerId: owner.peerId, addresses: [], api, started: new Date().toISOString() }))
+        const r = await hf(owner.home, ['snapshots'])
+        expectCode(r, 13, `snapshots with daemon.json naming ${api}`)
+        assert.match(r.stderr, /no daemon runs for .*nothing listens at .*api\.sock/)
+        const p = await hf(owner.home, ['peers', 'list'])
+        expectCode(p, 13, 'peers list')
+      }
+      assert.equal(connections, 0, 'the CLI never connected to the address in daemon.json')
+      assert.ok(!heard.some(h => h.includes(token) || h.includes(PASSPHRASE)), 'nothing secret was heard')
+
+      // something live at HOME/api.sock is not taken over: the daemon refuses to start
+      await rm(apiSock)
+      const squatter = await listen({ path: apiSock })
+      try {
+        await assert.rejects(startDaemon(owner.home), /another daemon answers at .*api\.sock/)
+      } finally {
+        await new Promise(resolve => squatter.close(resolve))
+      }
+      assert.ok(!heard.some(h => h.includes(token) || h.includes(PASSPHRASE)), 'nothing secret was heard')
+
+      // a stale socket file (nothing listens) is cleared by the next daemon, which then answers there
+      const again = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(apiSock)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] })
+      await new Promise<void>(resolve => again.stdout.once('data', () => resolve()))
+      again.kill('SIGKILL')
+      await new Promise(resolve => again.once('exit', resolve))
+      owner = await startDaemon(owner.home)
+      assert.equal(owner.api, apiSock, 'daemon.json names the socket')
+      assert.equal((await stat(apiSock)).mode & 0o777, 0o600, 'the socket is for its owner only')
+      expectCode(await hf(owner.home, ['peers', 'list', '--json']), 0, 'peers list through the new socket')
+      await owner.stop()
+      await assert.rejects(stat(apiSock), 'the socket is removed on stop')
+    } finally {
+      await new Promise(resolve => tcp.close(resolve))
+      await new Promise(resolve => unix.close(resolve))
+    }
   })
 })

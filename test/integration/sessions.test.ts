@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { SessionReport } from '../../src/session/index.js'
 import { listenSmtp } from './smtp-server.js'
-import { expectCode, hf, initRepo, makeTempDir, parseJson, removeDir, TestRepo, writeRandom } from './helpers.js'
+import { expectCode, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, TestRepo, writeRandom } from './helpers.js'
 
 async function writeConfig (home: string, backup: object): Promise<void> {
   await writeFile(join(home, 'node.json'), JSON.stringify({ backup }, null, 2))
@@ -113,6 +113,20 @@ describe('backup sessions (integration)', function () {
     assert.match(last.warnings[0].message, /pre hook exited with code 1/)
   })
 
+  it('hooks never see the passphrase: neither its variable nor its value is in their environment', async function () {
+    const pre = join(dir, 'pre-env-secret')
+    const post = join(dir, 'post-env-secret')
+    await writeConfig(repo.home, { hooks: { pre: `env > ${pre}`, post: `env > ${post}` } })
+    const r = await hf(repo.home, ['backup', src], { HOLDFAST_PASSPHRASE: PASSPHRASE })
+    expectCode(r, 0, 'backup with hooks')
+    for (const file of [pre, post]) {
+      const env = await readFile(file, 'utf8')
+      assert.match(env, /^HOLDFAST_SESSION=/m, `${file}: the hook ran with the session's variables`)
+      assert.doesNotMatch(env, /PASSPHRASE/, `${file}: no passphrase variable`)
+      assert.ok(!env.includes(PASSPHRASE), `${file}: the passphrase does not appear`)
+    }
+  })
+
   it('a pre-hook past its timeout is killed and aborts the session', async function () {
     await writeConfig(repo.home, { hooks: { pre: 'sleep 30', timeoutSeconds: 1 } })
     const started = Date.now()
@@ -146,7 +160,7 @@ describe('backup sessions (integration)', function () {
     }
   })
 
-  it('e-mails the summary over SMTP when=always (AUTH PLAIN over a plain connection is refused, so no user here)', async function () {
+  it('e-mails the summary over SMTP when=always (no credentials, so a server without STARTTLS is fine)', async function () {
     const server = await listenSmtp({})
     const mails = server.mails
     try {

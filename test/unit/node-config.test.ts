@@ -155,4 +155,22 @@ describe('config/node config: backup sessions', () => {
     ]
     for (const [backup, re] of bad) assert.throws(() => parseNodeConfig({ backup }), re, JSON.stringify(backup))
   })
+
+  it('refuses SMTP settings that could inject a header or a command: line breaks, address lists, display names', () => {
+    const smtp = { host: 'mail.example.org', from: 'node@example.org', to: ['me@example.org'] }
+    const bad: Array<[object, RegExp]> = [
+      [{ from: 'node@example.org\r\nBcc: evil@example.org' }, /backup\.notify\.smtp\.from: .* contains a line break/],
+      [{ from: 'Node <node@example.org>' }, /backup\.notify\.smtp\.from: .* is not one e-mail address/],
+      [{ to: ['me@example.org', 'you@example.org\n'] }, /backup\.notify\.smtp\.to\[1\]: .* contains a line break/],
+      [{ to: ['me@example.org,evil@example.org'] }, /backup\.notify\.smtp\.to\[0\]: .* is not one e-mail address/],
+      [{ to: ['no-at-sign'] }, /backup\.notify\.smtp\.to\[0\]: .* is not one e-mail address/],
+      [{ user: 'me\rRSET' }, /backup\.notify\.smtp\.user: .* contains a line break/],
+      [{ host: 'mail\n' }, /backup\.notify\.smtp\.host: .* contains a line break/]
+    ]
+    for (const [change, re] of bad) {
+      assert.throws(() => parseNodeConfig({ backup: { notify: { smtp: { ...smtp, ...change } } } }), (err: Error) => err.name === 'ConfigError' && re.test(err.message), JSON.stringify(change))
+    }
+    const ok = parseNodeConfig({ backup: { notify: { smtp: { ...smtp, to: ['me@example.org', 'ops+backup@mail.example.org'] } } } })
+    assert.deepEqual(ok.backup.notify.smtp.to, ['me@example.org', 'ops+backup@mail.example.org'])
+  })
 })
