@@ -10,6 +10,7 @@ import type { Repository } from '../repository/repository.js'
 import type { BuiltPack } from '../worker/crypto-worker.js'
 import type { BlobType, PackDescriptor, SnapshotRecord, SnapshotSummary, Tree, TreeNode } from '../repository/format.js'
 import { acquireLock } from '../node/home.js'
+import { lockRepository } from '../repository/repository-lock.js'
 import { checkAbort } from '../store/directory-store.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import { SourceNotFoundError } from '../errors.js'
@@ -73,9 +74,15 @@ const PROGRESS_INTERVAL_MS = 100
 export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
   const release = await acquireLock(repo.home, 'backup')
   try {
-    // stores that joined since init (peers paired later) get the key file and the config first
-    await repo.seedRecords({ signal: options.signal })
-    return await new Session(repo, options).run(paths)
+    // shared: backups of several homes may run together, but no prune, forget or repair meanwhile
+    const lock = await lockRepository(repo, 'shared', 'backup', { ...repo.lockSettings, signal: options.signal })
+    try {
+      // stores that joined since init (peers paired later) get the key file, the config and the records first
+      await repo.seedRecords({ signal: options.signal })
+      return await new Session(repo, options).run(paths)
+    } finally {
+      await lock.release()
+    }
   } finally {
     await release()
   }

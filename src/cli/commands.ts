@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { TreeNode } from '../repository/format.js'
+import type { LockRecord, TreeNode } from '../repository/format.js'
 import { formatBytes, parseSize } from '../util/format.js'
 import { UsageError } from '../errors.js'
 import { Command, EXIT, intOption } from './command.js'
@@ -311,7 +311,8 @@ const rebuildIndex: Command = {
   maxArgs: 0,
   async run (ctx) {
     return await withRepository(ctx, async repo => {
-      const res = await repo.rebuildIndex({ signal: ctx.signal })
+      const { withRepositoryLock } = await import('../repository/repository-lock.js')
+      const res = await withRepositoryLock(repo, 'exclusive', 'rebuild-index', ctx.signal, async () => await repo.rebuildIndex({ signal: ctx.signal }))
       if (ctx.json) printJson(ctx, res)
       else {
         ctx.out(`register rebuilt: ${res.packs} packs, ${res.blobs} blobs, ${res.snapshots} snapshots${res.moves > 0 ? `, ${res.moves} shard moves applied` : ''}${res.superseded > 0 ? `, ${res.superseded} superseded records ignored` : ''}`)
@@ -323,4 +324,34 @@ const rebuildIndex: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS]
+const unlockCmd: Command = {
+  name: 'unlock',
+  usage: 'holdfast unlock [--home DIR] [--json] [--remove-all]',
+  summary: 'list the locks on the stores and remove the stale ones (--remove-all: every lock, when you know nobody holds one)',
+  options: { 'remove-all': { type: 'boolean' } },
+  repository: true,
+  minArgs: 0,
+  maxArgs: 0,
+  async run (ctx) {
+    const { listLocks, isStale, removeLock, DEFAULT_LOCK_STALE_MS } = await import('../repository/repository-lock.js')
+    return await withRepository(ctx, async repo => {
+      const all = ctx.values['remove-all'] === true
+      const locks = await listLocks(repo, ctx.signal)
+      const rows: Array<{ name: string, lock?: LockRecord, problem?: string, stale: boolean, removed: boolean }> = []
+      for (const l of locks) {
+        const stale = l.record == null ? false : isStale(l.record, repo.lockSettings.staleMs ?? DEFAULT_LOCK_STALE_MS)
+        const removed = all || stale
+        if (removed) await removeLock(repo, l.name)
+        rows.push({ name: l.name, lock: l.record, problem: l.problem, stale, removed })
+      }
+      if (ctx.json) printJson(ctx, rows)
+      else {
+        for (const r of rows) ctx.out(`${r.name.slice(0, 12)}  ${r.lock != null ? `${r.lock.what} (${r.lock.kind}), process ${r.lock.pid} on ${r.lock.hostname}, home ${r.lock.home}, since ${r.lock.created}` : `unreadable: ${r.problem ?? ''}`}${r.stale ? ' [stale]' : ''}${r.removed ? ' - removed' : ''}`)
+        ctx.out(`${rows.length} lock${rows.length === 1 ? '' : 's'}, ${rows.filter(r => r.removed).length} removed`)
+      }
+      return EXIT.ok
+    })
+  }
+}
+
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS]

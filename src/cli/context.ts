@@ -55,8 +55,10 @@ export async function openRepository (ctx: CommandContext): Promise<Repository> 
     : (list: ShardStore[]) => limitStores(list, new RateLimiter({ upload: limits.upload, download: limits.download }), limits.transfers != null ? new ByteBudget(limits.transfers) : undefined)
   const { loadNodeConfig } = await import('../config/index.js')
   const { openVault } = await import('../store/directory-store.js')
-  const vault = await openVault((await loadNodeConfig(home)).vault)
-  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault })
+  const nodeConfig = await loadNodeConfig(home)
+  const vault = await openVault(nodeConfig.vault)
+  const locks = { staleMs: nodeConfig.locks.staleSeconds * 1000, refreshMs: nodeConfig.locks.refreshSeconds * 1000 }
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault, locks })
 }
 
 /**

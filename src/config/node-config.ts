@@ -87,6 +87,11 @@ export interface NodeConfig {
     /** e.g. "Mon-Fri 09:00-17:00 up=512KiB down=2MiB"; the first window containing the time overrides the limits it sets. */
     windows: string[]
   }
+  /**
+   * Locks on the stores (prune, forget, repair exclusive; backup shared): one not refreshed for
+   * staleSeconds is taken over; a held lock is refreshed every refreshSeconds.
+   */
+  locks: { staleSeconds: number, refreshSeconds: number }
   /** Directory of the local speed vault (a copy of every pack's data shards, read first by restores); empty: none. */
   vault: string
   /** The retention policy the daemon applies after each scheduled or watch session (no rule: none is applied). */
@@ -199,6 +204,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
     sets: Object.freeze([]) as unknown as BackupSetConfig[]
   }),
   bandwidth: Object.freeze({ upload: 0, download: 0, windows: Object.freeze([]) as unknown as string[] }),
+  locks: Object.freeze({ staleSeconds: 1800, refreshSeconds: 300 }),
   vault: '',
   retention: Object.freeze({ last: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, tags: Object.freeze([]) as unknown as string[], prune: true, orphanGraceSeconds: 604800 })
 })

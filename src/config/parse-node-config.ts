@@ -71,6 +71,12 @@ const FIELDS: Record<string, Setter> = {
       waitSeconds: (x, f) => { cfg.placement.waitSeconds = integer(x, 1, 86400, f) }
     })
   },
+  locks: (cfg, v, fail) => {
+    nested(v, fail, {
+      staleSeconds: (x, f) => { cfg.locks.staleSeconds = integer(x, 3, 7 * 86400, f) },
+      refreshSeconds: (x, f) => { cfg.locks.refreshSeconds = integer(x, 1, 86400, f) }
+    })
+  },
   scrub: (cfg, v, fail) => {
     nested(v, fail, {
       enabled: (x, f) => { cfg.scrub.enabled = boolean(x, f) },
@@ -232,6 +238,7 @@ function copyDefaults (): NodeConfig {
     reconnect: { ...d.reconnect },
     placement: { ...d.placement },
     scrub: { ...d.scrub },
+    locks: { ...d.locks },
     maintenance: { ...d.maintenance },
     backup: {
       ...d.backup,

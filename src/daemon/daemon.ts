@@ -150,6 +150,7 @@ export class Daemon {
         this.maintenance = new MaintenanceScheduler({
           home,
           settings: config.maintenance,
+          locks: config.locks,
           openStores: () => this.peerStores(),
           busy: () => this.commands > 0,
           onRound: round => this.init.onMaintenance?.(round),

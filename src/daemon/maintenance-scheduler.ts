@@ -10,6 +10,8 @@ export type MaintenanceSettings = NodeConfig['maintenance']
 export interface MaintenanceSchedulerInit {
   home: string
   settings: MaintenanceSettings
+  /** How locks on the stores go stale and are refreshed (the node config's locks section). */
+  locks?: NodeConfig['locks']
   /** The stores of this node's repository (its trusted peers), fresh for each round. */
   openStores: () => Promise<ShardStore[]> | ShardStore[]
   /** True while something else uses the repository (a forwarded command): the round is skipped. */
@@ -96,6 +98,7 @@ export class MaintenanceScheduler {
     const s = this.init.settings
     const signal = this.shutdown.signal
     const repo = await Repository.openForMaintenance(this.init.home, { stores: await this.init.openStores() })
+    if (this.init.locks != null) repo.lockSettings = { staleMs: this.init.locks.staleSeconds * 1000, refreshMs: this.init.locks.refreshSeconds * 1000 }
     try {
       const now = Date.now()
       const periodMs = s.auditPeriodSeconds * 1000

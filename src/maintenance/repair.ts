@@ -6,6 +6,7 @@ import type { Repository } from '../repository/repository.js'
 import type { ShardStore } from '../store/shard-store.js'
 import { packReports, type HealthSettings, type PackReport } from './repository-health.js'
 import { auditShard } from './audit-round.js'
+import { lockRepository } from '../repository/repository-lock.js'
 
 export interface RepairOptions extends HealthSettings {
   signal?: AbortSignal
@@ -51,6 +52,18 @@ export interface RepairReport {
 export async function repairRound (repo: Repository, options: RepairOptions = {}): Promise<RepairReport> {
   const reports = await packReports(repo, options)
   const todo = reports.filter(p => p.needsRepair && !p.unrecoverable).slice(0, options.maxPacks ?? Infinity)
+  const work = todo.length > 0 || (await repo.register.staleCopies()).length > 0 || (await repo.register.rebalanceNeeded()).size > 0
+  if (!work) return { needed: 0, staleDeleted: 0, repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack), rebalanced: [] }
+  // moving shards and deleting old copies is exclusive: no prune (of this home or another) meanwhile
+  const lock = await lockRepository(repo, 'exclusive', 'repair', { ...repo.lockSettings, signal: options.signal })
+  try {
+    return await repairWork(repo, reports, todo, options)
+  } finally {
+    await lock.release()
+  }
+}
+
+async function repairWork (repo: Repository, reports: PackReport[], todo: PackReport[], options: RepairOptions): Promise<RepairReport> {
   const report: RepairReport = { needed: todo.length, staleDeleted: await deleteStaleCopies(repo, options.signal), repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack), rebalanced: [] }
   const reputations = await repo.register.reputations()
   let next = 0

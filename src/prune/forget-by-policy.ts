@@ -1,6 +1,7 @@
 import type { Repository } from '../repository/repository.js'
 import { applyPolicy, RetentionPolicy } from '../retention/index.js'
 import { forgetSnapshot } from './forget.js'
+import { withRepositoryLock } from '../repository/repository-lock.js'
 import { prune, PruneEvent, PruneResult } from './prune.js'
 
 export interface ForgetByPolicyResult {
@@ -13,6 +14,11 @@ export interface ForgetByPolicyResult {
 
 /** Applies a retention policy to the repository's snapshots (per host and paths); prunes after when asked and something went. */
 export async function forgetByPolicy (repo: Repository, policy: RetentionPolicy, options: { prune?: boolean, dryRun?: boolean, signal?: AbortSignal, onProgress?: (e: PruneEvent) => void } = {}): Promise<ForgetByPolicyResult> {
+  if (options.dryRun === true) return await forgetByPolicyLocked(repo, policy, options)
+  return await withRepositoryLock(repo, 'exclusive', 'forget', options.signal, async () => await forgetByPolicyLocked(repo, policy, options))
+}
+
+async function forgetByPolicyLocked (repo: Repository, policy: RetentionPolicy, options: { prune?: boolean, dryRun?: boolean, signal?: AbortSignal, onProgress?: (e: PruneEvent) => void }): Promise<ForgetByPolicyResult> {
   const all = await repo.register.snapshots()
   const decided = applyPolicy(all.map(({ name, snapshot: s }) => ({ id: name, time: s.time, hostname: s.hostname, paths: s.paths, tags: s.tags, archived: s.archived })), policy)
   const result: ForgetByPolicyResult = { removed: [], kept: [], notReached: [] }

@@ -1,5 +1,6 @@
 import type { Repository } from '../repository/repository.js'
 import type { ForgetRecord, SnapshotRecord } from '../repository/format.js'
+import { withRepositoryLock } from '../repository/repository-lock.js'
 
 export interface RecordRemoval {
   /** Stores that still hold the record (unreachable now); a rebuild of the register would bring it back until they are reached. */
@@ -12,6 +13,10 @@ export interface RecordRemoval {
  * deleted from every store and from the register. Its data stays until `prune`.
  */
 export async function forgetSnapshot (repo: Repository, name: string, options: { signal?: AbortSignal } = {}): Promise<RecordRemoval> {
+  return await withRepositoryLock(repo, 'exclusive', 'forget', options.signal, async () => await forgetLocked(repo, name, options))
+}
+
+async function forgetLocked (repo: Repository, name: string, options: { signal?: AbortSignal }): Promise<RecordRemoval> {
   const record: ForgetRecord = { v: 1, created: new Date().toISOString(), snapshots: [name] }
   const forgetName = await repo.putRecord('forget', record, options)
   await repo.register.addForgotten([name])
@@ -27,6 +32,10 @@ export async function forgetSnapshot (repo: Repository, name: string, options: {
  * in the register, then the old one deleted. Returns the new record's name.
  */
 export async function setArchived (repo: Repository, name: string, archived: boolean, options: { signal?: AbortSignal } = {}): Promise<{ name: string, snapshot: SnapshotRecord, unchanged: boolean }> {
+  return await withRepositoryLock(repo, 'exclusive', 'archive', options.signal, async () => await setArchivedLocked(repo, name, archived, options))
+}
+
+async function setArchivedLocked (repo: Repository, name: string, archived: boolean, options: { signal?: AbortSignal }): Promise<{ name: string, snapshot: SnapshotRecord, unchanged: boolean }> {
   const current = (await repo.register.snapshots()).find(s => s.name === name)
   if (current == null) throw new Error(`snapshot ${name} is not in the register`)
   if ((current.snapshot.archived === true) === archived) return { ...current, unchanged: true }

@@ -7,6 +7,8 @@ import { IncompleteRegisterError } from '../errors.js'
 import type { ForgetRecord, IndexRecord, PlacementRecord, SnapshotRecord } from '../repository/format.js'
 import { listNames } from '../repository/record-list.js'
 import { replicateRecords } from '../repository/replicate-records.js'
+import { lockRepository } from '../repository/repository-lock.js'
+import { applyIndexRecord } from '../repository/rebuild.js'
 import { usedBlobs } from './used-blobs.js'
 
 export type PruneEvent =
@@ -73,7 +75,12 @@ interface PackPlan { desc: PackDescriptor, used: Array<PackDescriptor['blobs'][n
 export async function prune (repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
   const release = await acquireLock(repo.home, 'prune')
   try {
-    return await run(repo, options)
+    const lock = await lockRepository(repo, 'exclusive', 'prune', { ...repo.lockSettings, signal: options.signal })
+    try {
+      return await run(repo, options)
+    } finally {
+      await lock.release()
+    }
   } finally {
     await release()
   }
@@ -222,6 +229,27 @@ async function syncFromStores (repo: Repository, signal?: AbortSignal): Promise<
   const register = repo.register
   const knownForget = new Set(await register.recordNames('frec'))
   const superseded = new Set(await register.recordNames('sup'))
+  // index records written elsewhere (another home's backup): their packs, or no prune
+  const knownIndex = new Set(await register.recordNames('irec'))
+  const index = await repo.listRecordNames('index', { signal })
+  const unknown: Array<{ name: string, record: IndexRecord }> = []
+  for (const name of index.names) {
+    if (knownIndex.has(name) || superseded.has(name)) continue
+    try { unknown.push({ name, record: await repo.getRecord<IndexRecord>('index', name, { signal }) }) } catch (err) {
+      if (signal?.aborted === true) throw err
+      throw new IncompleteRegisterError(`prune will not run: index record ${name.slice(0, 12)} on the stores cannot be read (${(err as Error).message})`)
+    }
+  }
+  for (const { name, record } of unknown) {
+    // another home pruned since this register was built: what it knows may be gone
+    if ((record.supersedes ?? []).some(n => knownIndex.has(n))) throw new IncompleteRegisterError(`prune will not run: index record ${name.slice(0, 12)}, written elsewhere, replaces records this register is built on; run "holdfast rebuild-index" first`)
+    for (const n of record.supersedes ?? []) superseded.add(n)
+  }
+  for (const { name, record } of unknown) {
+    if (superseded.has(name)) continue
+    const problems = await applyIndexRecord(repo, name, record, { signal })
+    if (problems.length > 0) throw new IncompleteRegisterError(`prune will not run: ${problems.join('; ')}`)
+  }
   const forget = await repo.listRecordNames('forget', { signal })
   for (const name of forget.names) {
     if (knownForget.has(name) || superseded.has(name)) continue

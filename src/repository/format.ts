@@ -96,6 +96,22 @@ export interface ForgetRecord {
   snapshots: string[]
 }
 
+/**
+ * Plaintext of a lock record (kind `lock`, see repository-lock.ts), sealed with the node record key like
+ * placement records. A refresh writes a new record (a new name) and deletes the old one.
+ */
+export interface LockRecord {
+  v: 1
+  kind: 'exclusive' | 'shared'
+  /** the command holding it: prune, backup, repair... */
+  what: string
+  hostname: string
+  home: string
+  pid: number
+  created: string
+  refreshed: string
+}
+
 export interface SnapshotSummary {
   filesNew: number
   filesChanged: number

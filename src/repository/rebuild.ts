@@ -31,6 +31,30 @@ export interface RebuildResult {
  * skipped with a warning. A skipped index record, index pack or snapshot record marks the register
  * incomplete: what it describes may be in use, so prune must not run on what is left.
  */
+/**
+ * Adds what an index record describes to the register: the index packs it names, read and opened, give
+ * the descriptors of the data and tree packs. Returns one line per index pack that could not be read.
+ */
+export async function applyIndexRecord (repo: Repository, name: string, record: IndexRecord, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  const problems: string[] = []
+  for (const desc of record.packs) {
+    try {
+      const pack = await repo.readPack(desc, options)
+      for (const [type, id, offset, length, rawLength] of desc.blobs) {
+        if (type !== 'index') continue
+        const blob = JSON.parse(openBlob(repo.keys, 'index', id, pack.subarray(offset, offset + length), rawLength).toString('utf8')) as IndexBlob
+        await repo.register.addPacks(blob.packs, false)
+      }
+      await repo.register.addPacks([desc], false)
+    } catch (err) {
+      if (options.signal?.aborted === true) throw err
+      problems.push(`index pack ${desc.id.slice(0, 12)} of index record ${name.slice(0, 12)} skipped: ${(err as Error).message}`)
+    }
+  }
+  await repo.register.addRecordNames('irec', [name])
+  return problems
+}
+
 export async function rebuildRegister (repo: Repository, options: { signal?: AbortSignal } & ListLimits = {}): Promise<RebuildResult> {
   const register = repo.register
   const warnings: string[] = []
@@ -75,23 +99,9 @@ export async function rebuildRegister (repo: Repository, options: { signal?: Abo
   effective.sort((a, b) => a.record.created.localeCompare(b.record.created) || a.name.localeCompare(b.name))
   for (const { name, record } of effective) {
     for (const f of record.forgotten ?? []) forgotten.add(f)
-    for (const desc of record.packs) {
-      try {
-        const pack = await repo.readPack(desc, options)
-        for (const [type, id, offset, length, rawLength] of desc.blobs) {
-          if (type !== 'index') continue
-          const blob = JSON.parse(openBlob(repo.keys, 'index', id, pack.subarray(offset, offset + length), rawLength).toString('utf8')) as IndexBlob
-          await register.addPacks(blob.packs, false)
-        }
-        await register.addPacks([desc], false)
-      } catch (err) {
-        if (options.signal?.aborted === true) throw err
-        const line = `index pack ${desc.id.slice(0, 12)} of index record ${name.slice(0, 12)} skipped: ${(err as Error).message}`
-        warnings.push(line)
-        missing.push(line)
-      }
-    }
-    await register.addRecordNames('irec', [name])
+    const problems = await applyIndexRecord(repo, name, record, options)
+    warnings.push(...problems)
+    missing.push(...problems)
   }
   await register.addRecordNames('sup', [...superseded].filter(n => indexNames.includes(n)))
 

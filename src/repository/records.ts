@@ -3,10 +3,10 @@ import { TooLargeError } from '../errors.js'
 
 /**
  * Records are the small objects replicated to every store: the repository config, index records,
- * snapshots, placement records and forget records. Each is JSON sealed under the repository key with its kind as associated data, and named
+ * snapshots, placement, forget and lock records. Each is JSON sealed under the repository key with its kind as associated data, and named
  * by the SHA-256 of its sealed bytes like every other object.
  */
-export type RecordKind = 'config' | 'index' | 'snapshot' | 'placement' | 'forget'
+export type RecordKind = 'config' | 'index' | 'snapshot' | 'placement' | 'forget' | 'lock'
 export const MAX_RECORD_SIZE = 16 * 1024 * 1024
 
 export function sealRecord (encKey: Uint8Array, kind: RecordKind, value: unknown): Buffer {

@@ -54,6 +54,8 @@ export interface OpenOptions extends CallOptions {
   vault?: ShardStore
   /** Decorates the stores (rate limits, transfer slots: src/bandwidth). */
   wrapStores?: (stores: ShardStore[]) => ShardStore[]
+  /** How locks on the stores go stale, are refreshed, and how long a writer waits for one (ms). */
+  locks?: { staleMs?: number, refreshMs?: number, waitMs?: number }
 }
 
 /** Index blobs hold at most this many blob entries (about 100 bytes of JSON each). */
@@ -81,6 +83,8 @@ export class Repository {
   private reputations?: Promise<Map<string, number>>
   /** The key that seals placement records (from the node's identity; absent in a home without one). */
   recordKey?: Buffer
+  /** How locks on the stores go stale and are refreshed (the node config's locks section). */
+  lockSettings: { staleMs?: number, refreshMs?: number, waitMs?: number } = {}
 
   private constructor (
     readonly home: string,
@@ -192,6 +196,7 @@ export class Repository {
     const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
     repo.placementPolicy = options.placement
     repo.vault = options.vault
+    repo.lockSettings = options.locks ?? {}
     try {
       repo.recordKey = await loadNodeRecordKey(home, config.id)
       if (!await register.isBuilt()) await repo.rebuildIndex(options)
@@ -586,7 +591,7 @@ export class Repository {
 
   /** The key a record of this kind is sealed with: placement records use the node's record key, the rest the repository's. */
   private recordKeyFor (kind: RecordKind): Uint8Array {
-    if (kind !== 'placement') return this.keys.encryption
+    if (kind !== 'placement' && kind !== 'lock') return this.keys.encryption
     if (this.recordKey == null) throw new RepositoryLockedError(`the home ${this.home} has no node identity: placement records cannot be sealed or opened`)
     return this.recordKey
   }
@@ -603,6 +608,15 @@ export class Repository {
       throw new StoreUnavailableError(`${kind} record reached ${ok} stores, needs ${need}: ${why.join('; ')}`)
     }
     return name
+  }
+
+  /** Seals a record and puts it on every store; reports each store's outcome (locks decide on a majority). */
+  async putRecordEverywhere (kind: RecordKind, value: unknown, options: CallOptions = {}): Promise<{ name: string, stores: Array<{ store: string, error?: Error }> }> {
+    const bytes = sealRecord(this.recordKeyFor(kind), kind, value)
+    const name = hashName(bytes)
+    const results = await Promise.allSettled(this.stores.map(async s => { await s.put(kind, name, bytes, options) }))
+    if (options.signal?.aborted === true) throw options.signal.reason
+    return { name, stores: results.map((r, i) => ({ store: this.stores[i].id, ...(r.status === 'rejected' ? { error: r.reason as Error } : {}) })) }
   }
 
   /** The record names of one kind across the stores, each store within its limits (see record-list.ts). */

@@ -12,9 +12,9 @@
  *   they get (the store is untrusted), so a store need not verify on read.
  * - Every call takes an optional AbortSignal.
  */
-export type ObjectKind = 'shard' | 'key' | 'config' | 'index' | 'snapshot' | 'placement' | 'forget'
+export type ObjectKind = 'shard' | 'key' | 'config' | 'index' | 'snapshot' | 'placement' | 'forget' | 'lock'
 
-export const OBJECT_KINDS: readonly ObjectKind[] = ['shard', 'key', 'config', 'index', 'snapshot', 'placement', 'forget']
+export const OBJECT_KINDS: readonly ObjectKind[] = ['shard', 'key', 'config', 'index', 'snapshot', 'placement', 'forget', 'lock']
 
 export interface StoreCallOptions {
   signal?: AbortSignal
