@@ -30,7 +30,8 @@ const recoveryKitCmd: Command = {
     if (homeConfig.peers !== true) throw new UsageError('this repository keeps its shards in directory stores: back up its home and stores instead; a recovery kit finds peers')
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
     // the kit is sealed with the passphrase: check it is the repository's, or the kit would never open
-    await unlockKeyFile(parseKeyFile(await readFile(homePaths(home).key)), passphrase)
+    const keyFile = await readFile(homePaths(home).key)
+    await unlockKeyFile(parseKeyFile(keyFile), passphrase)
     const key = await loadIdentity(home)
     const profile = await readProfile(home)
     const peers = (await TrustList.open(home)).list()
@@ -38,8 +39,10 @@ const recoveryKitCmd: Command = {
       .slice(0, MAX_KIT_PEERS)
       .map(p => ({ peerId: p.peerId, name: p.name, site: p.site, addresses: p.addresses, quotaGranted: p.quotaGranted, quotaReceived: p.quotaReceived }))
     if (peers.length === 0) throw new UsageError('this node has no trusted peers yet: pair first (holdfast peers invite/accept)')
-    const kit = await makeKit({ repository: homeConfig.repository, peerId: peerIdOf(key).toString(), name: profile.name, site: profile.site, identity: privateKeyToProtobuf(key), peers }, passphrase)
+    const kit = await makeKit({ repository: homeConfig.repository, peerId: peerIdOf(key).toString(), name: profile.name, site: profile.site, identity: privateKeyToProtobuf(key), keyFile, peers }, passphrase)
     const text = JSON.stringify(kit, null, 2) + '\n'
+    // from now on the kit holds the key file: the next backup removes the copies older versions gave the peers
+    await writeFileAtomic(homePaths(home).kitHoldsKey, new Date().toISOString() + '\n')
     const out = ctx.values.out as string | undefined
     if (out != null) {
       await writeFileAtomic(resolve(out), text)
@@ -66,7 +69,7 @@ const recoverCmd: Command = {
     const home = resolve(ctx.values.home)
     const waitSeconds = intOption(ctx, 'wait') ?? 120
     if (waitSeconds < 1) throw new UsageError('--wait must be at least 1 second')
-    const { parseKit, openKit, writeRecoveredHome, fetchKeyFile } = await import('../recovery/index.js')
+    const { parseKit, openKit, writeRecoveredHome, fetchKeyFile, writeKitKeyFile } = await import('../recovery/index.js')
     const kit = parseKit(await readFile(resolve(kitPath), 'utf8'))
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
     const contents = await openKit(kit, passphrase)
@@ -86,7 +89,9 @@ const recoverCmd: Command = {
         try {
           const online = kit.peers.filter(p => daemon.presence?.isOnline(p.peerId) === true)
           if (online.length > 0) {
-            const { from } = await fetchKeyFile(home, daemon.peerStores(), passphrase, { signal: ctx.signal })
+            const { from } = contents.keyFile != null
+              ? await writeKitKeyFile(home, contents.keyFile, passphrase)
+              : await fetchKeyFile(home, daemon.peerStores(), passphrase, { signal: ctx.signal })
             const repo = await Repository.open(home, passphrase, { signal: ctx.signal, stores: daemon.peerStores() })
             try {
               const snapshots = await repo.register.snapshots()

@@ -15,13 +15,15 @@ export function defaultHome (env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'holdfast')
 }
 
-export const homePaths = (home: string): { config: string, key: string, register: string, lock: string, repoConfig: string } => ({
+export const homePaths = (home: string): { config: string, key: string, register: string, lock: string, repoConfig: string, kitHoldsKey: string } => ({
   config: join(home, 'holdfast.json'),
   /** the sealed repository config, as in the stores (peers may be offline when the repository is opened) */
   repoConfig: join(home, 'repository-config'),
   key: join(home, 'key.json'),
   register: join(home, 'register'),
-  lock: join(home, 'lock')
+  lock: join(home, 'lock'),
+  /** present once a recovery kit holding the key file was made: peers then keep no copy of the key file */
+  kitHoldsKey: join(home, 'kit-holds-key')
 })
 
 export async function readHomeConfig (home: string): Promise<HomeConfig> {

@@ -32,8 +32,15 @@ export async function writeRecoveredHome (home: string, kit: KitContents): Promi
   await writeFileAtomic(homePaths(home).config, JSON.stringify(homeConfig, null, 2) + '\n')
 }
 
+/** Writes the key file the kit carries, once the passphrase opens it. */
+export async function writeKitKeyFile (home: string, keyFile: Uint8Array, passphrase: string): Promise<{ from: string }> {
+  await unlockKeyFile(parseKeyFile(keyFile), passphrase)
+  await writeFileAtomic(homePaths(home).key, keyFile)
+  return { from: 'the recovery kit' }
+}
+
 /**
- * Fetches the repository's key file from the stores: the first one whose name is its hash and that the
+ * Fetches the repository's key file from the stores (kits made before the kit held it): the first one whose name is its hash and that the
  * passphrase opens is written to the home. WrongPassphraseError when copies were found and none opened.
  */
 export async function fetchKeyFile (home: string, stores: ShardStore[], passphrase: string, options: { signal?: AbortSignal } = {}): Promise<{ from: string }> {

@@ -7,7 +7,10 @@ import { RecoveryKitError, WrongPassphraseError } from '../errors.js'
  * recognised by them. It holds the node's identity key sealed with a key derived from the passphrase
  * (scrypt, AES-256-GCM), the repository's id, the node's name and site, and a few trusted peers with
  * their addresses, so that the node can dial them (and ask them, through the DHT, for the others). It
- * holds no passphrase and no repository key: those stay in the passphrase and on the peers.
+ * also holds the repository's key file (the master key wrapped by the passphrase, as in the home): the
+ * peers never receive it, so a host cannot try passphrases against it offline. It holds no passphrase.
+ * Kits made before the key file was kept in them lack it; recovering from one fetches the key file from
+ * the peers that still hold it.
  */
 export const KIT_KIND = 'holdfast-recovery-kit'
 export const MAX_KIT_PEERS = 16
@@ -35,8 +38,13 @@ export interface RecoveryKit {
   kdf: KdfParams
   /** base64: the identity key (libp2p protobuf), sealed; the AAD binds it to the repository and peer id. */
   identity: string
+  /** base64: the repository's key file (already wrapped by the passphrase); absent in older kits. */
+  keyFile?: string
   peers: KitPeer[]
 }
+
+/** Largest key file a kit carries. */
+export const MAX_KIT_KEY_FILE = 8 * 1024
 
 export interface KitContents {
   repository: string
@@ -44,6 +52,7 @@ export interface KitContents {
   name: string
   site: string
   identity: Uint8Array
+  keyFile?: Uint8Array
   peers: KitPeer[]
 }
 
@@ -63,6 +72,7 @@ export async function makeKit (c: KitContents, passphrase: string): Promise<Reco
     site: c.site,
     kdf,
     identity: seal(key, c.identity, aad(c)).toString('base64'),
+    ...(c.keyFile != null ? { keyFile: Buffer.from(c.keyFile).toString('base64') } : {}),
     peers
   }
 }
@@ -81,6 +91,7 @@ export function parseKit (text: string): RecoveryKit {
     if (!str(p?.peerId) || typeof p.name !== 'string' || typeof p.site !== 'string' || !Array.isArray(p.addresses) || p.addresses.length > MAX_KIT_ADDRESSES || !p.addresses.every(str) ||
         !Number.isSafeInteger(p.quotaGranted) || !Number.isSafeInteger(p.quotaReceived)) throw new RecoveryKitError(`the recovery kit's entry for peer ${String(p?.peerId)} is malformed`)
   }
+  if (kit.keyFile != null && (!str(kit.keyFile) || kit.keyFile.length > MAX_KIT_KEY_FILE * 4 / 3 + 4)) throw new RecoveryKitError('the recovery kit\'s key file is malformed')
   try { validateKdfParams(kit.kdf) } catch (err) { throw new RecoveryKitError(`the recovery kit's key derivation: ${(err as Error).message}`) }
   return kit
 }
@@ -94,5 +105,5 @@ export async function openKit (kit: RecoveryKit, passphrase: string): Promise<Ki
   } catch (err) {
     throw new WrongPassphraseError('the passphrase does not open this recovery kit', { cause: err })
   }
-  return { repository: kit.repository, peerId: kit.peerId, name: kit.name, site: kit.site, identity, peers: kit.peers }
+  return { repository: kit.repository, peerId: kit.peerId, name: kit.name, site: kit.site, identity, peers: kit.peers, ...(kit.keyFile != null ? { keyFile: Buffer.from(kit.keyFile, 'base64') } : {}) }
 }

@@ -377,17 +377,26 @@ export class Repository {
   }
 
   /**
-   * Makes sure every reachable store holds the key file, the sealed config and a copy of every record in
-   * force (replicate-records.ts), so that any store holds what a recovery needs. Peers paired after init
-   * receive them here.
+   * Makes sure every reachable store holds the sealed config and a copy of every record in force
+   * (replicate-records.ts), and the owner's own directory stores the key file, so that the stores hold
+   * what a recovery needs beside the passphrase and the recovery kit. Peers paired after init receive
+   * them here. Peers never receive the key file (see docs/ARCHITECTURE.md, threat model).
    */
   async seedRecords (options: CallOptions = {}): Promise<ReplicationReport> {
     const paths = homePaths(this.home)
     const keyBytes = await readFile(paths.key)
+    const keyName = hashName(keyBytes)
     const configBytes = await readFile(paths.repoConfig).catch(() => undefined)
+    const kitHoldsKey = await exists(paths.kitHoldsKey)
     await Promise.all(this.stores.map(async s => {
       try {
-        if (!await s.has('key', hashName(keyBytes), options)) await s.put('key', hashName(keyBytes), keyBytes, options)
+        // the wrapped key goes only to the owner's own directories: a peer holding it could try
+        // passphrases offline. Older versions gave it to peers; once a recovery kit holds it, those go.
+        if (isOwnStore(s)) {
+          if (!await s.has('key', keyName, options)) await s.put('key', keyName, keyBytes, options)
+        } else if (kitHoldsKey && await s.has('key', keyName, options)) {
+          await s.delete('key', keyName, options)
+        }
         if (configBytes != null && !await s.has('config', hashName(configBytes), options)) await s.put('config', hashName(configBytes), configBytes, options)
       } catch (err) {
         if (options.signal?.aborted === true) throw err
@@ -752,6 +761,11 @@ async function readConfig (stores: ShardStore[], keys: RepositoryKeys, options: 
     }
   }
   throw new StoreUnavailableError(`the repository config could not be read from any store: ${problems.join('; ') || 'none found'}`)
+}
+
+/** A store under the owner's own control (a local directory), which may keep the wrapped key; not a peer. */
+export function isOwnStore (store: ShardStore): boolean {
+  return store.id.startsWith('dir:')
 }
 
 /** Worker threads for sealing and packing: one per core, or HOLDFAST_WORKERS. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
@@ -12,6 +12,13 @@ import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFil
  */
 const KiB = 1024
 interface PeerJson { peerId: string, name: string, online: boolean, storedForThem: number, storesForMe: number }
+
+/** Files below a directory (none when it does not exist). */
+async function filesBelow (root: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true }).catch(() => [])) if (e.isFile()) out.push(e.name)
+  return out
+}
 
 describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and passphrase', function () {
   this.timeout(240_000)
@@ -126,6 +133,13 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     expectCode(await hf(owner.home, ['recovery-kit', '--out', kitPath]), 0, 'recovery-kit')
     const kitSize = (await stat(kitPath)).size
     assert.ok(kitSize < 8 * KiB, `the kit is small: ${kitSize} bytes`)
+    // the kit holds the key file: the next backup takes the copies older versions gave the hosts away,
+    // and no host keeps anything a passphrase could be tried against
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup after the kit')
+    for (const h of hosts) {
+      assert.deepEqual(await filesBelow(join(h.home, 'shards', owner.peerId, 'key')), [], `${h.home} keeps no key file`)
+      assert.ok((await filesBelow(join(h.home, 'shards', owner.peerId, 'snapshot'))).length > 0, `${h.home} keeps the snapshot records`)
+    }
     const snapsBefore = parseJson<Array<{ id: string }>>(await hf(owner.home, ['snapshots', '--json']), 'snapshots').map(s => s.id)
     const oldPeerId = owner.peerId
     // the machine burns
@@ -139,8 +153,9 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
 
     const r = await hf(fresh, ['recover', '--json', '--home', fresh, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait', '60'])
     expectCode(r, 0, 'recover')
-    const rec = parseJson<{ peerId: string, snapshots: number, peersOnline: number }>(r, 'recover')
+    const rec = parseJson<{ peerId: string, snapshots: number, peersOnline: number, keyFrom: string }>(r, 'recover')
     assert.equal(rec.peerId, oldPeerId)
+    assert.equal(rec.keyFrom, 'the recovery kit')
     assert.equal(rec.snapshots, snapsBefore.length)
 
     owner = await startDaemon(fresh)
