@@ -9,7 +9,7 @@
  * - shards no record accounts for (a killed backup's) are kept through the grace period, then reclaimed.
  */
 import assert from 'node:assert/strict'
-import { mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { countShards, expectCode, fileHashes, hf, initRepo, makeTempDir, parseJson, removeDir, snapshotsJson, TestRepo, writeRandom } from './helpers.js'
@@ -128,6 +128,38 @@ describe('the stores hold the truth (integration)', function () {
     assert.deepEqual(await names(repo.stores[3], 'snapshot'), [second])
     assert.equal((await names(repo.stores[3], 'index')).length, 1, 'only the index record in force is left')
     expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check')
+  })
+
+  it('a record no store can give whole is skipped with a warning; the register is incomplete and prune refuses', async function () {
+    const repo = await initRepo(dir, { count: 3, k: 2, m: 1 })
+    const src = join(dir, 'src')
+    await mkdir(src)
+    await writeRandom(join(src, 'a.bin'), 100_000)
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup 1')
+    await writeRandom(join(src, 'b.bin'), 100_000)
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup 2')
+    // every copy of the first snapshot's record damaged: no store gives it whole
+    const snaps = await snapshotsJson(repo.home)
+    const victim = snaps[0].id
+    for (const store of repo.stores) {
+      const path = join(store, 'snapshot', victim.slice(0, 2), victim)
+      const bytes = await readFile(path)
+      bytes[bytes.length - 1] ^= 0xff
+      await writeFile(path, bytes)
+    }
+    const r = await hf(repo.home, ['rebuild-index', '--json'])
+    expectCode(r, 3, 'rebuild-index with an unreadable record')
+    const rebuilt = parseJson<{ incomplete: boolean, warnings: string[], snapshots: number }>(r, 'rebuild')
+    assert.equal(rebuilt.incomplete, true)
+    assert.equal(rebuilt.snapshots, 1, 'the readable snapshot is there')
+    assert.ok(rebuilt.warnings.some(w => w.includes(victim.slice(0, 12))), rebuilt.warnings.join('; '))
+    // reads still work
+    expectCode(await hf(repo.home, ['restore', snaps[1].id, '--target', join(dir, 'r')]), 0, 'restore the other snapshot')
+    const shards = await countShards(repo.stores)
+    const p = await hf(repo.home, ['prune'])
+    expectCode(p, 1, 'prune on an incomplete register')
+    assert.match(p.stderr, /prune will not run: the last rebuild of the register could not read everything/)
+    assert.equal(await countShards(repo.stores), shards, 'nothing deleted')
   })
 
   it('a record copy lost on a store is copied back by the next backup', async function () {
