@@ -38,6 +38,8 @@ const daemon: Command = {
         const failed = round.audit?.problems.filter(p => p.outcome === 'fail').length ?? 0
         const placed = round.repair?.repaired.reduce((n, r) => n + r.placed.length, 0) ?? 0
         const notRepaired = round.repair?.failed.length ?? 0
+        if ((round.records?.copied ?? 0) > 0) ctx.out(`holdfast daemon: ${round.records!.copied} record copies put on peers that lacked them`)
+        if ((round.records?.lost.length ?? 0) > 0) ctx.out(`holdfast daemon: warning: ${round.records!.lost.length} records have no readable copy on any peer online`)
         if (failed + placed + notRepaired === 0) return
         ctx.out(`holdfast daemon: audited ${round.audit?.shards ?? 0} shards, ${failed} lost; repaired ${round.repair?.repaired.length ?? 0} packs (${placed} shards regenerated)${notRepaired > 0 ? `, ${notRepaired} not repaired yet` : ''}`)
       }

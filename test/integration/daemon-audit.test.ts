@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
@@ -16,6 +16,13 @@ const MiB = 1024 * 1024
 interface AuditJson { shards: number, stores: Array<{ store: string, name: string, challenged: number, passed: number, failed: number, unreachable: number, state?: string }>, problems: Array<{ pack: string, store: string, outcome: string, reason?: string }> }
 interface HealthJson { ok: boolean, packs: Array<{ pack: string, health: number, n: number, needsRepair: boolean }> }
 interface RepairJson { ok: boolean, needed: number, repaired: Array<{ pack: string, placed: Array<{ index: number, store: string }> }>, failed: unknown[] }
+
+/** File names below a directory (none when it does not exist). */
+async function filesBelow (root: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true }).catch(() => [])) if (e.isFile()) out.push(e.name)
+  return out
+}
 
 describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair restores full health', function () {
   this.timeout(240_000)
@@ -197,6 +204,32 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
     const target = join(dir, 'restored')
     expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
     assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
+  })
+
+  it('records are data too: a record copy a host lost and a peer paired after the backup get the records from the rounds', async () => {
+    const records = (h: RunningDaemon, kind: string): Promise<string[]> => filesBelow(join(h.home, 'shards', owner.peerId, kind))
+    const snapshots = await records(hosts[4], 'snapshot')
+    const index = await records(hosts[4], 'index')
+    assert.ok(snapshots.length > 0 && index.length > 0)
+    await rm(join(hosts[4].home, 'shards', owner.peerId, 'snapshot'), { recursive: true })
+    await rm(join(hosts[4].home, 'shards', owner.peerId, 'index'), { recursive: true })
+    // a new host, paired after the backup
+    const late = join(dir, 'late')
+    expectCode(await hf(late, ['init', '--home', late, '--name', 'late']), 0, 'init late')
+    const lateHost = await startDaemon(late)
+    hosts.push(lateHost)
+    await pairWithHosts(owner, [lateHost], () => 'late')
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const back = (await records(hosts[4], 'snapshot')).length === snapshots.length && (await records(hosts[4], 'index')).length === index.length
+      const received = (await records(lateHost, 'snapshot')).length === snapshots.length && (await records(lateHost, 'index')).length === index.length
+      if (back && received) break
+      if (Date.now() > deadline) assert.fail(`records not replicated within 60 s (back: ${back}, received: ${received}); daemon said:\n${owner.output()}`)
+      await new Promise(resolve => setTimeout(resolve, 1000))
+    }
+    assert.deepEqual((await records(lateHost, 'snapshot')).sort(), [...snapshots].sort())
+    assert.deepEqual(await records(lateHost, 'key'), [], 'no key file for a peer')
+    assert.match(owner.output(), /record copies put on peers that lacked them/)
   })
 })
 
