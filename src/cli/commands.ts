@@ -241,12 +241,14 @@ const healthCmd: Command = {
     const { repositoryHealth } = await import('../maintenance/index.js')
     return await withRepository(ctx, async repo => {
       const res = await repositoryHealth(repo, { ...ctx.health, signal: ctx.signal })
+      const { recordCopies } = await import('../repository/replicate-records.js')
+      const records = await recordCopies(repo, { signal: ctx.signal })
       const names = new Map(repo.stores.map(s => [s.id, s.label ?? s.id]))
       const needsRepair = res.packs.filter(p => p.needsRepair)
       const unrecoverable = res.packs.filter(p => p.unrecoverable)
       const stale = res.packs.reduce((n, p) => n + p.stale.length, 0)
       if (ctx.json) {
-        printJson(ctx, { ok: needsRepair.length === 0 && unrecoverable.length === 0, packs: res.packs, snapshots: res.snapshots, rebalance: res.rebalance })
+        printJson(ctx, { ok: needsRepair.length === 0 && unrecoverable.length === 0, packs: res.packs, snapshots: res.snapshots, rebalance: res.rebalance, records })
       } else {
         for (const s of res.snapshots) {
           const parts = s.byHealth.map(b => `${b.packs} pack${b.packs === 1 ? '' : 's'} at ${b.health}/${b.n}`)
@@ -256,6 +258,9 @@ const healthCmd: Command = {
         const full = res.packs.filter(p => p.health === p.n).length
         ctx.out(`${res.packs.length} packs: ${full} at full health, ${needsRepair.length} to repair, ${unrecoverable.length} unrecoverable${stale > 0 ? `; ${stale} shards not confirmed recently (run "holdfast audit")` : ''}`)
         if (res.rebalance.length > 0) ctx.out(`${res.rebalance.length} pack(s) spread over fewer sites than asked, to rebalance: ${res.rebalance[0].reason}`)
+        if (records.length > 0) ctx.out(`records: ${records.map(r => `${r.records} ${r.kind} on at least ${r.minCopies}/${repo.stores.length} stores`).join(', ')}`)
+        const few = records.filter(r => r.minCopies < Math.min(repo.stores.length, repo.codec.m + 1))
+        if (few.length > 0) ctx.out(`  some ${few.map(r => r.kind).join(', ')} records are on fewer than ${Math.min(repo.stores.length, repo.codec.m + 1)} stores: the next backup, prune or daemon round copies them`)
         for (const p of [...unrecoverable, ...needsRepair.filter(p => !p.unrecoverable)].slice(0, 20)) {
           ctx.out(`  pack ${p.pack.slice(0, 12)} at ${p.health}/${p.n}${p.unrecoverable ? ' (fewer than k good shards)' : ''}: ${p.problems.map(x => x.replace(/ on (\S+):/, (_m, id: string) => ` on ${names.get(id) ?? id}:`)).join('; ')}`)
         }

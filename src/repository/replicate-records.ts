@@ -58,3 +58,37 @@ export async function replicateRecords (repo: Repository, options: { signal?: Ab
   }
   return report
 }
+
+export interface RecordCopies {
+  kind: RecordKind
+  /** records of this kind in force */
+  records: number
+  /** the fewest stores any of them is listed on (of the stores that listed in full) */
+  minCopies: number
+  /** stores that listed this kind in full */
+  stores: number
+}
+
+/** How many stores list each record in force (health): a listing only, nothing fetched. */
+export async function recordCopies (repo: Repository, options: { signal?: AbortSignal } = {}): Promise<RecordCopies[]> {
+  const register = repo.register
+  const wanted: Array<[RecordKind, string[]]> = [
+    ['index', await register.recordNames('irec')],
+    ['placement', await register.recordNames('prec')],
+    ['forget', await register.recordNames('frec')],
+    ['snapshot', (await register.snapshots()).map(s => s.name)]
+  ]
+  const out: RecordCopies[] = []
+  for (const [kind, names] of wanted) {
+    if (names.length === 0) continue
+    const listings: Array<Set<string>> = []
+    await Promise.all(repo.stores.map(async store => {
+      const listed = await listNames([store], kind, options)
+      if (listed.reached > 0) listings.push(new Set(listed.names))
+    }))
+    let min = Infinity
+    for (const name of names) min = Math.min(min, listings.filter(l => l.has(name)).length)
+    out.push({ kind, records: names.length, minCopies: min === Infinity ? 0 : min, stores: listings.length })
+  }
+  return out
+}
