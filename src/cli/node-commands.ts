@@ -39,6 +39,7 @@ const daemon: Command = {
         const placed = round.repair?.repaired.reduce((n, r) => n + r.placed.length, 0) ?? 0
         const notRepaired = round.repair?.failed.length ?? 0
         if ((round.records?.copied ?? 0) > 0) ctx.out(`holdfast daemon: ${round.records!.copied} record copies put on peers that lacked them`)
+        if ((round.records?.replaced ?? 0) > 0) ctx.out(`holdfast daemon: ${round.records!.replaced} damaged record copies replaced (of ${round.records!.verified} checked)`)
         if ((round.records?.lost.length ?? 0) > 0) ctx.out(`holdfast daemon: warning: ${round.records!.lost.length} records have no readable copy on any peer online`)
         if (failed + placed + notRepaired === 0) return
         ctx.out(`holdfast daemon: audited ${round.audit?.shards ?? 0} shards, ${failed} lost; repaired ${round.repair?.repaired.length ?? 0} packs (${placed} shards regenerated)${notRepaired > 0 ? `, ${notRepaired} not repaired yet` : ''}`)

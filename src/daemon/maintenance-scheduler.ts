@@ -125,7 +125,7 @@ export class MaintenanceScheduler {
       // records are data too: every store gets a copy of each record in force (checked at most once an
       // hour, or once per audit period when that is shorter: listing every kind on every peer costs)
       if (s.repair && now - this.lastReplication >= Math.min(3600, s.auditPeriodSeconds) * 1000) {
-        round.records = await replicateRecords(repo, { signal })
+        round.records = await replicateRecords(repo, { signal, verifySample: 64, random: this.random })
         this.lastReplication = now
       }
       return round

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
@@ -206,13 +207,18 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
     assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
   })
 
-  it('records are data too: a record copy a host lost and a peer paired after the backup get the records from the rounds', async () => {
+  it('records are data too: a record copy a host lost or damaged, and a peer paired after the backup, get the records from the rounds', async () => {
     const records = (h: RunningDaemon, kind: string): Promise<string[]> => filesBelow(join(h.home, 'shards', owner.peerId, kind))
     const snapshots = await records(hosts[4], 'snapshot')
     const index = await records(hosts[4], 'index')
     assert.ok(snapshots.length > 0 && index.length > 0)
     await rm(join(hosts[4].home, 'shards', owner.peerId, 'snapshot'), { recursive: true })
     await rm(join(hosts[4].home, 'shards', owner.peerId, 'index'), { recursive: true })
+    // and a damaged copy on another host
+    const damaged = join(hosts[5].home, 'shards', owner.peerId, 'snapshot', snapshots[0].slice(0, 2), snapshots[0])
+    const bytes = await readFile(damaged)
+    bytes[0] ^= 0xff
+    await writeFile(damaged, bytes)
     // a new host, paired after the backup
     const late = join(dir, 'late')
     expectCode(await hf(late, ['init', '--home', late, '--name', 'late']), 0, 'init late')
@@ -223,8 +229,9 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
     for (;;) {
       const back = (await records(hosts[4], 'snapshot')).length === snapshots.length && (await records(hosts[4], 'index')).length === index.length
       const received = (await records(lateHost, 'snapshot')).length === snapshots.length && (await records(lateHost, 'index')).length === index.length
-      if (back && received) break
-      if (Date.now() > deadline) assert.fail(`records not replicated within 60 s (back: ${back}, received: ${received}); daemon said:\n${owner.output()}`)
+      const repaired = createHash('sha256').update(await readFile(damaged).catch(() => Buffer.alloc(0))).digest('hex') === snapshots[0]
+      if (back && received && repaired) break
+      if (Date.now() > deadline) assert.fail(`records not replicated within 60 s (back: ${back}, received: ${received}, repaired: ${repaired}); daemon said:\n${owner.output()}`)
       await new Promise(resolve => setTimeout(resolve, 1000))
     }
     assert.deepEqual((await records(lateHost, 'snapshot')).sort(), [...snapshots].sort())
