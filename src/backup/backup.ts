@@ -106,6 +106,8 @@ class Session {
   private failure?: Error
   private readonly warnings: ScanProblem[] = []
   private readonly deferred: string[] = []
+  /** the files and bytes the snapshot's trees hold (its totals) */
+  private readonly held = { files: 0, bytes: 0 }
   private readonly stats: SnapshotSummary = {
     filesNew: 0, filesChanged: 0, filesUnchanged: 0, dirs: 0, bytesRead: 0, bytesAdded: 0, bytesStored: 0, totalFiles: 0, totalBytes: 0, errors: 0, durationMs: 0
   }
@@ -184,6 +186,8 @@ class Session {
       await this.drainSealing()
       this.emit({ type: 'backup:phase', phase: 'commit' })
       const rootTree = await this.writeTree(scanned.root)
+      this.stats.totalFiles = this.held.files
+      this.stats.totalBytes = this.held.bytes
       await this.treePacker.flush()
       await repo.writeIndex({ signal: this.signal })
       this.stats.durationMs = Date.now() - this.started
@@ -228,7 +232,9 @@ class Session {
       if (child.type === 'dir') {
         await this.compare(child, old?.type === 'dir' ? old.subtree : undefined, todo)
       } else if (child.type === 'file') {
-        if (old?.type === 'file' && old.size === child.size && old.mtime === child.mtime && old.inode === child.inode &&
+        // unchanged: same size, mtime, ctime, inode and mode (a rewrite that puts the old mtime back, as
+        // `touch -r` does, still moves ctime); a parent node without ctime (older trees) counts as changed
+        if (old?.type === 'file' && old.size === child.size && old.mtime === child.mtime && old.ctime === child.ctime && old.inode === child.inode &&
             old.mode === child.mode && (old.content ?? []).every(id => this.repo.register.blobs.has(id))) {
           this.state.set(child, { content: old.content ?? [] })
           this.stats.filesUnchanged++
@@ -426,12 +432,15 @@ class Session {
     const nodes: TreeNode[] = []
     for (const child of dir.children ?? []) {
       checkAbort(this.signal)
-      const base = { name: child.name, type: child.type, mode: child.mode, mtime: child.mtime, uid: child.uid, gid: child.gid, inode: child.inode, size: child.size }
+      const base = { name: child.name, type: child.type, mode: child.mode, mtime: child.mtime, ctime: child.ctime, uid: child.uid, gid: child.gid, inode: child.inode, size: child.size }
       if (child.type === 'file') {
         const st = this.state.get(child)
         if (st == null || st.failed === true) continue
-        if (st.previous != null) { nodes.push(st.previous); continue }
-        nodes.push({ ...base, content: st.content })
+        // the totals count what the snapshot holds: a deferred file's previous version, not the new one
+        const node = st.previous ?? { ...base, content: st.content }
+        this.held.files++
+        this.held.bytes += node.size
+        nodes.push(node)
       } else if (child.type === 'dir') {
         nodes.push({ ...base, subtree: await this.writeTree(child) })
       } else {

@@ -11,6 +11,8 @@ import type { NodeType, TreeNode } from '../repository/format.js'
 /** An entry as scanned: the metadata a tree node keeps, plus where it is and, for a directory, its entries. */
 export interface ScanNode extends Pick<TreeNode, 'name' | 'type' | 'mode' | 'mtime' | 'uid' | 'gid' | 'inode' | 'size' | 'target'> {
   path: string
+  /** status change time, nanoseconds (a rewrite that restores mtime and size still moves it) */
+  ctime: string
   children?: ScanNode[]
 }
 
@@ -56,6 +58,7 @@ function nodeFromStat (name: string, path: string, st: BigIntStats): ScanNode | 
     type,
     mode: Number(st.mode & 0o7777n),
     mtime: st.mtimeNs.toString(),
+    ctime: st.ctimeNs.toString(),
     uid: Number(st.uid),
     gid: Number(st.gid),
     inode: Number(st.ino),
@@ -67,7 +70,7 @@ const YIELD_EVERY = 512
 
 export async function scan (paths: string[], options: ScanOptions = {}): Promise<ScanResult> {
   const exclude = new Set((options.exclude ?? []).map(p => resolve(p)))
-  const result: ScanResult = { root: { name: '', path: sep, type: 'dir', mode: 0o755, mtime: '0', uid: 0, gid: 0, inode: 0, size: 0, children: [] }, files: 0, dirs: 0, bytes: 0, problems: [] }
+  const result: ScanResult = { root: { name: '', path: sep, type: 'dir', mode: 0o755, mtime: '0', ctime: '0', uid: 0, gid: 0, inode: 0, size: 0, children: [] }, files: 0, dirs: 0, bytes: 0, problems: [] }
   let sinceYield = 0
 
   const pause = async (): Promise<void> => {

@@ -152,6 +152,11 @@ export interface TreeNode {
   mode: number
   /** nanoseconds since the epoch, as a decimal string */
   mtime: string
+  /**
+   * status change time, nanoseconds, decimal string (absent in trees written before it was kept: such a
+   * file is read once more by the next backup). Change detection compares it, as restic does.
+   */
+  ctime?: string
   uid: number
   gid: number
   inode: number

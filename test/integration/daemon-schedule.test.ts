@@ -122,6 +122,10 @@ describe('daemon backup sets (integration)', function () {
     expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore')
     assert.equal(await readFile(join(target, log), 'utf8'), 'first version\n', 'the previous version stayed in the snapshot')
     assert.equal(await readFile(join(target, src, 'calm.txt'), 'utf8'), 'calm')
+    // the totals count what the snapshot holds: the previous version of the busy file
+    const snaps = JSON.parse((await hf(repo.home, ['snapshots', '--json'])).stdout) as Array<{ summary: { totalFiles: number, totalBytes: number } }>
+    assert.deepEqual(snaps[snaps.length - 1].summary.totalFiles, 2)
+    assert.equal(snaps[snaps.length - 1].summary.totalBytes, 'first version\n'.length + 'calm'.length)
   })
 
   it('without a passphrase for unattended sessions, the session fails with a reason saying how to give one', async function () {
