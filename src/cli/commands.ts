@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { LockRecord, TreeNode } from '../repository/format.js'
+import type { OverwritePolicy } from '../restore/restore-target.js'
 import { formatBytes, parseSize } from '../util/format.js'
 import { UsageError } from '../errors.js'
 import { Command, EXIT, intOption } from './command.js'
@@ -127,22 +128,26 @@ function modeString (mode: number): string {
 
 const restoreCmd: Command = {
   name: 'restore',
-  usage: 'holdfast restore [--home DIR] [--json] SNAPSHOT|latest --target DIR [--path P]',
-  summary: 'restore a snapshot (or a path in it) below a target directory',
-  options: { target: { type: 'string' }, path: { type: 'string' } },
+  usage: 'holdfast restore [--home DIR] [--json] SNAPSHOT|latest --target DIR [--path P] [--overwrite always|if-changed|if-newer|never] [--verify]',
+  summary: 'restore a snapshot (or a path in it) below a target directory; nothing already in the target is followed',
+  options: { target: { type: 'string' }, path: { type: 'string' }, overwrite: { type: 'string' }, verify: { type: 'boolean' } },
   repository: true,
   minArgs: 1,
   maxArgs: 1,
   async run (ctx) {
     const target = ctx.values.target as string | undefined
     if (target == null) throw new UsageError('restore needs --target DIR')
-    const { restore } = await import('../restore/index.js')
+    const { restore, OVERWRITE_POLICIES } = await import('../restore/index.js')
+    const overwrite = (ctx.values.overwrite as string | undefined) ?? 'if-changed'
+    if (!(OVERWRITE_POLICIES as readonly string[]).includes(overwrite)) throw new UsageError(`--overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}, got ${overwrite}`)
     return await withRepository(ctx, async repo => {
       const { name, snapshot } = await repo.findSnapshot(ctx.args[0])
       const bar = new ProgressBar('restore')
       const started = Date.now()
       const res = await restore(repo, snapshot.tree, target, {
         path: ctx.values.path as string | undefined,
+        overwrite: overwrite as OverwritePolicy,
+        verify: ctx.values.verify === true,
         signal: ctx.signal,
         onProgress: e => { if (e.type === 'restore:progress') bar.update(e.bytesDone, e.bytesTotal, `${e.filesDone}/${e.filesTotal} files`) }
       })
@@ -151,7 +156,7 @@ const restoreCmd: Command = {
       if (ctx.json) {
         printJson(ctx, { snapshot: name, target: resolve(target), ...res, durationMs: ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 })
       } else {
-        ctx.out(`restored snapshot ${name.slice(0, 8)} to ${resolve(target)}: ${res.files} files, ${res.dirs} directories, ${res.symlinks} symlinks, ${formatBytes(res.bytes)} in ${(ms / 1000).toFixed(2)} s`)
+        ctx.out(`restored snapshot ${name.slice(0, 8)} to ${resolve(target)}: ${res.files} files, ${res.dirs} directories, ${res.symlinks} symlinks, ${formatBytes(res.bytes)} in ${(ms / 1000).toFixed(2)} s${res.skipped > 0 ? `; ${res.skipped} entries already there left as they were (--overwrite ${overwrite})` : ''}${res.verified != null ? `; ${res.verified} files read back and verified` : ''}`)
         for (const f of res.failed) ctx.err(`not restored: ${f.path}: ${f.reason}`)
         if (res.failed.length > 0) ctx.err(`${res.failed.length} file(s) could not be restored; no file was left with wrong content`)
       }

@@ -4,3 +4,5 @@
  */
 export * from './plan.js'
 export * from './restore.js'
+export * from './restore-target.js'
+export * from './verify.js'

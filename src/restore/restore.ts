@@ -1,5 +1,5 @@
 import { chmodSync, chownSync, lchownSync, lutimesSync, mkdirSync, renameSync, rmSync, utimesSync } from 'node:fs'
-import { mkdir, symlink } from 'node:fs/promises'
+import { symlink } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname, join, resolve } from 'node:path'
 import { Repository, workerCount } from '../repository/repository.js'
@@ -10,6 +10,8 @@ import { WorkerPool } from '../worker/pool.js'
 import type { FileMeta, PackBlobJob, RestorePackJob, RestorePackResult, RestoreWorkerInit } from '../worker/restore-worker.js'
 import { checkAbort } from '../store/directory-store.js'
 import { planRestore, PlannedNode } from './plan.js'
+import { RestoreTarget, type OverwritePolicy } from './restore-target.js'
+import { verifyRestored } from './verify.js'
 
 /**
  * Restore: plan the files, then fetch each pack they need once (any k good shards, verified), open and
@@ -27,6 +29,10 @@ export interface RestoreOptions {
   onProgress?: (event: RestoreEvent) => void
   /** Packs in flight at once (default: one per worker thread, plus one being fetched). */
   packConcurrency?: number
+  /** What to do with entries already in the target (default 'if-changed'; see restore-target.ts). */
+  overwrite?: OverwritePolicy
+  /** Re-read every restored file and check each chunk against its id (see verify.ts). */
+  verify?: boolean
 }
 
 export interface RestoreResult {
@@ -34,6 +40,10 @@ export interface RestoreResult {
   dirs: number
   symlinks: number
   bytes: number
+  /** entries left as the target had them (the overwrite policy) */
+  skipped: number
+  /** files re-read and checked with --verify */
+  verified?: number
   failed: Array<{ path: string, reason: string }>
 }
 
@@ -63,8 +73,9 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   const plan = await planRestore(repo, rootTree, options.path, { signal })
   // the tree packs read for the plan are not needed again (up to three whole packs of memory)
   repo.dropPackCache()
-  const result: RestoreResult = { files: 0, dirs: plan.dirs.length, symlinks: 0, bytes: 0, failed: [] }
-  const at = (p: string): string => join(base, p)
+  const result: RestoreResult = { files: 0, dirs: plan.dirs.length, symlinks: 0, bytes: 0, skipped: 0, failed: [] }
+  const into = new RestoreTarget(base, options.overwrite ?? 'if-changed')
+  const at = (p: string): string => into.at(p)
   let filesDone = 0
   let bytesDone = 0
   let last = 0
@@ -83,15 +94,24 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   }
 
   // Creating an inode is the expensive call (hundreds of microseconds of kernel time on some disks):
-  // directories are created through the thread pool, many at once; files on the worker threads.
+  // directories are created through the thread pool, many at once, a level at a time (each checked to be
+  // a real directory before anything goes below it: see restore-target.ts); files on the worker threads.
   mkdirSync(base, { recursive: true })
   const byDepth = new Map<number, PlannedNode[]>()
   for (const d of plan.dirs) {
     const depth = d.path.split('/').length
     byDepth.set(depth, [...(byDepth.get(depth) ?? []), d])
   }
+  const badDirs = new Set<string>()
   for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
-    await forEachLimit(byDepth.get(depth)!, CREATE_CONCURRENCY, async d => { await mkdir(at(d.path), { recursive: true, mode: 0o700 }) })
+    await forEachLimit(byDepth.get(depth)!, CREATE_CONCURRENCY, async d => {
+      const problem = await into.ensureDir(d.path)
+      if (problem != null) {
+        badDirs.add(d.path)
+        // reported once, at the highest directory that cannot be used
+        if (into.problemOf(d.path) == null) result.failed.push({ path: d.path, reason: problem })
+      }
+    })
   }
 
   // which blobs of each pack go where, packs in order of first use
@@ -103,7 +123,10 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     const content = f.node.content ?? []
     const meta: FileMeta = { file: jobs.length, tmp: tempName(final), final, mode: f.node.mode, uid: f.node.uid, gid: f.node.gid, mtime: mtimeOf(f.node) }
     const job: FileJob = { path: f.path, node: f.node, meta, remaining: content.length }
+    const decision = await into.decide(f.path, f.node)
+    if (decision.action === 'skip') { result.skipped++; filesDone++; continue }
     jobs.push(job)
+    if (decision.action === 'fail') { fail(job, decision.why); continue }
     let size = 0
     const places: Array<{ loc: BlobLocation, id: string, offset: number }> = []
     for (const id of content) {
@@ -199,6 +222,9 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   await forEachLimit(plan.symlinks, CREATE_CONCURRENCY, async s => {
     const final = at(s.path)
     const tmp = tempName(final)
+    const decision = await into.decide(s.path, s.node)
+    if (decision.action === 'skip') { result.skipped++; return }
+    if (decision.action === 'fail') { result.failed.push({ path: s.path, reason: decision.why }); return }
     try {
       await symlink(s.node.target ?? '', tmp)
       if (isRoot) lchownSync(tmp, s.node.uid, s.node.gid)
@@ -212,8 +238,18 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     }
   })
 
-  // directories last, deepest first, so that writing inside them does not change their mtime again
-  for (const d of [...plan.dirs].reverse()) applyDirMetadata(at(d.path), d)
+  // directories last, deepest first, so that writing inside them does not change their mtime again (a
+  // directory that was in the target already keeps its own under --overwrite never)
+  for (const d of [...plan.dirs].reverse()) {
+    if (badDirs.has(d.path) || (into.policy === 'never' && into.existing.has(d.path))) continue
+    applyDirMetadata(at(d.path), d)
+  }
+  if (options.verify === true) {
+    const written = jobs.filter(j => j.done === true)
+    const bad = await verifyRestored(repo, written.map(j => ({ path: j.path, file: j.meta.final, content: j.node.content ?? [] })), { signal })
+    result.verified = written.length - bad.length
+    for (const b of bad) result.failed.push(b)
+  }
   progress(true)
   return result
 }
