@@ -36,6 +36,8 @@ export class RestoreTarget {
   private readonly dirs = new Map<string, string | null>()
   /** directories that were in the target before the restore (their metadata is left as it was under `never`) */
   readonly existing = new Set<string>()
+  /** directories this restore created: empty when created, so nothing in them needs a look first */
+  private readonly created = new Set<string>()
 
   constructor (readonly base: string, readonly policy: OverwritePolicy = 'if-changed') {
     this.dirs.set('/', null)
@@ -60,7 +62,8 @@ export class RestoreTarget {
     if (inherited != null) { this.dirs.set(rel, inherited); return inherited }
     const path = this.at(rel)
     let problem: string | null = null
-    const st = await lstatOrNull(path)
+    // in a directory this restore created, nothing can be in the way (a fresh target costs no lstat)
+    const st = this.created.has(parentOf(rel)) ? null : await lstatOrNull(path)
     if (st == null) {
       try { await mkdir(path, { mode: 0o700 }) } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') problem = (err as Error).message
@@ -77,6 +80,7 @@ export class RestoreTarget {
     } else {
       problem = `${path} is a ${kindOf(st)} where the snapshot has a directory: not followed, not replaced (--overwrite always replaces it)`
     }
+    if (problem == null && !this.existing.has(rel)) this.created.add(rel)
     this.dirs.set(rel, problem)
     return problem
   }
@@ -85,6 +89,7 @@ export class RestoreTarget {
   async decide (rel: string, node: TreeNode): Promise<Decision> {
     const inherited = this.problemOf(rel)
     if (inherited != null) return { action: 'fail', why: inherited }
+    if (this.created.has(parentOf(rel))) return { action: 'write' }
     const st = await lstatOrNull(this.at(rel))
     if (st == null) return { action: 'write' }
     if (st.isDirectory()) return { action: 'fail', why: `a directory is in the way at ${this.at(rel)}: it is not replaced` }
