@@ -189,16 +189,16 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
   // out of the register first, so that the new index names neither them nor their blobs' old places
   await register.removePacks([...gone])
   await register.markPending(plans.filter(p => !gone.has(p.desc.id)).map(p => p.desc.id))
-  const newRecord = await repo.writeIndex({ signal, supersedes, forgotten })
-  await register.removeRecordNames('irec', oldIndex.filter(n => n !== newRecord))
+  const newRecords = new Set(await repo.writeIndex({ signal, supersedes, forgotten }))
+  await register.removeRecordNames('irec', oldIndex.filter(n => !newRecords.has(n)))
   await register.removeRecordNames('prec', oldPlacement)
   await register.removeRecordNames('frec', oldForget)
-  await register.addRecordNames('sup', supersedes.filter(n => n !== newRecord))
+  await register.addRecordNames('sup', supersedes.filter(n => !newRecords.has(n)))
 
   // 4. delete: the superseded records first (each store that misses a deletion keeps a record the new
   // one supersedes: harmless), then the shards nothing refers to any more
   emit({ type: 'prune:phase', phase: 'delete' })
-  result.indexRecordsReplaced = oldIndex.filter(n => n !== newRecord).length
+  result.indexRecordsReplaced = oldIndex.filter(n => !newRecords.has(n)).length
   await deleteSuperseded(repo, signal)
   await deleteForgottenSnapshots(repo, forgotten, signal)
   // every index pack from before this run: the new index covers what they described
@@ -309,7 +309,7 @@ async function supersedableIndexRecords (repo: Repository, listed: string[], sig
     if (applied.has(name)) { out.add(name); continue }
     try {
       const record = await repo.getRecord<IndexRecord>('index', name, { signal })
-      if (Array.isArray(record.packs) && record.packs.every(d => repo.register.packs.has(d.id))) out.add(name)
+      if ([...(record.packs ?? []), ...(record.entries ?? [])].every(d => repo.register.packs.has(d.id))) out.add(name)
     } catch (err) {
       if (signal?.aborted === true) throw err
     }

@@ -51,7 +51,8 @@ export interface IndexBlob {
 }
 
 /**
- * Plaintext of an index record (kind `index`): descriptors of the packs that hold index blobs.
+ * Plaintext of an index record (kind `index`): the descriptors of data and tree packs (`entries`); records
+ * written before those went inline name packs that hold index blobs instead (`packs`), still read.
  *
  * Generations: a record written by prune names the index, placement and forget records it replaces
  * (`supersedes`); a rebuild ignores every record some readable index record supersedes, so a store that
@@ -62,7 +63,10 @@ export interface IndexBlob {
 export interface IndexRecord {
   v: 1
   created: string
+  /** descriptors of packs holding index blobs (records written before the index went inline; now empty) */
   packs: PackDescriptor[]
+  /** descriptors of data and tree packs, in the record itself: one copy of each record gives the index */
+  entries?: PackDescriptor[]
   supersedes?: string[]
   forgotten?: string[]
 }

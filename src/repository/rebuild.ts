@@ -37,7 +37,8 @@ export interface RebuildResult {
  */
 export async function applyIndexRecord (repo: Repository, name: string, record: IndexRecord, options: { signal?: AbortSignal } = {}): Promise<string[]> {
   const problems: string[] = []
-  for (const desc of record.packs) {
+  if (Array.isArray(record.entries)) await repo.register.addPacks(record.entries, false)
+  for (const desc of record.packs ?? []) {
     try {
       const pack = await repo.readPack(desc, options)
       for (const [type, id, offset, length, rawLength] of desc.blobs) {
@@ -85,7 +86,7 @@ export async function rebuildRegister (repo: Repository, options: { signal?: Abo
   const indexRecords: Array<{ name: string, record: IndexRecord }> = []
   for (const name of indexNames) {
     const record = await read<IndexRecord>('index', name, true)
-    if (record != null && Array.isArray(record.packs)) indexRecords.push({ name, record })
+    if (record != null && (Array.isArray(record.packs) || Array.isArray(record.entries))) indexRecords.push({ name, record })
   }
   const superseded = new Set<string>()
   for (const { record } of indexRecords) for (const n of record.supersedes ?? []) superseded.add(n)

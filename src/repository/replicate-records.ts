@@ -2,6 +2,8 @@ import type { Repository } from './repository.js'
 import type { RecordKind } from './records.js'
 import { listNames } from './record-list.js'
 import { hashName } from '../store/hash-name.js'
+import { readFile } from 'node:fs/promises'
+import { homePaths } from '../node/home.js'
 
 export interface ReplicationReport {
   /** record copies put on stores that lacked them */
@@ -32,6 +34,20 @@ export async function replicateRecords (repo: Repository, options: { signal?: Ab
     ['snapshot', (await register.snapshots()).map(s => s.name)]
   ]
   const report: ReplicationReport = { copied: 0, verified: 0, replaced: 0, lost: [], problems: [] }
+  // the sealed config too (kept in the home): a store paired later then holds all a recovery reads
+  const config = await readFile(homePaths(repo.home).repoConfig).catch(() => undefined)
+  if (config != null) {
+    const name = hashName(config)
+    await Promise.all(repo.stores.map(async store => {
+      if (store.reachable?.() === false) return
+      try {
+        if (!await store.has('config', name, options)) { await store.put('config', name, config, options); report.copied++ }
+      } catch (err) {
+        if (options.signal?.aborted === true) throw err
+        report.problems.push(`${store.id}: ${(err as Error).message}`)
+      }
+    }))
+  }
   const held = new Map<RecordKind, Map<string, Set<string>>>()
   for (const [kind, names] of wanted) {
     if (names.length === 0) continue

@@ -12,7 +12,7 @@ import { checkAbort } from '../store/directory-store.js'
 import { homePaths, readHomeConfig, writeFileAtomic } from '../node/home.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { BuiltPack, SealBatch, WorkerInit } from '../worker/crypto-worker.js'
-import { openBlob, sealBlob } from './blob.js'
+import { openBlob } from './blob.js'
 import type { SealedBlob } from './pack.js'
 import { openRecord, RecordKind, sealRecord } from './records.js'
 import { Register } from './register.js'
@@ -22,7 +22,7 @@ import { rebuildRegister, type RebuildResult } from './rebuild.js'
 import { loadNodeRecordKey } from './node-record-key.js'
 import { replicateRecords, type ReplicationReport } from './replicate-records.js'
 import {
-  BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, PlacementMove, PlacementRecord, RepositoryConfig, SnapshotRecord, Tree
+  BlobType, FORMAT_VERSION, HomeConfig, IndexRecord, PackDescriptor, PlacementMove, PlacementRecord, RepositoryConfig, SnapshotRecord, Tree
 } from './format.js'
 import {
   AbortedError, ConfigError, IntegrityError, RepositoryLockedError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
@@ -58,8 +58,8 @@ export interface OpenOptions extends CallOptions {
   locks?: { staleMs?: number, refreshMs?: number, waitMs?: number }
 }
 
-/** Index blobs hold at most this many blob entries (about 100 bytes of JSON each). */
-const MAX_INDEX_BLOBS_PER_INDEX = 50_000
+/** Index records hold at most this many blob entries (about 100 bytes of JSON each: records stay under 8 MiB). */
+const MAX_INDEX_BLOBS_PER_INDEX = 40_000
 const PACK_CACHE_SIZE = 3
 
 /**
@@ -677,9 +677,11 @@ export class Repository {
    * Writes index blobs for every pack stored but not yet indexed, packs them, and commits them with an
    * index record on the stores. Called before a snapshot is committed.
    */
-  async writeIndex (options: CallOptions & { supersedes?: string[], forgotten?: string[] } = {}): Promise<string | undefined> {
+  async writeIndex (options: CallOptions & { supersedes?: string[], forgotten?: string[] } = {}): Promise<string[]> {
     const pending = await this.register.pendingPacks()
-    if (pending.length === 0 && (options.supersedes ?? []).length === 0) return undefined
+    if (pending.length === 0 && (options.supersedes ?? []).length === 0) return []
+    // the descriptors go into the records themselves (inline), so that any one copy of the index
+    // records, on any store, gives the whole index: a register can be rebuilt from a single peer
     const groups: PackDescriptor[][] = [[]]
     let count = 0
     for (const d of pending) {
@@ -687,24 +689,25 @@ export class Repository {
       groups[groups.length - 1].push(d)
       count += d.blobs.length
     }
-    const sealed: SealedBlob[] = groups.map(packs => {
-      const plain = Buffer.from(JSON.stringify({ v: 1, packs } satisfies IndexBlob))
-      const id = this.blobId(plain)
-      return { type: 'index', id: id.toString('hex'), sealed: sealBlob(this.keys.encryption, 'index', id, plain, this.config.compression.level), rawLength: plain.length }
-    })
-    const indexPack = await this.storePack(sealed, options)
-    const record: IndexRecord = {
-      v: 1,
-      created: new Date().toISOString(),
-      packs: [indexPack],
-      ...(options.supersedes != null && options.supersedes.length > 0 ? { supersedes: [...options.supersedes].sort() } : {}),
-      ...(options.forgotten != null && options.forgotten.length > 0 ? { forgotten: [...options.forgotten].sort() } : {})
+    const created = new Date().toISOString()
+    const names: string[] = []
+    for (const entries of groups) {
+      const record: IndexRecord = {
+        v: 1,
+        created,
+        packs: [],
+        entries,
+        // every record of a generation names what it supersedes: any one of them read is enough
+        ...(options.supersedes != null && options.supersedes.length > 0 ? { supersedes: [...options.supersedes].sort() } : {}),
+        ...(options.forgotten != null && options.forgotten.length > 0 ? { forgotten: [...options.forgotten].sort() } : {})
+      }
+      const name = await this.putRecord('index', record, options)
+      await this.register.markIndexed(name, entries.map(p => p.id))
+      names.push(name)
     }
-    const name = await this.putRecord('index', record, options)
-    await this.register.addPacks([indexPack], false, true)
-    await this.register.markIndexed(name, pending.map(p => p.id))
-    return name
+    return names
   }
+
 
   /**
    * Rebuilds the register from the records on the stores (see rebuild.ts): what cannot be read is

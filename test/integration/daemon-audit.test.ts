@@ -207,7 +207,7 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
     assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
   })
 
-  it('records are data too: a record copy a host lost or damaged, and a peer paired after the backup, get the records from the rounds', async () => {
+  it('records are data too: a record copy a host lost or damaged, and a peer paired after the backup, get the records from the rounds; a recovery from that one peer alone rebuilds the register', async () => {
     const records = (h: RunningDaemon, kind: string): Promise<string[]> => filesBelow(join(h.home, 'shards', owner.peerId, kind))
     const snapshots = await records(hosts[4], 'snapshot')
     const index = await records(hosts[4], 'index')
@@ -237,6 +237,20 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
     assert.deepEqual((await records(lateHost, 'snapshot')).sort(), [...snapshots].sort())
     assert.deepEqual(await records(lateHost, 'key'), [], 'no key file for a peer')
     assert.match(owner.output(), /record copies put on peers that lacked them/)
+
+    // the owner's machine is lost; of all its peers only the one paired last is up: the kit and the
+    // passphrase rebuild the whole register from that one peer's copies of the records
+    const kitPath = join(dir, 'kit.json')
+    expectCode(await hf(owner.home, ['recovery-kit', '--out', kitPath]), 0, 'recovery-kit')
+    const snapshotIds = parseJson<Array<{ id: string }>>(await hf(owner.home, ['snapshots', '--json']), 'snapshots').map(s => s.id)
+    await owner.stop()
+    for (const h of hosts) if (h !== lateHost) await h.stop()
+    const fresh = join(dir, 'recovered')
+    const r = await hf(fresh, ['recover', '--json', '--home', fresh, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait', '60'])
+    expectCode(r, 0, 'recover from one peer')
+    const rec = parseJson<{ snapshots: number, peersOnline: number }>(r, 'recover')
+    assert.equal(rec.peersOnline, 1)
+    assert.equal(rec.snapshots, snapshotIds.length)
   })
 })
 
