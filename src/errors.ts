@@ -95,3 +95,5 @@ export const InvalidWindowError = define('InvalidWindowError', 2)
 export const RecoveryKitError = define('RecoveryKitError')
 /** A seed (shards carried on a disk) cannot be written or taken in: no such peer, bad manifest, wrong host, untrusted owner. */
 export const SeedError = define('SeedError')
+/** The backup scheduler's state file (HOME/schedule.json) cannot be read or is not valid; the sets start afresh. */
+export const ScheduleStateError = define('ScheduleStateError')
