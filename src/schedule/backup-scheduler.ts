@@ -313,7 +313,7 @@ function catchUpNote (missed: MissedRuns): string {
   const due = missed.last.toISOString()
   if (missed.count === 1) return `catch-up of the run due at ${due}`
   const count = missed.count >= MAX_MISSED_COUNTED ? `${MAX_MISSED_COUNTED} or more` : String(missed.count)
-  return `catch-up of the run due at ${due} (${count} runs missed since ${missed.first.toISOString()}, run once)`
+  return `catch-up of the run due at ${due}; ${count} runs missed since ${missed.first.toISOString()}, run once`
 }
 
 function isInside (path: string, dir: string): boolean {

@@ -138,7 +138,7 @@ describe('schedule/backup-scheduler: catch-up and retries (simulated clock)', fu
     assert.equal(runs.length, 1)
     assert.equal(runs[0].trigger, 'catch-up')
     assert.deepEqual(runs[0].due, at(thisYear, 1, 1))
-    assert.equal(runs[0].note, `catch-up of the run due at ${at(thisYear, 1, 1).toISOString()} (${thisYear - 2020} runs missed since ${at(2021, 1, 1).toISOString()}, run once)`)
+    assert.equal(runs[0].note, `catch-up of the run due at ${at(thisYear, 1, 1).toISOString()}; ${thisYear - 2020} runs missed since ${at(2021, 1, 1).toISOString()}, run once`)
     await scheduler.stop()
     assert.equal(await stateOf('docs'), at(thisYear, 1, 1).toISOString())
     scheduler = makeScheduler([set('@yearly')])
@@ -186,7 +186,7 @@ describe('schedule/backup-scheduler: catch-up and retries (simulated clock)', fu
     assert.equal(runs.length, 1)
     assert.equal(runs[0].trigger, 'catch-up')
     assert.deepEqual(runs[0].due, at(2026, 3, 1, 15))
-    assert.equal(runs[0].note, `catch-up of the run due at ${at(2026, 3, 1, 15).toISOString()} (5 runs missed since ${at(2026, 3, 1, 11).toISOString()}, run once)`)
+    assert.equal(runs[0].note, `catch-up of the run due at ${at(2026, 3, 1, 15).toISOString()}; 5 runs missed since ${at(2026, 3, 1, 11).toISOString()}, run once`)
   })
 
   it('a scheduled run that found too few stores is retried with backoff until it succeeds; each retry says which', async () => {
