@@ -97,3 +97,5 @@ export const RecoveryKitError = define('RecoveryKitError')
 export const SeedError = define('SeedError')
 /** The register does not reflect every record on the stores (a rebuild could not read some): prune refuses to decide what is unused. */
 export const IncompleteRegisterError = define('IncompleteRegisterError')
+/** The backup scheduler's state file (HOME/schedule.json) cannot be read or is not valid; the sets start afresh. */
+export const ScheduleStateError = define('ScheduleStateError')

@@ -32,7 +32,7 @@ const daemon: Command = {
         if (pass.damaged.length > 0) ctx.out(`holdfast daemon: scrub re-hashed ${pass.objects} objects, ${pass.damaged.length} corrupt (removed; their owners are told at their next audit)`)
       },
       onSession: r => {
-        ctx.out(`holdfast daemon: ${r.trigger} session of set ${r.set ?? '-'}: ${r.status}${r.snapshot != null ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''}${r.reason != null ? ` (${r.reason})` : ''}`)
+        ctx.out(`holdfast daemon: ${r.trigger} session of set ${r.set ?? '-'}: ${r.status}${r.snapshot != null ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''}${r.reason != null ? ` (${r.reason})` : ''}${r.note != null ? `; ${r.note}` : ''}${r.nextRetry != null ? `; next retry at ${r.nextRetry}` : ''}`)
       },
       onMaintenance: round => {
         const failed = round.audit?.problems.filter(p => p.outcome === 'fail').length ?? 0

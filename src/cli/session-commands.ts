@@ -99,7 +99,9 @@ const sessionsCmd: Command = {
 function sessionLine (r: SessionReport): string {
   const problems = r.errorsTotal + r.warningsTotal > 0 ? `${r.errorsTotal} errors, ${r.warningsTotal} warnings` : ''
   const reason = r.reason != null ? `  ${r.reason}` : ''
-  return `${r.id}  ${r.started.slice(0, 19).replace('T', ' ')}  ${r.trigger.padEnd(8)}  ${(r.set ?? '-').padEnd(12).slice(0, 12)}  ${r.status.padEnd(7)}  ${(r.snapshot?.slice(0, 8) ?? '-').padEnd(8)}  ${`${r.counts.filesNew}/${r.counts.filesChanged}`.padStart(13)}  ${formatBytes(r.bytesRead).padStart(9)}  ${formatBytes(r.bytesStored).padStart(9)}  ${problems}${reason}`
+  const note = r.note != null ? `  (${r.note})` : ''
+  const retry = r.nextRetry != null ? `  next retry at ${r.nextRetry.slice(0, 19).replace('T', ' ')}` : ''
+  return `${r.id}  ${r.started.slice(0, 19).replace('T', ' ')}  ${r.trigger.padEnd(8)}  ${(r.set ?? '-').padEnd(12).slice(0, 12)}  ${r.status.padEnd(7)}  ${(r.snapshot?.slice(0, 8) ?? '-').padEnd(8)}  ${`${r.counts.filesNew}/${r.counts.filesChanged}`.padStart(13)}  ${formatBytes(r.bytesRead).padStart(9)}  ${formatBytes(r.bytesStored).padStart(9)}  ${problems}${reason}${note}${retry}`
 }
 
 export const SESSION_COMMANDS: Command[] = [backupCmd, sessionsCmd]

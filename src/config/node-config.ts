@@ -166,6 +166,11 @@ export interface BackupConfig {
   }
   /** File with the repository passphrase, for sessions the daemon runs unattended; empty: $HOLDFAST_PASSPHRASE. */
   passphraseFile: string
+  /**
+   * A scheduled run that failed for want of reachable stores (peers offline) is retried after this many
+   * seconds, then twice that, four times ... up to an hour apart, until the set's next scheduled run; 0: never.
+   */
+  retryBaseSeconds: number
   sets: BackupSetConfig[]
 }
 
@@ -201,6 +206,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
       smtp: Object.freeze({ host: '', port: 587, secure: false, user: '', passwordFile: '', from: '', to: Object.freeze([]) as unknown as string[] })
     }),
     passphraseFile: '',
+    retryBaseSeconds: 60,
     sets: Object.freeze([]) as unknown as BackupSetConfig[]
   }),
   bandwidth: Object.freeze({ upload: 0, download: 0, windows: Object.freeze([]) as unknown as string[] }),

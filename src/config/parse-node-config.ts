@@ -159,6 +159,7 @@ const FIELDS: Record<string, Setter> = {
         })
       },
       passphraseFile: (x, f) => { b.passphraseFile = text(x, 0, 4096, f) },
+      retryBaseSeconds: (x, f) => { b.retryBaseSeconds = integer(x, 0, 3600, f) },
       sets: (x, f) => { b.sets = backupSets(x, f) }
     })
     if (b.notify.smtp.host !== '' && (b.notify.smtp.from === '' || b.notify.smtp.to.length === 0)) throw fail('.notify.smtp needs from and to when host is set')

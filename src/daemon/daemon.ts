@@ -24,8 +24,8 @@ import { ByteBudget } from '../util/byte-budget.js'
 import { limitStores, parseWindow, RateLimiter } from '../bandwidth/index.js'
 import type { BackupSetConfig } from '../config/node-config.js'
 import { Repository } from '../repository/repository.js'
-import { runSession, type SessionReport, type SessionTrigger } from '../session/index.js'
-import { BackupScheduler } from '../schedule/index.js'
+import { runSession, type SessionReport } from '../session/index.js'
+import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
 import { openVault } from '../store/directory-store.js'
@@ -162,13 +162,14 @@ export class Daemon {
         this.backups = new BackupScheduler({
           home,
           sets: config.backup.sets,
-          run: async (set, trigger, signal) => await this.runSet(set, trigger, signal),
+          run: async (set, run, signal) => await this.runSet(set, run, signal),
+          retryBaseMs: config.backup.retryBaseSeconds * 1000,
           onSession: report => this.init.onSession?.(report),
           onError: (err, where) => this.init.onError?.(err, where)
         })
       }
       this.running = true
-      this.backups?.start()
+      await this.backups?.start()
       await writeDaemonInfo(home, {
         pid: process.pid,
         peerId: node.peerId.toString(),
@@ -244,10 +245,12 @@ export class Daemon {
   }
 
   /**
-   * One scheduled or watch session of a set: unattended (the passphrase from backup.passphraseFile or
-   * $HOLDFAST_PASSPHRASE), paused while restores run, then the retention policy of the node config.
+   * One scheduled, catch-up, retry or watch session of a set: unattended (the passphrase from
+   * backup.passphraseFile or $HOLDFAST_PASSPHRASE), paused while restores run, then the retention policy
+   * of the node config.
    */
-  private async runSet (set: BackupSetConfig, trigger: SessionTrigger, signal: AbortSignal): Promise<SessionReport> {
+  private async runSet (set: BackupSetConfig, run: ScheduledRun, signal: AbortSignal): Promise<SessionReport> {
+    const { trigger } = run
     const home = this.init.home
     const config = this.config!
     await this.maintenance?.idle()
@@ -259,7 +262,21 @@ export class Daemon {
         const vault = await openVault(config.vault)
         return await Repository.open(home, passphrase, { signal: sig, stores: peers ? this.peerStores() : undefined, unlock: this.unlocks.unlock, placement: config.placement, vault })
       }
-      const { report } = await runSession({ home, backup: config.backup, paths: set.paths, set: set.name, exclude: set.exclude, trigger, open, signal, extra: { pause: this.pauseForRestore, ...(trigger === 'watch' ? { minAgeMs: set.minAgeSeconds * 1000 } : {}) } })
+      const { report } = await runSession({
+        home,
+        backup: config.backup,
+        paths: set.paths,
+        set: set.name,
+        exclude: set.exclude,
+        trigger,
+        ...(run.due != null ? { due: run.due.toISOString() } : {}),
+        ...(run.attempt != null ? { attempt: run.attempt } : {}),
+        ...(run.note != null ? { note: run.note } : {}),
+        ...(run.retryAt != null ? { retryAt: run.retryAt } : {}),
+        open,
+        signal,
+        extra: { pause: this.pauseForRestore, ...(trigger === 'watch' ? { minAgeMs: set.minAgeSeconds * 1000 } : {}) }
+      })
       const policy = retentionPolicy(config.retention)
       if (policy != null && report.snapshot != null) {
         try {

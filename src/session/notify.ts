@@ -27,6 +27,8 @@ export function summarize (report: SessionReport, node: string): { subject: stri
   const subject = headerSafe(`Holdfast backup ${report.status} on ${node}: ${what}`).slice(0, 200)
   const lines = [
     `Session ${report.id} (${report.trigger}) on ${node}: ${report.status}${report.reason != null ? ` - ${report.reason}` : ''}`,
+    ...(report.note != null ? [`Started as: ${report.note}`] : []),
+    ...(report.nextRetry != null ? [`Next retry: ${report.nextRetry}`] : []),
     `Paths: ${report.paths.join(', ')}`,
     `Started ${report.started}, ended ${report.ended}`,
     ...(report.snapshot != null ? [`Snapshot: ${report.snapshot}`] : []),

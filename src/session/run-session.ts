@@ -24,6 +24,15 @@ export interface RunSessionOptions {
   /** The set's exclude patterns, added to backup.exclude. */
   exclude?: string[]
   trigger: SessionTrigger
+  /** What the session stands for, when the scheduler started it: the report's `due`, `attempt` and `note`. */
+  due?: string
+  attempt?: number
+  note?: string
+  /**
+   * Asked when the session failed, with the error, before the summary is sent and the report kept: when the
+   * run is retried (the report's `nextRetry`), or undefined when it is not.
+   */
+  retryAt?: (error: unknown) => Date | undefined
   /** Opens the repository once the pre-hook allowed the session (runSession closes it). */
   open: (signal?: AbortSignal) => Promise<Repository>
   signal?: AbortSignal
@@ -60,6 +69,9 @@ export async function runSession (options: RunSessionOptions): Promise<SessionOu
     id: SessionLog.newId(),
     ...(options.set != null ? { set: options.set } : {}),
     trigger: options.trigger,
+    ...(options.due != null ? { due: options.due } : {}),
+    ...(options.attempt != null ? { attempt: options.attempt } : {}),
+    ...(options.note != null ? { note: options.note } : {}),
     status: 'ok',
     paths: options.paths,
     started: new Date().toISOString(),
@@ -83,6 +95,7 @@ export async function runSession (options: RunSessionOptions): Promise<SessionOu
     HOLDFAST_SESSION: report.id,
     HOLDFAST_SET: report.set ?? '',
     HOLDFAST_TRIGGER: report.trigger,
+    HOLDFAST_DUE: report.due ?? '',
     HOLDFAST_HOME: options.home,
     HOLDFAST_PATHS: report.paths.join('\n'),
     HOLDFAST_STARTED: report.started,
@@ -181,6 +194,11 @@ export async function runSession (options: RunSessionOptions): Promise<SessionOu
     } catch (err) {
       problem('warnings', { message: `post hook could not be started: ${(err as Error).message}` })
     }
+  }
+
+  if (report.status === 'failed' && options.retryAt != null) {
+    const at = options.retryAt(error)
+    if (at != null) report.nextRetry = at.toISOString()
   }
 
   const failures = await notifySession({ ...report, ended: new Date().toISOString() }, cfg.notify, { node: options.node ?? hostname(), ca: options.smtpCa })

@@ -1,5 +1,9 @@
-/** What started a session. */
-export type SessionTrigger = 'manual' | 'schedule' | 'watch'
+/**
+ * What started a session: `manual` (`holdfast backup`), `schedule` (the set's cron time), `catch-up` (a
+ * scheduled run missed while the node was asleep or off, run once when it is back), `retry` (a scheduled
+ * run that failed for want of reachable stores, tried again), `watch` (watch mode).
+ */
+export type SessionTrigger = 'manual' | 'schedule' | 'catch-up' | 'retry' | 'watch'
 
 /**
  * How a session ended: `ok`; `partial` (a snapshot was saved but some files could not be read);
@@ -17,9 +21,17 @@ export interface SessionReport {
   /** The backup set's name; absent for a one-time `holdfast backup PATH...`. */
   set?: string
   trigger: SessionTrigger
+  /** The cron occurrence a schedule, catch-up or retry session stands for (ISO time). */
+  due?: string
+  /** Retries: which one (1, 2, ...) of the run due at `due`. */
+  attempt?: number
+  /** What started the session, in one line, when the trigger alone does not say (catch-up, retry). */
+  note?: string
   status: SessionStatus
   /** Why the session failed or was skipped, in one line. */
   reason?: string
+  /** A failed scheduled run that is retried: when the next retry is (ISO time). */
+  nextRetry?: string
   paths: string[]
   /** ISO times. */
   started: string
