@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../node/home.js'
+import { writeFileAtomic } from '../util/write-file-atomic.js'
 
 /**
  * HOME/daemon.json, written by a daemon when it is ready and removed when it stops: its peer ID, listen

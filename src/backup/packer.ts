@@ -1,6 +1,6 @@
 import type { Repository } from '../repository/repository.js'
-import type { PackDescriptor } from '../repository/format.js'
-import type { SealedBlob } from '../repository/pack.js'
+import type { PackDescriptor } from '../format/format.js'
+import type { SealedBlob } from '../format/pack.js'
 
 /**
  * Collects sealed blobs into packs of about the repository's pack size and uploads each as it fills,

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, BigIntStats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
-import { checkAbort } from '../store/directory-store.js'
-import type { NodeType, TreeNode } from '../repository/format.js'
+import { checkAbort } from '../util/check-abort.js'
+import type { NodeType, TreeNode } from '../format/format.js'
 
 /**
  * The scan: walks the selected paths and records every entry's metadata before anything is read, so that

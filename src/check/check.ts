@@ -1,7 +1,7 @@
 import { fastMerkleRoot } from '../audit/index.js'
-import { openBlob } from '../repository/blob.js'
+import { openBlob } from '../format/blob.js'
 import type { Repository } from '../repository/repository.js'
-import type { PackDescriptor } from '../repository/format.js'
+import type { PackDescriptor } from '../format/format.js'
 import { hashName } from '../store/index.js'
 
 /**

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { LockRecord, TreeNode } from '../repository/format.js'
+import type { LockRecord, TreeNode } from '../format/format.js'
 import type { OverwritePolicy } from '../restore/restore-target.js'
 import { formatBytes, parseSize } from '../util/format.js'
 import { UsageError } from '../errors.js'

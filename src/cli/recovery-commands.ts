@@ -19,7 +19,8 @@ const recoveryKitCmd: Command = {
   maxArgs: 0,
   async run (ctx) {
     const home = homeOf(ctx)
-    const { readHomeConfig, homePaths, writeFileAtomic } = await import('../node/home.js')
+    const { readHomeConfig, homePaths } = await import('../node/home.js')
+    const { writeFileAtomic } = await import('../util/write-file-atomic.js')
     const { parseKeyFile, unlockKeyFile } = await import('../crypto/keys.js')
     const { loadIdentity, peerIdOf } = await import('../node/identity.js')
     const { privateKeyToProtobuf } = await import('@libp2p/crypto/keys')

@@ -6,7 +6,7 @@ import { Level } from 'level'
 import { OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
 import { answerChallenge } from '../audit/challenge.js'
 import { isObjectName } from '../store/hash-name.js'
-import { checkAbort } from '../store/directory-store.js'
+import { checkAbort } from '../util/check-abort.js'
 import {
   IntegrityError, NotFoundError, PeerNotTrustedError, ProtocolError, QuotaExceededError, StoreUnavailableError,
   TooLargeError, UsageError

@@ -1,7 +1,7 @@
 import { createChallenge, verifyAnswer } from '../audit/challenge.js'
 import { newReputation, parseReputation, score, updateReputation, type Reputation, type ReputationState } from '../audit/reputation.js'
 import { AbortedError, NotFoundError } from '../errors.js'
-import type { PackDescriptor } from '../repository/format.js'
+import type { PackDescriptor } from '../format/format.js'
 import type { ShardCheck } from '../repository/register.js'
 import type { Repository } from '../repository/repository.js'
 import type { ShardStore } from '../store/shard-store.js'

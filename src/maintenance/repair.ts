@@ -1,7 +1,7 @@
 import { placePack, siteLimitFor, type PlacementCandidate } from '../placement/index.js'
 import { parseReputation, score } from '../audit/reputation.js'
 import { AbortedError } from '../errors.js'
-import type { PackDescriptor } from '../repository/format.js'
+import type { PackDescriptor } from '../format/format.js'
 import type { Repository } from '../repository/repository.js'
 import type { ShardStore } from '../store/shard-store.js'
 import { packReports, type HealthSettings, type PackReport } from './repository-health.js'

@@ -1,6 +1,6 @@
 import { packHealth, type HostPresence, type PackHealth, type ShardRecord } from '../audit/health.js'
-import { checkAbort } from '../store/directory-store.js'
-import type { PackDescriptor, Tree } from '../repository/format.js'
+import { checkAbort } from '../util/check-abort.js'
+import type { PackDescriptor, Tree } from '../format/format.js'
 import type { Repository } from '../repository/repository.js'
 
 /** When shards count as confirmed, and when an absent host's shards are regenerated. */

@@ -1,8 +1,8 @@
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { open, readFile, rm, writeFile, rename } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { ConfigError, LockedError, RepositoryNotFoundError, UnsupportedFormatError } from '../errors.js'
-import type { HomeConfig } from '../repository/format.js'
+import type { HomeConfig } from '../format/format.js'
 
 /**
  * A node's home directory: holdfast.json (where the stores are), key.json (the wrapped key, also kept in
@@ -40,12 +40,6 @@ export async function readHomeConfig (home: string): Promise<HomeConfig> {
   return cfg
 }
 
-export async function writeFileAtomic (path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`
-  const fh = await open(tmp, 'w', mode)
-  try { await fh.writeFile(data); await fh.sync() } finally { await fh.close() }
-  await rename(tmp, path)
-}
 
 function alive (pid: number): boolean {
   try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../errors.js'
-import { writeFileAtomic } from './home.js'
+import { writeFileAtomic } from '../util/write-file-atomic.js'
 
 /**
  * A JSON document in the home, replaced atomically on every write (writeFileAtomic, mode 0600).

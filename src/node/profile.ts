@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError } from '../errors.js'
-import { writeFileAtomic } from './home.js'
+import { writeFileAtomic } from '../util/write-file-atomic.js'
 
 /**
  * How this node presents itself to peers at pairing: a display name and the site it stands at

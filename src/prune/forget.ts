@@ -1,5 +1,5 @@
 import type { Repository } from '../repository/repository.js'
-import type { ForgetRecord, SnapshotRecord } from '../repository/format.js'
+import type { ForgetRecord, SnapshotRecord } from '../format/format.js'
 import { withRepositoryLock } from '../repository/repository-lock.js'
 
 export interface RecordRemoval {

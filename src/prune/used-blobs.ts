@@ -1,5 +1,5 @@
 import type { Repository } from '../repository/repository.js'
-import { checkAbort } from '../store/directory-store.js'
+import { checkAbort } from '../util/check-abort.js'
 
 /**
  * Every blob the snapshots need: their trees, and the chunks of every file in them. A tree that cannot

@@ -1,8 +1,8 @@
-import type { ForgetRecord, IndexBlob, IndexRecord, PackDescriptor, PlacementRecord, SnapshotRecord } from './format.js'
+import type { ForgetRecord, IndexBlob, IndexRecord, PackDescriptor, PlacementRecord, SnapshotRecord } from '../format/format.js'
 import type { Repository } from './repository.js'
 import type { ListLimits } from './record-list.js'
-import type { RecordKind } from './records.js'
-import { openBlob } from './blob.js'
+import type { RecordKind } from '../format/records.js'
+import { openBlob } from '../format/blob.js'
 import { StoreUnavailableError } from '../errors.js'
 
 export interface RebuildResult {

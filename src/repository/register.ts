@@ -1,6 +1,6 @@
 import { resolve as resolvePath } from 'node:path'
 import { Level } from 'level'
-import type { BlobType, PackDescriptor, SnapshotRecord, Tree } from './format.js'
+import type { BlobType, PackDescriptor, SnapshotRecord, Tree } from '../format/format.js'
 import { NotFoundError } from '../errors.js'
 
 /**

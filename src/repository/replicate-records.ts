@@ -1,5 +1,5 @@
 import type { Repository } from './repository.js'
-import type { RecordKind } from './records.js'
+import type { RecordKind } from '../format/records.js'
 import { listNames } from './record-list.js'
 import { hashName } from '../store/hash-name.js'
 import { readFile } from 'node:fs/promises'

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { LockedError, StoreUnavailableError } from '../errors.js'
-import type { LockRecord } from './format.js'
+import type { LockRecord } from '../format/format.js'
 import type { Repository } from './repository.js'
 
 /**

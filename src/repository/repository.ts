@@ -8,13 +8,14 @@ import { SEGMENT_SIZE } from '../audit/index.js'
 import { placePack, placeShards, siteLimitFor } from '../placement/index.js'
 import { parseReputation, score } from '../audit/reputation.js'
 import { DirectoryStore, hashName, normalizeStoreSpec, openStore, ShardStore } from '../store/index.js'
-import { checkAbort } from '../store/directory-store.js'
-import { homePaths, readHomeConfig, writeFileAtomic } from '../node/home.js'
+import { checkAbort } from '../util/check-abort.js'
+import { homePaths, readHomeConfig } from '../node/home.js'
+import { writeFileAtomic } from '../util/write-file-atomic.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { BuiltPack, SealBatch, WorkerInit } from '../worker/crypto-worker.js'
-import { openBlob } from './blob.js'
-import type { SealedBlob } from './pack.js'
-import { openRecord, RecordKind, sealRecord } from './records.js'
+import { openBlob } from '../format/blob.js'
+import type { SealedBlob } from '../format/pack.js'
+import { openRecord, RecordKind, sealRecord } from '../format/records.js'
 import { Register } from './register.js'
 import { firstK } from './first-k.js'
 import { listNames, type ListedNames, type ListLimits } from './record-list.js'
@@ -23,7 +24,7 @@ import { loadNodeRecordKey } from './node-record-key.js'
 import { replicateRecords, type ReplicationReport } from './replicate-records.js'
 import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexRecord, PackDescriptor, PlacementMove, PlacementRecord, RepositoryConfig, SnapshotRecord, Tree
-} from './format.js'
+} from '../format/format.js'
 import {
   AbortedError, ConfigError, IntegrityError, RepositoryLockedError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
   UnsupportedFormatError, UsageError, WrongPassphraseError

@@ -1,6 +1,6 @@
 import { posix } from 'node:path'
 import type { Repository } from '../repository/repository.js'
-import type { Tree, TreeNode } from '../repository/format.js'
+import type { Tree, TreeNode } from '../format/format.js'
 import { NoSuchSnapshotError } from '../errors.js'
 
 /**

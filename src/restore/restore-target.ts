@@ -1,7 +1,7 @@
 import { lstat, mkdir, readlink, unlink } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { join } from 'node:path'
-import type { TreeNode } from '../repository/format.js'
+import type { TreeNode } from '../format/format.js'
 
 /**
  * What a restore does with an entry already in its target:

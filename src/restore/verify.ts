@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import type { Repository } from '../repository/repository.js'
-import { checkAbort } from '../store/directory-store.js'
+import { checkAbort } from '../util/check-abort.js'
 
 /**
  * `restore --verify`: every restored file is read back from the disk (opened without following a link)

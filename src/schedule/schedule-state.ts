@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ScheduleStateError } from '../errors.js'
-import { writeFileAtomic } from '../node/home.js'
+import { writeFileAtomic } from '../util/write-file-atomic.js'
 import { SessionLog } from '../session/session-log.js'
 import type { SessionTrigger } from '../session/session-report.js'
 

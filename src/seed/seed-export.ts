@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Repository } from '../repository/repository.js'
-import { checkAbort } from '../store/directory-store.js'
+import { checkAbort } from '../util/check-abort.js'
 import { SeedError } from '../errors.js'
 import { SEED_KIND, SEED_MANIFEST, SeedManifest, signManifest } from './seed-manifest.js'
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SeedError } from '../errors.js'
-import { checkAbort } from '../store/directory-store.js'
+import { checkAbort } from '../util/check-abort.js'
 import { MAX_MANIFEST_BYTES, SEED_MANIFEST, verifyManifest } from './seed-manifest.js'
 import { seedShardPath } from './seed-export.js'
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../node/home.js'
+import { writeFileAtomic } from '../util/write-file-atomic.js'
 import type { SessionReport } from './session-report.js'
 
 /** Reports kept at most; the oldest go first. */

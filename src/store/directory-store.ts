@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { GetOptions, OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
 import { answerChallenge } from '../audit/challenge.js'
 import { hashName, isObjectName } from './hash-name.js'
-import { AbortedError, IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from '../errors.js'
+import { checkAbort } from '../util/check-abort.js'
+import { IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from '../errors.js'
 
 const MARKER = 'holdfast-store.json'
 const MARKER_CONTENT = JSON.stringify({ holdfast: 'store', version: 1 }) + '\n'
@@ -179,9 +180,6 @@ export class DirectoryStore implements ShardStore {
   async close (): Promise<void> {}
 }
 
-export function checkAbort (signal?: AbortSignal): void {
-  if (signal?.aborted === true) throw new AbortedError('operation aborted', { cause: signal.reason })
-}
 
 /** The speed vault at `path` (a directory store created on first use; a cache, so not fsynced), or none for ''. */
 export async function openVault (path: string): Promise<DirectoryStore | undefined> {

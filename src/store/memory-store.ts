@@ -1,7 +1,7 @@
 import { GetOptions, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
 import { answerChallenge } from '../audit/challenge.js'
 import { hashName, isObjectName } from './hash-name.js'
-import { checkAbort } from './directory-store.js'
+import { checkAbort } from '../util/check-abort.js'
 import { IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from '../errors.js'
 
 /**

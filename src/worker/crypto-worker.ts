@@ -1,11 +1,11 @@
 import { workerData } from 'node:worker_threads'
 import { serveRequests } from './serve-requests.js'
 import { createHash } from 'node:crypto'
-import { sealBlob, sealBlobInto } from '../repository/blob.js'
-import { buildPack, SealedBlob, sealPackHeader } from '../repository/pack.js'
+import { sealBlob, sealBlobInto } from '../format/blob.js'
+import { buildPack, SealedBlob, sealPackHeader } from '../format/pack.js'
 import { fastMerkleRoot } from '../audit/fast-merkle-root.js'
 import { CauchyCodec, createCodec } from '../erasure/index.js'
-import type { BlobType, PackBlob } from '../repository/format.js'
+import type { BlobType, PackBlob } from '../format/format.js'
 
 /**
  * The CPU-heavy steps of a backup, on worker threads so that every core works while the main thread

@@ -1,8 +1,8 @@
 import { workerData } from 'node:worker_threads'
 import { serveRequests } from './serve-requests.js'
 import { closeSync, constants as fsConstants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { openBlob } from '../repository/blob.js'
-import type { BlobType } from '../repository/format.js'
+import { openBlob } from '../format/blob.js'
+import type { BlobType } from '../format/format.js'
 
 /**
  * The CPU- and syscall-heavy steps of a restore, on worker threads: open every blob of a decoded pack

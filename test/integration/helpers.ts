@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { runCli, RunResult } from '../../scripts/lib/cli-runner.js'
 import { shardFiles } from '../../scripts/lib/shard-files.js'
-import type { SnapshotRecord, SnapshotSummary } from '../../src/repository/format.js'
+import type { SnapshotRecord, SnapshotSummary } from '../../src/format/format.js'
 
 export const PASSPHRASE = 'integration test passphrase'
 

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { hostname } from 'node:os'
 import { Repository } from '../../src/repository/repository.js'
-import type { LockRecord } from '../../src/repository/format.js'
+import type { LockRecord } from '../../src/format/format.js'
 import { countShards, expectCode, hf, initRepo, makeTempDir, PASSPHRASE, removeDir, TestRepo, writeRandom } from './helpers.js'
 
 async function plantLock (home: string, lock: Partial<LockRecord>): Promise<string> {

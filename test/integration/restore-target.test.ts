@@ -7,7 +7,7 @@ import { lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from 'no
 import { join } from 'node:path'
 import { Repository } from '../../src/repository/repository.js'
 import { verifyRestored } from '../../src/restore/verify.js'
-import type { Tree } from '../../src/repository/format.js'
+import type { Tree } from '../../src/format/format.js'
 import { allPaths, expectCode, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, TestRepo } from './helpers.js'
 
 describe('restore into a target that already holds things (integration)', function () {

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SEAL_OVERHEAD, open, seal } from '../../src/crypto/aead.js'
 import { blobId, deriveRepositoryKeys, RepositoryKeys } from '../../src/crypto/keys.js'
-import { blobAad, openBlob, sealBlob } from '../../src/repository/blob.js'
-import { buildPack, MAX_HEADER_LENGTH, readPackHeader, SealedBlob } from '../../src/repository/pack.js'
-import { MAX_RECORD_SIZE, openRecord, sealRecord } from '../../src/repository/records.js'
+import { blobAad, openBlob, sealBlob } from '../../src/format/blob.js'
+import { buildPack, MAX_HEADER_LENGTH, readPackHeader, SealedBlob } from '../../src/format/pack.js'
+import { MAX_RECORD_SIZE, openRecord, sealRecord } from '../../src/format/records.js'
 import { Register } from '../../src/repository/register.js'
-import type { BlobType, PackBlob, PackDescriptor, SnapshotRecord, Tree } from '../../src/repository/format.js'
+import type { BlobType, PackBlob, PackDescriptor, SnapshotRecord, Tree } from '../../src/format/format.js'
 
 function throwsNamed (fn: () => unknown, name: string): void {
   assert.throws(fn, (err: Error) => {
@@ -493,7 +493,7 @@ describe('repository/register', function () {
 
 describe('sealBlobInto', () => {
   it('writes a blob that openBlob opens, compressed or not, and refuses when it would not fit', async () => {
-    const { sealBlobInto, openBlob } = await import('../../src/repository/blob.js')
+    const { sealBlobInto, openBlob } = await import('../../src/format/blob.js')
     const { deriveRepositoryKeys, blobId } = await import('../../src/crypto/keys.js')
     const { randomBytes } = await import('node:crypto')
     const keys = deriveRepositoryKeys(randomBytes(32))
