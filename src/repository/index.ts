@@ -1,10 +1,9 @@
 /**
- * The repository: its stored formats (blobs, packs, records, index), the key and parameters, and the
- * local register that caches what the stores hold.
+ * The repository: one home's session on its stores. Repository (open, create, workers, index,
+ * snapshots) hands the work to role objects named for it: PackIo (putting and reading packs), RecordIo
+ * (records), rebuild.ts (the register from the records), replicate-records.ts, repository-lock.ts (locks
+ * on the stores), register.ts (the local cache). The stored formats are in src/format.
  */
-export * from '../format/format.js'
-export * from '../format/blob.js'
-export * from '../format/pack.js'
-export * from '../format/records.js'
+export * from '../format/index.js'
 export * from './register.js'
 export * from './repository.js'

@@ -5,29 +5,28 @@ import { blobId, createKeyFile, KeyFile, parseKeyFile, RepositoryKeys, unlockKey
 import { createCodec, ErasureCodec } from '../erasure/index.js'
 import { DEFAULT_CHUNKER_PARAMS, validateChunkerParams } from '../chunking/index.js'
 import { SEGMENT_SIZE } from '../audit/index.js'
-import { placePack, placeShards, siteLimitFor } from '../placement/index.js'
-import { parseReputation, score } from '../audit/reputation.js'
 import { DirectoryStore, hashName, normalizeStoreSpec, openStore, ShardStore } from '../store/index.js'
-import { checkAbort } from '../util/check-abort.js'
 import { homePaths, readHomeConfig } from '../node/home.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { BuiltPack, SealBatch, WorkerInit } from '../worker/crypto-worker.js'
 import { openBlob } from '../format/blob.js'
 import type { SealedBlob } from '../format/pack.js'
-import { openRecord, RecordKind, sealRecord } from '../format/records.js'
+import { RecordKind, sealRecord } from '../format/records.js'
 import { Register } from './register.js'
-import { firstK } from './first-k.js'
-import { listNames, type ListedNames, type ListLimits } from './record-list.js'
+import type { ListedNames, ListLimits } from './record-list.js'
 import { rebuildRegister, type RebuildResult } from './rebuild.js'
 import { loadNodeRecordKey } from './node-record-key.js'
+import { PackIo } from './pack-io.js'
+import { RecordIo } from './record-io.js'
+import { readConfig, readLocalConfig } from './repository-config.js'
 import { replicateRecords, type ReplicationReport } from './replicate-records.js'
 import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexRecord, PackDescriptor, PlacementMove, PlacementRecord, RepositoryConfig, SnapshotRecord, Tree
 } from '../format/format.js'
 import {
-  AbortedError, ConfigError, IntegrityError, RepositoryLockedError, NoSuchSnapshotError, NotFoundError, PackUnrecoverableError, PlacementError, RepositoryExistsError, StoreUnavailableError,
-  UnsupportedFormatError, UsageError, WrongPassphraseError
+  AbortedError, ConfigError, RepositoryLockedError, NoSuchSnapshotError, NotFoundError, RepositoryExistsError,
+  UnsupportedFormatError, UsageError
 } from '../errors.js'
 import { CAUCHY_CODEC_NAME } from '../erasure/index.js'
 import { ZSTD_DEFAULT_LEVEL } from '../compress/zstd.js'
@@ -61,27 +60,21 @@ export interface OpenOptions extends CallOptions {
 
 /** Index records hold at most this many blob entries (about 100 bytes of JSON each: records stay under 8 MiB). */
 const MAX_INDEX_BLOBS_PER_INDEX = 40_000
-const PACK_CACHE_SIZE = 3
 
 /**
- * The repository: keys, parameters, the stores and the register, and the operations every pipeline
- * stage shares (store a pack, read a pack verified from any k shards, records, the index).
+ * The repository: a session on one home's repository. It holds the keys, the parameters, the stores and
+ * the register, and hands the work to role objects a newcomer finds by name: pack I/O (pack-io.ts),
+ * records (record-io.ts), rebuilding the register (rebuild.ts), copying records (replicate-records.ts),
+ * locks (repository-lock.ts). What stays here: opening and creating, the worker threads, the index and
+ * snapshots. The methods that only hand a call to a role object keep the pipelines' calls short.
  */
 export class Repository {
-  private readonly packCache = new Map<string, Promise<Buffer>>()
-  /** stores that failed a call in this session (and did not answer since): tried last */
-  private readonly failedStores = new Set<string>()
-  /** each store's measured read time, ms per MiB (moving average over this session) */
-  private readonly readSpeed = new Map<string, number>()
   private pool?: WorkerPool
   private closed = false
-  private placementPolicy?: OpenOptions['placement']
-  /** The speed vault, when configured (see OpenOptions.vault). */
-  vault?: ShardStore
-  /** Why the vault could not take a copy in this session, if it could not (the backup itself goes on). */
-  vaultProblem?: string
-  /** stores' placement weights from their audit record (loaded once per session) */
-  private reputations?: Promise<Map<string, number>>
+  /** Putting and reading packs (placement, verification, the speed vault). */
+  readonly packIo: PackIo
+  /** Sealing, putting, listing and reading records. */
+  readonly records: RecordIo
   /** The key that seals placement records (from the node's identity; absent in a home without one). */
   recordKey?: Buffer
   /** How locks on the stores go stale and are refreshed (the node config's locks section). */
@@ -95,7 +88,14 @@ export class Repository {
     readonly stores: ShardStore[],
     readonly codec: ErasureCodec,
     readonly register: Register
-  ) {}
+  ) {
+    this.packIo = new PackIo(stores, register, codec, () => this.config.segmentSize)
+    this.records = new RecordIo(stores, codec.m, () => this.keys, () => this.recordKey)
+  }
+
+  /** The speed vault, when configured (see OpenOptions.vault). */
+  get vault (): ShardStore | undefined { return this.packIo.vault }
+  set vault (store: ShardStore | undefined) { this.packIo.vault = store }
 
   /** The repository's parameters (sealed with its keys: not available to a maintenance view). */
   get config (): RepositoryConfig {
@@ -195,7 +195,7 @@ export class Repository {
     const codec = createCodec(config.codec, config.k, config.m)
     const register = await Register.openShared(paths.register)
     const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
-    repo.placementPolicy = options.placement
+    repo.packIo.placementPolicy = options.placement
     repo.vault = options.vault
     repo.lockSettings = options.locks ?? {}
     try {
@@ -261,121 +261,26 @@ export class Repository {
     return (await this.pool.callAll<BuiltPack[]>('flush', null)).flat()
   }
 
-  storeById (id: string): ShardStore | undefined {
-    return this.stores.find(s => s.id === id)
-  }
+  storeById (id: string): ShardStore | undefined { return this.packIo.storeById(id) }
+  storesFor (placedOn: string): ShardStore[] { return this.packIo.storesFor(placedOn) }
+  /** Puts a built pack's shards on distinct stores (see PackIo.storeBuilt). */
+  async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> { return await this.packIo.storeBuilt(built, options) }
+  /** A pack read from its first k good shards, verified and decoded (see PackIo.readPack). */
+  async readPack (desc: PackDescriptor, options: CallOptions = {}): Promise<Buffer> { return await this.packIo.readPack(desc, options) }
+  async readShards (desc: PackDescriptor, options: CallOptions = {}): Promise<Array<Uint8Array | null>> { return await this.packIo.readShards(desc, options) }
+  async fetchShard (desc: PackDescriptor, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> { return await this.packIo.fetchShard(desc, index, options) }
+  async regenerateShards (desc: PackDescriptor, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> { return await this.packIo.regenerateShards(desc, indices, options) }
+  codecFor (desc: PackDescriptor): ErasureCodec { return this.packIo.codecFor(desc) }
+  /** Forgets the packs kept for loadBlob (up to three whole packs), e.g. once a restore has read its trees. */
+  dropPackCache (): void { this.packIo.dropPackCache() }
 
-  /**
-   * The stores to ask for a shard: the one it was placed on; when that store is no longer configured
-   * under that id (a disk mounted elsewhere, stores copied), every configured store.
-   */
-  storesFor (placedOn: string): ShardStore[] {
-    const store = this.storeById(placedOn)
-    return store != null ? [store] : this.stores
-  }
-
-  /**
-   * Puts each shard of a built pack on a distinct store and returns the pack's descriptor. Stores are
-   * ranked by rendezvous hashing; a shard whose store fails (offline, full) goes to the next store in the
-   * ranking that holds nothing of this pack; a store that failed (until it answers again) or that is
-   * known unreachable (an offline peer) is tried last. Fails only when fewer than k+m stores take a shard: never stores less redundancy than asked.
-   */
-  async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> {
-    const n = built.shards.length
-    const healthy = this.stores.filter(s => !this.failedStores.has(s.id) && s.reachable?.() !== false)
-    // first choice: the placement rules (distinct stores, at most m shards per site when there are enough
-    // sites, weighted by reputation); spares: the other stores by rendezvous, healthy ones first
-    const first = await this.placement(built.id, n, built.shardSize, healthy, options.signal)
-    const ranked = [...first, ...placeShards(built.id, Math.min(n, healthy.length), healthy.map(s => s.id)),
-      ...placeShards(built.id, this.stores.length, this.stores.map(s => s.id))]
-    const order = [...new Set(ranked)]
-    if (order.length < n) throw new PlacementError(`cannot place ${n} shards on distinct stores: only ${order.length} available`)
-    let next = 0
-    const placed: string[] = new Array(n)
-    const problems: string[] = []
-    next = first.length // the first choice of each shard is its own; the rest are spares, in order
-    await Promise.all(built.shards.map(async (shard, i) => {
-      let own: string | undefined = first[i]
-      for (;;) {
-        if (own == null && next >= order.length) throw new PlacementError(`shard ${i} of pack ${built.id.slice(0, 12)} found no store: ${problems.join('; ')}`)
-        const id = own ?? order[next++]
-        own = undefined
-        try {
-          await this.storeById(id)!.put('shard', built.names[i], shard, options)
-          placed[i] = id
-          return
-        } catch (err) {
-          if (options.signal?.aborted === true) throw err
-          this.failedStores.add(id)
-          problems.push(`${id}: ${(err as Error).message}`)
-        }
-      }
-    }))
-    // the speed vault keeps the data shards (a restore then reads nothing else); its failure costs no data
-    if (this.vault != null && this.vaultProblem == null) {
-      try {
-        for (let i = 0; i < this.codec.k; i++) await this.vault.put('shard', built.names[i], built.shards[i], options)
-      } catch (err) {
-        if (options.signal?.aborted === true) throw err
-        this.vaultProblem = (err as Error).message
-      }
-    }
-    // a spread that breaks the site rule where the stores would allow it (a store failed and a spare took
-    // its shard, or too few sites were up) is recorded: the pack is to be rebalanced
-    const sites = new Map<string, number>()
-    for (const id of placed) { const site = this.storeById(id)?.site ?? id; sites.set(site, (sites.get(site) ?? 0) + 1) }
-    const allSites = new Set(this.stores.map(s => s.site ?? s.id)).size
-    const limit = siteLimitFor(this.codec.k, this.codec.m, allSites)
-    if (limit != null && Math.max(...sites.values()) > limit) await this.register.markRebalance(built.id, `${Math.max(...sites.values())} shards of the pack on one site, at most ${limit} wanted (a store failed and a spare took its shard)`)
-    return {
-      id: built.id,
-      length: built.length,
-      k: this.codec.k,
-      m: this.codec.m,
-      codec: this.codec.name,
-      shardSize: built.shardSize,
-      segmentSize: this.config.segmentSize,
-      shards: built.names.map((name, i) => ({ name, root: built.roots[i], store: placed[i] })),
-      blobs: built.blobs
-    }
-  }
-
-  /**
-   * The placement rules' choice of stores for a new pack (src/placement/place-pack.ts): reputations from
-   * the register (loaded once per session), room from the stores' hints (a peer's quota less what we keep
-   * there; unlimited when unknown); the site rule relaxed when it cannot be met, the pack then marked for
-   * rebalancing with the rule's reason. Empty when too few healthy stores remain for distinct placement
-   * (the caller's spares then decide, as before).
-   */
-  private async placement (packId: string, n: number, shardBytes: number, healthy: ShardStore[], signal?: AbortSignal): Promise<string[]> {
-    this.reputations ??= this.register.reputations().then(all => {
-      const now = Date.now()
-      const out = new Map<string, number>()
-      for (const [id, rec] of all) { try { out.set(id, score(parseReputation(rec), now)) } catch {} }
-      return out
-    })
-    const reps = await this.reputations
-    const candidates = healthy.map(s => ({ id: s.id, site: s.site ?? s.id, freeBytes: s.freeBytes?.() ?? Number.MAX_SAFE_INTEGER, reputation: reps.get(s.id) ?? 1, online: true }))
-    try {
-      let p = placePack({ packId, k: this.codec.k, m: n - this.codec.k, shardBytes, candidates }, { onShortfall: 'reduced' })
-      if (p.spread === 'reduced' && this.placementPolicy?.onShortfall === 'wait') {
-        // wait for stores to come online until the full spread is possible, then fail with the reason
-        const until = Date.now() + this.placementPolicy.waitSeconds * 1000
-        while (p.spread === 'reduced') {
-          if (Date.now() >= until) throw new PlacementError(`${p.reason ?? 'the pack cannot be spread over the sites as asked'} (waited ${this.placementPolicy.waitSeconds} s for more peers: placement.onShortfall is "wait")`)
-          await new Promise(resolve => setTimeout(resolve, Math.min(2000, Math.max(0, until - Date.now()))))
-          checkAbort(signal)
-          const now = this.stores.filter(s => !this.failedStores.has(s.id) && s.reachable?.() !== false)
-          p = placePack({ packId, k: this.codec.k, m: n - this.codec.k, shardBytes, candidates: now.map(s => ({ id: s.id, site: s.site ?? s.id, freeBytes: s.freeBytes?.() ?? Number.MAX_SAFE_INTEGER, reputation: reps.get(s.id) ?? 1, online: true })) }, { onShortfall: 'reduced' })
-        }
-      }
-      if (p.spread === 'reduced') await this.register.markRebalance(packId, p.reason ?? 'spread over too few sites')
-      return p.peers
-    } catch (err) {
-      if ((err instanceof PlacementError && !/placement.onShortfall is "wait"/.test(err.message)) || (err as Error).name === 'ConfigError') return []
-      throw err
-    }
-  }
+  /** Seals a record and puts it on every store; it must reach at least m+1 of them (see RecordIo). */
+  async putRecord (kind: RecordKind, value: unknown, options: CallOptions = {}): Promise<string> { return await this.records.putRecord(kind, value, options) }
+  async putRecordEverywhere (kind: RecordKind, value: unknown, options: CallOptions = {}): Promise<{ name: string, stores: Array<{ store: string, error?: Error }> }> { return await this.records.putRecordEverywhere(kind, value, options) }
+  async listRecordNames (kind: RecordKind, options: CallOptions & ListLimits = {}): Promise<ListedNames> { return await this.records.listRecordNames(kind, options) }
+  async listRecords (kind: RecordKind, options: CallOptions = {}): Promise<string[]> { return await this.records.listRecords(kind, options) }
+  async getRecordBytes (kind: RecordKind, name: string, options: CallOptions = {}): Promise<Uint8Array> { return await this.records.getRecordBytes(kind, name, options) }
+  async getRecord<T> (kind: RecordKind, name: string, options: CallOptions = {}): Promise<T> { return await this.records.getRecord<T>(kind, name, options) }
 
   /**
    * Makes sure every reachable store holds the sealed config and a copy of every record in force
@@ -401,19 +306,10 @@ export class Repository {
         if (configBytes != null && !await s.has('config', hashName(configBytes), options)) await s.put('config', hashName(configBytes), configBytes, options)
       } catch (err) {
         if (options.signal?.aborted === true) throw err
-        this.failedStores.add(s.id)
+        this.packIo.failedStores.add(s.id)
       }
     }))
     return await replicateRecords(this, options)
-  }
-
-  /** Keeps a moving average of each store's read time per MiB, and forgives a store that answered. */
-  private noteRead (storeId: string, bytes: number, ms: number): void {
-    this.failedStores.delete(storeId)
-    if (bytes < 4096) return
-    const msPerMiB = ms * (1 << 20) / bytes
-    const old = this.readSpeed.get(storeId)
-    this.readSpeed.set(storeId, old == null ? msPerMiB : 0.7 * old + 0.3 * msPerMiB)
   }
 
   /** Hands a stored pack's buffers back to the worker that built it, for its next pack. */
@@ -430,152 +326,11 @@ export class Repository {
     return await this.storeBuilt(built, options)
   }
 
-  /**
-   * Fetches a shard and verifies it against its name. Returns null (with the reason) when it is missing,
-   * unreachable or corrupt, so that the caller can use another.
-   */
-  async fetchShard (desc: PackDescriptor, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> {
-    const info = desc.shards[index]
-    const problems: string[] = []
-    if (this.vault != null && index < desc.k) {
-      try {
-        const data = await this.vault.get('shard', info.name, options)
-        if (data.length === desc.shardSize && hashName(data) === info.name) return { data }
-      } catch (err) {
-        if (options.signal?.aborted === true) throw err
-      }
-    }
-    // the store it was placed on first; then the others, in case a repair moved it and this register
-    // forgot (a rebuilt register knows the original placement only)
-    const primary = this.storesFor(info.store)
-    const candidates = primary.length === 1
-      ? [primary[0], ...this.stores.filter(s => s !== primary[0] && !this.failedStores.has(s.id) && s.reachable?.() !== false)]
-      : primary
-    for (const [at, store] of candidates.entries()) {
-      const elsewhere = primary.length === 1 && at > 0
-      try {
-        const started = performance.now()
-        const data = await store.get('shard', info.name, options)
-        this.noteRead(store.id, data.length, performance.now() - started)
-        if (data.length === desc.shardSize && hashName(data) === info.name) return { data }
-        problems.push(`shard ${index} on ${store.id} is corrupt`)
-      } catch (err) {
-        if (options.signal?.aborted === true) throw err
-        const e = err as Error
-        if (elsewhere && (e instanceof NotFoundError || e instanceof StoreUnavailableError)) continue
-        if (e instanceof NotFoundError) problems.push(`shard ${index} is missing from ${store.id}`)
-        else if (e instanceof StoreUnavailableError) { problems.push(`store ${store.id} is unavailable`); this.failedStores.add(store.id) }
-        else problems.push(`shard ${index} on ${store.id}: ${e.message}`)
-      }
-    }
-    return { data: null, problem: problems.length === 1 ? problems[0] : `shard ${index}: ${problems.join('; ')}` }
-  }
-
-  /** The codec a pack was written with (the repository's own, unless the pack names another). */
-  codecFor (desc: PackDescriptor): ErasureCodec {
-    const c = this.codec
-    return desc.codec === c.name && desc.k === c.k && desc.m === c.m ? c : createCodec(desc.codec, desc.k, desc.m)
-  }
-
-  /**
-   * Reads a pack from the first k good shards, each verified against its name, and decodes it. Shards are
-   * tried in the order of their stores' record in this session (stores that failed last, then the fastest
-   * measured, data shards first among equals); a failed or corrupt shard starts the next one, and a slow
-   * store gets a spare fetch started beside it after a delay (see first-k.ts).
-   */
-  async readPack (desc: PackDescriptor, options: CallOptions = {}): Promise<Buffer> {
-    const got = await this.readShards(desc, options)
-    const codec = this.codecFor(desc)
-    const decoded = await codec.decode(got, desc.shardSize, desc.length, options)
-    // Each shard used was checked against its name in the authenticated index, and every blob is
-    // authenticated again when it is opened: hashing the whole pack once more (check --read-data does)
-    // would only cost time here.
-    return Buffer.isBuffer(decoded) ? decoded : Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)
-  }
-
-  /**
-   * The first k good shards of a pack, each verified against its name (null where not fetched), fetched
-   * as readPack does. PackUnrecoverableError when fewer than k good shards can be had.
-   */
-  async readShards (desc: PackDescriptor, options: CallOptions = {}): Promise<Array<Uint8Array | null>> {
-    const n = desc.shards.length
-    const problems: string[] = []
-    const order = this.shardOrder(desc)
-    const results = await firstK(order, desc.k, async (i, signal) => {
-      const r = await this.fetchShard(desc, i, { signal })
-      if (r.data == null && !signal.aborted) problems.push(r.problem!)
-      return r.data
-    }, { signal: options.signal, hedgeMs: this.hedgeMs(desc.shardSize), spares: desc.m })
-    if (results.size < desc.k) throw new PackUnrecoverableError(`pack ${desc.id.slice(0, 12)} has ${results.size} good shards, needs ${desc.k}: ${problems.join('; ')}`)
-    const got: Array<Uint8Array | null> = new Array(n).fill(null)
-    for (const [i, data] of results) got[i] = data
-    return got
-  }
-
-  /**
-   * Regenerates the shards `indices` of a pack from k good ones (for repair). Reed-Solomon is
-   * deterministic, so each regenerated shard must hash to the name recorded for it: one that does not is
-   * an IntegrityError and is never returned.
-   */
-  async regenerateShards (desc: PackDescriptor, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> {
-    const got = await this.readShards(desc, options)
-    const all = await this.codecFor(desc).reconstruct(got, desc.shardSize, options)
-    const out = new Map<number, Uint8Array>()
-    for (const i of indices) {
-      if (hashName(all[i]) !== desc.shards[i].name) throw new IntegrityError(`pack ${desc.id.slice(0, 12)}: regenerated shard ${i} does not match its recorded name`)
-      out.set(i, all[i])
-    }
-    return out
-  }
-
   /** Records that shard `index` of a pack now lives on `store` (after a repair placed it there). */
   async relocateShard (desc: PackDescriptor, index: number, store: string): Promise<PackDescriptor> {
     const updated: PackDescriptor = { ...desc, shards: desc.shards.map((s, i) => i === index ? { ...s, store } : s) }
     await this.register.updatePack(updated)
     return updated
-  }
-
-  /** The order in which to try a pack's shards: healthy stores before failed ones, faster before slower, data before parity. */
-  private shardOrder (desc: PackDescriptor): number[] {
-    // with a speed vault, the data shards are asked first (the vault has them, if it took this pack)
-    if (this.vault != null) return [...Array.from({ length: desc.k }, (_, i) => i), ...Array.from({ length: desc.shards.length - desc.k }, (_, i) => desc.k + i)]
-    const rank = desc.shards.map((s, i) => {
-      const stores = this.storesFor(s.store)
-      const failed = stores.every(st => this.failedStores.has(st.id) || st.reachable?.() === false) ? 1 : 0
-      const speed = stores.length === 1 ? this.readSpeed.get(stores[0].id) : undefined
-      // speeds within a factor of about 1.4 count as equal (a bucket), so data shards keep their edge
-      const bucket = Math.round(2 * Math.log2(Math.max(1, speed ?? this.typicalMsPerMiB())))
-      return { i, failed, bucket, parity: i >= desc.k ? 1 : 0 }
-    })
-    rank.sort((a, b) => a.failed - b.failed || a.bucket - b.bucket || a.parity - b.parity || a.i - b.i)
-    return rank.map(r => r.i)
-  }
-
-  /** The median of the stores' measured read times (ms per MiB), or a guess when nothing was measured. */
-  private typicalMsPerMiB (): number {
-    const all = [...this.readSpeed.values()].sort((a, b) => a - b)
-    return all.length === 0 ? 50 : all[all.length >> 1]
-  }
-
-  /** How long a shard fetch may take before a spare starts: 4x the typical time, at least 300 ms. */
-  private hedgeMs (shardSize: number): number {
-    return Math.max(300, 4 * this.typicalMsPerMiB() * shardSize / (1 << 20) + 100)
-  }
-
-  /** Forgets the packs kept for loadBlob (up to PACK_CACHE_SIZE whole packs), e.g. once a restore has read its trees. */
-  dropPackCache (): void {
-    this.packCache.clear()
-  }
-
-  private async cachedPack (desc: PackDescriptor, options: CallOptions): Promise<Buffer> {
-    let p = this.packCache.get(desc.id)
-    if (p == null) {
-      p = this.readPack(desc, options)
-      this.packCache.set(desc.id, p)
-      p.catch(() => this.packCache.delete(desc.id))
-      while (this.packCache.size > PACK_CACHE_SIZE) this.packCache.delete(this.packCache.keys().next().value!)
-    }
-    return await p
   }
 
   /**
@@ -586,7 +341,7 @@ export class Repository {
   async loadBlob (id: string, options: CallOptions = {}): Promise<Buffer> {
     const loc = this.register.blobs.get(id)
     if (loc == null) throw new NotFoundError(`blob ${id.slice(0, 12)} is not in the index`)
-    const pack = await this.cachedPack(this.register.packs.get(loc.pack)!, options)
+    const pack = await this.packIo.cachedPack(this.register.packs.get(loc.pack)!, options)
     return openBlob(this.keys, loc.type, id, pack.subarray(loc.offset, loc.offset + loc.length), loc.rawLength)
   }
 
@@ -597,68 +352,6 @@ export class Repository {
     if (tree.v !== 1 || !Array.isArray(tree.nodes)) throw new UnsupportedFormatError(`tree ${id.slice(0, 12)} has an unknown format`)
     await this.register.putTrees([[id, tree]])
     return tree
-  }
-
-  /** The key a record of this kind is sealed with: placement records use the node's record key, the rest the repository's. */
-  private recordKeyFor (kind: RecordKind): Uint8Array {
-    if (kind !== 'placement' && kind !== 'lock') return this.keys.encryption
-    if (this.recordKey == null) throw new RepositoryLockedError(`the home ${this.home} has no node identity: placement records cannot be sealed or opened`)
-    return this.recordKey
-  }
-
-  /** Seals a small record and puts it on every store; it must reach at least m+1 of them. */
-  async putRecord (kind: RecordKind, value: unknown, options: CallOptions = {}): Promise<string> {
-    const bytes = sealRecord(this.recordKeyFor(kind), kind, value)
-    const name = hashName(bytes)
-    const results = await Promise.allSettled(this.stores.map(async s => { await s.put(kind, name, bytes, options) }))
-    const ok = results.filter(r => r.status === 'fulfilled').length
-    const need = Math.min(this.stores.length, this.codec.m + 1)
-    if (ok < need) {
-      const why = results.flatMap(r => r.status === 'rejected' ? [(r.reason as Error).message] : [])
-      throw new StoreUnavailableError(`${kind} record reached ${ok} stores, needs ${need}: ${why.join('; ')}`)
-    }
-    return name
-  }
-
-  /** Seals a record and puts it on every store; reports each store's outcome (locks decide on a majority). */
-  async putRecordEverywhere (kind: RecordKind, value: unknown, options: CallOptions = {}): Promise<{ name: string, stores: Array<{ store: string, error?: Error }> }> {
-    const bytes = sealRecord(this.recordKeyFor(kind), kind, value)
-    const name = hashName(bytes)
-    const results = await Promise.allSettled(this.stores.map(async s => { await s.put(kind, name, bytes, options) }))
-    if (options.signal?.aborted === true) throw options.signal.reason
-    return { name, stores: results.map((r, i) => ({ store: this.stores[i].id, ...(r.status === 'rejected' ? { error: r.reason as Error } : {}) })) }
-  }
-
-  /** The record names of one kind across the stores, each store within its limits (see record-list.ts). */
-  async listRecordNames (kind: RecordKind, options: CallOptions & ListLimits = {}): Promise<ListedNames> {
-    return await listNames(this.stores, kind, options)
-  }
-
-  /** The record names of one kind; StoreUnavailableError when no store answers in full. */
-  async listRecords (kind: RecordKind, options: CallOptions = {}): Promise<string[]> {
-    const listed = await this.listRecordNames(kind, options)
-    if (listed.reached === 0) throw new StoreUnavailableError(`no store can be reached to list ${kind} records: ${listed.problems.join('; ')}`)
-    return listed.names
-  }
-
-  /** A record's sealed bytes from the first store that holds them whole (checked against the name). */
-  async getRecordBytes (kind: RecordKind, name: string, options: CallOptions = {}): Promise<Uint8Array> {
-    const problems: string[] = []
-    for (const s of this.stores) {
-      try {
-        const bytes = await s.get(kind, name, options)
-        if (hashName(bytes) !== name) { problems.push(`${s.id}: corrupt`); continue }
-        return bytes
-      } catch (err) {
-        if (options.signal?.aborted === true) throw err
-        problems.push(`${s.id}: ${(err as Error).message}`)
-      }
-    }
-    throw new NotFoundError(`${kind} record ${name.slice(0, 12)} could not be read from any store: ${problems.join('; ')}`)
-  }
-
-  async getRecord<T> (kind: RecordKind, name: string, options: CallOptions = {}): Promise<T> {
-    return openRecord<T>(this.recordKeyFor(kind), kind, await this.getRecordBytes(kind, name, options))
   }
 
   /**
@@ -737,34 +430,6 @@ export class Repository {
     if (matches.length > 1) throw new NoSuchSnapshotError(`snapshot prefix ${ref} is ambiguous`)
     return matches[0]
   }
-}
-
-/** The home's copy of the sealed config (absent in homes made before it was kept, or recovered ones). */
-async function readLocalConfig (path: string, keys: RepositoryKeys): Promise<RepositoryConfig | undefined> {
-  let bytes: Buffer
-  try { bytes = await readFile(path) } catch { return undefined }
-  const config = openRecord<RepositoryConfig>(keys.encryption, 'config', bytes)
-  if (config.version !== FORMAT_VERSION) throw new UnsupportedFormatError(`repository format ${config.version} is not supported by this version (reads ${FORMAT_VERSION})`)
-  return config
-}
-
-async function readConfig (stores: ShardStore[], keys: RepositoryKeys, options: CallOptions): Promise<RepositoryConfig> {
-  const problems: string[] = []
-  for (const s of stores) {
-    try {
-      for await (const name of s.list('config', options)) {
-        const bytes = await s.get('config', name, options)
-        if (hashName(bytes) !== name) { problems.push(`${s.id}: config corrupt`); continue }
-        const config = openRecord<RepositoryConfig>(keys.encryption, 'config', bytes)
-        if (config.version !== FORMAT_VERSION) throw new UnsupportedFormatError(`repository format ${config.version} is not supported by this version (reads ${FORMAT_VERSION})`)
-        return config
-      }
-    } catch (err) {
-      if (err instanceof UnsupportedFormatError || err instanceof WrongPassphraseError) throw err
-      problems.push(`${s.id}: ${(err as Error).message}`)
-    }
-  }
-  throw new StoreUnavailableError(`the repository config could not be read from any store: ${problems.join('; ') || 'none found'}`)
 }
 
 /** A store under the owner's own control (a local directory), which may keep the wrapped key; not a peer. */
