@@ -1,3 +1,4 @@
+import { listNames } from '../repository/record-list.js'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { readdir } from 'node:fs/promises'
 import { hashName } from '../store/hash-name.js'
@@ -49,7 +50,10 @@ export async function fetchKeyFile (home: string, stores: ShardStore[], passphra
   const problems: string[] = []
   for (const store of stores) {
     try {
-      for await (const name of store.list('key', options)) {
+      // bounded like every listing: a peer that lists garbage or without end cannot hold the recovery
+      const listed = await listNames([store], 'key', { ...options, maxNames: 64, timeoutMs: 30_000 })
+      if (listed.reached === 0) problems.push(...listed.problems)
+      for (const name of listed.names) {
         const bytes = await store.get('key', name, options)
         if (hashName(bytes) !== name) { problems.push(`${store.label ?? store.id}: a corrupt key file`); continue }
         found++
