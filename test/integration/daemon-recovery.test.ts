@@ -88,7 +88,7 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     const mine = join(host3.home, 'shards', owner.peerId)
     const originals = new Map<string, Buffer>()
     for (const f of await shardFiles(mine)) originals.set(f.split('/').pop()!, await readFile(f))
-    assert.ok(originals.size > 3, `host3 holds ${originals.size} shards`)
+    assert.ok(originals.size >= 2, `host3 holds ${originals.size} shards`)
     // the slow uplink: host3 has none of them (yet)
     for (const f of await shardFiles(mine)) await rm(f)
     const seed = join(dir, 'seed-disk')
