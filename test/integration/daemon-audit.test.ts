@@ -298,10 +298,10 @@ describe('daemons on 127.0.0.1: hosts that answer challenges without the data fa
     assert.equal(first.get(storeOf(guesser))?.failed, first.get(storeOf(guesser))?.challenged, 'every guess failed')
     assert.equal(first.get(storeOf(replayer))?.passed, first.get(storeOf(replayer))?.challenged, 'the replayer still had the data the first time')
     const second = await round()
-    // every replayed answer fails, but for the shards of the snapshot's tree pack and index pack: those
-    // are a single segment long, so the first answer holds the whole shard (the host kept the data)
+    // every replayed answer fails, but for the shards of the snapshot's tree pack: those are a single
+    // segment long, so the first answer holds the whole shard (the host kept the data)
     const replayed = second.get(storeOf(replayer))!
-    assert.ok(replayed.challenged >= 5)
+    assert.ok(replayed.challenged >= 3, `the replayer was challenged ${replayed.challenged} times`)
     assert.ok(replayed.failed >= replayed.challenged - 2, `replayed answers that passed: ${replayed.passed} of ${replayed.challenged}`)
     for (const h of [h1, h2, h3, h4]) assert.equal(second.get(storeOf(h))?.failed, 0)
     // the cheats were warned, not yet penalised (a warning comes first, and a day of notice)

@@ -70,11 +70,12 @@ describe('daemon backup sets (integration)', function () {
     const skipped = log.find(s => s.status === 'skipped')!
     assert.match(skipped.reason ?? '', /previous schedule run of set docs \(started .*\) is still under way/)
     assert.equal(skipped.snapshot, undefined)
-    // retention after each scheduled session: the last 2 stay
+    // retention after each scheduled session: the last 2 stay (a session that just ended may still be
+    // applying it: wait for a moment between sessions)
+    await waitFor('retention down to the last 2', 30_000, async () => (await snapshotsJson(repo.home)).length === 2 ? true : undefined)
     await daemon!.stop()
     daemon = undefined
-    const snaps = await snapshotsJson(repo.home)
-    assert.equal(snaps.length, 2)
+    assert.ok((await snapshotsJson(repo.home)).length <= 3)
   })
 
   it('watch mode backs up a modified file once it stayed unchanged for minAgeSeconds, coalescing a burst', async function () {

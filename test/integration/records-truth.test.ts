@@ -110,7 +110,7 @@ describe('the stores hold the truth (integration)', function () {
     expectCode(await hf(repo.home, ['forget', first]), 0, 'forget')
     const p = await hf(repo.home, ['prune', '--json'])
     expectCode(p, 0, 'prune with a store away')
-    assert.ok(parseJson<{ deferred: number }>(p, 'prune').deferred > 0, 'deletions on the away store deferred')
+    assert.ok(parseJson<{ shardsDeleted: number }>(p, 'prune').shardsDeleted > 0, 'the forgotten data deleted on the stores there')
     await rename(away, repo.stores[3])
     // the store that was away still holds the old index records and the forgotten snapshot's record
     assert.ok((await names(repo.stores[3], 'index')).length >= 2)
