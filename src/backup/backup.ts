@@ -9,7 +9,6 @@ import { sealBlob } from '../repository/blob.js'
 import type { Repository } from '../repository/repository.js'
 import type { BuiltPack } from '../worker/crypto-worker.js'
 import type { BlobType, PackDescriptor, SnapshotRecord, SnapshotSummary, Tree, TreeNode } from '../repository/format.js'
-import { acquireLock } from '../node/home.js'
 import { checkAbort } from '../store/directory-store.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import { SourceNotFoundError } from '../errors.js'
@@ -71,7 +70,7 @@ const MAX_UPLOADS = 1
 const PROGRESS_INTERVAL_MS = 100
 
 export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
-  const release = await acquireLock(repo.home, 'backup')
+  const release = await repo.lock('backup', { signal: options.signal })
   try {
     // stores that joined since init (peers paired later) get the key file and the config first
     await repo.seedRecords({ signal: options.signal })

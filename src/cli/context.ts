@@ -5,6 +5,7 @@ import type { HealthSettings } from '../maintenance/repository-health.js'
 import { getPassphrase } from './passphrase.js'
 import { UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
+import { lockWaitOption, type Command } from './command.js'
 
 /** Where a command's output goes, and what its caller provides. */
 export interface CommandIo {
@@ -32,6 +33,8 @@ export interface CommandIo {
 
 /** What every command gets: its parsed options, output streams, a cancellation signal. */
 export interface CommandContext extends CommandIo {
+  /** the command being run: its name and how it uses the repository */
+  command?: Pick<Command, 'name' | 'readOnly' | 'exclusive'>
   args: string[]
   values: Record<string, string | boolean | string[] | undefined>
   json: boolean
@@ -56,7 +59,9 @@ export async function openRepository (ctx: CommandContext): Promise<Repository> 
   const { loadNodeConfig } = await import('../config/index.js')
   const { openVault } = await import('../store/directory-store.js')
   const vault = await openVault((await loadNodeConfig(home)).vault)
-  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault })
+  const cmd = ctx.command
+  const access = cmd?.readOnly === true ? { readOnly: true } : cmd?.exclusive === true ? { lock: { what: cmd.name, wait: lockWaitOption(ctx) } } : {}
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault, ...access })
 }
 
 /**

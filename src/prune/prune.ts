@@ -1,7 +1,6 @@
 import type { PackDescriptor } from '../repository/format.js'
 import type { SealedBlob } from '../repository/pack.js'
 import type { Repository } from '../repository/repository.js'
-import { acquireLock } from '../node/home.js'
 import { checkAbort } from '../store/directory-store.js'
 import { usedBlobs } from './used-blobs.js'
 
@@ -54,7 +53,7 @@ interface PackPlan { desc: PackDescriptor, used: Array<PackDescriptor['blobs'][n
  * home's lock is held throughout, so a backup cannot add packs (or rely on blobs) meanwhile.
  */
 export async function prune (repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
-  const release = await acquireLock(repo.home, 'prune')
+  const release = await repo.lock('prune', { signal: options.signal })
   try {
     return await run(repo, options)
   } finally {

@@ -9,13 +9,15 @@ import { placePack, placeShards, siteLimitFor } from '../placement/index.js'
 import { parseReputation, score } from '../audit/reputation.js'
 import { DirectoryStore, hashName, normalizeStoreSpec, openStore, ShardStore } from '../store/index.js'
 import { checkAbort } from '../store/directory-store.js'
-import { homePaths, readHomeConfig, writeFileAtomic } from '../node/home.js'
+import { acquireLock, homePaths, readHomeConfig, writeFileAtomic, type LockOptions } from '../node/home.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { BuiltPack, SealBatch, WorkerInit } from '../worker/crypto-worker.js'
 import { openBlob, sealBlob } from './blob.js'
 import type { SealedBlob } from './pack.js'
 import { openRecord, RecordKind, sealRecord } from './records.js'
 import { Register } from './register.js'
+import { openRegister } from './open-register.js'
+import { EphemeralRegister, fillEphemeral } from './ephemeral-register.js'
 import { firstK } from './first-k.js'
 import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexBlob, IndexRecord, PackDescriptor, RepositoryConfig, SnapshotRecord, Tree
@@ -50,6 +52,10 @@ export interface OpenOptions extends CallOptions {
   vault?: ShardStore
   /** Decorates the stores (rate limits, transfer slots: src/bandwidth). */
   wrapStores?: (stores: ShardStore[]) => ShardStore[]
+  /** The session only reads: it may run while another process writes (see openRegister). Never with `lock`. */
+  readOnly?: boolean
+  /** The session writes: the home's lock is taken for it before the register is opened, and held until close. */
+  lock?: { what: string, wait?: number }
 }
 
 /** Index blobs hold at most this many blob entries (about 100 bytes of JSON each). */
@@ -69,6 +75,8 @@ export class Repository {
   private pool?: WorkerPool
   private closed = false
   private placementPolicy?: OpenOptions['placement']
+  /** releases the home's lock this session holds (opened with OpenOptions.lock) */
+  private releaseLock?: () => Promise<void>
   /** The speed vault, when configured (see OpenOptions.vault). */
   vault?: ShardStore
   /** Why the vault could not take a copy in this session, if it could not (the backup itself goes on). */
@@ -105,7 +113,7 @@ export class Repository {
    */
   static async openForMaintenance (home: string, options: { stores: ShardStore[] }): Promise<Repository> {
     const homeConfig = await readHomeConfig(home)
-    const register = await Register.openShared(homePaths(home).register)
+    const register = await openRegister(home)
     try {
       if (!await register.isBuilt()) throw new RepositoryLockedError(`the register of ${home} is not built yet: a command with the passphrase builds it`)
       const first = register.packs.values().next().value
@@ -180,12 +188,34 @@ export class Repository {
     const config = await readLocalConfig(paths.repoConfig, keys) ?? await readConfig(stores, keys, options)
     if (config.id !== homeConfig.repository) throw new ConfigError(`the stores hold repository ${config.id}, not ${homeConfig.repository}`)
     const codec = createCodec(config.codec, config.k, config.m)
-    const register = await Register.openShared(paths.register)
-    const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
-    repo.placementPolicy = options.placement
-    repo.vault = options.vault
-    if (!await register.isBuilt()) await repo.rebuildIndex(options)
-    return repo
+    if (options.readOnly === true && options.lock != null) throw new UsageError('a read-only session takes no lock')
+    const started = Date.now()
+    const releaseLock = options.lock != null ? await acquireLock(home, options.lock.what, { wait: options.lock.wait, signal: options.signal }) : undefined
+    let repo: Repository | undefined
+    try {
+      const wait = Math.max(0, (options.lock?.wait ?? 0) - (Date.now() - started))
+      const register = await openRegister(home, { readOnly: options.readOnly, holdsLock: releaseLock != null, wait, signal: options.signal })
+      repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
+      repo.releaseLock = releaseLock
+      repo.placementPolicy = options.placement
+      repo.vault = options.vault
+      if (register instanceof EphemeralRegister) await fillEphemeral(repo, options)
+      else if (!await register.isBuilt()) await repo.rebuildIndex(options)
+      return repo
+    } catch (err) {
+      if (repo != null) await repo.close()
+      else await releaseLock?.()
+      throw err
+    }
+  }
+
+  /**
+   * Takes the home's lock for `what` (backup, prune), unless this session holds it already (opened with
+   * OpenOptions.lock). Returns its release.
+   */
+  async lock (what: string, options: LockOptions = {}): Promise<() => Promise<void>> {
+    if (this.releaseLock != null) return async () => {}
+    return await acquireLock(this.home, what, options)
   }
 
   async close (): Promise<void> {
@@ -193,8 +223,13 @@ export class Repository {
     this.closed = true
     await this.pool?.stop()
     this.pool = undefined
-    await this.register.close()
-    await Promise.all([...this.stores, ...(this.vault != null ? [this.vault] : [])].map(async s => await s.close()))
+    try {
+      await this.register.close()
+      await Promise.all([...this.stores, ...(this.vault != null ? [this.vault] : [])].map(async s => await s.close()))
+    } finally {
+      // after the register: a writer waiting for the lock then finds the register free too
+      await this.releaseLock?.()
+    }
   }
 
   /** The worker threads that seal blobs and build packs; started on first use. */

@@ -1,6 +1,10 @@
-/** Small shared helpers with no project dependencies: byte budgets, formatting, deadlines, racing a signal. */
+/** Small shared helpers with no project dependencies: byte budgets, formatting, durations, deadlines, racing a signal, retrying, lock holders. */
 export * from './byte-budget.js'
 export * from './for-each-limit.js'
 export * from './format.js'
 export * from './deadline.js'
 export * from './race-signal.js'
+export * from './duration.js'
+export * from './lock-holder.js'
+export * from './retry-until.js'
+export * from './process-alive.js'
