@@ -9,7 +9,6 @@ import { sealBlob } from '../format/blob.js'
 import type { Repository } from '../repository/repository.js'
 import type { BuiltPack } from '../worker/crypto-worker.js'
 import type { BlobType, PackDescriptor, SnapshotRecord, SnapshotSummary, Tree, TreeNode } from '../format/format.js'
-import { acquireLock } from '../node/home.js'
 import { lockRepository } from '../repository/repository-lock.js'
 import { checkAbort } from '../util/check-abort.js'
 import { ByteBudget } from '../util/byte-budget.js'
@@ -72,7 +71,7 @@ const MAX_UPLOADS = 1
 const PROGRESS_INTERVAL_MS = 100
 
 export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
-  const release = await acquireLock(repo.home, 'backup')
+  const release = await repo.lock('backup', { signal: options.signal })
   try {
     // shared: backups of several homes may run together, but no prune, forget or repair meanwhile
     const lock = await lockRepository(repo, 'shared', 'backup', { ...repo.lockSettings, signal: options.signal })

@@ -62,6 +62,7 @@ const snapshots: Command = {
   summary: 'list snapshots',
   options: {},
   repository: true,
+  readOnly: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
@@ -89,6 +90,7 @@ const ls: Command = {
   summary: 'list the entries of a snapshot, below PATH if given',
   options: {},
   repository: true,
+  readOnly: true,
   minArgs: 1,
   maxArgs: 2,
   async run (ctx) {
@@ -132,6 +134,7 @@ const restoreCmd: Command = {
   summary: 'restore a snapshot (or a path in it) below a target directory; nothing already in the target is followed',
   options: { target: { type: 'string' }, path: { type: 'string' }, overwrite: { type: 'string' }, verify: { type: 'boolean' } },
   repository: true,
+  readOnly: true,
   minArgs: 1,
   maxArgs: 1,
   async run (ctx) {
@@ -171,6 +174,7 @@ const checkCmd: Command = {
   summary: 'verify the repository structure; --read-data reads and verifies every shard',
   options: { 'read-data': { type: 'boolean' } },
   repository: true,
+  readOnly: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
@@ -240,14 +244,18 @@ const healthCmd: Command = {
   summary: 'redundancy of every snapshot and pack, from the last audits (reads no shard)',
   options: {},
   repository: true,
+  readOnly: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
     const { repositoryHealth } = await import('../maintenance/index.js')
+    const { EphemeralRegister } = await import('../repository/ephemeral-register.js')
     return await withRepository(ctx, async repo => {
       const res = await repositoryHealth(repo, { ...ctx.health, signal: ctx.signal })
       const { recordCopies } = await import('../repository/replicate-records.js')
       const records = await recordCopies(repo, { signal: ctx.signal })
+      // audit outcomes are local knowledge, kept only in the home's register
+      if (repo.register instanceof EphemeralRegister) ctx.err('note: another process holds the register, and with it the audit outcomes: this report is from the stores\' records alone (no shard shows as confirmed or lost)')
       const names = new Map(repo.stores.map(s => [s.id, s.label ?? s.id]))
       const needsRepair = res.packs.filter(p => p.needsRepair)
       const unrecoverable = res.packs.filter(p => p.unrecoverable)
@@ -283,6 +291,7 @@ const repairCmd: Command = {
   summary: 'regenerate lost shards now (from k good ones) and place them on other stores',
   options: {},
   repository: true,
+  exclusive: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
@@ -317,6 +326,7 @@ const rebuildIndex: Command = {
   summary: 'rebuild the local register from the stores',
   options: {},
   repository: true,
+  exclusive: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {

@@ -5,6 +5,7 @@ import type { HealthSettings } from '../maintenance/repository-health.js'
 import { getPassphrase } from './passphrase.js'
 import { UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
+import { lockWaitOption, type Command } from './command.js'
 
 /** Where a command's output goes, and what its caller provides. */
 export interface CommandIo {
@@ -32,6 +33,8 @@ export interface CommandIo {
 
 /** What every command gets: its parsed options, output streams, a cancellation signal. */
 export interface CommandContext extends CommandIo {
+  /** the command being run: its name and how it uses the repository */
+  command?: Pick<Command, 'name' | 'readOnly' | 'exclusive'>
   args: string[]
   values: Record<string, string | boolean | string[] | undefined>
   json: boolean
@@ -58,7 +61,9 @@ export async function openRepository (ctx: CommandContext): Promise<Repository> 
   const nodeConfig = await loadNodeConfig(home)
   const vault = await openVault(nodeConfig.vault)
   const locks = { staleMs: nodeConfig.locks.staleSeconds * 1000, refreshMs: nodeConfig.locks.refreshSeconds * 1000 }
-  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault, locks })
+  const cmd = ctx.command
+  const access = cmd?.readOnly === true ? { readOnly: true } : cmd?.exclusive === true ? { lock: { what: cmd.name, wait: lockWaitOption(ctx) } } : {}
+  return await Repository.open(home, passphrase, { signal: ctx.signal, stores, unlock: ctx.unlock, placement: ctx.placement, wrapStores, vault, locks, ...access })
 }
 
 /**

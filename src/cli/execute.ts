@@ -21,6 +21,11 @@ const TRANSFER = {
   transfers: { type: 'string' }
 } as const
 
+/** What an exclusive command takes: how long to wait for the repository's lock. */
+const LOCKING = {
+  'lock-wait': { type: 'string' }
+} as const
+
 export function help (): string {
   return ['holdfast - peer-to-peer encrypted offsite backup', '', 'Usage:',
     ...COMMANDS.map(c => `  ${c.usage}\n      ${c.summary}`), '',
@@ -28,6 +33,8 @@ export function help (): string {
     '$HOLDFAST_PASSPHRASE, --passphrase-file FILE or a prompt on a terminal.',
     'Repository commands also take --limit-upload SIZE, --limit-download SIZE (bytes per second) and',
     '--transfers N (shard transfers at once, 1-10), over the node config\'s bandwidth and transfers.',
+    'Commands that change the repository (backup, forget, archive, prune, repair, rebuild-index) take its',
+    'lock; --lock-wait DURATION (e.g. 30s, 5m) waits that long for another holder, instead of exit 11.',
     'Exit codes: 0 ok, 1 error, 2 usage, 3 partial (files skipped or not restored), 10 no repository,',
     '11 locked, 12 wrong passphrase, 130 interrupted.'].join('\n')
 }
@@ -41,7 +48,7 @@ export async function executeCommand (argv: string[], io: CommandIo): Promise<nu
     if (cmd == null) throw new UsageError(`unknown command "${name}" (see holdfast --help)`)
     let parsed
     try {
-      parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...(cmd.repository != null && cmd.repository !== false ? TRANSFER : {}), ...cmd.options }, allowPositionals: true, strict: true })
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL, ...(cmd.repository != null && cmd.repository !== false ? TRANSFER : {}), ...(cmd.exclusive === true ? LOCKING : {}), ...cmd.options }, allowPositionals: true, strict: true })
     } catch (err) {
       throw new UsageError(`${(err as Error).message}\nusage: ${cmd.usage}`)
     }
@@ -49,6 +56,7 @@ export async function executeCommand (argv: string[], io: CommandIo): Promise<nu
     if (parsed.positionals.length < cmd.minArgs || parsed.positionals.length > cmd.maxArgs) throw new UsageError(`wrong number of arguments\nusage: ${cmd.usage}`)
     const ctx: CommandContext = {
       ...io,
+      command: cmd,
       args: parsed.positionals,
       values: parsed.values as CommandContext['values'],
       json: parsed.values.json === true

@@ -45,6 +45,7 @@ const forgetCmd: Command = {
     'repack-unused': { type: 'string' }
   },
   repository: true,
+  exclusive: true,
   minArgs: 0,
   maxArgs: Infinity,
   async run (ctx) {
@@ -95,6 +96,7 @@ const archiveCmd: Command = {
   summary: 'pin a snapshot so that no retention policy removes it (--undo unpins it)',
   options: { undo: { type: 'boolean' } },
   repository: true,
+  exclusive: true,
   minArgs: 1,
   maxArgs: 1,
   async run (ctx) {
@@ -167,6 +169,7 @@ const pruneCmd: Command = {
   summary: 'delete the data no snapshot needs from every store (partly used packs are repacked)',
   options: { 'dry-run': { type: 'boolean' }, 'repack-unused': { type: 'string' }, 'orphan-grace': { type: 'string' } },
   repository: true,
+  exclusive: true,
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {

@@ -17,6 +17,7 @@ const seedCmd: Command = {
   options: { peer: { type: 'string' } },
   // export reads the repository (through the daemon for a peers repository); import talks to this node's daemon
   repository: args => args[0] === 'export',
+  readOnly: true,
   absoluteArgs: ([action, dir]) => [action, resolve(dir)],
   minArgs: 2,
   maxArgs: 2,

@@ -16,6 +16,7 @@ const backupCmd: Command = {
   summary: 'back up files and directories (or a backup set of the node config) into a new snapshot',
   options: { set: { type: 'string' }, tag: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true } },
   repository: true,
+  exclusive: true,
   absoluteArgs: args => args.map(p => resolve(p)),
   minArgs: 0,
   maxArgs: Infinity,

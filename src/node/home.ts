@@ -1,8 +1,12 @@
-import { homedir } from 'node:os'
+import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { ConfigError, LockedError, RepositoryNotFoundError, UnsupportedFormatError } from '../errors.js'
 import type { HomeConfig } from '../format/format.js'
+import { formatAge } from '../util/duration.js'
+import { describeLockHolder, parseLockHolder, type LockHolder } from '../util/lock-holder.js'
+import { processAlive } from '../util/process-alive.js'
+import { retryUntil } from '../util/retry-until.js'
 
 /**
  * A node's home directory: holdfast.json (where the stores are), key.json (the wrapped key, also kept in
@@ -41,24 +45,79 @@ export async function readHomeConfig (home: string): Promise<HomeConfig> {
 }
 
 
-function alive (pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }
+/** What acquireLock waits for, and how long. */
+export interface LockOptions {
+  /** how long to wait for the holder to let go, in ms (default 0: fail at once) */
+  wait?: number
+  signal?: AbortSignal
 }
 
-/** Takes the home's exclusive lock; a lock left by a dead process is taken over. Returns the release function. */
-export async function acquireLock (home: string, what: string): Promise<() => Promise<void>> {
+/** A lock file that is not a lock record (torn by a crash, or just created and not yet written) is stale after this. */
+const UNREADABLE_LOCK_STALE_MS = 10_000
+
+/**
+ * Takes the home's exclusive lock for `what` (a command's name), waiting up to `options.wait` ms for the
+ * holder to let go; otherwise LockedError naming the holder (host, pid, what, for how long). A lock left by
+ * a dead process of this host is taken over. Returns the release function.
+ */
+export async function acquireLock (home: string, what: string, options: LockOptions = {}): Promise<() => Promise<void>> {
   const path = homePaths(home).lock
+  let holder: LockHolder | undefined
+  const release = await retryUntil(async () => {
+    const r = await tryLock(path, { pid: process.pid, hostname: hostname(), home: resolve(home), what, since: new Date().toISOString() })
+    if (typeof r === 'function') return r
+    holder = r.holder
+    return undefined
+  }, options)
+  if (release != null) return release
+  const waited = (options.wait ?? 0) > 0 ? ` (waited ${formatAge(options.wait ?? 0)})` : ''
+  throw new LockedError(`the repository is locked by ${holder != null ? describeLockHolder(holder) : 'another process'}${waited}`)
+}
+
+/** The live holder of the home's lock, if any (a lock of a dead process is no holder). */
+export async function lockHolder (home: string): Promise<LockHolder | undefined> {
+  const seen = await readLock(homePaths(home).lock)
+  return seen?.holder != null && !isStale(seen) ? seen.holder : undefined
+}
+
+/** One attempt: the release function, or who holds the lock (undefined when the lock file does not say). */
+async function tryLock (path: string, me: LockHolder): Promise<(() => Promise<void>) | { holder?: LockHolder }> {
+  const mine = JSON.stringify(me)
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(path, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }), { flag: 'wx', mode: 0o600 })
-      return async () => { await rm(path, { force: true }) }
+      await writeFile(path, mine, { flag: 'wx', mode: 0o600 })
+      return async () => {
+        // only our own: never a lock another process took over (it judged this one stale)
+        if ((await readFile(path, 'utf8').catch(() => undefined)) === mine) await rm(path, { force: true })
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      let holder: { pid: number, what: string } | undefined
-      try { holder = JSON.parse(await readFile(path, 'utf8')) } catch {}
-      if (holder != null && alive(holder.pid)) throw new LockedError(`the repository is locked by process ${holder.pid} (${holder.what})`)
-      await rm(path, { force: true })
     }
+    const seen = await readLock(path)
+    if (seen == null) continue // released meanwhile
+    if (!isStale(seen)) return { holder: seen.holder }
+    // taken over only while it is still the one judged stale (another taker may have replaced it meanwhile)
+    if ((await readFile(path, 'utf8').catch(() => undefined)) === seen.text) await rm(path, { force: true })
   }
-  throw new LockedError('could not take the repository lock')
+  return {}
+}
+
+interface SeenLock { text: string, holder?: LockHolder, mtimeMs: number }
+
+async function readLock (path: string): Promise<SeenLock | undefined> {
+  try {
+    const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)])
+    return { text, holder: parseLockHolder(text), mtimeMs: st.mtimeMs }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/** A holder of this host that is gone, or a lock file that has said nothing for a while. */
+function isStale (seen: SeenLock): boolean {
+  const h = seen.holder
+  if (h == null) return Date.now() - seen.mtimeMs > UNREADABLE_LOCK_STALE_MS
+  // a process of another host (a home on a shared disk) cannot be checked from here: it holds until it lets go
+  return (h.hostname == null || h.hostname === hostname()) && !processAlive(h.pid)
 }

@@ -1,7 +1,6 @@
 import type { PackDescriptor } from '../format/format.js'
 import type { SealedBlob } from '../format/pack.js'
 import type { Repository } from '../repository/repository.js'
-import { acquireLock } from '../node/home.js'
 import { checkAbort } from '../util/check-abort.js'
 import { IncompleteRegisterError } from '../errors.js'
 import type { ForgetRecord, IndexRecord, PlacementRecord, SnapshotRecord } from '../format/format.js'
@@ -73,7 +72,7 @@ interface PackPlan { desc: PackDescriptor, used: Array<PackDescriptor['blobs'][n
  * so a backup cannot add packs (or rely on blobs) meanwhile.
  */
 export async function prune (repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
-  const release = await acquireLock(repo.home, 'prune')
+  const release = await repo.lock('prune', { signal: options.signal })
   try {
     const lock = await lockRepository(repo, 'exclusive', 'prune', { ...repo.lockSettings, signal: options.signal })
     try {

@@ -6,7 +6,7 @@ import { createCodec, ErasureCodec } from '../erasure/index.js'
 import { DEFAULT_CHUNKER_PARAMS, validateChunkerParams } from '../chunking/index.js'
 import { SEGMENT_SIZE } from '../audit/index.js'
 import { DirectoryStore, hashName, normalizeStoreSpec, openStore, ShardStore } from '../store/index.js'
-import { homePaths, readHomeConfig } from '../node/home.js'
+import { acquireLock, homePaths, readHomeConfig, type LockOptions } from '../node/home.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { BuiltPack, SealBatch, WorkerInit } from '../worker/crypto-worker.js'
@@ -21,6 +21,8 @@ import { PackIo } from './pack-io.js'
 import { RecordIo } from './record-io.js'
 import { readConfig, readLocalConfig } from './repository-config.js'
 import { replicateRecords, type ReplicationReport } from './replicate-records.js'
+import { openRegister } from './open-register.js'
+import { EphemeralRegister, fillEphemeral } from './ephemeral-register.js'
 import {
   BlobType, FORMAT_VERSION, HomeConfig, IndexRecord, PackDescriptor, PlacementMove, PlacementRecord, RepositoryConfig, SnapshotRecord, Tree
 } from '../format/format.js'
@@ -56,6 +58,10 @@ export interface OpenOptions extends CallOptions {
   wrapStores?: (stores: ShardStore[]) => ShardStore[]
   /** How locks on the stores go stale, are refreshed, and how long a writer waits for one (ms). */
   locks?: { staleMs?: number, refreshMs?: number, waitMs?: number }
+  /** The session only reads: it may run while another process writes (see openRegister). Never with `lock`. */
+  readOnly?: boolean
+  /** The session writes: the home's lock is taken for it before the register is opened, and held until close. */
+  lock?: { what: string, wait?: number }
 }
 
 /** Index records hold at most this many blob entries (about 100 bytes of JSON each: records stay under 8 MiB). */
@@ -79,6 +85,8 @@ export class Repository {
   recordKey?: Buffer
   /** How locks on the stores go stale and are refreshed (the node config's locks section). */
   lockSettings: { staleMs?: number, refreshMs?: number, waitMs?: number } = {}
+  /** releases the home's lock this session holds (opened with OpenOptions.lock) */
+  private releaseLock?: () => Promise<void>
 
   private constructor (
     readonly home: string,
@@ -116,7 +124,7 @@ export class Repository {
    */
   static async openForMaintenance (home: string, options: { stores: ShardStore[] }): Promise<Repository> {
     const homeConfig = await readHomeConfig(home)
-    const register = await Register.openShared(homePaths(home).register)
+    const register = await openRegister(home)
     try {
       if (!await register.isBuilt()) throw new RepositoryLockedError(`the register of ${home} is not built yet: a command with the passphrase builds it`)
       const first = register.packs.values().next().value
@@ -193,19 +201,36 @@ export class Repository {
     const config = await readLocalConfig(paths.repoConfig, keys) ?? await readConfig(stores, keys, options)
     if (config.id !== homeConfig.repository) throw new ConfigError(`the stores hold repository ${config.id}, not ${homeConfig.repository}`)
     const codec = createCodec(config.codec, config.k, config.m)
-    const register = await Register.openShared(paths.register)
-    const repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
-    repo.packIo.placementPolicy = options.placement
-    repo.vault = options.vault
-    repo.lockSettings = options.locks ?? {}
+    if (options.readOnly === true && options.lock != null) throw new UsageError('a read-only session takes no lock')
+    const started = Date.now()
+    const releaseLock = options.lock != null ? await acquireLock(home, options.lock.what, { wait: options.lock.wait, signal: options.signal }) : undefined
+    let repo: Repository | undefined
     try {
+      const wait = Math.max(0, (options.lock?.wait ?? 0) - (Date.now() - started))
+      const register = await openRegister(home, { readOnly: options.readOnly, holdsLock: releaseLock != null, wait, signal: options.signal })
+      repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
+      repo.releaseLock = releaseLock
+      repo.packIo.placementPolicy = options.placement
+      repo.vault = options.vault
+      repo.lockSettings = { ...options.locks, ...(options.lock?.wait != null ? { waitMs: options.lock.wait } : {}) }
       repo.recordKey = await loadNodeRecordKey(home, config.id)
-      if (!await register.isBuilt()) await repo.rebuildIndex(options)
+      if (register instanceof EphemeralRegister) await fillEphemeral(repo, options)
+      else if (!await register.isBuilt()) await repo.rebuildIndex(options)
+      return repo
     } catch (err) {
-      await repo.close()
+      if (repo != null) await repo.close()
+      else await releaseLock?.()
       throw err
     }
-    return repo
+  }
+
+  /**
+   * Takes the home's lock for `what` (backup, prune), unless this session holds it already (opened with
+   * OpenOptions.lock). Returns its release.
+   */
+  async lock (what: string, options: LockOptions = {}): Promise<() => Promise<void>> {
+    if (this.releaseLock != null) return async () => {}
+    return await acquireLock(this.home, what, options)
   }
 
   async close (): Promise<void> {
@@ -213,8 +238,13 @@ export class Repository {
     this.closed = true
     await this.pool?.stop()
     this.pool = undefined
-    await this.register.close()
-    await Promise.all([...this.stores, ...(this.vault != null ? [this.vault] : [])].map(async s => await s.close()))
+    try {
+      await this.register.close()
+      await Promise.all([...this.stores, ...(this.vault != null ? [this.vault] : [])].map(async s => await s.close()))
+    } finally {
+      // after the register: a writer waiting for the lock then finds the register free too
+      await this.releaseLock?.()
+    }
   }
 
   /** The worker threads that seal blobs and build packs; started on first use. */

@@ -1,4 +1,4 @@
-/** Small shared helpers with no project dependencies: byte budgets, formatting, deadlines, racing a signal. */
+/** Small shared helpers with no project dependencies: byte budgets, formatting, durations, deadlines, racing a signal, retrying, lock holders. */
 export * from './byte-budget.js'
 export * from './for-each-limit.js'
 export * from './format.js'
@@ -7,3 +7,7 @@ export * from './race-signal.js'
 export * from './mail-address.js'
 export * from './check-abort.js'
 export * from './write-file-atomic.js'
+export * from './duration.js'
+export * from './lock-holder.js'
+export * from './retry-until.js'
+export * from './process-alive.js'

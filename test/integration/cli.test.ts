@@ -1062,7 +1062,7 @@ describe('holdfast CLI (integration)', function () {
       try {
         const r = await hf(repo.home, ['backup', dir])
         expectCode(r, 11, 'backup while locked')
-        assert.match(r.stderr, new RegExp(`locked by process ${process.pid}`))
+        assert.match(r.stderr, new RegExp(`locked by backup, pid ${process.pid}, for \\d+s`))
       } finally {
         await rm(lock, { force: true })
       }

@@ -65,7 +65,7 @@ describe('retention (integration)', function () {
     try {
       const r = await hf(repo.home, ['prune'])
       expectCode(r, 11, 'prune beside a backup')
-      assert.match(r.stderr, /locked by process \d+ \(backup\)/)
+      assert.match(r.stderr, /locked by backup, pid \d+, for \d+s/)
     } finally {
       await rm(join(repo.home, 'lock'), { force: true })
     }
