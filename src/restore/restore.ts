@@ -9,6 +9,7 @@ import type { BlobLocation } from '../repository/register.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { FileMeta, PackBlobJob, RestorePackJob, RestorePackResult, RestoreWorkerInit } from '../worker/restore-worker.js'
 import { checkAbort } from '../util/check-abort.js'
+import { NotFoundError } from '../errors.js'
 import { planRestore, PlannedNode } from './plan.js'
 import { RestoreTarget, type OverwritePolicy } from './restore-target.js'
 import { verifyRestored } from './verify.js'
@@ -44,7 +45,8 @@ export interface RestoreResult {
   skipped: number
   /** files re-read and checked with --verify */
   verified?: number
-  failed: Array<{ path: string, reason: string }>
+  /** Entries not restored; `error` names the error class when one was raised (PackUnrecoverableError for a pack with fewer than k good shards). */
+  failed: Array<{ path: string, reason: string, error?: string }>
 }
 
 interface FileJob {
@@ -85,10 +87,10 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     last = now
     options.onProgress?.({ type: 'restore:progress', filesDone, filesTotal: plan.files.length, bytesDone, bytesTotal: plan.bytes })
   }
-  const fail = (job: FileJob, reason: string): void => {
+  const fail = (job: FileJob, reason: string, error?: string): void => {
     if (job.failed != null) return
     job.failed = reason
-    result.failed.push({ path: job.path, reason })
+    result.failed.push({ path: job.path, reason, ...(error != null ? { error } : {}) })
     filesDone++
     options.onProgress?.({ type: 'restore:warning', path: job.path, message: reason })
   }
@@ -131,7 +133,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     const places: Array<{ loc: BlobLocation, id: string, offset: number }> = []
     for (const id of content) {
       const loc = repo.register.blobs.get(id)
-      if (loc == null) { fail(job, `chunk ${id.slice(0, 12)} is not in the index`); break }
+      if (loc == null) { fail(job, `chunk ${id.slice(0, 12)} is not in the index`, 'NotFoundError'); break }
       places.push({ loc, id, offset: size })
       size += loc.rawLength
     }
@@ -178,14 +180,14 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     const desc = repo.register.packs.get(packId)
     let pack: Buffer
     try {
-      if (desc == null) throw new Error(`pack ${packId.slice(0, 12)} is not in the index`)
+      if (desc == null) throw new NotFoundError(`pack ${packId.slice(0, 12)} is not in the index`)
       pack = await repo.readPack(desc, { signal })
     } catch (err) {
       if (signal?.aborted === true) throw err
-      const reason = (err as Error).message
+      const { message: reason, name } = err as Error
       for (const b of blobs.values()) {
-        for (const f of b.whole) fail(jobs[f.file], reason)
-        for (const [file] of b.pieces) fail(jobs[file], reason)
+        for (const f of b.whole) fail(jobs[f.file], reason, name)
+        for (const [file] of b.pieces) fail(jobs[file], reason, name)
       }
       return
     }
