@@ -305,6 +305,7 @@ const repairCmd: Command = {
         printJson(ctx, { ok: res.failed.length === 0 && res.unrecoverable.length === 0, ...res })
       } else {
         const shards = res.repaired.reduce((n, r) => n + r.placed.length, 0)
+        if (res.released > 0) ctx.out(`${res.released} shard${res.released === 1 ? '' : 's'} brought back from quarantine`)
         ctx.out(res.needed === 0 ? 'nothing to repair' : `${res.repaired.length} of ${res.needed} packs repaired: ${shards} shard${shards === 1 ? '' : 's'} regenerated`)
         if (res.rebalanced.length > 0) ctx.out(`${res.rebalanced.length} pack(s) rebalanced over the sites: ${res.rebalanced.reduce((n, r) => n + r.placed.length, 0)} shard(s) moved`)
         if (res.staleDeleted > 0) ctx.out(`${res.staleDeleted} stale cop${res.staleDeleted === 1 ? 'y' : 'ies'} deleted from stores that are back`)

@@ -158,7 +158,7 @@ function printPrune (ctx: CommandContext, r: PruneResult): void {
   if (r.unusedKept > 0) ctx.out(`${formatBytes(r.unusedKept)} unused left in packs mostly still needed (below --repack-unused)`)
   if (!r.dryRun) {
     ctx.out(`${r.packs.written} new packs written; ${r.shardsDeleted} shards deleted from the stores, ${formatBytes(r.bytesFreed)} freed${r.orphansDeleted > 0 ? `; ${r.orphansDeleted} unaccounted shards deleted after their grace period` : ''}`)
-    if (r.orphansQuarantined > 0) ctx.out(`${r.orphansQuarantined} shard(s) no record accounts for are kept until their grace period ends (--orphan-grace)`)
+    if (r.orphansQuarantined > 0) ctx.out(`${r.orphansQuarantined} shard(s) no record accounts for put in quarantine: deleted when their grace period ends (--orphan-grace), unless a repair brings them back first`)
     if (r.deferred > 0) ctx.err(`warning: ${r.deferred} shard(s) on unreachable stores are deleted once those are back`)
   }
 }

@@ -30,6 +30,8 @@ import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
 import { openVault } from '../store/directory-store.js'
 import { isAbsolute } from 'node:path'
+/** How often a host deletes what its owners' quarantine holds past its grace. */
+const QUARANTINE_PURGE_MS = 3600_000
 
 /**
  * A running node. `start` brings the services up in dependency order (host store, libp2p, shard
@@ -95,6 +97,7 @@ export class Daemon {
   private readonly unlocks: UnlockCache
   maintenance?: MaintenanceScheduler
   private scrubber?: Scrubber
+  private purgeTimer?: ReturnType<typeof setInterval>
   /** Forwarded commands and scheduled sessions under way (a maintenance round waits for none to run). */
   private commands = 0
   /** Restores under way: backups pause meanwhile. */
@@ -123,6 +126,11 @@ export class Daemon {
       const trust = this.trust = await TrustList.open(home)
       this.host = await HostStore.open(home, { quotaFor: peer => { const e = trust.get(peer); return e == null || e.revoked === true ? undefined : e.quotaGranted } })
       const node = this.node = await createHoldfastNode({ privateKey, config, trust })
+      // what owners put in quarantine here is deleted once its grace is over: now, then hourly
+      const purge = (): void => { void this.host?.purgeQuarantine().catch(err => this.init.onError?.(err, 'quarantine purge')) }
+      this.purgeTimer = setInterval(purge, QUARANTINE_PURGE_MS)
+      this.purgeTimer.unref()
+      purge()
       this.shards = new ShardService(node, { store: this.host, onError: (err, peer) => this.init.onError?.(err, `shard protocol, peer ${peer}`) })
       await this.shards.start()
       this.pairing = new PairingService({ node, home, trust, gate: gateOf(node), profile, inviteExpirySeconds: config.inviteExpirySeconds })
@@ -185,6 +193,7 @@ export class Daemon {
 
   async stop (): Promise<void> {
     this.running = false
+    clearInterval(this.purgeTimer)
     this.unlocks.clear()
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
       ['backup scheduler', this.backups != null ? async () => await this.backups!.stop() : undefined],

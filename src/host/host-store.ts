@@ -13,7 +13,7 @@ import {
 } from '../errors.js'
 import { DATA_CHUNK_SIZE, MAX_OBJECT_SIZE } from '../protocol/constants.js'
 import { KeyedLock } from './keyed-lock.js'
-import { DamagedRecord, IndexValue, ReciprocityLedger } from './reciprocity-ledger.js'
+import { DamagedRecord, IndexValue, QuarantineEntry, ReciprocityLedger } from './reciprocity-ledger.js'
 
 /**
  * How much a peer may keep here, in bytes; undefined when the peer is not trusted (every request refused).
@@ -66,6 +66,11 @@ const TMP = '.tmp'
 const CLEAN = 'meta!clean'
 const USAGE = 'usage!'
 const DAMAGED = 'damaged!'
+const QUARANTINED = 'quarantine!'
+const QUARANTINE_DIR = '.quarantine'
+/** The longest a host keeps an object in quarantine, whatever its owner asks. */
+export const MAX_QUARANTINE_MS = 30 * 24 * 3600_000
+
 
 /**
  * The objects this node keeps for its peers. Layout: ROOT/<owner>/<kind>/<2 hex>/<name>, where the owner is
@@ -86,6 +91,7 @@ export class HostStore {
   private readonly maxObjectSize: number
   private readonly usageOf = new Map<string, StoreUsage>()
   private readonly reserved = new Map<string, number>()
+  private readonly quarantinedBytes = new Map<string, number>()
   private readonly lock = new KeyedLock()
   private active = 0
   private idle: (() => void) | undefined
@@ -116,6 +122,7 @@ export class HostStore {
       if ((await db.get(CLEAN)) === true) await store.loadUsage()
       else await store.reconcile()
       await store.ledger.load()
+      await store.loadQuarantine()
       await db.put(CLEAN, false)
       return store
     } catch (err) {
@@ -322,6 +329,128 @@ export class HostStore {
   }
 
   /**
+   * Takes the owner's object out of use (ShardStore.quarantine): moved to ROOT/.quarantine/<owner>/<kind>/,
+   * no longer listed, read or counted against the quota, and deleted by `purgeQuarantine` once its grace is
+   * over (at most MAX_QUARANTINE_MS, whatever the owner asks). What an owner has in quarantine is bounded by
+   * its quota: the oldest goes first to make room. Returns the bytes taken off the owner's usage.
+   */
+  async quarantine (owner: string, kind: ObjectKind, name: string, graceMs: number, options: StoreCallOptions = {}): Promise<number> {
+    return await this.track(options.signal, async () => {
+      const p = this.path(owner, kind, name)
+      const quota = await this.quota(owner)
+      if (!Number.isFinite(graceMs) || graceMs < 0) throw new UsageError(`invalid grace: ${graceMs}`)
+      return await this.lock.run(owner, async () => {
+        let size: number
+        try {
+          size = (await stat(p)).size
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0
+          throw err
+        }
+        const key = `${QUARANTINED}${owner}!${kind}!${name}`
+        if (size > quota) {
+          await rm(p, { force: true })
+        } else {
+          await this.makeRoom(owner, quota - size)
+          // the entry first: a crash before the move leaves an entry whose file is still live (harmless)
+          await this.db.put(key, { until: Date.now() + Math.min(graceMs, MAX_QUARANTINE_MS), bytes: size })
+          const dest = this.quarantinePath(owner, kind, name)
+          await mkdir(dirname(dest), { recursive: true })
+          await rename(p, dest)
+          this.quarantinedBytes.set(owner, (this.quarantinedBytes.get(owner) ?? 0) + size)
+        }
+        if (this.durable) await syncDir(dirname(p))
+        const u = this.hostedFor(owner)
+        await this.setUsage(owner, { objects: Math.max(0, u.objects - 1), bytes: Math.max(0, u.bytes - size) })
+        return size
+      })
+    })
+  }
+
+  /** Brings the owner's object back from quarantine (counted again, even above the quota); false when there is none. */
+  async release (owner: string, kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
+    return await this.track(options.signal, async () => {
+      const live = this.path(owner, kind, name)
+      await this.quota(owner)
+      return await this.lock.run(owner, async () => {
+        const key = `${QUARANTINED}${owner}!${kind}!${name}`
+        const entry = await this.db.get(key) as QuarantineEntry | undefined
+        if (entry == null) return false
+        const held = this.quarantinePath(owner, kind, name)
+        let size: number
+        try {
+          size = (await stat(held)).size
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+          await this.db.del(key)
+          return await exists(live)
+        }
+        if (await exists(live)) {
+          await rm(held, { force: true })
+        } else {
+          await mkdir(dirname(live), { recursive: true })
+          await rename(held, live)
+          if (this.durable) await syncDir(dirname(live))
+          const u = this.hostedFor(owner)
+          await this.setUsage(owner, { objects: u.objects + 1, bytes: u.bytes + size })
+        }
+        await this.db.del(key)
+        this.quarantinedBytes.set(owner, Math.max(0, (this.quarantinedBytes.get(owner) ?? 0) - entry.bytes))
+        return true
+      })
+    })
+  }
+
+  /** Deletes what has been in quarantine past its grace (every owner); returns how many objects. */
+  async purgeQuarantine (now = Date.now(), options: StoreCallOptions = {}): Promise<number> {
+    return await this.track(options.signal, async () => {
+      const due: Array<[string, QuarantineEntry]> = []
+      for await (const [key, value] of this.db.iterator({ gte: QUARANTINED, lt: QUARANTINED.slice(0, -1) + '"' })) {
+        if ((value as QuarantineEntry).until <= now) due.push([key, value as QuarantineEntry])
+      }
+      for (const [key] of due) {
+        checkAbort(options.signal)
+        const [owner] = key.slice(QUARANTINED.length).split('!')
+        await this.lock.run(owner, async () => { await this.dropQuarantined(key) })
+      }
+      return due.length
+    })
+  }
+
+  /** Bytes the owner has in quarantine here. */
+  quarantinedFor (owner: string): number {
+    return this.quarantinedBytes.get(owner) ?? 0
+  }
+
+  /** Deletes the owner's oldest quarantined objects until at most `room` bytes are held (under the owner's lock). */
+  private async makeRoom (owner: string, room: number): Promise<void> {
+    if ((this.quarantinedBytes.get(owner) ?? 0) <= room) return
+    const prefix = `${QUARANTINED}${owner}!`
+    const entries: Array<[string, QuarantineEntry]> = []
+    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefix + '~' })) entries.push([key, value as QuarantineEntry])
+    entries.sort((a, b) => a[1].until - b[1].until)
+    for (const [key] of entries) {
+      if ((this.quarantinedBytes.get(owner) ?? 0) <= room) break
+      await this.dropQuarantined(key)
+    }
+  }
+
+  /** Deletes one quarantined object and its entry (under its owner's lock). */
+  private async dropQuarantined (key: string): Promise<void> {
+    const entry = await this.db.get(key) as QuarantineEntry | undefined
+    if (entry == null) return
+    const [owner, kind, name] = key.slice(QUARANTINED.length).split('!')
+    await rm(join(this.root, QUARANTINE_DIR, owner, kind, name), { force: true })
+    await this.db.del(key)
+    this.quarantinedBytes.set(owner, Math.max(0, (this.quarantinedBytes.get(owner) ?? 0) - entry.bytes))
+  }
+
+  private quarantinePath (owner: string, kind: ObjectKind, name: string): string {
+    this.path(owner, kind, name) // validates owner, kind and name
+    return join(this.root, QUARANTINE_DIR, owner, kind, name)
+  }
+
+  /**
    * Scrub: re-hashes one object against its name (streamed, under the owner's lock so that no put or
    * delete of it runs meanwhile). A corrupt object is removed (usage updated) and recorded as damaged for
    * its owner, who learns of it through `damaged`; it is never served again.
@@ -423,6 +552,14 @@ export class HostStore {
     if (this.active > 0) await new Promise<void>(resolve => { this.idle = resolve })
     await this.db.put(CLEAN, true)
     await this.db.close()
+  }
+
+  private async loadQuarantine (): Promise<void> {
+    this.quarantinedBytes.clear()
+    for await (const [key, value] of this.db.iterator({ gte: QUARANTINED, lt: QUARANTINED.slice(0, -1) + '"' })) {
+      const owner = key.slice(QUARANTINED.length).split('!')[0]
+      this.quarantinedBytes.set(owner, (this.quarantinedBytes.get(owner) ?? 0) + (value as QuarantineEntry).bytes)
+    }
   }
 
   private async loadUsage (): Promise<void> {

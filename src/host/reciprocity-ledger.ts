@@ -25,7 +25,10 @@ export interface LedgerEntry {
 /** An object the host's scrub found corrupt and removed (`damaged!OWNER!KIND!NAME`). */
 export interface DamagedRecord { at: number, reason: string }
 
-export type IndexValue = StoreUsage | StoredByRecord | boolean | DamagedRecord
+/** An object in quarantine on this host: when it may be deleted, and its size. */
+export interface QuarantineEntry { until: number, bytes: number }
+
+export type IndexValue = StoreUsage | StoredByRecord | boolean | DamagedRecord | QuarantineEntry
 
 const PREFIX = 'storedby!'
 

@@ -16,7 +16,7 @@ export interface ProtocolRegistrar {
 
 export interface ShardServiceInit {
   /** Where requests are served from; the service neither opens nor closes it. */
-  store: Pick<HostStore, 'beginPut' | 'openRead' | 'has' | 'list' | 'delete' | 'usage' | 'prove' | 'damaged'>
+  store: Pick<HostStore, 'beginPut' | 'openRead' | 'has' | 'list' | 'delete' | 'usage' | 'prove' | 'damaged' | 'quarantine' | 'release'>
   /** Streams of this protocol open at once per connection (default 16). */
   maxInboundStreams?: number
   /** Time for a request's first frame to arrive, and for a reply's end to be acknowledged (default 10 s). */
@@ -178,6 +178,14 @@ export class ShardService implements Startable {
         case 'delete':
           await reader.expectEnd(signal)
           await reply({ ok: true, freed: await store.delete(owner, request.kind, request.name, { signal }) })
+          return
+        case 'quarantine':
+          await reader.expectEnd(signal)
+          await reply({ ok: true, freed: await store.quarantine(owner, request.kind, request.name, request.graceSeconds * 1000, { signal }) })
+          return
+        case 'release':
+          await reader.expectEnd(signal)
+          await reply({ ok: true, released: await store.release(owner, request.kind, request.name, { signal }) })
           return
         case 'usage': {
           await reader.expectEnd(signal)

@@ -32,6 +32,8 @@ export interface PackRepair {
 export interface RepairReport {
   /** Packs that needed repair when the round started. */
   needed: number
+  /** Shards brought back from a store's quarantine (and audited good) instead of regenerated. */
+  released: number
   /** Stale copies (shards moved away by an earlier repair) deleted from stores that are back. */
   staleDeleted: number
   repaired: PackRepair[]
@@ -50,21 +52,57 @@ export interface RepairReport {
  * at once (a round interrupted keeps what it did; the next round starts from the health left).
  */
 export async function repairRound (repo: Repository, options: RepairOptions = {}): Promise<RepairReport> {
-  const reports = await packReports(repo, options)
+  let reports = await packReports(repo, options)
+  // a shard missing from its store may be in the store's quarantine (a prune that could not account for
+  // it): brought back and audited before anything is regenerated
+  const released = await releaseQuarantined(repo, reports, options.signal)
+  if (released > 0) reports = await packReports(repo, options)
   const todo = reports.filter(p => p.needsRepair && !p.unrecoverable).slice(0, options.maxPacks ?? Infinity)
   const work = todo.length > 0 || (await repo.register.staleCopies()).length > 0 || (await repo.register.rebalanceNeeded()).size > 0
-  if (!work) return { needed: 0, staleDeleted: 0, repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack), rebalanced: [] }
+  if (!work) return { needed: 0, released, staleDeleted: 0, repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack), rebalanced: [] }
   // moving shards and deleting old copies is exclusive: no prune (of this home or another) meanwhile
   const lock = await lockRepository(repo, 'exclusive', 'repair', { ...repo.lockSettings, signal: options.signal })
   try {
-    return await repairWork(repo, reports, todo, options)
+    return { ...await repairWork(repo, reports, todo, options), released }
   } finally {
     await lock.release()
   }
 }
 
-async function repairWork (repo: Repository, reports: PackReport[], todo: PackReport[], options: RepairOptions): Promise<RepairReport> {
-  const report: RepairReport = { needed: todo.length, staleDeleted: await deleteStaleCopies(repo, options.signal), repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack), rebalanced: [] }
+/**
+ * Asks each reachable store that lost a shard (its last audit failed, or it was never confirmed) to release
+ * it from quarantine; a released shard is audited at once and counts as good only when it passes.
+ * Returns how many came back good.
+ */
+async function releaseQuarantined (repo: Repository, reports: PackReport[], signal?: AbortSignal): Promise<number> {
+  let released = 0
+  for (const r of reports) {
+    if (!r.needsRepair && !r.unrecoverable) continue
+    const desc = repo.register.packs.get(r.pack)
+    if (desc == null) continue
+    const confirmed = new Set([...r.good, ...r.stale])
+    for (let index = 0; index < desc.shards.length; index++) {
+      if (confirmed.has(index)) continue
+      const store = repo.stores.find(s => s.id === desc.shards[index].store)
+      if (store?.release == null || store.reachable?.() === false) continue
+      let back: boolean
+      try {
+        back = await store.release('shard', desc.shards[index].name, { signal })
+      } catch (err) {
+        if (signal?.aborted === true) throw err
+        continue
+      }
+      if (!back) continue
+      const check = await auditShard([store], desc, index, 4, signal)
+      await repo.register.putShardChecks([{ pack: desc.id, index, check: { at: Date.now(), ...check } }])
+      if (check.outcome === 'pass') released++
+    }
+  }
+  return released
+}
+
+async function repairWork (repo: Repository, reports: PackReport[], todo: PackReport[], options: RepairOptions): Promise<Omit<RepairReport, 'released'>> {
+  const report: Omit<RepairReport, 'released'> = { needed: todo.length, staleDeleted: await deleteStaleCopies(repo, options.signal), repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack), rebalanced: [] }
   const reputations = await repo.register.reputations()
   let next = 0
   let done = 0

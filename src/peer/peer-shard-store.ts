@@ -5,7 +5,7 @@ import { AbortedError, HoldfastError, ProtocolError, StoreUnavailableError, TooL
 import { Deadline, deadline } from '../util/deadline.js'
 import {
   ErrorReply, MAX_CONTROL_FRAME, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, Request, SHARD_PROTOCOL, StreamReader, errorFromWire,
-  parseDeleteReply, parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseProveReply, parseUsageReply, parseDamagedBatch,
+  parseDeleteReply, parseQuarantineReply, parseReleaseReply, parseGetHeader, parseHasReply, parseListBatch, parsePutDone, parsePutReady, parseProveReply, parseUsageReply, parseDamagedBatch,
   sendBytes, sendMessage
 } from '../protocol/index.js'
 
@@ -162,6 +162,26 @@ export class PeerShardStore implements ShardStore {
       return expectOk(parseDeleteReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).freed
     })
     if (freed > 0) await this.record(async l => { await l.addStoredBy(this.peerName, { objects: -1, bytes: -freed }) })
+  }
+
+  /** The host takes the object out of use and deletes it after the grace (ShardStore.quarantine). */
+  async quarantine (kind: ObjectKind, name: string, graceMs: number, options: StoreCallOptions = {}): Promise<void> {
+    checkObject(kind, name)
+    const graceSeconds = Math.max(0, Math.ceil(graceMs / 1000))
+    const freed = await this.call({ op: 'quarantine', kind, name, graceSeconds }, 0, options, async (stream, reader, signal) => {
+      await stream.close({ signal })
+      return expectOk(parseQuarantineReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).freed
+    })
+    if (freed > 0) await this.record(async l => { await l.addStoredBy(this.peerName, { objects: -1, bytes: -freed }) })
+  }
+
+  /** Asks the host to bring the object back from quarantine; false when it has none. */
+  async release (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
+    checkObject(kind, name)
+    return await this.call({ op: 'release', kind, name }, 0, options, async (stream, reader, signal) => {
+      await stream.close({ signal })
+      return expectOk(parseReleaseReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).released
+    })
   }
 
   /** What the host's scrub found corrupt among our objects (and removed). */

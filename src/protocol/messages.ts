@@ -14,6 +14,9 @@ import { LIST_BATCH_SIZE, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_PATH, MA
  *   usage   C: {op:'usage'}, end                               H: UsageReply
  *   damaged C: {op:'damaged'}, end                             H: DamagedBatch ... (the last with done: true)
  *           (what the host's scrub found corrupt among the asker's objects and removed)
+ *   quarantine C: {op:'quarantine', kind, name, graceSeconds}, end   H: QuarantineReply
+ *           (the object taken out of use, deleted by the host after the grace; what it took off the usage)
+ *   release C: {op:'release', kind, name}, end                 H: ReleaseReply (the object back from quarantine)
  *   prove   C: {op:'prove', kind, name, nonce, segmentSize, indices}, end   H: ProveReply
  *           (an audit: the segments at `indices` of the object and their Merkle paths, the nonce echoed;
  *           hosts that predate it reset the stream on the unknown op)
@@ -30,7 +33,9 @@ export interface DeleteRequest { op: 'delete', kind: ObjectKind, name: string }
 export interface UsageRequest { op: 'usage' }
 export interface ProveRequest { op: 'prove', kind: ObjectKind, name: string, nonce: Uint8Array, segmentSize: number, indices: number[] }
 export interface DamagedRequest { op: 'damaged' }
-export type Request = PutRequest | GetRequest | HasRequest | ListRequest | DeleteRequest | UsageRequest | ProveRequest | DamagedRequest
+export interface QuarantineRequest { op: 'quarantine', kind: ObjectKind, name: string, graceSeconds: number }
+export interface ReleaseRequest { op: 'release', kind: ObjectKind, name: string }
+export type Request = PutRequest | GetRequest | HasRequest | ListRequest | DeleteRequest | UsageRequest | ProveRequest | DamagedRequest | QuarantineRequest | ReleaseRequest
 export type RequestOp = Request['op']
 
 export interface WireError { code: string, message: string }
@@ -43,6 +48,8 @@ export interface GetHeader { ok: true, size: number }
 export interface HasReply { ok: true, has: boolean }
 export interface ListBatch { ok: true, names: string[], done: boolean }
 export interface DeleteReply { ok: true, freed: number }
+export interface QuarantineReply { ok: true, freed: number }
+export interface ReleaseReply { ok: true, released: boolean }
 export interface UsageReply { ok: true, objects: number, bytes: number, quota: number }
 export interface DamagedItem { kind: ObjectKind, name: string, at: number, reason: string }
 export interface DamagedBatch { ok: true, items: DamagedItem[], done: boolean }
@@ -142,7 +149,9 @@ const REQUESTS: Record<RequestOp, { required: Record<string, Check>, optional?: 
   delete: { required: { op: literal('delete'), kind, name } },
   usage: { required: { op: literal('usage') } },
   prove: { required: { op: literal('prove'), kind, name, nonce, segmentSize, indices } },
-  damaged: { required: { op: literal('damaged') } }
+  damaged: { required: { op: literal('damaged') } },
+  quarantine: { required: { op: literal('quarantine'), kind, name, graceSeconds: anyCount } },
+  release: { required: { op: literal('release'), kind, name } }
 }
 
 /** Validates a decoded request. An announced size above MAX_OBJECT_SIZE is refused here, before any byte. */
@@ -167,6 +176,8 @@ export const parseGetHeader = (v: unknown): GetHeader | ErrorReply => parseReply
 export const parseHasReply = (v: unknown): HasReply | ErrorReply => parseReply(v, 'has reply', { has: bool })
 export const parseListBatch = (v: unknown): ListBatch | ErrorReply => parseReply(v, 'list reply', { names, done: bool })
 export const parseDeleteReply = (v: unknown): DeleteReply | ErrorReply => parseReply(v, 'delete reply', { freed: count(MAX_OBJECT_SIZE) })
+export const parseQuarantineReply = (v: unknown): QuarantineReply | ErrorReply => parseReply(v, 'quarantine reply', { freed: count(MAX_OBJECT_SIZE) })
+export const parseReleaseReply = (v: unknown): ReleaseReply | ErrorReply => parseReply(v, 'release reply', { released: bool })
 export const parseUsageReply = (v: unknown): UsageReply | ErrorReply => parseReply(v, 'usage reply', { objects: anyCount, bytes: anyCount, quota: anyCount })
 export const parseProveReply = (v: unknown): ProveReply | ErrorReply => parseReply(v, 'prove reply', { nonce, proofs })
 export const parseDamagedBatch = (v: unknown): DamagedBatch | ErrorReply => parseReply(v, 'damaged reply', { items: damagedItems, done: bool })

@@ -47,7 +47,7 @@ export interface PruneResult {
   bytesFreed: number
   /** Shards found on the stores that no record accounts for, unaccounted for longer than the grace period: deleted. */
   orphansDeleted: number
-  /** Shards no record accounts for, seen first less than the grace period ago: kept for now (quarantine). */
+  /** Shards no record accounts for, put in quarantine (or, on a store without one, kept through the grace period). */
   orphansQuarantined: number
   /** Shards that could not be deleted now (their store unreachable): deleted when it is back. */
   deferred: number
@@ -359,8 +359,11 @@ async function deleteShard (repo: Repository, storeId: string, name: string, res
 /**
  * Shards on the stores that no pack of the register names (on any store: a copy moved by a repair is
  * accounted for wherever it is). Such a shard is not deleted at once: it may belong to a backup under way
- * in another home, or to a record that could not be read today. Its first sighting is recorded; it is
- * deleted only once it has been unaccounted for longer than the grace period (quarantine).
+ * in another home, or to a record that could not be read today. A store with a quarantine (a host, a
+ * directory) takes it out of use there: it no longer counts against the quota, and the store deletes it
+ * once the grace period is over, unless a repair that finds a record naming it releases it first. On a
+ * store without one, its first sighting is recorded and it is deleted once it has been unaccounted for
+ * longer than the grace period. Expired quarantine on the stores the owner keeps itself is purged here.
  */
 async function sweepOrphans (repo: Repository, result: PruneResult, graceMs: number, signal?: AbortSignal): Promise<void> {
   const known = new Set<string>()
@@ -370,9 +373,21 @@ async function sweepOrphans (repo: Repository, result: PruneResult, graceMs: num
     // bounded like every listing: a store that lists garbage or without end is skipped, swept next time
     const listed = await listNames([store], 'shard', { signal })
     if (listed.reached === 0) continue
+    if (store.purgeQuarantine != null) await store.purgeQuarantine({ signal }).catch(err => { if (signal?.aborted === true) throw err })
     const orphans = listed.names.filter(name => !known.has(name))
     const since = await repo.register.noteOrphans(store.id, orphans, now)
     for (const name of orphans) {
+      if (graceMs > 0 && store.quarantine != null) {
+        try {
+          await store.quarantine('shard', name, graceMs, { signal })
+          await repo.register.forgetOrphan(store.id, name)
+          result.orphansQuarantined++
+          continue
+        } catch (err) {
+          if (signal?.aborted === true) throw err
+          // a store that cannot quarantine now: the owner's own grace below
+        }
+      }
       if (now - since.get(name)! < graceMs) { result.orphansQuarantined++; continue }
       try {
         await store.delete('shard', name, { signal })

@@ -8,6 +8,7 @@ import { checkAbort } from '../util/check-abort.js'
 import { IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from '../errors.js'
 
 const MARKER = 'holdfast-store.json'
+const QUARANTINE = 'quarantine'
 const MARKER_CONTENT = JSON.stringify({ holdfast: 'store', version: 1 }) + '\n'
 
 export interface DirectoryStoreInit {
@@ -23,7 +24,8 @@ export interface DirectoryStoreInit {
 
 /**
  * A shard store in a local directory (a disk, a NAS mount, a stand-in for a peer in tests).
- * Layout: ROOT/holdfast-store.json, ROOT/<kind>/<2 hex>/<name>, ROOT/tmp/ for objects being written.
+ * Layout: ROOT/holdfast-store.json, ROOT/<kind>/<2 hex>/<name>, ROOT/tmp/ for objects being written,
+ * ROOT/quarantine/<kind>/<name>.<deadline ms> for objects in quarantine (see ShardStore.quarantine).
  * Objects are written to tmp/, fsynced and renamed into place, so a reader never sees a partial object.
  */
 export class DirectoryStore implements ShardStore {
@@ -164,6 +166,56 @@ export class DirectoryStore implements ShardStore {
     checkAbort(options.signal)
     await this.ensureAvailable()
     await rm(this.path(kind, name), { force: true })
+  }
+
+  /** Moves the object to ROOT/quarantine/<kind>/<name>.<deadline ms>; harmless when it is absent. */
+  async quarantine (kind: ObjectKind, name: string, graceMs: number, options: StoreCallOptions = {}): Promise<void> {
+    checkAbort(options.signal)
+    const p = this.path(kind, name)
+    await this.ensureAvailable()
+    const dir = join(this.root, QUARANTINE, kind)
+    await mkdir(dir, { recursive: true })
+    const until = Date.now() + Math.max(0, Math.floor(graceMs))
+    try {
+      await rename(p, join(dir, `${name}.${until}`))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  }
+
+  async release (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
+    checkAbort(options.signal)
+    const dest = this.path(kind, name)
+    await this.ensureAvailable()
+    const dir = join(this.root, QUARANTINE, kind)
+    let entries: string[]
+    try { entries = await readdir(dir) } catch { return false }
+    const held = entries.filter(e => e.startsWith(name + '.')).sort()
+    if (held.length === 0) return false
+    await mkdir(join(this.root, kind, name.slice(0, 2)), { recursive: true })
+    await rename(join(dir, held[held.length - 1]), dest)
+    for (const other of held.slice(0, -1)) await rm(join(dir, other), { force: true })
+    return true
+  }
+
+  async purgeQuarantine (options: StoreCallOptions = {}): Promise<number> {
+    checkAbort(options.signal)
+    await this.ensureAvailable()
+    const now = Date.now()
+    let purged = 0
+    for (const kind of OBJECT_KINDS) {
+      const dir = join(this.root, QUARANTINE, kind)
+      let entries: string[]
+      try { entries = await readdir(dir) } catch { continue }
+      for (const entry of entries) {
+        checkAbort(options.signal)
+        const until = Number(entry.slice(entry.lastIndexOf('.') + 1))
+        if (Number.isFinite(until) && until > now) continue
+        await rm(join(dir, entry), { force: true })
+        purged++
+      }
+    }
+    return purged
   }
 
   async usage (options: StoreCallOptions = {}): Promise<StoreUsage> {

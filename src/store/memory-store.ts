@@ -10,6 +10,8 @@ import { IntegrityError, NotFoundError, StoreUnavailableError, UsageError } from
  */
 export class MemoryStore implements ShardStore {
   readonly objects = new Map<string, Uint8Array>()
+  /** Objects in quarantine (see ShardStore.quarantine), with the time they may be deleted. */
+  readonly quarantined = new Map<string, { data: Uint8Array, until: number }>()
   available = true
 
   constructor (readonly id = 'mem:' + Math.random().toString(36).slice(2)) {}
@@ -71,6 +73,33 @@ export class MemoryStore implements ShardStore {
   async delete (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<void> {
     this.check(options.signal)
     this.objects.delete(this.key(kind, name))
+  }
+
+  async quarantine (kind: ObjectKind, name: string, graceMs: number, options: StoreCallOptions = {}): Promise<void> {
+    this.check(options.signal)
+    const k = this.key(kind, name)
+    const data = this.objects.get(k)
+    if (data == null) return
+    this.objects.delete(k)
+    this.quarantined.set(k, { data, until: Date.now() + Math.max(0, graceMs) })
+  }
+
+  async release (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
+    this.check(options.signal)
+    const k = this.key(kind, name)
+    const held = this.quarantined.get(k)
+    if (held == null) return false
+    this.quarantined.delete(k)
+    if (!this.objects.has(k)) this.objects.set(k, held.data)
+    return true
+  }
+
+  async purgeQuarantine (options: StoreCallOptions = {}): Promise<number> {
+    this.check(options.signal)
+    const now = Date.now()
+    let purged = 0
+    for (const [k, held] of this.quarantined) if (held.until <= now) { this.quarantined.delete(k); purged++ }
+    return purged
   }
 
   async usage (options: StoreCallOptions = {}): Promise<StoreUsage> {

@@ -80,6 +80,23 @@ export interface ShardStore {
   prove?: (kind: ObjectKind, name: string, request: ProveRequest, options?: StoreCallOptions) => Promise<ProveAnswer>
   /** Optional: what the store's own scrub found corrupt among our objects (a peer host), oldest first. */
   damaged?: (options?: StoreCallOptions) => Promise<DamagedReport[]>
+  /**
+   * Optional quarantine: takes an object out of use without destroying it. It no longer lists, reads or
+   * counts against a quota; the store deletes it once `graceMs` have passed (a host may keep it for less,
+   * see HostStore). Prune quarantines the shards no record accounts for, instead of deleting them.
+   * Quarantining an absent object is harmless.
+   */
+  quarantine?: (kind: ObjectKind, name: string, graceMs: number, options?: StoreCallOptions) => Promise<void>
+  /**
+   * Optional: brings a quarantined object back into use; false when the store has none of that name
+   * (never quarantined, or its grace is over). Repair tries it before regenerating a missing shard.
+   */
+  release?: (kind: ObjectKind, name: string, options?: StoreCallOptions) => Promise<boolean>
+  /**
+   * Optional: deletes the quarantined objects whose grace is over; returns how many. Stores the owner
+   * keeps itself (directories) are purged by prune; a host purges what it keeps on its own schedule.
+   */
+  purgeQuarantine?: (options?: StoreCallOptions) => Promise<number>
   /** Releases resources; harmless to call twice. */
   close (): Promise<void>
 }

@@ -6,7 +6,8 @@
  *   superseded and the repository opens and restores;
  * - a snapshot forgotten while a store was away does not come back with that store;
  * - a record copy lost on a store is copied back by the next backup;
- * - shards no record accounts for (a killed backup's) are kept through the grace period, then reclaimed.
+ * - shards no record accounts for (a killed backup's) go into the stores' quarantine, are purged after the
+ *   grace period, and a repair brings back one a record needs.
  */
 import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
@@ -182,12 +183,14 @@ describe('the stores hold the truth (integration)', function () {
     for (const n of index) assert.ok(nowIndex.includes(n), `index record ${n.slice(0, 8)} copied back`)
   })
 
-  it("a killed backup's shards are kept through the grace period, then reclaimed by prune", async function () {
+  it("shards no record accounts for go into the stores' quarantine, are deleted after the grace, and a repair brings back one that was needed", async function () {
     const repo = await initRepo(dir, { count: 3, k: 2, m: 1 })
     const src = join(dir, 'src')
     await mkdir(src)
     await writeRandom(join(src, 'small.bin'), 50_000)
-    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup 1')
+    const b1 = await hf(repo.home, ['backup', '--json', src])
+    expectCode(b1, 0, 'backup 1')
+    const snap = parseJson<{ snapshot: string }>(b1, 'backup').snapshot
     const base = await countShards(repo.stores)
     // shards put on the stores by a backup of another home whose records never came: an interrupted
     // backup elsewhere, or one still under way (copied from a second repository's stores)
@@ -205,17 +208,43 @@ describe('the stores hold the truth (integration)', function () {
       }
     }
     assert.ok(foreign.length > 0)
-    const p1 = await hf(repo.home, ['prune', '--json'])
+    const quarantined = async (): Promise<number> => {
+      let n = 0
+      for (const s of repo.stores) n += (await readdir(join(s, 'quarantine', 'shard')).catch(() => [])).length
+      return n
+    }
+    // a grace of 2 s (in days): the foreign shards leave the stores' live namespace at once
+    const grace = String(2 / 86400)
+    const p1 = await hf(repo.home, ['prune', '--json', '--orphan-grace', grace])
     expectCode(p1, 0, 'prune within the grace')
     const r1 = parseJson<{ orphansQuarantined: number, orphansDeleted: number }>(p1, 'prune')
     assert.equal(r1.orphansDeleted, 0)
     assert.equal(r1.orphansQuarantined, foreign.length)
-    assert.equal(await countShards(repo.stores), base + foreign.length, 'nothing deleted within the grace period')
-    const p2 = await hf(repo.home, ['prune', '--json', '--orphan-grace', '0'])
-    expectCode(p2, 0, 'prune after the grace')
-    assert.equal(parseJson<{ orphansDeleted: number }>(p2, 'prune').orphansDeleted, foreign.length)
+    assert.equal(await countShards(repo.stores), base, 'the orphans are no longer live')
+    assert.equal(await quarantined(), foreign.length, 'nothing deleted within the grace period: all of it in quarantine')
+    expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check')
+
+    // a shard of our own snapshot put in quarantine (as a prune would that could not read the record
+    // naming it): the audit finds it gone, the repair brings it back instead of regenerating it
+    const own = (await names(repo.stores[0], 'shard'))[0]
+    await mkdir(join(repo.stores[0], 'quarantine', 'shard'), { recursive: true })
+    await rename(join(repo.stores[0], 'shard', own.slice(0, 2), own), join(repo.stores[0], 'quarantine', 'shard', `${own}.${Date.now() + 3_600_000}`))
+    expectCode(await hf(repo.home, ['audit']), 1, 'audit finds the shard gone')
+    const rep = await hf(repo.home, ['repair', '--json'])
+    expectCode(rep, 0, 'repair')
+    const rr = parseJson<{ released: number, repaired: unknown[] }>(rep, 'repair')
+    assert.equal(rr.released, 1, 'the shard came back from quarantine')
+    assert.deepEqual(rr.repaired, [], 'nothing regenerated')
+    assert.ok((await names(repo.stores[0], 'shard')).includes(own), 'the shard is live again on its store')
+    expectCode(await hf(repo.home, ['audit']), 0, 'a clean audit')
+
+    // past the grace, the next prune purges the quarantine
+    await new Promise(resolve => setTimeout(resolve, 2500))
+    expectCode(await hf(repo.home, ['prune', '--json']), 0, 'prune after the grace')
+    assert.equal(await quarantined(), 0, 'the quarantine is purged')
     assert.equal(await countShards(repo.stores), base)
     expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check')
+    await restoreAndCompare(repo, snap, await fileHashes(src), src, 'after-quarantine')
   })
 
   it('a backup killed mid-way leaves packs the next backup reuses, and prune keeps them once a snapshot needs them', async function () {

@@ -152,7 +152,7 @@ class Grid {
 
   private onCall (store: number, method: string, kind: string | undefined, name: string | undefined): void {
     this.calls[store]++
-    if (method === 'delete' && kind === 'shard' && name != null) this.deletions.push({ step: this.step, op: this.op, store, name })
+    if ((method === 'delete' || method === 'quarantine') && kind === 'shard' && name != null) this.deletions.push({ step: this.step, op: this.op, store, name })
     for (let i = 0; i < this.scheduled.length; i++) {
       const s = this.scheduled[i]
       if (s.store === store && this.calls[store] >= s.calls) {

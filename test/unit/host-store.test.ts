@@ -256,6 +256,75 @@ describe('HostStore', () => {
     assert.deepEqual(store.hostedFor(ALICE), { objects: 1, bytes: 100 })
   })
 
+  describe('quarantine', () => {
+    const DAY = 24 * 3600_000
+
+    it("frees the owner's quota at once; the object waits in HOME/shards/.quarantine until its grace is over", async () => {
+      quotas.set(ALICE, 1000)
+      const a = object(800)
+      await store.put(ALICE, 'shard', a.name, a.data)
+      const b = object(500)
+      await rejectsNamed(async () => await store.put(ALICE, 'shard', b.name, b.data), 'QuotaExceededError')
+      assert.equal(await store.quarantine(ALICE, 'shard', a.name, 7 * DAY), 800)
+      assert.deepEqual(store.hostedFor(ALICE), { objects: 0, bytes: 0 })
+      assert.equal(store.quarantinedFor(ALICE), 800)
+      assert.deepEqual(await readFile(join(home, 'shards', '.quarantine', ALICE, 'shard', a.name)), a.data)
+      assert.equal(await store.put(ALICE, 'shard', b.name, b.data), 500)
+      assert.equal(await store.purgeQuarantine(Date.now() + 6 * DAY), 0)
+      assert.equal(await store.purgeQuarantine(Date.now() + 7 * DAY + 1000), 1)
+      assert.equal(store.quarantinedFor(ALICE), 0)
+      assert.deepEqual(await readdir(join(home, 'shards', '.quarantine', ALICE, 'shard')), [])
+      assert.equal(await store.release(ALICE, 'shard', a.name), false)
+    })
+
+    it('release counts the object again, even above the quota (nothing is lost for a quota)', async () => {
+      quotas.set(ALICE, 1000)
+      const a = object(800)
+      await store.put(ALICE, 'shard', a.name, a.data)
+      await store.quarantine(ALICE, 'shard', a.name, DAY)
+      const b = object(700)
+      await store.put(ALICE, 'shard', b.name, b.data)
+      assert.equal(await store.release(ALICE, 'shard', a.name), true)
+      assert.deepEqual(store.hostedFor(ALICE), { objects: 2, bytes: 1500 })
+      assert.deepEqual(await store.get(ALICE, 'shard', a.name), a.data)
+      assert.equal(store.quarantinedFor(ALICE), 0)
+    })
+
+    it("keeps at most 30 days, and at most the owner's quota in quarantine (the oldest goes first)", async () => {
+      quotas.set(ALICE, 1000)
+      const objs = [object(400), object(400), object(400)]
+      for (const [i, o] of objs.entries()) {
+        await store.put(ALICE, 'shard', o.name, o.data)
+        await store.quarantine(ALICE, 'shard', o.name, 365 * DAY + i * 1000)
+      }
+      assert.equal(store.quarantinedFor(ALICE), 800)
+      assert.equal(await store.release(ALICE, 'shard', objs[0].name), false, 'the oldest made room')
+      assert.equal(await store.release(ALICE, 'shard', objs[1].name), true)
+      await store.quarantine(ALICE, 'shard', objs[1].name, 365 * DAY)
+      assert.equal(await store.purgeQuarantine(Date.now() + 31 * DAY), 2)
+      // an object larger than the quota is deleted at once
+      quotas.set(ALICE, 100)
+      const big = object(400)
+      await store.put(BOB, 'shard', big.name, big.data)
+      quotas.set(BOB, 100)
+      assert.equal(await store.quarantine(BOB, 'shard', big.name, DAY), 400)
+      assert.equal(await store.release(BOB, 'shard', big.name), false)
+    })
+
+    it('owners are isolated, and the quarantine survives a reopen', async () => {
+      const a = object(300)
+      await store.put(ALICE, 'shard', a.name, a.data)
+      await store.quarantine(ALICE, 'shard', a.name, DAY)
+      assert.equal(await store.release(BOB, 'shard', a.name), false)
+      assert.equal(await store.quarantine(BOB, 'shard', a.name, DAY), 0)
+      await store.close()
+      store = await open()
+      assert.equal(store.quarantinedFor(ALICE), 300)
+      assert.equal(await store.release(ALICE, 'shard', a.name), true)
+      assert.deepEqual(await store.get(ALICE, 'shard', a.name), a.data)
+    })
+  })
+
   it('an aborted signal -> AbortedError, nothing stored', async () => {
     const ac = new AbortController()
     ac.abort()

@@ -246,6 +246,8 @@ describe('shard protocol between two nodes', () => {
         delete: host.store.delete.bind(host.store),
         prove: host.store.prove.bind(host.store),
         damaged: host.store.damaged.bind(host.store),
+        quarantine: host.store.quarantine.bind(host.store),
+        release: host.store.release.bind(host.store),
         usage: host.store.usage.bind(host.store),
         has: async () => { throw new Error('EIO: i/o error, stat \'/srv/secret/path\'') }
       },

@@ -337,6 +337,41 @@ export function shardStoreSuite (name: string, make: () => Promise<StoreFixture>
       await rejectsNamed(async () => await store.prove!('shard', name, { ...challenge, segmentSize: 1024 }), 'NotFoundError')
     })
 
+    it('quarantine takes an object out of use (not listed, read or counted); release brings it back whole', async function (this: Mocha.Context) {
+      if (store.quarantine == null || store.release == null) return this.skip()
+      const a = object(300)
+      const b = object(200)
+      await store.put('shard', a.name, a.data)
+      await store.put('shard', b.name, b.data)
+      await store.quarantine('shard', a.name, 3_600_000)
+      assert.equal(await store.has('shard', a.name), false)
+      assert.deepEqual(await collect(store.list('shard')), [b.name])
+      await rejectsNamed(async () => await store.get('shard', a.name), 'NotFoundError')
+      assert.deepEqual(await store.usage(), { objects: 1, bytes: 200 })
+      assert.equal(await store.release('shard', a.name), true)
+      assert.deepEqual(Buffer.from(await store.get('shard', a.name)), a.data)
+      assert.deepEqual(await store.usage(), { objects: 2, bytes: 500 })
+      // nothing (more) to release; quarantining what is absent is harmless
+      assert.equal(await store.release('shard', a.name), false)
+      assert.equal(await store.release('shard', object(10).name), false)
+      await store.quarantine('shard', object(10).name, 1000)
+      assert.deepEqual((await collect(store.list('shard'))).sort(), [a.name, b.name].sort())
+    })
+
+    it('a purge deletes what is in quarantine past its grace, and only that', async function (this: Mocha.Context) {
+      if (store.quarantine == null || store.release == null || store.purgeQuarantine == null) return this.skip()
+      const due = object(100)
+      const kept = object(100)
+      await store.put('shard', due.name, due.data)
+      await store.put('shard', kept.name, kept.data)
+      await store.quarantine('shard', due.name, 0)
+      await store.quarantine('shard', kept.name, 3_600_000)
+      assert.equal(await store.purgeQuarantine(), 1)
+      assert.equal(await store.release('shard', due.name), false)
+      assert.equal(await store.release('shard', kept.name), true)
+      assert.deepEqual(Buffer.from(await store.get('shard', kept.name)), kept.data)
+    })
+
     it('close is harmless to call twice', async () => {
       await store.close()
       await store.close()

@@ -1,4 +1,8 @@
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { DirectoryStore } from '../directory-store.js'
+import { MemoryStore } from '../memory-store.js'
 import { answerChallenge } from '../../audit/challenge.js'
 import { AbortedError, StoreUnavailableError } from '../../errors.js'
 import { checkAbort } from '../../util/check-abort.js'
@@ -63,7 +67,7 @@ export class FaultStore implements ShardStore {
   damaged?: (options?: StoreCallOptions) => Promise<DamagedReport[]>
   private readonly random: () => number
   private offlineAt?: number
-  private release = new AbortController()
+  private releaser = new AbortController()
 
   constructor (readonly inner: ShardStore, init: FaultStoreInit = {}) {
     this.id = inner.id
@@ -106,8 +110,8 @@ export class FaultStore implements ShardStore {
 
   /** Ends every call hanging now (hangs without a signal, endless lists): they fail with StoreUnavailableError. */
   releaseHangs (): void {
-    this.release.abort(new StoreUnavailableError(`store ${this.id}: ${RELEASED}`))
-    this.release = new AbortController()
+    this.releaser.abort(new StoreUnavailableError(`store ${this.id}: ${RELEASED}`))
+    this.releaser = new AbortController()
   }
 
   /** Loses everything the store holds (a disk replaced, a peer reinstalled). */
@@ -118,6 +122,9 @@ export class FaultStore implements ShardStore {
       for await (const name of this.inner.list(kind)) names.push(name)
       for (const name of names) await this.inner.delete(kind, name)
     }
+    // what it had in quarantine goes too
+    if (this.inner instanceof MemoryStore) this.inner.quarantined.clear()
+    if (this.inner instanceof DirectoryStore) await rm(join(this.inner.root, 'quarantine'), { recursive: true, force: true })
     this.ledger.clear()
   }
 
@@ -162,7 +169,7 @@ export class FaultStore implements ShardStore {
       yield name
     }
     if (garbage) yield this.garbageName()
-    const release = this.release.signal
+    const release = this.releaser.signal
     for (let i = 0; endless; i++) {
       if (i % 64 === 0) await yieldToLoop() // lets the caller's timers (its deadline) fire
       checkAbort(options.signal)
@@ -176,6 +183,23 @@ export class FaultStore implements ShardStore {
     await this.enter('delete', kind, options.signal, name)
     this.deletions.push({ kind, name })
     await this.inner.delete(kind, name, options)
+  }
+
+  async quarantine (kind: ObjectKind, name: string, graceMs: number, options: StoreCallOptions = {}): Promise<void> {
+    await this.enter('quarantine', kind, options.signal, name)
+    if (this.inner.quarantine == null) throw new StoreUnavailableError(`store ${this.id} has no quarantine`)
+    this.deletions.push({ kind, name })
+    await this.inner.quarantine(kind, name, graceMs, options)
+  }
+
+  async release (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
+    await this.enter('release', kind, options.signal, name)
+    return await this.inner.release?.(kind, name, options) ?? false
+  }
+
+  async purgeQuarantine (options: StoreCallOptions = {}): Promise<number> {
+    await this.enter('purgeQuarantine', undefined, options.signal)
+    return await this.inner.purgeQuarantine?.(options) ?? 0
   }
 
   async usage (options: StoreCallOptions = {}): Promise<StoreUsage> {
@@ -214,7 +238,7 @@ export class FaultStore implements ShardStore {
   /** Waits for the call's signal (or a release) and fails as a store that honours its signal does. */
   private async hang (signal?: AbortSignal): Promise<never> {
     if (signal == null) this.hangsWithoutSignal++
-    const ends = AbortSignal.any(signal != null ? [signal, this.release.signal] : [this.release.signal])
+    const ends = AbortSignal.any(signal != null ? [signal, this.releaser.signal] : [this.releaser.signal])
     if (!ends.aborted) await new Promise<void>(resolve => ends.addEventListener('abort', () => resolve(), { once: true }))
     checkAbort(signal)
     throw new StoreUnavailableError(`store ${this.id}: a hung call ${RELEASED}`)
