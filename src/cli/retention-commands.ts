@@ -66,7 +66,13 @@ const forgetCmd: Command = {
         keep.push(...res.kept)
         for (const s of res.notReached) notReached.add(s)
       } else {
+        const unreadable = await repo.register.incomplete()
         for (const ref of ctx.args) {
+          // a snapshot record the last rebuild could not read is forgotten by its full name
+          if (/^[0-9a-f]{64}$/.test(ref) && !all.some(s => s.name === ref) && unreadable.some(line => line.startsWith(`snapshot record ${ref} `))) {
+            if (!remove.some(r => r.name === ref)) remove.push({ name: ref })
+            continue
+          }
           const { name, snapshot } = await repo.findSnapshot(ref)
           if (snapshot.archived === true) throw new UsageError(`snapshot ${name.slice(0, 8)} is archived; "holdfast archive --undo ${name.slice(0, 8)}" first`)
           if (!remove.some(r => r.name === name)) remove.push({ name })

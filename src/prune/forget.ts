@@ -24,6 +24,8 @@ async function forgetLocked (repo: Repository, name: string, options: { signal?:
   const results = await Promise.allSettled(repo.stores.map(async s => { await s.delete('snapshot', name, options) }))
   if (options.signal?.aborted === true) throw options.signal.reason
   await repo.register.deleteSnapshot(name)
+  // a snapshot record the last rebuild could not read, now forgotten, no longer leaves the register incomplete
+  await repo.register.settleIncomplete(name)
   return { notReached: repo.stores.filter((_, i) => results[i].status === 'rejected').map(s => s.id) }
 }
 

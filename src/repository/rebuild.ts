@@ -74,7 +74,10 @@ export async function rebuildRegister (repo: Repository, options: { signal?: Abo
       return await repo.getRecord<T>(kind, name, options)
     } catch (err) {
       if (options.signal?.aborted === true) throw err
-      const line = `${kind} record ${name.slice(0, 12)} skipped: ${(err as Error).message}`
+      // a snapshot record by its full name: "holdfast forget NAME" settles one that is gone for good
+      const line = kind === 'snapshot'
+        ? `snapshot record ${name} skipped: ${(err as Error).message} (if it cannot come back, "holdfast forget ${name}")`
+        : `${kind} record ${name.slice(0, 12)} skipped: ${(err as Error).message}`
       warnings.push(line)
       if (essential) unread.set(name, line)
       return undefined

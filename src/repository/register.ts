@@ -302,6 +302,13 @@ export class Register {
     else await this.db.put('meta!incomplete', problems)
   }
 
+  /** Drops what the last rebuild could not read about `name` (a snapshot record since forgotten). */
+  async settleIncomplete (name: string): Promise<void> {
+    const before = await this.incomplete()
+    const after = before.filter(line => !line.includes(name))
+    if (after.length !== before.length) await this.setIncomplete(after)
+  }
+
   async incomplete (): Promise<string[]> {
     return ((await this.db.get('meta!incomplete')) as string[] | undefined) ?? []
   }

@@ -5,6 +5,8 @@
  * - prune with a store away, the store back, rebuild and restore: the old index records it kept are
  *   superseded and the repository opens and restores;
  * - a snapshot forgotten while a store was away does not come back with that store;
+ * - a snapshot record no store gives whole leaves the register incomplete (prune refuses) until it is
+ *   forgotten by its full name;
  * - a record copy lost on a store is copied back by the next backup;
  * - shards no record accounts for (a killed backup's) go into the stores' quarantine, are purged after the
  *   grace period, and a repair brings back one a record needs.
@@ -161,6 +163,16 @@ describe('the stores hold the truth (integration)', function () {
     expectCode(p, 1, 'prune on an incomplete register')
     assert.match(p.stderr, /prune will not run: the last rebuild of the register could not read everything/)
     assert.equal(await countShards(repo.stores), shards, 'nothing deleted')
+    // the way out, once the record is gone for good: forget it by the full name the warning gives
+    assert.ok(rebuilt.warnings.some(w => w.includes(`holdfast forget ${victim}`)), rebuilt.warnings.join('; '))
+    expectCode(await hf(repo.home, ['forget', victim.slice(0, 8)]), 1, 'a prefix does not name an unreadable record')
+    expectCode(await hf(repo.home, ['forget', victim]), 0, 'forget the unreadable snapshot by its full name')
+    expectCode(await hf(repo.home, ['prune']), 0, 'prune runs again')
+    expectCode(await hf(repo.home, ['check', '--read-data']), 0, 'check')
+    const again = await hf(repo.home, ['rebuild-index', '--json'])
+    expectCode(again, 0, 'a rebuild no longer meets the unreadable record')
+    assert.equal(parseJson<{ incomplete: boolean }>(again, 'rebuild').incomplete, false)
+    await restoreAndCompare(repo, snaps[1].id, await fileHashes(src), src, 'after-forget-unreadable')
   })
 
   it('a record copy lost on a store is copied back by the next backup', async function () {
