@@ -17,6 +17,9 @@ export class LimitedStore implements ShardStore {
   readonly freeBytes?: () => number | undefined
   readonly prove?: (kind: ObjectKind, name: string, request: ProveRequest, options?: StoreCallOptions) => Promise<ProveAnswer>
   readonly damaged?: (options?: StoreCallOptions) => Promise<DamagedReport[]>
+  readonly quarantine?: (kind: ObjectKind, name: string, graceMs: number, options?: StoreCallOptions) => Promise<void>
+  readonly release?: (kind: ObjectKind, name: string, options?: StoreCallOptions) => Promise<boolean>
+  readonly purgeQuarantine?: (options?: StoreCallOptions) => Promise<number>
 
   constructor (readonly inner: ShardStore, private readonly limiter: RateLimiter | undefined, private readonly slots: ByteBudget | undefined) {
     this.id = inner.id
@@ -27,6 +30,11 @@ export class LimitedStore implements ShardStore {
     if (inner.freeBytes != null) this.freeBytes = inner.freeBytes.bind(inner)
     if (inner.prove != null) this.prove = inner.prove.bind(inner)
     if (inner.damaged != null) this.damaged = inner.damaged.bind(inner)
+    // every optional operation of the inner store passes through (a missing one here silently changes
+    // what prune and repair can do: the quarantine)
+    if (inner.quarantine != null) this.quarantine = inner.quarantine.bind(inner)
+    if (inner.release != null) this.release = inner.release.bind(inner)
+    if (inner.purgeQuarantine != null) this.purgeQuarantine = inner.purgeQuarantine.bind(inner)
   }
 
   private async slot<T> (signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {

@@ -43,6 +43,12 @@ export interface Found { name: string, record?: LockRecord, problem?: string }
 
 /** Locks this process holds, by repository object (a nested step of the same operation reuses its lock). */
 const heldHere = new WeakMap<Repository, { kind: LockKind, readonly name: string }>()
+/**
+ * Lock records this process released (or replaced by a refresh). A copy left on a store that was away
+ * when it was deleted is this process's own leftover, not a holder: the next taker here removes it (a
+ * daemon runs for months, so its pid stays alive and the record would otherwise block for staleMs).
+ */
+const releasedHere = new Set<string>()
 
 /** Takes a lock on the repository's stores; LockedError (exit 11) naming the holder when it cannot. */
 export async function lockRepository (repo: Repository, kind: LockKind, what: string, options: LockOptions = {}): Promise<HeldLock> {
@@ -128,6 +134,7 @@ export function isStale (record: LockRecord, staleMs: number, now = Date.now()):
 async function findConflict (repo: Repository, kind: LockKind, staleMs: number, signal?: AbortSignal, own?: string): Promise<Found | undefined> {
   for (const f of await listLocks(repo, signal)) {
     if (f.name === own) continue
+    if (releasedHere.has(f.name)) { await deleteLock(repo, f.name); continue } // our own, released before
     if (f.record == null) return f
     if (isStale(f.record, staleMs)) { await deleteLock(repo, f.name); continue } // taken over
     if (kind === 'exclusive' || f.record.kind === 'exclusive') return f
@@ -166,6 +173,7 @@ function hold (repo: Repository, first: string, record: LockRecord, refreshMs: n
       const next = await putLock(repo, { ...record, refreshed: new Date().toISOString() }, signal)
       const old = name
       name = next
+      releasedHere.add(old)
       await deleteLock(repo, old)
     })().catch(() => {}).finally(() => { refreshing = undefined })
   }, refreshMs)
@@ -177,6 +185,7 @@ function hold (repo: Repository, first: string, record: LockRecord, refreshMs: n
       released = true
       clearInterval(timer)
       await refreshing
+      releasedHere.add(name)
       await deleteLock(repo, name)
     }
   }

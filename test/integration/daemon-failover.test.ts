@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
@@ -113,5 +113,53 @@ describe('daemons on 127.0.0.1: a host stopped in the middle of a backup', funct
     const target = join(dir, 'restore-2')
     expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
     assert.deepEqual(await compareTrees(src, join(target, src)), [])
+  })
+
+  it("the owner killed mid-backup: prune puts the shards it left into the hosts' quarantine, off their quotas", async function () {
+    // every host back (the tests before stopped some)
+    for (let i = 0; i < hosts.length; i++) {
+      if (hosts[i].process.exitCode != null || hosts[i].process.signalCode != null) hosts[i] = await startHost(hosts[i].home)
+    }
+    const live = hosts
+    const quarantined = async (h: RunningDaemon): Promise<number> => (await readdir(join(h.home, 'shards', '.quarantine', owner.peerId, 'shard')).catch(() => [])).length
+    const liveShards = async (): Promise<number> => (await Promise.all(live.map(shardsOn))).reduce((a, b) => a + b, 0)
+    const src = join(dir, 'src-3')
+    await mkdir(src)
+    for (let i = 0; i < 8; i++) await writeRandom(join(src, `h${i}.bin`), MiB)
+    // no scheduled repair moving shards about while they are counted (hosts stopped by the tests before)
+    const config = join(owner.home, 'node.json')
+    const settings = JSON.parse(await readFile(config, 'utf8').catch(() => '{}')) as Record<string, unknown>
+    await writeFile(config, JSON.stringify({ ...settings, maintenance: { ...settings.maintenance as object, enabled: false } }))
+    await owner.stop()
+    owner = await startDaemon(owner.home)
+    for (const h of live) await waitOnline(h.peerId)
+    // what the sessions before left (a shard committed twice) is cleaned up first
+    expectCode(await hf(owner.home, ['prune', '--orphan-grace', '0']), 0, 'prune before')
+    const before = await liveShards()
+    // the backup runs in the owner's daemon, its uploads slowed down: SIGKILL the daemon once the hosts
+    // hold a few of the new shards (a pack whose shards are not all stored yet)
+    const backup = hf(owner.home, ['backup', '--json', '--limit-upload', '2MiB', src])
+    const deadline = Date.now() + 60_000
+    while (await liveShards() < before + 3 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+    await owner.stop('SIGKILL')
+    const killed = await backup
+    if (killed.code === 0) this.skip() // the backup ended before the owner could be killed
+    const left = await liveShards() - before
+    assert.ok(left > 0, 'the killed backup left shards on the hosts')
+    owner = await startDaemon(owner.home)
+    for (const h of live) await waitOnline(h.peerId)
+    const p = await hf(owner.home, ['prune', '--json'])
+    expectCode(p, 0, 'prune after the kill')
+    const pr = parseJson<{ orphansQuarantined: number, orphansDeleted: number }>(p, 'prune')
+    assert.equal(pr.orphansDeleted, 0, 'nothing deleted within the grace period')
+    // the packs the killed session completed are in its index records (no snapshot needs them: deleted);
+    // the shards of the packs it did not complete are in no record (quarantined)
+    assert.equal(await liveShards(), before, `the hosts no longer count any of the killed session's shards as ours: ${p.stdout}`)
+    assert.ok(pr.orphansQuarantined > 0, `the killed session left shards of unfinished packs: ${p.stdout}`)
+    assert.equal((await Promise.all(live.map(quarantined))).reduce((a, b) => a + b, 0), pr.orphansQuarantined, 'they wait on the hosts until the grace is over')
+    expectCode(await hf(owner.home, ['check', '--read-data']), 0, 'check')
+    const target = join(dir, 'restore-3')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    assert.deepEqual(await compareTrees(join(dir, 'src-2'), join(target, join(dir, 'src-2'))), [])
   })
 })

@@ -7,6 +7,9 @@ import { DirectoryStore } from '../../src/store/directory-store.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import { hashName, isObjectName } from '../../src/store/hash-name.js'
 import { OBJECT_KINDS } from '../../src/store/shard-store.js'
+import { LimitedStore } from '../../src/bandwidth/limited-store.js'
+import { FaultStore } from '../../src/store/faults/index.js'
+import { ByteBudget } from '../../src/util/byte-budget.js'
 import { collect, object, rejectsNamed, shardStoreSuite } from './store-suite.js'
 
 async function tempDir (): Promise<string> {
@@ -42,6 +45,41 @@ shardStoreSuite('MemoryStore', async () => {
     breakStore: async () => { store.available = false },
     cleanup: async () => {}
   }
+})
+
+// the decorators keep the whole contract, optional operations (audits, quarantine) included
+shardStoreSuite('LimitedStore over a DirectoryStore', async () => {
+  const root = await tempDir()
+  const inner = await DirectoryStore.create(root, { durable: false })
+  return {
+    store: new LimitedStore(inner, undefined, new ByteBudget(2)),
+    breakStore: async () => { await rm(root, { recursive: true, force: true }) },
+    cleanup: async () => { await rm(root, { recursive: true, force: true }) }
+  }
+})
+
+shardStoreSuite('FaultStore (no fault switched on) over a MemoryStore', async () => {
+  const inner = new MemoryStore()
+  return {
+    store: new FaultStore(inner),
+    breakStore: async () => { inner.available = false },
+    cleanup: async () => {}
+  }
+})
+
+describe('store decorators', () => {
+  it('LimitedStore and FaultStore offer every optional operation their inner store offers', async () => {
+    const root = await tempDir()
+    try {
+      const inner = await DirectoryStore.create(root, { durable: false })
+      const optional = ['prove', 'quarantine', 'release', 'purgeQuarantine'] as const
+      for (const store of [new LimitedStore(inner, undefined, new ByteBudget(1)), new FaultStore(inner)]) {
+        for (const op of optional) assert.equal(typeof store[op], 'function', `${store.constructor.name}.${op}`)
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('hashName / isObjectName', () => {
