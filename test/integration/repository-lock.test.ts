@@ -3,16 +3,18 @@
  * - two homes of one repository: a prune in the second home while the first backs up is refused, exit 11,
  *   naming the holder (what, process, host, home);
  * - a lock left by a process that died on this machine is taken over at once;
+ * - a lock this process released but a store that was away kept does not block its next lock;
  * - a lock of another machine is taken over only once it is stale (locks.staleSeconds);
  * - holdfast unlock lists the locks and removes the stale ones.
  */
 import assert from 'node:assert/strict'
-import { cp, mkdir, writeFile } from 'node:fs/promises'
+import { cp, mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { hostname } from 'node:os'
 import { Repository } from '../../src/repository/repository.js'
 import type { LockRecord } from '../../src/format/format.js'
+import { listLocks, lockRepository } from '../../src/repository/repository-lock.js'
 import { countShards, expectCode, hf, initRepo, makeTempDir, PASSPHRASE, removeDir, TestRepo, writeRandom } from './helpers.js'
 
 async function plantLock (home: string, lock: Partial<LockRecord>): Promise<string> {
@@ -78,6 +80,26 @@ describe('locks on the stores (integration)', function () {
     const u = await hf(repo.home, ['unlock', '--json'])
     expectCode(u, 0, 'unlock')
     assert.deepEqual(JSON.parse(u.stdout), [], 'no lock left on the stores')
+  })
+
+  it('a lock this process released, left on a store that was away, does not block its next lock', async function () {
+    const opened = await Repository.open(repo.home, PASSPHRASE)
+    try {
+      const first = await lockRepository(opened, 'shared', 'backup')
+      // the third store goes away before the release: its copy of the lock record stays
+      const away = `${repo.stores[2]}.away`
+      await rename(repo.stores[2], away)
+      await first.release()
+      await rename(away, repo.stores[2])
+      const left = await listLocks(opened)
+      assert.deepEqual(left.map(f => f.name), [first.name], 'the released lock is still on the store that was away')
+      // this process knows it released it: an exclusive lock is taken at once (no 30-minute wait)
+      const second = await lockRepository(opened, 'exclusive', 'prune')
+      await second.release()
+      assert.deepEqual(await listLocks(opened), [], 'no lock left')
+    } finally {
+      await opened.close()
+    }
   })
 
   it("another machine's lock is refused until it is stale, then taken over", async function () {
