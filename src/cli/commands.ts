@@ -354,13 +354,13 @@ const unlockCmd: Command = {
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
-    const { listLocks, isStale, removeLock, DEFAULT_LOCK_STALE_MS } = await import('../repository/repository-lock.js')
+    const { listLocks, isStale, releasedByThisProcess, removeLock, DEFAULT_LOCK_STALE_MS } = await import('../repository/repository-lock.js')
     return await withRepository(ctx, async repo => {
       const all = ctx.values['remove-all'] === true
       const locks = await listLocks(repo, ctx.signal)
       const rows: Array<{ name: string, lock?: LockRecord, problem?: string, stale: boolean, removed: boolean }> = []
       for (const l of locks) {
-        const stale = l.record == null ? false : isStale(l.record, repo.lockSettings.staleMs ?? DEFAULT_LOCK_STALE_MS)
+        const stale = releasedByThisProcess(l.name) || (l.record == null ? false : isStale(l.record, repo.lockSettings.staleMs ?? DEFAULT_LOCK_STALE_MS))
         const removed = all || stale
         if (removed) await removeLock(repo, l.name)
         rows.push({ name: l.name, lock: l.record, problem: l.problem, stale, removed })

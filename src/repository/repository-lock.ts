@@ -121,6 +121,11 @@ export async function listLocks (repo: Repository, signal?: AbortSignal): Promis
   return out
 }
 
+/** Whether this process released (or removed) the lock of that name: a copy left on a store is a leftover. */
+export function releasedByThisProcess (name: string): boolean {
+  return releasedHere.has(name)
+}
+
 /** Whether a lock is stale: not refreshed within staleMs, or its process is gone from this machine. */
 export function isStale (record: LockRecord, staleMs: number, now = Date.now()): boolean {
   const refreshed = Date.parse(record.refreshed)
@@ -160,6 +165,8 @@ export async function removeLock (repo: Repository, name: string): Promise<void>
 }
 
 async function deleteLock (repo: Repository, name: string): Promise<void> {
+  // whatever this process deletes is gone for it, even where a store kept a copy
+  releasedHere.add(name)
   await Promise.allSettled(repo.stores.map(async s => { await s.delete('lock', name) }))
 }
 
@@ -173,7 +180,6 @@ function hold (repo: Repository, first: string, record: LockRecord, refreshMs: n
       const next = await putLock(repo, { ...record, refreshed: new Date().toISOString() }, signal)
       const old = name
       name = next
-      releasedHere.add(old)
       await deleteLock(repo, old)
     })().catch(() => {}).finally(() => { refreshing = undefined })
   }, refreshMs)
@@ -185,7 +191,6 @@ function hold (repo: Repository, first: string, record: LockRecord, refreshMs: n
       released = true
       clearInterval(timer)
       await refreshing
-      releasedHere.add(name)
       await deleteLock(repo, name)
     }
   }
