@@ -1,4 +1,4 @@
-import { defaultHome } from '../node/home.js'
+import { defaultHome } from '../home/home.js'
 import type { Repository, OpenOptions } from '../repository/repository.js'
 import type { ShardStore } from '../store/index.js'
 import type { HealthSettings } from '../maintenance/repository-health.js'

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { ApiClient, notRunning } from '../api/index.js'
-import { readHomeConfig } from '../node/home.js'
+import { readHomeConfig } from '../home/home.js'
 import { CommandContext, homeOf } from './context.js'
 import type { Command } from './command.js'
 import { getPassphrase } from './passphrase.js'

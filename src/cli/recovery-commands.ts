@@ -19,7 +19,7 @@ const recoveryKitCmd: Command = {
   maxArgs: 0,
   async run (ctx) {
     const home = homeOf(ctx)
-    const { readHomeConfig, homePaths } = await import('../node/home.js')
+    const { readHomeConfig, homePaths } = await import('../home/home.js')
     const { writeFileAtomic } = await import('../util/write-file-atomic.js')
     const { parseKeyFile, unlockKeyFile } = await import('../crypto/keys.js')
     const { loadIdentity, peerIdOf } = await import('../node/identity.js')
@@ -75,7 +75,7 @@ const recoverCmd: Command = {
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
     const contents = await openKit(kit, passphrase)
     const { rm } = await import('node:fs/promises')
-    const { homePaths } = await import('../node/home.js')
+    const { homePaths } = await import('../home/home.js')
     await writeRecoveredHome(home, contents)
     const { Daemon } = await import('../daemon/index.js')
     const { Repository } = await import('../repository/repository.js')

@@ -1,10 +1,9 @@
 /**
- * The Holdfast node: its home directory (configuration, key, local register, lock), its libp2p
- * identity and profile (name, site), the trust list of paired peers, the gate that keeps everyone else
- * out, pairing by invite code, the libp2p node itself and presence (keeping trusted peers connected).
+ * The Holdfast node on the network: its libp2p identity and profile (name, site), the trust list of
+ * paired peers, the gate that keeps everyone else out, pairing by invite code, the libp2p node itself
+ * and presence (keeping trusted peers connected). Its home directory is src/home.
  * The shard protocol that runs over these connections lives in src/protocol.
  */
-export * from './home.js'
 export * from './identity.js'
 export * from './profile.js'
 export * from './trust-list.js'

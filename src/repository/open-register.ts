@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { Register } from './register.js'
 import { EphemeralRegister } from './ephemeral-register.js'
-import { homePaths, lockHolder } from '../node/home.js'
+import { homePaths, lockHolder } from '../home/home.js'
 import { LockedError } from '../errors.js'
 import { describeLockHolder, type LockHolder } from '../util/lock-holder.js'
 import { retryUntil } from '../util/retry-until.js'

@@ -3,7 +3,7 @@ import type { RecordKind } from '../format/records.js'
 import { listNames } from './record-list.js'
 import { hashName } from '../store/hash-name.js'
 import { readFile } from 'node:fs/promises'
-import { homePaths } from '../node/home.js'
+import { homePaths } from '../home/home.js'
 
 export interface ReplicationReport {
   /** record copies put on stores that lacked them */
