@@ -92,6 +92,8 @@ export class HostStore {
   private readonly usageOf = new Map<string, StoreUsage>()
   private readonly reserved = new Map<string, number>()
   private readonly quarantinedBytes = new Map<string, number>()
+  /** the last quarantine's place in order (QuarantineEntry.seq) */
+  private quarantineSeq = 0
   private readonly lock = new KeyedLock()
   private active = 0
   private idle: (() => void) | undefined
@@ -353,7 +355,7 @@ export class HostStore {
         } else {
           await this.makeRoom(owner, quota - size)
           // the entry first: a crash before the move leaves an entry whose file is still live (harmless)
-          await this.db.put(key, { until: Date.now() + Math.min(graceMs, MAX_QUARANTINE_MS), bytes: size })
+          await this.db.put(key, { until: Date.now() + Math.min(graceMs, MAX_QUARANTINE_MS), bytes: size, seq: ++this.quarantineSeq })
           const dest = this.quarantinePath(owner, kind, name)
           await mkdir(dirname(dest), { recursive: true })
           await rename(p, dest)
@@ -428,7 +430,8 @@ export class HostStore {
     const prefix = `${QUARANTINED}${owner}!`
     const entries: Array<[string, QuarantineEntry]> = []
     for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefix + '~' })) entries.push([key, value as QuarantineEntry])
-    entries.sort((a, b) => a[1].until - b[1].until)
+    // the oldest quarantine first (two in one millisecond have the same deadline; seq orders them)
+    entries.sort((a, b) => (a[1].seq ?? 0) - (b[1].seq ?? 0) || a[1].until - b[1].until)
     for (const [key] of entries) {
       if ((this.quarantinedBytes.get(owner) ?? 0) <= room) break
       await this.dropQuarantined(key)
@@ -559,6 +562,7 @@ export class HostStore {
     for await (const [key, value] of this.db.iterator({ gte: QUARANTINED, lt: QUARANTINED.slice(0, -1) + '"' })) {
       const owner = key.slice(QUARANTINED.length).split('!')[0]
       this.quarantinedBytes.set(owner, (this.quarantinedBytes.get(owner) ?? 0) + (value as QuarantineEntry).bytes)
+      this.quarantineSeq = Math.max(this.quarantineSeq, (value as QuarantineEntry).seq ?? 0)
     }
   }
 

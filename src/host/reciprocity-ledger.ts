@@ -25,8 +25,11 @@ export interface LedgerEntry {
 /** An object the host's scrub found corrupt and removed (`damaged!OWNER!KIND!NAME`). */
 export interface DamagedRecord { at: number, reason: string }
 
-/** An object in quarantine on this host: when it may be deleted, and its size. */
-export interface QuarantineEntry { until: number, bytes: number }
+/**
+ * An object in quarantine on this host: when it may be deleted, its size, and its place in the order of
+ * quarantine (`seq`, growing; the oldest goes first when an owner's quarantine is full).
+ */
+export interface QuarantineEntry { until: number, bytes: number, seq?: number }
 
 export type IndexValue = StoreUsage | StoredByRecord | boolean | DamagedRecord | QuarantineEntry
 
