@@ -12,6 +12,7 @@
  * kill moments spread over the command's whole run: the delay is drawn between 0 and 1.2x the time the
  * command takes when it is not killed (measured first).
  */
+import { rmSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
@@ -20,23 +21,26 @@ import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { CLI, runCli, type RunResult } from './lib/cli-runner.js'
 import { compareTrees } from './lib/tree-compare.js'
+import { startDaemon, type RunningDaemon } from './lib/daemon-runner.js'
 
 const PASSPHRASE = 'crash trials passphrase'
 type Command = 'backup' | 'prune' | 'repair' | 'forget' | 'rebuild-index'
 const ALL: Command[] = ['backup', 'prune', 'repair', 'forget', 'rebuild-index']
 
-interface Args { points: number, commands: Command[], seed: number }
+interface Args { points: number, commands: Command[], seed: number, on: 'dirs' | 'daemons' | 'both' }
 
 function parseArgs (argv: string[]): Args {
-  const out: Args = { points: 50, commands: ALL, seed: Date.now() % 1_000_000 }
+  const out: Args = { points: 50, commands: ALL, seed: Date.now() % 1_000_000, on: 'dirs' }
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--points') out.points = Number(argv[++i])
     else if (argv[i] === '--commands') out.commands = argv[++i].split(',') as Command[]
     else if (argv[i] === '--seed') out.seed = Number(argv[++i])
+    else if (argv[i] === '--on') out.on = argv[++i] as Args['on']
     else throw new Error(`unknown argument ${argv[i]}`)
   }
   if (!Number.isInteger(out.points) || out.points < 1) throw new Error('--points must be a positive integer')
   for (const c of out.commands) if (!ALL.includes(c)) throw new Error(`unknown command ${c}`)
+  if (!['dirs', 'daemons', 'both'].includes(out.on)) throw new Error('--on must be dirs, daemons or both')
   return out
 }
 
@@ -161,50 +165,333 @@ async function trial (command: Command, w: World, at: number, templateDir: strin
   return out
 }
 
-async function main (): Promise<void> {
-  const args = parseArgs(process.argv.slice(2))
-  const random = prng(args.seed)
-  const root = await mkdtemp(join(tmpdir(), 'holdfast-trials-'))
-  console.log(`crash trials: ${args.points} kill points per command, seed ${args.seed}, in ${root}`)
-  const rows: string[] = []
+// ---------------------------------------------------------------------------------------------------
+// On real daemons (--on daemons): an owner without directory stores and HOSTS hosts, each a `holdfast
+// daemon` process on 127.0.0.1, paired by invite codes. The owner's commands go through the CLI to its
+// daemon (they run inside it), so the owner daemon is what a kill stops; every third trial a host daemon
+// is killed instead. One living network serves every trial of every command: before each trial the state
+// is set so that the command has work to do, and the snapshots that must exist are tracked as they change.
+
+const HOSTS = 6
+/** Snapshots kept between trials (older ones are forgotten, and pruned every few trials). */
+const KEEP = 3
+
+interface Net {
+  root: string
+  owner: RunningDaemon
+  hosts: RunningDaemon[]
+  /** each home's listen address, so that a restarted daemon comes back where its peers know it */
+  listen: Map<string, string>
+  /** every daemon started and not yet stopped */
+  living: Set<RunningDaemon>
+  src: string
+  copies: string
+  /** each snapshot that must exist, with a copy of the tree it was made of */
+  snapshots: Map<string, string>
+  /** snapshots forgotten on purpose (so that a listed snapshot known to neither is one a killed backup made) */
+  forgotten: Set<string>
+  /** for forget: the snapshot being forgotten */
+  forgetting?: string
+  serial: number
+  /** snapshots forgotten since the last prune */
+  garbage: number
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+const lastLine = (s: string): string => s.trim().split('\n').pop() ?? ''
+
+async function startNode (net: Pick<Net, 'listen' | 'living'>, home: string): Promise<RunningDaemon> {
+  const at = net.listen.get(home)
+  const d = await startDaemon(home, {}, { ...(at != null ? { listen: [at] } : {}), timeoutMs: 60_000 })
+  net.living.add(d)
+  void d.process.once('exit', () => net.living.delete(d))
+  net.listen.set(home, d.addresses[0].replace(/\/p2p\/.*$/, ''))
+  return d
+}
+
+/** Waits until the owner's daemon answers and sees every host online. */
+async function waitReady (net: Net, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let seen = ''
+  for (;;) {
+    const r = await hf(net.owner.home, ['peers', 'list', '--json'])
+    if (r.code === 0) {
+      const list = JSON.parse(r.stdout) as Array<{ peerId: string, online: boolean }>
+      const offline = net.hosts.filter(h => list.find(p => p.peerId === h.peerId)?.online !== true)
+      if (offline.length === 0) return
+      seen = `${offline.length} host(s) offline`
+    } else seen = `peers list: exit ${r.code}: ${lastLine(r.stderr)}`
+    if (Date.now() > deadline) throw new Error(`the network did not come back within ${timeoutMs / 1000} s: ${seen}`)
+    await sleep(250)
+  }
+}
+
+async function buildNet (root: string, living: Set<RunningDaemon>): Promise<Net> {
+  const names = ['owner', ...Array.from({ length: HOSTS }, (_, i) => `host${i + 1}`)]
+  const homes = names.map(n => join(root, n))
+  // the owner keeps its shards on its trusted peers (no --store), 3+2: five hosts hold a pack's shards and
+  // the sixth is a spare, so that a host killed mid-transfer leaves somewhere to go
+  await Promise.all(homes.map(async (home, i) => await must(home, ['init', '--name', names[i], '--site', i === 0 ? 'home' : `site${1 + (i % 3)}`,
+    ...(i === 0 ? ['--data-shards', '3', '--parity-shards', '2', '--pack-size', '256KiB'] : [])])))
+  const listen = new Map<string, string>()
+  const started = await Promise.all(homes.map(async home => await startNode({ listen, living }, home)))
+  const [owner, ...hosts] = started
+  for (const h of hosts) {
+    const inv = await must(h.home, ['peers', 'invite', '--quota', '1GiB'])
+    await must(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB'])
+  }
+  const net: Net = { root, owner, hosts, listen, living, src: join(root, 'src'), copies: join(root, 'expected'), snapshots: new Map(), forgotten: new Set(), serial: 0, garbage: 0 }
+  await waitReady(net)
+  await mkdir(net.copies, { recursive: true })
+  await writeFiles(join(net.src, 'base'), 8, 200_000, 'base')
+  await snapshot(net)
+  return net
+}
+
+/** New files for the next backup (and the files of two backups ago gone), so that each backup has work. */
+async function changeFiles (net: Net): Promise<void> {
+  net.serial++
+  await writeFiles(join(net.src, `t${net.serial}`), 3, 150_000, `t${net.serial}`)
+  await rm(join(net.src, `t${net.serial - 2}`), { recursive: true, force: true })
+}
+
+/** A copy of the source tree as it is now (the files a backup of it must restore). */
+async function copyOfSource (net: Net): Promise<string> {
+  const copy = join(net.copies, `v${net.serial}`)
+  await cp(net.src, copy, { recursive: true, preserveTimestamps: true, force: false, errorOnExist: false })
+  return copy
+}
+
+async function snapshot (net: Net): Promise<void> {
+  const r = await must(net.owner.home, ['backup', '--json', net.src])
+  net.snapshots.set((JSON.parse(r.stdout) as { snapshot: string }).snapshot, await copyOfSource(net))
+}
+
+async function dropSnapshots (net: Net, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    const copy = net.snapshots.get(id)
+    net.snapshots.delete(id)
+    net.forgotten.add(id)
+    net.garbage++
+    if (copy != null && ![...net.snapshots.values()].includes(copy)) await rm(copy, { recursive: true, force: true })
+  }
+}
+
+/** Sets the network up so that the command has work to do; returns its arguments. */
+async function prepareTrial (command: Command, net: Net, i: number): Promise<string[]> {
+  net.forgetting = undefined
+  if (command === 'backup') {
+    await changeFiles(net)
+    return ['backup', '--json', net.src]
+  } else if (command === 'forget') {
+    await changeFiles(net)
+    await snapshot(net)
+    net.forgetting = [...net.snapshots.keys()][0]
+    return ['forget', net.forgetting]
+  } else if (command === 'prune') {
+    await changeFiles(net)
+    await snapshot(net)
+    const oldest = [...net.snapshots.keys()][0]
+    await must(net.owner.home, ['forget', oldest])
+    await dropSnapshots(net, [oldest])
+    return ['prune']
+  } else if (command === 'repair') {
+    // a host loses every shard it keeps for the owner (its daemon running), and an audit finds out
+    const h = net.hosts[i % HOSTS]
+    await rm(join(h.home, 'shards', net.owner.peerId, 'shard'), { recursive: true, force: true })
+    const audit = await hf(net.owner.home, ['audit'])
+    if (audit.code !== 1) throw new Error(`audit after host${(i % HOSTS) + 1} lost its shards: exit ${audit.code}, expected 1: ${lastLine(audit.stderr)}`)
+    return ['repair']
+  }
+  return ['rebuild-index']
+}
+
+/** Keeps the repository small between trials: at most KEEP snapshots, pruned every few forgotten ones. */
+async function tidy (command: Command, net: Net): Promise<void> {
+  const extra = [...net.snapshots.keys()].slice(0, Math.max(0, net.snapshots.size - KEEP))
+  if (extra.length > 0) {
+    await must(net.owner.home, ['forget', ...extra])
+    await dropSnapshots(net, extra)
+  }
+  if (command === 'prune') net.garbage = 0
+  else if (net.garbage >= 6) {
+    await must(net.owner.home, ['prune'])
+    net.garbage = 0
+  }
+}
+
+/** Restarts a daemon that was killed, on the same home and address. */
+async function restart (net: Net, victim: number | 'owner'): Promise<void> {
+  if (victim === 'owner') net.owner = await startNode(net, net.owner.home)
+  else net.hosts[victim] = await startNode(net, net.hosts[victim].home)
+}
+
+async function daemonTrial (command: Command, net: Net, i: number, at: number, victim: number | 'owner'): Promise<Outcome> {
+  const args = await prepareTrial(command, net, i)
+  const home = net.owner.home
+  const target = victim === 'owner' ? net.owner : net.hosts[victim]
+  const started = Date.now()
+  let done = false
+  const run = hf(home, args).finally(() => { done = true })
+  let killing: Promise<unknown> | undefined
+  const timer = setTimeout(() => { if (!done) killing = target.stop('SIGKILL') }, at)
+  const first = await run
+  clearTimeout(timer)
+  const killed = killing != null
+  await killing
+  const out: Outcome = { ms: Date.now() - started, killed, completed: false, checkOk: false, lost: 0, wrong: 0 }
+  const copy = command === 'backup' ? await copyOfSource(net) : undefined
+  const made = (r: RunResult): void => { if (copy != null && r.code === 0) net.snapshots.set((JSON.parse(r.stdout) as { snapshot: string }).snapshot, copy) }
+  made(first)
+  if (killed) {
+    try {
+      await restart(net, victim)
+    } catch (err) {
+      throw new Error(`${command}: the ${victim === 'owner' ? 'owner' : `host${victim + 1}`} daemon killed at ${at} ms does not restart: ${(err as Error).message}`)
+    }
+  }
+  await waitReady(net)
+  const again = await hf(home, args)
+  made(again)
+  const gone = command === 'forget' && /no snapshot/.test(again.stderr)
+  out.completed = (again.code === 0 || gone) && (killed || first.code === 0)
+  if (!out.completed) {
+    out.problem = again.code === 0 || gone
+      ? `${command} not killed: exit ${first.code}: ${lastLine(first.stderr)}`
+      : `${command} again: exit ${again.code}: ${lastLine(again.stderr)}`
+  }
+  if (net.forgetting != null) await dropSnapshots(net, [net.forgetting])
+  const check = await hf(home, ['check', '--read-data'])
+  out.checkOk = check.code === 0
+  if (!out.checkOk) out.problem ??= `check: ${check.stderr.trim().split('\n').slice(-2).join(' / ')}`
+  const listed = await hf(home, ['snapshots', '--json'])
+  const ids = listed.code === 0 ? (JSON.parse(listed.stdout) as Array<{ id: string }>).map(s => s.id) : []
+  // a backup killed after its snapshot was written but before it could say so: the same files as the rerun's
+  if (copy != null) for (const id of ids) if (!net.snapshots.has(id) && !net.forgotten.has(id)) net.snapshots.set(id, copy)
+  for (const [id, copy] of net.snapshots) {
+    if (!ids.includes(id)) { out.lost++; out.problem ??= `snapshot ${id.slice(0, 8)} is gone`; continue }
+    const target = join(net.root, 'restore', id.slice(0, 12))
+    await rm(target, { recursive: true, force: true })
+    const r = await hf(home, ['restore', id, '--target', target])
+    if (r.code !== 0) { out.lost++; out.problem ??= `restore ${id.slice(0, 8)}: exit ${r.code}: ${lastLine(r.stderr)}`; continue }
+    const diffs = await compareTrees(copy, join(target, net.src), { mtimes: false })
+    if (diffs.length > 0) { out.wrong++; out.problem ??= `restore ${id.slice(0, 8)}: ${diffs[0]}` }
+    await rm(target, { recursive: true, force: true })
+  }
+  // a lost snapshot is counted once, not at every later trial
+  for (const id of [...net.snapshots.keys()]) if (!ids.includes(id)) await dropSnapshots(net, [id])
+  await tidy(command, net)
+  if (copy != null && ![...net.snapshots.values()].includes(copy)) await rm(copy, { recursive: true, force: true })
+  return out
+}
+
+interface Row { on: 'dirs' | 'daemons', command: Command, trials: number, killed: number, completed: number, checks: number, lost: number, wrong: number, note?: string }
+
+async function runDaemons (args: Args, random: () => number, root: string, rows: Row[]): Promise<number> {
   let failed = 0
+  const living = new Set<RunningDaemon>()
+  const onSignal = (): void => { for (const d of living) d.process.kill('SIGKILL'); rmSync(root, { recursive: true, force: true }); process.exit(130) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
+    let t = Date.now()
+    const net = await buildNet(join(root, 'daemons'), living)
+    console.log(`daemons: owner and ${HOSTS} hosts started and paired in ${((Date.now() - t) / 1000).toFixed(1)} s`)
     for (const command of args.commands) {
-      const base = join(root, command)
-      await mkdir(base, { recursive: true })
-      const world = await prepare(command, base)
-      const templateDir = join(base, 'template')
-      await cp(world.dir, templateDir, { recursive: true })
-      // how long the command takes when nobody kills it
-      const first = await trial(command, world, 3_600_000, templateDir)
+      t = Date.now()
+      const first = await daemonTrial(command, net, 0, 3_600_000, 'owner')
       const fullMs = Math.max(100, first.ms)
-      if (first.problem != null) throw new Error(`${command} fails without a kill: ${first.problem}`)
-      console.log(`${command}: ${fullMs} ms when not killed`)
-      let killed = 0; let completed = 0; let checks = 0; let lost = 0; let wrong = 0
+      if (first.problem != null) throw new Error(`${command} fails on daemons without a kill: ${first.problem}`)
+      console.log(`${command} on daemons: ${fullMs} ms when not killed`)
+      const row: Row = { on: 'daemons', command, trials: args.points, killed: 0, completed: 0, checks: 0, lost: 0, wrong: 0 }
       const problems: string[] = []
-      for (let i = 0; i < args.points; i++) {
+      let hostKills = 0
+      for (let i = 1; i <= args.points; i++) {
         const at = Math.floor(random() * fullMs * 1.2)
-        const o = await trial(command, world, at, templateDir)
-        if (o.killed) killed++
-        if (o.completed) completed++
-        if (o.checkOk) checks++
-        lost += o.lost
-        wrong += o.wrong
-        if (o.problem != null) problems.push(`kill at ${at} ms: ${o.problem}`)
-        process.stdout.write('.')
+        // every third trial a host dies mid-command instead of the owner (restarted once the command ends)
+        const victim = i % 3 === 0 ? Math.floor(random() * HOSTS) : 'owner'
+        const o = await daemonTrial(command, net, i, at, victim)
+        if (o.killed) row.killed++
+        if (o.killed && victim !== 'owner') hostKills++
+        if (o.completed) row.completed++
+        if (o.checkOk) row.checks++
+        row.lost += o.lost
+        row.wrong += o.wrong
+        if (o.problem != null) problems.push(`kill of ${victim === 'owner' ? 'the owner' : `host${victim + 1}`} at ${at} ms: ${o.problem}`)
+        process.stdout.write(o.problem != null ? 'x' : '.')
       }
       process.stdout.write('\n')
-      rows.push(`| ${command} | ${args.points} | ${killed} | ${completed} | ${checks} | ${lost} | ${wrong} |`)
+      row.note = `${hostKills} of the kills were of a host`
+      rows.push(row)
+      console.log(`${command} on daemons: ${args.points} trials in ${((Date.now() - t) / 1000).toFixed(0)} s (${row.killed} kills, ${hostKills} of a host)`)
       if (problems.length > 0) { failed++; for (const p of problems.slice(0, 5)) console.log(`  ${command}: ${p}`) }
-      await rm(base, { recursive: true, force: true })
     }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await Promise.all([...living].map(async d => await d.stop()))
+  }
+  return failed
+}
+
+async function runDirs (args: Args, random: () => number, root: string, rows: Row[]): Promise<number> {
+  let failed = 0
+  for (const command of args.commands) {
+    const base = join(root, command)
+    await mkdir(base, { recursive: true })
+    const world = await prepare(command, base)
+    const templateDir = join(base, 'template')
+    await cp(world.dir, templateDir, { recursive: true })
+    // how long the command takes when nobody kills it
+    const first = await trial(command, world, 3_600_000, templateDir)
+    const fullMs = Math.max(100, first.ms)
+    if (first.problem != null) throw new Error(`${command} fails without a kill: ${first.problem}`)
+    console.log(`${command}: ${fullMs} ms when not killed`)
+    const row: Row = { on: 'dirs', command, trials: args.points, killed: 0, completed: 0, checks: 0, lost: 0, wrong: 0 }
+    const problems: string[] = []
+    for (let i = 0; i < args.points; i++) {
+      const at = Math.floor(random() * fullMs * 1.2)
+      const o = await trial(command, world, at, templateDir)
+      if (o.killed) row.killed++
+      if (o.completed) row.completed++
+      if (o.checkOk) row.checks++
+      row.lost += o.lost
+      row.wrong += o.wrong
+      if (o.problem != null) problems.push(`kill at ${at} ms: ${o.problem}`)
+      process.stdout.write('.')
+    }
+    process.stdout.write('\n')
+    rows.push(row)
+    if (problems.length > 0) { failed++; for (const p of problems.slice(0, 5)) console.log(`  ${command}: ${p}`) }
+    await rm(base, { recursive: true, force: true })
+  }
+  return failed
+}
+
+async function main (): Promise<void> {
+  const args = parseArgs(process.argv.slice(2))
+  const root = await mkdtemp(join(tmpdir(), 'holdfast-trials-'))
+  const on = args.on === 'both' ? ['dirs', 'daemons'] : [args.on]
+  console.log(`crash trials: ${args.points} kill points per command${args.on !== 'dirs' ? ` on ${on.join(' and ')}` : ''}, seed ${args.seed}, in ${root}`)
+  const started = Date.now()
+  const rows: Row[] = []
+  let failed = 0
+  try {
+    // each mode draws its kill moments from its own generator: `--on daemons --seed S` replays the daemons of `--on both --seed S`
+    if (on.includes('dirs')) failed += await runDirs(args, prng(args.seed), root, rows)
+    if (on.includes('daemons')) failed += await runDaemons(args, prng(args.seed), root, rows)
+  } catch (err) {
+    failed++
+    console.error(err)
   } finally {
     await rm(root, { recursive: true, force: true })
   }
+  const withOn = args.on !== 'dirs'
   console.log('')
-  console.log('| command | trials | killed mid-run | next run completed | check --read-data ok | snapshots lost | wrong bytes |')
-  console.log('| --- | --- | --- | --- | --- | --- | --- |')
-  for (const r of rows) console.log(r)
+  console.log(`| ${withOn ? 'on | ' : ''}command | trials | killed mid-run | next run completed | check --read-data ok | snapshots lost | wrong bytes |`)
+  console.log(`| ${withOn ? '--- | ' : ''}--- | --- | --- | --- | --- | --- | --- |`)
+  for (const r of rows) console.log(`| ${withOn ? `${r.on} | ` : ''}${r.command} | ${r.trials} | ${r.killed} | ${r.completed} | ${r.checks} | ${r.lost} | ${r.wrong} |`)
+  if (withOn) console.log(`\n${((Date.now() - started) / 60_000).toFixed(1)} min`)
   if (failed > 0) process.exitCode = 1
 }
 
