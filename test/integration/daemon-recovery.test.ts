@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom, pairWithHosts } from './helpers.js'
@@ -126,6 +127,39 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     const forged = await hf(host3.home, ['seed', 'import', seed])
     expectCode(forged, 1, 'forged seed')
     assert.match(forged.stderr, /not signed by its owner/)
+  })
+
+  it('a home recovered while the original daemon runs: its prune is refused while the original backs up (exit 11, naming the holder)', async function () {
+    const kitPath = join(dir, 'kit-second.json')
+    expectCode(await hf(owner.home, ['recovery-kit', '--out', kitPath]), 0, 'recovery-kit')
+    // the user recovers on a second machine while the first still runs (the same identity twice)
+    const home2 = join(dir, 'second-home')
+    const r = await hf(home2, ['recover', '--json', '--home', home2, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait', '60'])
+    expectCode(r, 0, 'recover beside the running original')
+    const second = await startDaemon(home2)
+    try {
+      const big = join(dir, 'two-homes')
+      await mkdir(big)
+      await writeRandom(join(big, 'large.bin'), 3 * 1024 * KiB)
+      const before = await hostBytes()
+      // about 5 s at 1 MiB/s (3 MiB stored 1.5x)
+      const backup = hf(owner.home, ['backup', '--limit-upload', '1MiB', big])
+      const until = Date.now() + 30_000
+      while (await hostBytes() === before && Date.now() < until) await sleep(100)
+      const p = await hf(home2, ['prune'])
+      expectCode(p, 11, 'prune in the recovered home during the backup')
+      const escaped = owner.home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      assert.match(p.stderr, new RegExp(`locked by backup \\(shared\\), process ${owner.process.pid!} on host ${hostname()}, home ${escaped}, for \\d+`))
+      expectCode(await backup, 0, 'the original backup completes')
+      // once the backup is done the lock is gone: the recovered home may prune, and nothing of the backup is lost
+      expectCode(await hf(home2, ['prune']), 0, 'prune after the backup')
+      const target = join(dir, 'two-homes-restore')
+      expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore of the new backup')
+      assert.deepEqual(await fileHashes(join(target, big)), await fileHashes(big))
+    } finally {
+      await second.stop()
+      await removeDir(home2)
+    }
   })
 
   it('recovery-kit + passphrase rebuild the owner on a fresh home; peers know it; snapshots restore byte-identically', async function () {
