@@ -1,16 +1,19 @@
 /**
- * Crash trials (`npm run trials [-- --points N] [-- --commands backup,prune] [-- --seed S]`): each of
- * backup, prune, repair, forget and rebuild-index is SIGKILLed at N random moments (50 by default) on a
- * repository of directory stores, as a power cut or an OOM kill would stop it. After each kill:
+ * Crash trials (`npm run trials -- [--on dirs|daemons|both] [--points N] [--commands backup,prune] [--seed S]`):
+ * each of backup, prune, repair, forget and rebuild-index is SIGKILLed at N random moments (50 by default),
+ * as a power cut or an OOM kill would stop it: on a repository of directory stores (`--on dirs`, the
+ * default: the CLI process is killed) or on real daemons (`--on daemons`: the owner's daemon, which runs
+ * the command, or in every third trial a host's daemon). After each kill:
  * 1. the killed command runs again and must complete (exit 0; a forget whose snapshot is already gone
  *    counts as done);
  * 2. `check --read-data` must pass;
  * 3. every snapshot that must exist is restored and compared byte for byte with the files it was made of.
  * Expected: 0 snapshots lost, 0 wrong bytes, 0 commands that cannot complete. Prints a table.
  *
- * Each command's trials start from the same prepared repository (copied back before every trial), so the
- * kill moments spread over the command's whole run: the delay is drawn between 0 and 1.2x the time the
- * command takes when it is not killed (measured first).
+ * On directory stores each command's trials start from the same prepared repository (copied back before
+ * every trial); on daemons one living network serves every trial. Either way the kill moments spread over
+ * the command's whole run: the delay is drawn between 0 and 1.2x the time the command takes when it is not
+ * killed (measured first).
  */
 import { rmSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises'

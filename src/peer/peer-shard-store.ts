@@ -178,10 +178,13 @@ export class PeerShardStore implements ShardStore {
   /** Asks the host to bring the object back from quarantine; false when it has none. */
   async release (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
     checkObject(kind, name)
-    return await this.call({ op: 'release', kind, name }, 0, options, async (stream, reader, signal) => {
+    const released = await this.call({ op: 'release', kind, name }, 0, options, async (stream, reader, signal) => {
       await stream.close({ signal })
       return expectOk(parseReleaseReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).released
     })
+    // the object counts on the host again: the ledger takes the host's own figures (the reply has no size)
+    if (released && this.init.ledger != null) await this.peerUsage(options).catch(() => {})
+    return released
   }
 
   /** What the host's scrub found corrupt among our objects (and removed). */

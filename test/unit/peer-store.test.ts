@@ -94,7 +94,7 @@ describe('shard protocol between two nodes', () => {
     await rejectsNamed(() => store.put('shard', object().name, big), 'TooLargeError')
   })
 
-  it('a ledger on the owner side follows puts, deletes and usage replies', async () => {
+  it('a ledger on the owner side follows puts, deletes, quarantines, releases and usage replies', async () => {
     const calls: Array<[string, string, StoreUsage]> = []
     const ledger: StoredByRecorder = {
       recordStoredBy: async (peer, usage) => { calls.push(['record', peer, usage]) },
@@ -108,10 +108,19 @@ describe('shard protocol between two nodes', () => {
     await s.delete('shard', o.name)
     await s.delete('shard', o.name) // nothing freed
     await s.usage()
+    // quarantine frees the owner's usage on the host; release counts the object again
+    const q = object(300)
+    await s.put('shard', q.name, q.data)
+    await s.quarantine!('shard', q.name, 60_000)
+    assert.equal(await s.release!('shard', q.name), true)
+    assert.equal(await s.release!('shard', q.name), false) // nothing in quarantine any more: no usage asked
     assert.deepEqual(calls, [
       ['add', hostId, { objects: 1, bytes: 700 }],
       ['add', hostId, { objects: -1, bytes: -700 }],
-      ['record', hostId, { objects: 0, bytes: 0 }]
+      ['record', hostId, { objects: 0, bytes: 0 }],
+      ['add', hostId, { objects: 1, bytes: 300 }],
+      ['add', hostId, { objects: -1, bytes: -300 }],
+      ['record', hostId, { objects: 1, bytes: 300 }]
     ])
     await s.close()
   })
