@@ -27,6 +27,12 @@ import { compareTrees } from './lib/tree-compare.js'
 import { startDaemon, type RunningDaemon } from './lib/daemon-runner.js'
 
 const PASSPHRASE = 'crash trials passphrase'
+
+/** What a failed check said (its findings go to stdout, its errors to stderr). */
+function checkProblem (check: RunResult): string {
+  const said = `${check.stdout}\n${check.stderr}`.trim().split('\n').filter(l => l.trim() !== '').slice(-4).join(' / ')
+  return `check: exit ${check.code}: ${said}`
+}
 type Command = 'backup' | 'prune' | 'repair' | 'forget' | 'rebuild-index'
 const ALL: Command[] = ['backup', 'prune', 'repair', 'forget', 'rebuild-index']
 
@@ -152,7 +158,7 @@ async function trial (command: Command, w: World, at: number, templateDir: strin
   if (!out.completed) out.problem = `${command} again: exit ${again.code}: ${again.stderr.trim().split('\n').pop() ?? ''}`
   const check = await hf(w.home, ['check', '--read-data'])
   out.checkOk = check.code === 0
-  if (!out.checkOk && out.problem == null) out.problem = `check: ${check.stderr.trim().split('\n').slice(-2).join(' / ')}`
+  if (!out.checkOk && out.problem == null) out.problem = checkProblem(check)
   const listed = await hf(w.home, ['snapshots', '--json'])
   const ids = listed.code === 0 ? (JSON.parse(listed.stdout) as Array<{ id: string }>).map(s => s.id) : []
   for (const [id, copy] of w.snapshots) {
@@ -366,7 +372,7 @@ async function daemonTrial (command: Command, net: Net, i: number, at: number, v
   if (net.forgetting != null) await dropSnapshots(net, [net.forgetting])
   const check = await hf(home, ['check', '--read-data'])
   out.checkOk = check.code === 0
-  if (!out.checkOk) out.problem ??= `check: ${check.stderr.trim().split('\n').slice(-2).join(' / ')}`
+  if (!out.checkOk) out.problem ??= checkProblem(check)
   const listed = await hf(home, ['snapshots', '--json'])
   const ids = listed.code === 0 ? (JSON.parse(listed.stdout) as Array<{ id: string }>).map(s => s.id) : []
   // a backup killed after its snapshot was written but before it could say so: the same files as the rerun's
