@@ -373,6 +373,13 @@ async function daemonTrial (command: Command, net: Net, i: number, at: number, v
   const check = await hf(home, ['check', '--read-data'])
   out.checkOk = check.code === 0
   if (!out.checkOk) out.problem ??= checkProblem(check)
+  if (out.problem != null && process.env.HOLDFAST_TRIALS_KEEP === '1') {
+    // keep everything for a look: the commands' output and the daemons' logs, then stop the trials
+    const said = (what: string, r: RunResult): string => `== ${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}\n`
+    const logs = [net.owner, ...net.hosts].map(d => `== daemon ${d.home}\n${d.output()}\n`).join('')
+    await writeFile(join(net.root, 'failure.txt'), `${out.problem}\nkill at ${at} ms of ${victim}\n${said('first', first)}${said('again', again)}${said('check', check)}${logs}`)
+    throw new Error(`stopped at the first problem (HOLDFAST_TRIALS_KEEP=1): see ${join(net.root, 'failure.txt')}`)
+  }
   const listed = await hf(home, ['snapshots', '--json'])
   const ids = listed.code === 0 ? (JSON.parse(listed.stdout) as Array<{ id: string }>).map(s => s.id) : []
   // a backup killed after its snapshot was written but before it could say so: the same files as the rerun's
@@ -493,7 +500,7 @@ async function main (): Promise<void> {
     failed++
     console.error(err)
   } finally {
-    await rm(root, { recursive: true, force: true })
+    if (process.env.HOLDFAST_TRIALS_KEEP !== '1' || failed === 0) await rm(root, { recursive: true, force: true })
   }
   const withOn = args.on !== 'dirs'
   console.log('')

@@ -200,8 +200,10 @@ async function commitMoves (repo: Repository, pack: string, result: PackRepair, 
   const current = repo.register.packs.get(pack)
   for (const { store: id, name } of oldCopies) {
     const old = repo.stores.find(s => s.id === id)
-    // a store that holds the shard by the current placement keeps it
+    // a store that holds the shard by the current placement keeps it, and so does a name another pack
+    // shares (its bytes may be that pack's shard on this store)
     if (old == null || current?.shards.some(s => s.store === id && s.name === name) === true) continue
+    if (repo.register.sharedShardNames().has(name)) continue
     const gone = old.reachable?.() !== false && await old.delete('shard', name, { signal }).then(() => true, () => false)
     if (!gone) await repo.register.addStaleCopy(old.id, name)
   }

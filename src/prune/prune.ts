@@ -204,7 +204,12 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
   const doomed = [...drop.map(p => p.desc), ...repack.map(p => p.desc), ...indexPacks]
   await register.removePacks(indexPacks.map(d => d.id))
   repo.dropPackCache()
-  const shards = doomed.flatMap(d => d.shards.map(s => ({ ...s, size: d.shardSize })))
+  // a name a pack that stays still uses is not deleted, wherever it lies: a shard's name is the hash of
+  // its bytes, and two packs that begin with the same sealed blobs share their first data shards (a repack
+  // of what an interrupted prune had already repacked)
+  const stays = new Set<string>()
+  for (const d of register.packs.values()) for (const s of d.shards) stays.add(s.name)
+  const shards = doomed.flatMap(d => d.shards.map(s => ({ ...s, size: d.shardSize }))).filter(s => !stays.has(s.name))
   let done = 0
   for (const shard of shards) {
     checkAbort(signal)

@@ -43,6 +43,8 @@ export class Register {
   /** blob id (hex) -> where it is; loaded whole at open (an index of about 100 bytes per blob). */
   readonly blobs = new Map<string, BlobLocation>()
   readonly packs = new Map<string, PackDescriptor>()
+  /** shard names two or more packs share (built when asked, dropped when the packs change) */
+  private shared?: Set<string>
 
   constructor (path: string) {
     this.db = new Level<string, Value>(path, { valueEncoding: 'json' })
@@ -87,6 +89,7 @@ export class Register {
   }
 
   private addToMemory (desc: PackDescriptor): void {
+    this.shared = undefined
     this.packs.set(desc.id, desc)
     for (const [type, id, offset, length, rawLength] of desc.blobs) {
       if (!this.blobs.has(id)) this.blobs.set(id, { pack: desc.id, type, offset, length, rawLength })
@@ -165,6 +168,7 @@ export class Register {
     for await (const key of this.db.keys({ gte: 'check!', lt: 'check"' })) if (gone.has(key.split('!')[1])) ops.push({ type: 'del', key })
     await this.db.batch(ops)
     for (const id of gone) this.packs.delete(id)
+    this.shared = undefined
     this.blobs.clear()
     for (const desc of this.packs.values()) this.addToMemory(desc)
   }
@@ -351,5 +355,25 @@ export class Register {
     if (keep.length > 0) await this.db.batch(keep.map(([key, value]) => ({ type: 'put' as const, key, value })))
     this.blobs.clear()
     this.packs.clear()
+    this.shared = undefined
+  }
+
+  /**
+   * Shard names that two or more packs of the register share. A shard's name is the hash of its bytes, and
+   * a data shard holds sealed blobs verbatim: two packs that begin with the same blobs (a repack of what an
+   * interrupted run had already repacked) have the same first data shards. Deleting such a name on a store
+   * for one pack would delete the other's shard too.
+   */
+  sharedShardNames (): Set<string> {
+    if (this.shared != null) return this.shared
+    const seen = new Set<string>()
+    const shared = new Set<string>()
+    for (const d of this.packs.values()) {
+      for (const s of new Set(d.shards.map(x => x.name))) {
+        if (seen.has(s)) shared.add(s); else seen.add(s)
+      }
+    }
+    this.shared = shared
+    return shared
   }
 }
