@@ -1,6 +1,8 @@
 import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { link, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { basename, dirname } from 'node:path'
 import { ConfigError, LockedError, RepositoryNotFoundError, UnsupportedFormatError } from '../errors.js'
 import type { HomeConfig } from '../format/format.js'
 import { formatAge } from '../util/duration.js'
@@ -62,6 +64,7 @@ const UNREADABLE_LOCK_STALE_MS = 10_000
  */
 export async function acquireLock (home: string, what: string, options: LockOptions = {}): Promise<() => Promise<void>> {
   const path = homePaths(home).lock
+  await removeDeadTemporaries(path)
   let holder: LockHolder | undefined
   const release = await retryUntil(async () => {
     const r = await tryLock(path, { pid: process.pid, hostname: hostname(), home: resolve(home), what, since: new Date().toISOString() })
@@ -85,7 +88,7 @@ async function tryLock (path: string, me: LockHolder): Promise<(() => Promise<vo
   const mine = JSON.stringify(me)
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(path, mine, { flag: 'wx', mode: 0o600 })
+      await createWhole(path, mine)
       return async () => {
         // only our own: never a lock another process took over (it judged this one stale)
         if ((await readFile(path, 'utf8').catch(() => undefined)) === mine) await rm(path, { force: true })
@@ -100,6 +103,37 @@ async function tryLock (path: string, me: LockHolder): Promise<(() => Promise<vo
     if ((await readFile(path, 'utf8').catch(() => undefined)) === seen.text) await rm(path, { force: true })
   }
   return {}
+}
+
+/**
+ * Creates the file with its content in one step, or fails with EEXIST: the content is written to a
+ * temporary file first, then linked under the name (link does not replace). A process killed at any
+ * moment leaves no empty or torn lock file that would hold the next taker back (a torn one is judged
+ * only by its age). Where the file system has no hard links, an exclusive create and write instead.
+ */
+async function createWhole (path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  await writeFile(tmp, text, { flag: 'wx', mode: 0o600 })
+  try {
+    await link(tmp, path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err
+    await writeFile(path, text, { flag: 'wx', mode: 0o600 })
+  } finally {
+    await rm(tmp, { force: true })
+  }
+}
+
+/** Temporary lock files (createWhole) that processes of this host killed mid-way left behind. */
+async function removeDeadTemporaries (path: string): Promise<void> {
+  const prefix = `${basename(path)}.`
+  let names: string[]
+  try { names = await readdir(dirname(path)) } catch { return }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length)) : null
+    if (m != null && !processAlive(Number(m[1]))) await rm(join(dirname(path), name), { force: true })
+  }
 }
 
 interface SeenLock { text: string, holder?: LockHolder, mtimeMs: number }
