@@ -1,4 +1,7 @@
 import { createServer, type Server } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { timingSafeEqual } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { Hono, type Context } from 'hono'
@@ -20,6 +23,15 @@ export interface WebServerInit {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
+/** Where `npm run build` puts the dashboard (dist/web, beside dist/src). */
+export const UI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web')
+
+const ASSETS: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8'
+}
 
 /** Splits `HOST:PORT` (`[::1]:8486` for IPv6). */
 export function parseListen (listen: string): { host: string, port: number } {
@@ -46,6 +58,7 @@ export class WebServer {
   private readonly host: string
   private readonly port: number
   private boundPort = 0
+  private readonly assets = new Map<string, Buffer>()
 
   constructor (private readonly init: WebServerInit) {
     const { host, port } = parseListen(init.listen)
@@ -65,6 +78,10 @@ export class WebServer {
 
   async start (): Promise<void> {
     if (this.server != null) return
+    // the dashboard's files, read once (about 30 KiB); a tree without them serves the API alone
+    for (const name of Object.keys(ASSETS)) {
+      try { this.assets.set(name, await readFile(join(UI_DIR, name))) } catch {}
+    }
     const server = createServer(getRequestListener(this.app.fetch))
     server.headersTimeout = 10_000
     server.requestTimeout = 60_000
@@ -106,6 +123,22 @@ export class WebServer {
       }
       await next()
     })
+    app.use('*', async (c, next) => {
+      await next()
+      // nothing here may be framed, sniffed or load code from elsewhere
+      c.header('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+      c.header('x-content-type-options', 'nosniff')
+      c.header('x-frame-options', 'DENY')
+      c.header('referrer-policy', 'no-referrer')
+      c.header('cache-control', 'no-store')
+    })
+    const asset = (c: Context, name: string): Response => {
+      const data = this.assets.get(name)
+      if (data == null) return fail(c, 404, new UsageError('the dashboard was not built with this install (npm run build); the REST API is at /api/v1'))
+      return c.body(new Uint8Array(data), 200, { 'content-type': ASSETS[name] })
+    }
+    app.get('/', c => asset(c, 'index.html'))
+    app.get('/assets/:name', c => ASSETS[c.req.param('name')] != null && c.req.param('name') !== 'index.html' ? asset(c, c.req.param('name')) : fail(c, 404, new UsageError('no such asset')))
     const doc = openApiDocument(this.init.routes, this.init.version)
     app.get(`${API_BASE}/openapi.json`, c => c.json(doc))
     app.get('/metrics', async c => {
