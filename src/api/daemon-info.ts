@@ -14,6 +14,8 @@ export interface DaemonInfo {
   addresses: string[]
   /** The API's Unix socket (HOME/api.sock). */
   api: string
+  /** Where the dashboard, the REST API and /metrics answer (http://127.0.0.1:PORT), when they do. */
+  gui?: string
   started: string
 }
 

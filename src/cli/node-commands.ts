@@ -3,7 +3,7 @@ import type { Command } from './command.js'
 import { CommandContext, homeOf, printJson } from './context.js'
 import { daemonFor } from './forward.js'
 import { formatBytes } from '../util/format.js'
-import { UsageError } from '../errors.js'
+import { DaemonNotRunningError, UsageError } from '../errors.js'
 
 /**
  * The node's commands: `daemon` runs the node in the foreground; `peers` manages the trust list through
@@ -27,7 +27,7 @@ const daemon: Command = {
       home,
       listen: ctx.values.listen as string[] | undefined,
       runCommand: async (argv, io) => await executeCommand(argv, io),
-      onError: (err, where) => { if (process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) },
+      onError: (err, where) => { if (where === 'dashboard' || process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) },
       onScrub: pass => {
         if (pass.damaged.length > 0) ctx.out(`holdfast daemon: scrub re-hashed ${pass.objects} objects, ${pass.damaged.length} corrupt (removed; their owners are told at their next audit)`)
       },
@@ -46,9 +46,12 @@ const daemon: Command = {
       }
     })
     await node.start()
-    const info = { peerId: node.peerId, addresses: node.node!.getMultiaddrs().map(String), home }
+    const info = { peerId: node.peerId, addresses: node.node!.getMultiaddrs().map(String), home, ...(node.guiUrl != null ? { gui: node.guiUrl } : {}) }
     if (ctx.json) printJson(ctx, info)
-    else ctx.out(`holdfast daemon: node ${info.peerId} listening on ${info.addresses.join(', ') || '(no addresses)'}`)
+    else {
+      ctx.out(`holdfast daemon: node ${info.peerId} listening on ${info.addresses.join(', ') || '(no addresses)'}`)
+      if (info.gui != null) ctx.out(`holdfast daemon: REST API and metrics at ${info.gui}`)
+    }
     await new Promise<void>(resolve => {
       if (ctx.signal.aborted) resolve()
       else ctx.signal.addEventListener('abort', () => resolve(), { once: true })
@@ -121,4 +124,28 @@ function noArg (ctx: CommandContext, arg: string | undefined): void {
   if (arg != null) throw new UsageError(`peers ${ctx.args[0]} takes no argument`)
 }
 
-export const NODE_COMMANDS: Command[] = [daemon, peers]
+const gui: Command = {
+  name: 'gui',
+  usage: 'holdfast gui info [--json]',
+  summary: 'where the running daemon serves its REST API and metrics, and the API key for scripts',
+  options: {},
+  minArgs: 1,
+  maxArgs: 1,
+  async run (ctx) {
+    if (ctx.args[0] !== 'info') throw new UsageError(`unknown gui command "${ctx.args[0]}": info`)
+    const home = resolve(homeOf(ctx))
+    const { readDaemonInfo, apiTokenPath } = await import('../api/index.js')
+    const info = await readDaemonInfo(home)
+    if (info == null) throw new DaemonNotRunningError(`no daemon runs for ${home} (start it with holdfast daemon)`)
+    const out = { url: info.gui ?? null, api: info.gui != null ? `${info.gui}/api/v1` : null, openapi: info.gui != null ? `${info.gui}/api/v1/openapi.json` : null, metrics: info.gui != null ? `${info.gui}/metrics` : null, apiKeyFile: apiTokenPath(home) }
+    if (ctx.json) { printJson(ctx, out); return 0 }
+    if (info.gui == null) { ctx.out('the daemon serves no dashboard (gui.enabled is false, or its port was taken: see the daemon\'s log)'); return 1 }
+    ctx.out(`dashboard and REST API: ${out.url}`)
+    ctx.out(`OpenAPI document:       ${out.openapi}`)
+    ctx.out(`Prometheus metrics:     ${out.metrics}`)
+    ctx.out(`API key for scripts:    the contents of ${out.apiKeyFile} (Authorization: Bearer KEY; a new one at each daemon start)`)
+    return 0
+  }
+}
+
+export const NODE_COMMANDS: Command[] = [daemon, peers, gui]

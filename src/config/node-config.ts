@@ -92,6 +92,12 @@ export interface NodeConfig {
    * staleSeconds is taken over; a held lock is refreshed every refreshSeconds.
    */
   locks: { staleSeconds: number, refreshSeconds: number }
+  /** The dashboard, the REST API and /metrics, served by the daemon over HTTP (src/web/). */
+  gui: {
+    enabled: boolean
+    /** HOST:PORT; 127.0.0.1 only until a GUI password protects it. Port 0: any free port (see daemon.json). */
+    listen: string
+  }
   /** Directory of the local speed vault (a copy of every pack's data shards, read first by restores); empty: none. */
   vault: string
   /** The retention policy the daemon applies after each scheduled or watch session (no rule: none is applied). */
@@ -211,6 +217,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   }),
   bandwidth: Object.freeze({ upload: 0, download: 0, windows: Object.freeze([]) as unknown as string[] }),
   locks: Object.freeze({ staleSeconds: 1800, refreshSeconds: 300 }),
+  gui: Object.freeze({ enabled: true, listen: '127.0.0.1:8486' }),
   vault: '',
   retention: Object.freeze({ last: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, tags: Object.freeze([]) as unknown as string[], prune: true, orphanGraceSeconds: 604800 })
 })

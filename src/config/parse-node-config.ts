@@ -71,6 +71,16 @@ const FIELDS: Record<string, Setter> = {
       waitSeconds: (x, f) => { cfg.placement.waitSeconds = integer(x, 1, 86400, f) }
     })
   },
+  gui: (cfg, v, fail) => {
+    nested(v, fail, {
+      enabled: (x, f) => { cfg.gui.enabled = boolean(x, f) },
+      listen: (x, f) => {
+        const listen = text(x, 3, 300, f)
+        if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(listen) || Number(listen.split(':').pop()) > 65535) throw f(` must be HOST:PORT (for example 127.0.0.1:8486), got ${show(x)}`)
+        cfg.gui.listen = listen
+      }
+    })
+  },
   locks: (cfg, v, fail) => {
     nested(v, fail, {
       staleSeconds: (x, f) => { cfg.locks.staleSeconds = integer(x, 3, 7 * 86400, f) },
@@ -240,6 +250,7 @@ function copyDefaults (): NodeConfig {
     placement: { ...d.placement },
     scrub: { ...d.scrub },
     locks: { ...d.locks },
+    gui: { ...d.gui },
     maintenance: { ...d.maintenance },
     backup: {
       ...d.backup,

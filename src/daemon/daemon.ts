@@ -1,5 +1,8 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { ApiServer, apiSocketPath, newApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
+import { ApiServer, apiSocketPath, newApiToken, readApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
+import { DaemonMetrics, daemonRoutes, WebServer, type DaemonView, type MetricsSource, type Peer } from '../web/index.js'
+import { SessionLog } from '../session/session-log.js'
+import { VERSION } from '../version.js'
 import { loadNodeConfig, type NodeConfig } from '../config/index.js'
 import { HostStore, Scrubber, ShardService, type ScrubPass } from '../host/index.js'
 import { PeerShardStore, reachingDialer } from '../peer/index.js'
@@ -93,6 +96,10 @@ export class Daemon {
   pairing?: PairingService
   presence?: Presence
   private api?: ApiServer
+  private web?: WebServer
+  private metrics?: DaemonMetrics
+  private sessionLog?: SessionLog
+  private startedAt = ''
   private running = false
   private readonly unlocks: UnlockCache
   maintenance?: MaintenanceScheduler
@@ -111,6 +118,9 @@ export class Daemon {
   }
 
   get peerId (): string { return this.node!.peerId.toString() }
+
+  /** Where the dashboard and the REST API answer, when they do. */
+  get guiUrl (): string | undefined { return this.web?.url }
 
   async start (): Promise<void> {
     if (this.running) return
@@ -143,6 +153,20 @@ export class Daemon {
       this.api = new ApiServer({ token: await newApiToken(home), socketPath: apiSocketPath(home) })
       this.routes(this.api)
       await this.api.start()
+      this.startedAt = new Date().toISOString()
+      this.sessionLog = new SessionLog(home)
+      this.metrics = new DaemonMetrics(this.metricsSource())
+      if (config.gui.enabled) {
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), version: VERSION, routes: daemonRoutes(this.view(profile)), metrics: this.metrics })
+        try {
+          await web.start()
+          this.web = web
+        } catch (err) {
+          // a port taken (another daemon, another program) costs the dashboard, not the node
+          if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' && (err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err
+          this.init.onError?.(new ConfigError(`the dashboard cannot listen on ${config.gui.listen} (${(err as Error).message}): set gui.listen to a free port`), 'dashboard')
+        }
+      }
       if (config.scrub.enabled) {
         this.scrubber = new Scrubber({
           store: this.host,
@@ -161,7 +185,7 @@ export class Daemon {
           locks: config.locks,
           openStores: () => this.peerStores(),
           busy: () => this.commands > 0,
-          onRound: round => this.init.onMaintenance?.(round),
+          onRound: round => { this.recordRound(round); this.init.onMaintenance?.(round) },
           onError: err => this.init.onError?.(err, 'scheduled maintenance')
         })
         this.maintenance.start()
@@ -172,7 +196,7 @@ export class Daemon {
           sets: config.backup.sets,
           run: async (set, run, signal) => await this.runSet(set, run, signal),
           retryBaseMs: config.backup.retryBaseSeconds * 1000,
-          onSession: report => this.init.onSession?.(report),
+          onSession: report => { this.metrics?.session(report); this.init.onSession?.(report) },
           onError: (err, where) => this.init.onError?.(err, where)
         })
       }
@@ -183,6 +207,7 @@ export class Daemon {
         peerId: node.peerId.toString(),
         addresses: node.getMultiaddrs().map(String),
         api: this.api.socketPath,
+        ...(this.web != null ? { gui: this.web.url } : {}),
         started: new Date().toISOString()
       })
     } catch (err) {
@@ -199,6 +224,7 @@ export class Daemon {
       ['backup scheduler', this.backups != null ? async () => await this.backups!.stop() : undefined],
       ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
       ['scrub', this.scrubber != null ? async () => await this.scrubber!.stop() : undefined],
+      ['dashboard', this.web != null ? async () => await this.web!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
       ['pairing', this.pairing != null ? async () => await this.pairing!.stop() : undefined],
@@ -213,6 +239,7 @@ export class Daemon {
     }
     this.unlocks.clear() // again: a command that was still unlocking when the API stopped
     this.api = undefined
+    this.web = undefined
     this.backups = undefined
     this.maintenance = undefined
     this.scrubber = undefined
@@ -303,6 +330,77 @@ export class Daemon {
     } finally {
       this.commands--
     }
+  }
+
+  /** The peers as the API and the metrics show them. */
+  private peerViews (): Peer[] {
+    const ledger = this.host!.ledger
+    return this.trust!.list({ includeRevoked: true }).map(e => {
+      const connections = this.node!.getConnections(peerIdFromString(e.peerId))
+      const online = this.presence?.isOnline(e.peerId) === true
+      return {
+        peerId: e.peerId,
+        name: e.name,
+        site: e.site,
+        online,
+        via: !online || connections.length === 0 ? null : connections.some(c => !c.remoteAddr.toString().includes('/p2p-circuit')) ? 'direct' : 'relay',
+        lastSeen: e.lastSeen ?? null,
+        revoked: e.revoked === true,
+        quotaGranted: e.quotaGranted,
+        quotaReceived: e.quotaReceived,
+        storedForThem: this.host!.hostedFor(e.peerId).bytes,
+        storesForMe: ledger.storedByPeer(e.peerId).bytes
+      }
+    })
+  }
+
+  /** What the REST API reads. */
+  private view (profile: { name: string, site: string }): DaemonView {
+    return {
+      status: () => {
+        const peers = this.peerViews().filter(p => !p.revoked)
+        return { peerId: this.peerId, name: profile.name, site: profile.site, version: VERSION, addresses: this.node!.getMultiaddrs().map(String), startedAt: this.startedAt, peers: peers.length, peersOnline: peers.filter(p => p.online).length }
+      },
+      peers: () => this.peerViews(),
+      sessions: async options => await this.sessionLog!.list(options),
+      sets: async () => {
+        const next = this.backups?.nextRuns() ?? new Map<string, Date>()
+        const reports = await this.sessionLog!.list({ limit: 1000 })
+        return this.config!.backup.sets.map(set => {
+          const mine = reports.filter(r => r.set === set.name)
+          const ok = mine.find(r => r.status === 'ok' || r.status === 'partial')
+          return {
+            name: set.name,
+            paths: set.paths,
+            schedule: set.schedule !== '' ? set.schedule : null,
+            watch: set.watch,
+            nextRun: next.get(set.name)?.toISOString() ?? null,
+            lastSession: mine[0] ?? null,
+            lastSuccess: ok?.ended ?? null
+          }
+        })
+      }
+    }
+  }
+
+  private metricsSource (): MetricsSource {
+    const newest = async (pick: (r: SessionReport) => boolean): Promise<SessionReport[]> => {
+      const seen = new Map<string, SessionReport>()
+      for (const r of await this.sessionLog!.list({ limit: 1000 })) if (pick(r) && !seen.has(r.set ?? '')) seen.set(r.set ?? '', r)
+      return [...seen.values()]
+    }
+    return {
+      peers: () => this.peerViews().filter(p => !p.revoked).map(p => ({ name: p.name, up: p.online, lastSeen: p.lastSeen ?? undefined, hostedBytes: p.storedForThem, storedBytes: p.storesForMe })),
+      lastSessions: async () => await newest(r => r.status !== 'skipped'),
+      lastSuccesses: async () => await newest(r => r.status === 'ok' || r.status === 'partial')
+    }
+  }
+
+  private recordRound (round: MaintenanceRound): void {
+    if (this.metrics == null) return
+    const names = new Map(this.trust!.list({ includeRevoked: true }).map(e => [`peer:${e.peerId}`, e.name]))
+    if (round.audit != null) this.metrics.audit(round.audit, store => names.get(store) ?? store)
+    if (round.repair != null) this.metrics.repair(round.repair)
   }
 
   private routes (api: ApiServer): void {

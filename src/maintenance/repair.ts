@@ -27,6 +27,8 @@ export interface PackRepair {
   error?: string
   /** Placement could not spread the pack over sites as asked (it keeps full redundancy). */
   reducedSpread?: string
+  /** Bytes of each of the pack's shards (what a placed shard cost to send). */
+  shardSize?: number
 }
 
 export interface RepairReport {
@@ -151,7 +153,7 @@ async function rebalancePack (repo: Repository, desc: PackDescriptor, reputation
   try {
     target = placePack({ packId: desc.id, k: desc.k, m: desc.m, shardBytes: desc.shardSize, fixed, candidates }, { onShortfall: 'fail' }).peers
   } catch { return null }
-  const result: PackRepair = { pack: desc.id, placed: [] }
+  const result: PackRepair = { pack: desc.id, placed: [], shardSize: desc.shardSize }
   const oldCopies: Array<{ store: string, name: string }> = []
   try {
     try {
@@ -237,7 +239,7 @@ async function deleteStaleCopies (repo: Repository, signal?: AbortSignal): Promi
 async function repairPack (repo: Repository, health: PackReport, reputations: Map<string, object>, signal?: AbortSignal): Promise<PackRepair> {
   let desc = repo.register.packs.get(health.pack)!
   const before = desc
-  const result: PackRepair = { pack: desc.id, placed: [] }
+  const result: PackRepair = { pack: desc.id, placed: [], shardSize: desc.shardSize }
   const oldCopies: Array<{ store: string, name: string }> = []
   try {
     const shards = await repo.regenerateShards(desc, health.regenerate, { signal })

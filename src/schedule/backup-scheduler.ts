@@ -151,6 +151,23 @@ export class BackupScheduler {
     await this.state.flush()
   }
 
+  /** Each scheduled set's next run (a retry if one waits, else its next cron occurrence), for the dashboard. */
+  nextRuns (): Map<string, Date> {
+    const out = new Map<string, Date>()
+    const now = new Date(this.now())
+    for (const state of this.states) {
+      if (state.cron == null) continue
+      const next = state.cron.next(new Date(Math.max(now.getTime(), state.last?.getTime() ?? now.getTime())))
+      out.set(state.set.name, state.retry != null && state.retry.at < next ? state.retry.at : next)
+    }
+    return out
+  }
+
+  /** Sets with a session under way now. */
+  runningSets (): string[] {
+    return this.states.filter(s => s.running != null).map(s => s.set.name)
+  }
+
   /** The next look at the set's schedule: at its next occurrence, or sooner (a tick, see TICK_MS). */
   private arm (state: SetState): void {
     if (state.cron == null || !this.running) return

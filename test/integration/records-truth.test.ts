@@ -294,44 +294,57 @@ describe('the stores hold the truth (integration)', function () {
     // a shard's name is the hash of its bytes, and data shards hold sealed blobs verbatim: the pack an
     // interrupted prune wrote (registered, not yet indexed) and the pack the next prune writes for the
     // same blobs have the same first data shard. Deleting the first one's shard by name deleted the other's.
-    const repo = await initRepo(dir, { count: 3, k: 2, m: 1, packSize: '4MiB' })
-    const src = join(dir, 'src')
-    await mkdir(src)
-    for (const f of ['a', 'b', 'c']) await writeRandom(join(src, `${f}.bin`), 100_000)
-    const first = (await backupJson(repo.home, [src])).snapshot
-    await rm(join(src, 'c.bin'))
-    const second = (await backupJson(repo.home, [src])).snapshot
-    expectCode(await hf(repo.home, ['forget', first]), 0, 'forget the snapshot with c')
-    // what the interrupted prune left: the used blobs of the data pack repacked, the pack registered
-    const opened = await Repository.open(repo.home, PASSPHRASE)
-    try {
-      const used = await usedBlobs(opened)
-      const p0 = [...opened.register.packs.values()].find(d => d.blobs.length === 3 && d.blobs.every(b => b[0] === 'data'))!
-      assert.ok(p0 != null, 'one data pack of a, b and c')
-      const keep = p0.blobs.filter(b => used.has(b[1]))
-      assert.equal(keep.length, 2)
-      const bytes = await opened.readPack(p0)
-      const batch = keep.map(([type, id, offset, length, rawLength]) => ({ type, id, sealed: bytes.subarray(offset, offset + length), rawLength }))
-      // three such packs, each after the first pack in the register's order (so the next prune repacks the
-      // first pack again), each with its first shard on another store: wherever the new pack's first shard
-      // lands, one of them names the same shard there
-      const stores = opened.stores.map(s => s.id)
-      const repacks = []
-      for (let tries = 0; repacks.length < stores.length && tries < 400; tries++) {
-        const d = await opened.storePack(batch)
-        if (d.id > p0.id) repacks.push(d)
+    // the scenario needs the first pack early in the register's order (ids are random): a first pack whose
+    // id leaves too little room after it is made again
+    let repo: TestRepo | undefined
+    let src = ''
+    let second = ''
+    for (let attempt = 0; repo == null && attempt < 8; attempt++) {
+      const at = join(dir, `try${attempt}`)
+      await mkdir(at)
+      const r = await initRepo(at, { count: 3, k: 2, m: 1, packSize: '4MiB' })
+      src = join(at, 'src')
+      await mkdir(src)
+      for (const f of ['a', 'b', 'c']) await writeRandom(join(src, `${f}.bin`), 100_000)
+      const first = (await backupJson(r.home, [src])).snapshot
+      await rm(join(src, 'c.bin'))
+      second = (await backupJson(r.home, [src])).snapshot
+      expectCode(await hf(r.home, ['forget', first]), 0, 'forget the snapshot with c')
+      // what the interrupted prune left: the used blobs of the data pack repacked, the pack registered
+      const opened = await Repository.open(r.home, PASSPHRASE)
+      try {
+        const used = await usedBlobs(opened)
+        const p0 = [...opened.register.packs.values()].find(d => d.blobs.length === 3 && d.blobs.every(b => b[0] === 'data'))!
+        assert.ok(p0 != null, 'one data pack of a, b and c')
+        if (p0.id > 'e') continue
+        const keep = p0.blobs.filter(b => used.has(b[1]))
+        assert.equal(keep.length, 2)
+        const bytes = await opened.readPack(p0)
+        const batch = keep.map(([type, id, offset, length, rawLength]) => ({ type, id, sealed: bytes.subarray(offset, offset + length), rawLength }))
+        // three such packs, each after the first pack in the register's order (so the next prune repacks
+        // the first pack again), each with its first shard on another store: wherever the new pack's first
+        // shard lands, one of them names the same shard there
+        const stores = opened.stores.map(s => s.id)
+        const repacks = []
+        for (let tries = 0; repacks.length < stores.length && tries < 200; tries++) {
+          const d = await opened.storePack(batch)
+          if (d.id > p0.id) repacks.push(d)
+        }
+        assert.equal(repacks.length, stores.length, `three repacks ordered after the first pack ${p0.id}`)
+        assert.equal(new Set(repacks.map(d => d.id)).size, stores.length, 'three distinct packs')
+        for (const [i, d] of repacks.entries()) {
+          const from = opened.storeById(d.shards[0].store)!
+          const to = opened.storeById(stores[i])!
+          await to.put('shard', d.shards[0].name, await from.get('shard', d.shards[0].name))
+          await opened.register.addPacks([{ ...d, shards: d.shards.map((s, j) => j === 0 ? { ...s, store: stores[i] } : s) }], true)
+        }
+        assert.equal(new Set(repacks.map(d => d.shards[0].name)).size, 1, 'the repacks share their first shard')
+        repo = r
+      } finally {
+        await opened.close()
       }
-      assert.equal(repacks.length, stores.length, 'three repacks ordered after the first pack')
-      for (const [i, d] of repacks.entries()) {
-        const from = opened.storeById(d.shards[0].store)!
-        const to = opened.storeById(stores[i])!
-        await to.put('shard', d.shards[0].name, await from.get('shard', d.shards[0].name))
-        await opened.register.addPacks([{ ...d, shards: d.shards.map((s, j) => j === 0 ? { ...s, store: stores[i] } : s) }], true)
-      }
-      assert.equal(new Set(repacks.map(d => d.shards[0].name)).size, 1, 'the repacks share their first shard')
-    } finally {
-      await opened.close()
     }
+    assert.ok(repo != null, 'a first pack early enough in the register\'s order')
     const p = await hf(repo.home, ['prune', '--json'])
     expectCode(p, 0, 'prune')
     const h = await health(repo.home)

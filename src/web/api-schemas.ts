@@ -1,0 +1,109 @@
+import Type, { type Static } from 'typebox'
+
+/**
+ * The REST API's bodies, as JSON Schema (TypeBox): one definition gives the OpenAPI document's schemas,
+ * the checks the tests make on live answers, and the TypeScript types the server and the dashboard share.
+ */
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    name: Type.String({ description: 'the error class, e.g. UsageError' }),
+    message: Type.String(),
+    exitCode: Type.Integer({ description: 'what the CLI would exit with' })
+  })
+}, { $id: 'Error' })
+export type ErrorBody = Static<typeof ErrorBody>
+
+export const Status = Type.Object({
+  peerId: Type.String(),
+  name: Type.String({ description: 'this node\'s name' }),
+  site: Type.String(),
+  version: Type.String(),
+  addresses: Type.Array(Type.String(), { description: 'multiaddrs this node listens on' }),
+  startedAt: Type.String({ format: 'date-time' }),
+  peers: Type.Integer({ description: 'trusted peers (revoked ones aside)' }),
+  peersOnline: Type.Integer()
+}, { $id: 'Status' })
+export type Status = Static<typeof Status>
+
+export const Peer = Type.Object({
+  peerId: Type.String(),
+  name: Type.String(),
+  site: Type.String(),
+  online: Type.Boolean(),
+  via: Type.Union([Type.Literal('direct'), Type.Literal('relay'), Type.Null()], { description: 'how the peer is reached now' }),
+  lastSeen: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revoked: Type.Boolean(),
+  quotaGranted: Type.Integer({ description: 'bytes this node grants the peer' }),
+  quotaReceived: Type.Integer({ description: 'bytes the peer grants this node' }),
+  storedForThem: Type.Integer({ description: 'bytes this node keeps for the peer' }),
+  storesForMe: Type.Integer({ description: 'bytes the peer keeps for this node' })
+}, { $id: 'Peer' })
+export type Peer = Static<typeof Peer>
+
+export const SessionCounts = Type.Object({
+  filesNew: Type.Integer(),
+  filesChanged: Type.Integer(),
+  filesUnchanged: Type.Integer(),
+  dirs: Type.Integer(),
+  errors: Type.Integer()
+})
+
+export const Session = Type.Object({
+  id: Type.String(),
+  set: Type.Optional(Type.String()),
+  trigger: Type.Union([Type.Literal('manual'), Type.Literal('schedule'), Type.Literal('catch-up'), Type.Literal('retry'), Type.Literal('watch')]),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('partial'), Type.Literal('failed'), Type.Literal('skipped')]),
+  reason: Type.Optional(Type.String()),
+  note: Type.Optional(Type.String()),
+  due: Type.Optional(Type.String()),
+  attempt: Type.Optional(Type.Integer()),
+  nextRetry: Type.Optional(Type.String()),
+  paths: Type.Array(Type.String()),
+  started: Type.String({ format: 'date-time' }),
+  ended: Type.String({ format: 'date-time' }),
+  snapshot: Type.Optional(Type.String()),
+  counts: SessionCounts,
+  bytesRead: Type.Integer(),
+  bytesAdded: Type.Integer(),
+  bytesStored: Type.Integer(),
+  deferred: Type.Optional(Type.Integer()),
+  warnings: Type.Array(Type.Object({ path: Type.Optional(Type.String()), message: Type.String() })),
+  errors: Type.Array(Type.Object({ path: Type.Optional(Type.String()), message: Type.String() })),
+  warningsTotal: Type.Integer(),
+  errorsTotal: Type.Integer()
+}, { $id: 'Session' })
+export type Session = Static<typeof Session>
+
+export const BackupSet = Type.Object({
+  name: Type.String(),
+  paths: Type.Array(Type.String()),
+  schedule: Type.Union([Type.String(), Type.Null()], { description: 'cron expression' }),
+  watch: Type.Boolean(),
+  nextRun: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  lastSession: Type.Union([Session, Type.Null()]),
+  lastSuccess: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+}, { $id: 'BackupSet' })
+export type BackupSet = Static<typeof BackupSet>
+
+export const Overview = Type.Object({
+  level: Type.Union([Type.Literal('ok'), Type.Literal('warning'), Type.Literal('danger')], { description: 'the colour of the protection status' }),
+  summary: Type.String({ description: 'the protection status in one sentence' }),
+  lastBackup: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  sets: Type.Array(BackupSet),
+  peers: Type.Object({ trusted: Type.Integer(), online: Type.Integer() }),
+  space: Type.Object({
+    storedOnOthers: Type.Integer({ description: 'bytes peers keep for this node' }),
+    givenToOthers: Type.Integer({ description: 'bytes this node keeps for peers' }),
+    grantedByOthers: Type.Integer({ description: 'quota peers grant this node' }),
+    grantedToOthers: Type.Integer({ description: 'quota this node grants peers' })
+  }),
+  warnings: Type.Array(Type.Object({ message: Type.String(), action: Type.String({ description: 'what fixes it' }) })),
+  recentSessions: Type.Array(Session)
+}, { $id: 'Overview' })
+export type Overview = Static<typeof Overview>
+
+export const SessionsQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  set: Type.Optional(Type.String())
+})

@@ -1,0 +1,43 @@
+import { render } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import { api } from './api.js'
+import { useResource } from './use-resource.js'
+import { OverviewPage } from './overview-page.js'
+import { SessionsPage } from './sessions-page.js'
+import { PeersPage } from './peers-page.js'
+
+const PAGES = [
+  { path: 'overview', title: 'Overview', view: OverviewPage },
+  { path: 'sessions', title: 'Sessions', view: SessionsPage },
+  { path: 'peers', title: 'Peers', view: PeersPage }
+] as const
+
+function currentPath (): string {
+  return location.hash.replace(/^#\/?/, '') || 'overview'
+}
+
+function App () {
+  const [path, setPath] = useState(currentPath())
+  useEffect(() => {
+    const onHash = (): void => setPath(currentPath())
+    addEventListener('hashchange', onHash)
+    return () => removeEventListener('hashchange', onHash)
+  }, [])
+  const status = useResource(async signal => await api.status(signal), [], 30_000)
+  const page = PAGES.find(p => p.path === path) ?? PAGES[0]
+  useEffect(() => { document.title = `${page.title} - Holdfast${status.data != null ? ` (${status.data.name})` : ''}` }, [page, status.data])
+  const View = page.view
+  return (
+    <>
+      <header>
+        <span class='brand'>Holdfast{status.data != null ? <small> {status.data.name}</small> : null}</span>
+        <nav aria-label='Pages'>
+          {PAGES.map(p => <a key={p.path} href={`#/${p.path}`} aria-current={p.path === page.path ? 'page' : undefined}>{p.title}</a>)}
+        </nav>
+      </header>
+      <main id='main'><View /></main>
+    </>
+  )
+}
+
+render(<App />, document.getElementById('app')!)

@@ -1,0 +1,36 @@
+import { api } from './api.js'
+import { bytes, since } from './format.js'
+import { useResource } from './use-resource.js'
+import { Problem } from './problem.js'
+
+export function PeersPage () {
+  const r = useResource(async signal => await api.peers(signal))
+  if (r.data == null) return <Problem resource={r} what='the peers' />
+  return (
+    <section aria-labelledby='peers-title'>
+      <h1 id='peers-title'>Peers</h1>
+      {r.data.length === 0
+        ? <p>No peer yet. Pair with a friend: <code>holdfast peers invite</code> on one node, <code>holdfast peers accept CODE</code> on the other.</p>
+        : (
+          <div class='scroll'>
+            <table data-testid='peers'>
+              <thead>
+                <tr><th scope='col'>Peer</th><th scope='col'>Site</th><th scope='col'>Reached</th><th scope='col'>Keeps for you</th><th scope='col'>You keep for them</th></tr>
+              </thead>
+              <tbody>
+                {r.data.map(p => (
+                  <tr key={p.peerId} class={p.revoked ? 'revoked' : ''}>
+                    <th scope='row'>{p.name}<small class='mono'>{p.peerId.slice(0, 16)}...</small></th>
+                    <td>{p.site}</td>
+                    <td>{p.revoked ? 'revoked' : p.online ? <span class='badge badge-ok'>{p.via === 'relay' ? 'through a relay' : 'directly'}</span> : <span class='badge badge-failed'>offline, last seen {since(p.lastSeen)}</span>}</td>
+                    <td>{bytes(p.storesForMe)} <small>of {bytes(p.quotaReceived)} they grant</small></td>
+                    <td>{bytes(p.storedForThem)} <small>of {bytes(p.quotaGranted)} you grant</small></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          )}
+    </section>
+  )
+}
