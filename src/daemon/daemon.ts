@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ApiServer, apiSocketPath, newApiToken, readApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
-import { DaemonMetrics, daemonRoutes, WebServer, type DaemonView, type MetricsSource, type Peer } from '../web/index.js'
+import { DaemonMetrics, daemonRoutes, WebServer, type DaemonView, type MetricsSource, type PackHealthSummary, type Peer } from '../web/index.js'
+import { packsNow } from '../maintenance/packs-now.js'
 import { SessionLog } from '../session/session-log.js'
 import { VERSION } from '../version.js'
 import { loadNodeConfig, type NodeConfig } from '../config/index.js'
@@ -35,6 +36,8 @@ import { openVault } from '../store/directory-store.js'
 import { isAbsolute } from 'node:path'
 /** How often a host deletes what its owners' quarantine holds past its grace. */
 const QUARANTINE_PURGE_MS = 3600_000
+/** The dashboard's pack health is computed at most this often. */
+const PACKS_CACHE_MS = 5000
 
 /**
  * A running node. `start` brings the services up in dependency order (host store, libp2p, shard
@@ -100,6 +103,8 @@ export class Daemon {
   private metrics?: DaemonMetrics
   private sessionLog?: SessionLog
   private startedAt = ''
+  /** The packs by the shards reachable now, computed at most every PACKS_CACHE_MS (the dashboard polls). */
+  private packsCache?: { at: number, value: Promise<PackHealthSummary | null> }
   private running = false
   private readonly unlocks: UnlockCache
   maintenance?: MaintenanceScheduler
@@ -157,7 +162,7 @@ export class Daemon {
       this.sessionLog = new SessionLog(home)
       this.metrics = new DaemonMetrics(this.metricsSource())
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), version: VERSION, routes: daemonRoutes(this.view(profile)), metrics: this.metrics })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: daemonRoutes(this.view(profile)), metrics: this.metrics })
         try {
           await web.start()
           this.web = web
@@ -185,7 +190,7 @@ export class Daemon {
           locks: config.locks,
           openStores: () => this.peerStores(),
           busy: () => this.commands > 0,
-          onRound: round => { this.recordRound(round); this.init.onMaintenance?.(round) },
+          onRound: round => { this.packsCache = undefined; this.recordRound(round); this.init.onMaintenance?.(round) },
           onError: err => this.init.onError?.(err, 'scheduled maintenance')
         })
         this.maintenance.start()
@@ -329,6 +334,7 @@ export class Daemon {
       return report
     } finally {
       this.commands--
+      this.packsCache = undefined // a command may have changed the packs or their places
     }
   }
 
@@ -362,6 +368,7 @@ export class Daemon {
         return { peerId: this.peerId, name: profile.name, site: profile.site, version: VERSION, addresses: this.node!.getMultiaddrs().map(String), startedAt: this.startedAt, peers: peers.length, peersOnline: peers.filter(p => p.online).length }
       },
       peers: () => this.peerViews(),
+      packs: async () => await this.packsNow(),
       sessions: async options => await this.sessionLog!.list(options),
       sets: async () => {
         const next = this.backups?.nextRuns() ?? new Map<string, Date>()
@@ -383,6 +390,26 @@ export class Daemon {
     }
   }
 
+  /** The packs of this node's repository on its peers by the shards reachable now; null when not known. */
+  private async packsNow (): Promise<PackHealthSummary | null> {
+    const cached = this.packsCache
+    if (cached != null && Date.now() - cached.at < PACKS_CACHE_MS) return await cached.value
+    const value = (async (): Promise<PackHealthSummary | null> => {
+      if ((await readHomeConfig(this.init.home).catch(() => undefined))?.peers !== true || this.config == null) return null
+      let repo: Repository | undefined
+      try {
+        repo = await Repository.openForMaintenance(this.init.home, { stores: this.peerStores() })
+        return await packsNow(repo, healthSettings(this.config.maintenance))
+      } catch {
+        return null // the register is not built yet, or another process holds it
+      } finally {
+        await repo?.close().catch(() => {})
+      }
+    })()
+    this.packsCache = { at: Date.now(), value }
+    return await value
+  }
+
   private metricsSource (): MetricsSource {
     const newest = async (pick: (r: SessionReport) => boolean): Promise<SessionReport[]> => {
       const seen = new Map<string, SessionReport>()
@@ -392,7 +419,8 @@ export class Daemon {
     return {
       peers: () => this.peerViews().filter(p => !p.revoked).map(p => ({ name: p.name, up: p.online, lastSeen: p.lastSeen ?? undefined, hostedBytes: p.storedForThem, storedBytes: p.storesForMe })),
       lastSessions: async () => await newest(r => r.status !== 'skipped'),
-      lastSuccesses: async () => await newest(r => r.status === 'ok' || r.status === 'partial')
+      lastSuccesses: async () => await newest(r => r.status === 'ok' || r.status === 'partial'),
+      packs: async () => await this.packsNow()
     }
   }
 
@@ -462,6 +490,7 @@ export class Daemon {
         return { code: await this.runForwarded(body.argv, body.passphrase, emit, signal) }
       } finally {
         this.commands--
+        this.packsCache = undefined // a command may have changed the packs or their places
         if (restore) this.restores--
       }
     }, { stream: true })

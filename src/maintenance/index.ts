@@ -5,3 +5,4 @@
 export * from './audit-round.js'
 export * from './repository-health.js'
 export * from './repair.js'
+export * from './packs-now.js'

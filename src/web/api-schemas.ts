@@ -86,12 +86,26 @@ export const BackupSet = Type.Object({
 }, { $id: 'BackupSet' })
 export type BackupSet = Static<typeof BackupSet>
 
+export const PackHealthSummary = Type.Object({
+  total: Type.Integer(),
+  /** every shard on a peer online now, none lost */
+  full: Type.Integer(),
+  /** some shards away or lost, more than k left */
+  degraded: Type.Integer(),
+  /** k or fewer left: one more loss and the pack cannot be restored */
+  critical: Type.Integer(),
+  /** shards per pack (k + m; the largest when packs differ) */
+  n: Type.Integer()
+}, { $id: 'PackHealth', description: 'the packs by the shards reachable now' })
+export type PackHealthSummary = Static<typeof PackHealthSummary>
+
 export const Overview = Type.Object({
   level: Type.Union([Type.Literal('ok'), Type.Literal('warning'), Type.Literal('danger')], { description: 'the colour of the protection status' }),
   summary: Type.String({ description: 'the protection status in one sentence' }),
   lastBackup: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   sets: Type.Array(BackupSet),
   peers: Type.Object({ trusted: Type.Integer(), online: Type.Integer() }),
+  packs: Type.Union([PackHealthSummary, Type.Null()], { description: 'null when the register cannot be read now, or the repository is not on peers' }),
   space: Type.Object({
     storedOnOthers: Type.Integer({ description: 'bytes peers keep for this node' }),
     givenToOthers: Type.Integer({ description: 'bytes this node keeps for peers' }),

@@ -1,6 +1,5 @@
-import Type from 'typebox'
-import { BackupSet, Overview, Peer, Session, SessionsQuery, Status } from './api-schemas.js'
-import type { ApiRoute } from './api-routes.js'
+import type { BackupSet, PackHealthSummary, Peer, Session, Status } from './api-schemas.js'
+import { intParam, textParam, type ApiRoute } from './api-routes.js'
 import { overviewOf } from './overview.js'
 
 /** What the API reads from the daemon. */
@@ -9,30 +8,26 @@ export interface DaemonView {
   peers: () => Peer[]
   sessions: (options: { limit?: number, set?: string }) => Promise<Session[]>
   sets: () => Promise<BackupSet[]>
+  /** The packs by the shards reachable now (null: not known now). */
+  packs: () => Promise<PackHealthSummary | null>
 }
 
-/** The REST API's routes over a daemon. */
+/** The REST API's routes over a daemon (documented in api-spec.ts). */
 export function daemonRoutes (view: DaemonView, now: () => number = Date.now): ApiRoute[] {
   return [
-    { method: 'get', path: '/status', tag: 'node', summary: 'This node: identity, addresses, peers', response: Status, handler: async () => view.status() },
-    { method: 'get', path: '/peers', tag: 'peers', summary: 'Every peer this node paired with (revoked ones too), how it is reached and the room each side keeps and grants', response: Type.Array(Peer), handler: async () => view.peers() },
+    { method: 'get', path: '/status', handler: async () => view.status() },
+    { method: 'get', path: '/peers', handler: async () => view.peers() },
     {
       method: 'get',
       path: '/sessions',
-      tag: 'sessions',
-      summary: 'Backup session reports, newest first',
-      query: SessionsQuery,
-      response: Type.Array(Session),
+      query: raw => ({ limit: intParam(raw, 'limit', 1, 1000), set: textParam(raw, 'set', 64) }),
       handler: async ({ query }) => await view.sessions(query as { limit?: number, set?: string })
     },
-    { method: 'get', path: '/sets', tag: 'backup', summary: 'The backup sets, their schedules, next runs and last sessions', response: Type.Array(BackupSet), handler: async () => await view.sets() },
+    { method: 'get', path: '/sets', handler: async () => await view.sets() },
     {
       method: 'get',
       path: '/overview',
-      tag: 'overview',
-      summary: 'Is my data safe? The protection status in one sentence and a colour, warnings with their fixes, space used and given',
-      response: Overview,
-      handler: async () => overviewOf({ sets: await view.sets(), peers: view.peers(), recentSessions: await view.sessions({ limit: 10 }), now: now() })
+      handler: async () => overviewOf({ sets: await view.sets(), peers: view.peers(), recentSessions: await view.sessions({ limit: 10 }), packs: await view.packs(), now: now() })
     }
   ]
 }

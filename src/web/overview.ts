@@ -1,4 +1,4 @@
-import type { BackupSet, Overview, Peer, Session } from './api-schemas.js'
+import type { BackupSet, Overview, PackHealthSummary, Peer, Session } from './api-schemas.js'
 
 const HOUR = 3600_000
 
@@ -15,7 +15,7 @@ export function ago (ms: number): string {
  * need the user, each with what fixes it, from the sets' last sessions and the peers (pure: the clock is
  * passed in).
  */
-export function overviewOf (input: { sets: BackupSet[], peers: Peer[], recentSessions: Session[], now: number, staleAfterMs?: number }): Overview {
+export function overviewOf (input: { sets: BackupSet[], peers: Peer[], recentSessions: Session[], packs?: PackHealthSummary | null, now: number, staleAfterMs?: number }): Overview {
   const { sets, now } = input
   const peers = input.peers.filter(p => !p.revoked)
   const online = peers.filter(p => p.online).length
@@ -38,17 +38,24 @@ export function overviewOf (input: { sets: BackupSet[], peers: Peer[], recentSes
   for (const p of offline) warnings.push({ message: `${p.name} has been offline since ${ago(now - Date.parse(p.lastSeen!))}`, action: `Ask ${p.name} to check their node; repair moves their shards after the grace period` })
   for (const p of peers) if (p.quotaReceived > 0 && p.storesForMe > 0.9 * p.quotaReceived) warnings.push({ message: `${p.name} keeps ${Math.round(100 * p.storesForMe / p.quotaReceived)}% of the room they grant you`, action: `Ask ${p.name} for more room, or pair with another peer` })
 
+  const packs = input.packs ?? null
+  const below = packs != null ? packs.degraded + packs.critical : 0
+  if (packs != null && packs.critical > 0) warnings.unshift({ message: `${packs.critical} of ${packs.total} packs are down to their last shards: one more loss and they cannot be restored`, action: 'Bring the offline peers back, and run a repair now (holdfast repair)' })
+  if (packs != null && packs.degraded > 0) warnings.unshift({ message: `${packs.degraded} of ${packs.total} packs are missing shards (on peers offline now or lost); they can still be restored`, action: 'Bring the peers back online; a repair regenerates what a peer away past the grace period held' })
+  const packPhrase = packs == null || packs.total === 0 ? '' : below === 0 ? `, every pack at ${packs.n}/${packs.n}` : `, ${below} of ${packs.total} packs below ${packs.n}/${packs.n}`
+
   let level: Overview['level'] = 'ok'
   let summary: string
   if (sets.length === 0) {
     level = 'warning'
     summary = lastBackup != null ? `No backup set configured; last backup ${ago(now - Date.parse(lastBackup))}` : 'No backup set configured yet'
   } else if (protectedSets === sets.length) {
-    summary = `All ${sets.length} set${sets.length === 1 ? '' : 's'} protected, last backup ${lastBackup != null ? ago(now - Date.parse(lastBackup)) : 'never'}, ${online} of ${peers.length} peer${peers.length === 1 ? '' : 's'} online`
+    summary = `All ${sets.length} set${sets.length === 1 ? '' : 's'} ${below === 0 ? 'protected' : 'backed up'}, last backup ${lastBackup != null ? ago(now - Date.parse(lastBackup)) : 'never'}${packPhrase}, ${online} of ${peers.length} peer${peers.length === 1 ? '' : 's'} online`
   } else {
     level = protectedSets === 0 ? 'danger' : 'warning'
-    summary = `${protectedSets} of ${sets.length} sets protected${lastBackup != null ? `, last backup ${ago(now - Date.parse(lastBackup))}` : ''}`
+    summary = `${protectedSets} of ${sets.length} sets protected${lastBackup != null ? `, last backup ${ago(now - Date.parse(lastBackup))}` : ''}${packPhrase}`
   }
+  if (packs != null && packs.critical > 0) level = 'danger'
   if (level === 'ok' && warnings.length > 0) level = 'warning'
   if (peers.length === 0) level = 'danger'
   return {
@@ -57,6 +64,7 @@ export function overviewOf (input: { sets: BackupSet[], peers: Peer[], recentSes
     lastBackup,
     sets,
     peers: { trusted: peers.length, online },
+    packs,
     space: {
       storedOnOthers: peers.reduce((n, p) => n + p.storesForMe, 0),
       givenToOthers: peers.reduce((n, p) => n + p.storedForThem, 0),

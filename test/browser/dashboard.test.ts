@@ -2,7 +2,7 @@
  * The dashboard in a real browser (Debian's chromium driven by playwright-core, headless) against real
  * daemons on 127.0.0.1: the Overview says the data is protected after a backup, the Sessions and Peers
  * pages show what the daemon knows, the pages work from the keyboard and on a phone's screen, and a
- * host stopped shows offline. HOLDFAST_SCREENSHOTS=DIR saves a screenshot of each page there.
+ * host stopped shows offline and turns the Overview red, saying the packs are down to their last shards. HOLDFAST_SCREENSHOTS=DIR saves a screenshot of each page there.
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
@@ -72,7 +72,7 @@ describe('dashboard in a browser (integration)', function () {
     expectCode(await hf(owner.home, ['backup', '--set', 'documents']), 0, 'backup')
     await page.reload()
     await page.getByText('Protected', { exact: true }).waitFor()
-    assert.equal(await summary.innerText(), 'All 1 set protected, last backup just now, 3 of 3 peers online')
+    assert.equal(await summary.innerText(), 'All 1 set protected, last backup just now, every pack at 3/3, 3 of 3 peers online')
     assert.equal(await page.getByTestId('protection-status').getAttribute('class'), 'status status-ok')
     assert.match(await page.getByTestId('stored-on-others').innerText(), /KiB of 3\.0 GiB granted/)
     assert.match(await page.getByTestId('sessions').innerText(), /documents\s+manual\s+ok/)
@@ -112,7 +112,16 @@ describe('dashboard in a browser (integration)', function () {
     await hosts[2].stop()
     await page.goto(`${base}/#/peers`)
     await page.getByText('offline, last seen').waitFor({ timeout: 30_000 })
+    // at 2+1 a pack with one shard away is down to its last k: the Overview says so, in red, and what to do
     await page.goto(`${base}/#/overview`)
     await page.getByText('2 of 3 online').waitFor({ timeout: 15_000 })
+    await page.getByText('At risk', { exact: true }).waitFor({ timeout: 15_000 })
+    assert.equal(await page.getByTestId('protection-status').getAttribute('class'), 'status status-danger')
+    assert.match(await page.getByTestId('protection-summary').innerText(), /^All 1 set backed up, last backup (?:\d+ min ago|just now), (\d+) of \1 packs below 3\/3, 2 of 3 peers online$/)
+    const warnings = await page.getByTestId('warnings').innerText()
+    assert.match(warnings, /(\d+) of \1 packs are down to their last shards: one more loss and they cannot be restored/)
+    assert.match(warnings, /run a repair now \(holdfast repair\)/)
+    assert.ok(Number(await page.getByTestId('packs-critical').innerText()) >= 2, 'the data and tree packs')
+    await shot('overview-degraded')
   })
 })

@@ -14,6 +14,8 @@ import { request } from 'node:http'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { BackupSet, Overview, Peer, Session, Status } from '../../src/web/api-schemas.js'
+import { API_SPEC } from '../../src/web/api-spec.js'
+import { daemonRoutes, type DaemonView } from '../../src/web/daemon-routes.js'
 import { expectCode, hf, makeTempDir, PASSPHRASE, pairWithHosts, removeDir, writeRandom } from './helpers.js'
 
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Array<{ name: string, type: string, metrics: Array<{ value: string, labels?: Record<string, string> }> }>
@@ -82,6 +84,10 @@ describe('REST API and metrics (integration)', function () {
     const res = await validator.validate(doc as any)
     assert.equal(res.valid, true, JSON.stringify(res.errors)?.slice(0, 500))
     assert.deepEqual(Object.keys(doc.paths).sort(), ['/api/v1/overview', '/api/v1/peers', '/api/v1/sessions', '/api/v1/sets', '/api/v1/status'])
+    // the daemon serves exactly the documented routes
+    const served = daemonRoutes({} as unknown as DaemonView).map(r => `${r.method} ${r.path}`).sort()
+    assert.deepEqual(served, API_SPEC.map(r => `${r.method} ${r.path}`).sort())
+    assert.deepEqual(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map(m => `${m} ${p.slice('/api/v1'.length)}`)).sort(), served)
     const status1 = await get<Status>('/api/v1/status')
     valid(Status, status1.body, 'status')
     assert.equal(status1.body.peerId, owner.peerId)
@@ -110,7 +116,9 @@ describe('REST API and metrics (integration)', function () {
     const overview = await get<Overview>('/api/v1/overview')
     valid(Overview, overview.body, 'overview')
     assert.equal(overview.body.level, 'ok', JSON.stringify(overview.body.warnings))
-    assert.match(overview.body.summary, /^All 1 set protected, last backup just now, 3 of 3 peers online$/)
+    assert.match(overview.body.summary, /^All 1 set protected, last backup just now, every pack at 3\/3, 3 of 3 peers online$/)
+    assert.deepEqual(overview.body.packs, { total: overview.body.packs!.total, full: overview.body.packs!.total, degraded: 0, critical: 0, n: 3 })
+    assert.ok(overview.body.packs!.total >= 2, 'data and tree packs')
     assert.ok(overview.body.space.storedOnOthers > 300_000, `stored on others: ${overview.body.space.storedOnOthers}`)
 
     const r = await fetch(`${base}/metrics`)
@@ -127,6 +135,8 @@ describe('REST API and metrics (integration)', function () {
     assert.equal(sample('holdfast_backup_last_success_timestamp_seconds', { set: 'docs' }), Date.parse(sessions.body[0].ended) / 1000)
     assert.equal(families.get('holdfast_backup_last_success_timestamp_seconds')!.type, 'GAUGE')
     assert.equal(families.get('holdfast_backup_failures_total')!.type, 'COUNTER')
+    assert.equal(sample('holdfast_packs', { health: 'full' }), overview.body.packs!.total)
+    assert.equal(sample('holdfast_packs', { health: 'degraded' }), 0)
     for (const h of ['host1', 'host2', 'host3']) {
       assert.equal(sample('holdfast_peer_up', { peer: h }), 1)
       assert.ok(sample('holdfast_stored_bytes', { peer: h }) > 0, `${h} keeps something for the owner`)

@@ -42,6 +42,22 @@ describe('web/overview', () => {
     assert.ok(o.warnings.every(w => w.action.length > 0))
   })
 
+  it('packs: every one at n/n in the sentence; some short is a warning, some at their last shards red', () => {
+    const s = session({ set: 'docs' })
+    const base = { sets: [set('docs', s, s.ended)], peers: [peer('ann'), peer('bob')], recentSessions: [s], now: NOW }
+    const all = overviewOf({ ...base, packs: { total: 12, full: 12, degraded: 0, critical: 0, n: 6 } })
+    assert.equal(all.summary, 'All 1 set protected, last backup 2 h ago, every pack at 6/6, 2 of 2 peers online')
+    assert.equal(all.level, 'ok')
+    const short = overviewOf({ ...base, packs: { total: 12, full: 9, degraded: 3, critical: 0, n: 6 } })
+    assert.equal(short.level, 'warning')
+    assert.equal(short.summary, 'All 1 set backed up, last backup 2 h ago, 3 of 12 packs below 6/6, 2 of 2 peers online')
+    assert.match(short.warnings[0].message, /^3 of 12 packs are missing shards/)
+    const risky = overviewOf({ ...base, packs: { total: 12, full: 9, degraded: 2, critical: 1, n: 6 } })
+    assert.equal(risky.level, 'danger')
+    assert.deepEqual(risky.warnings.map(w => w.message.split(' packs')[0]), ['2 of 12', '1 of 12'])
+    assert.match(risky.warnings[1].action, /holdfast repair/)
+  })
+
   it('no peer, or no set ever backed up: red', () => {
     assert.equal(overviewOf({ sets: [set('docs', null, null)], peers: [peer('ann')], recentSessions: [], now: NOW }).level, 'danger')
     const s = session({})

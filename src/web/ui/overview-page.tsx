@@ -46,6 +46,20 @@ export function OverviewPage () {
               )}
         </div>
         <div class='card'>
+          <h2>Packs</h2>
+          {o.packs == null
+            ? <p>Not known now (the register is busy, or the backups are not on peers).</p>
+            : (
+              <>
+                <p class='big' data-testid='packs-full'>{o.packs.total === 0 ? 'none yet' : o.packs.full === o.packs.total ? `all ${o.packs.total} at ${o.packs.n}/${o.packs.n}` : `${o.packs.full} of ${o.packs.total} at ${o.packs.n}/${o.packs.n}`}</p>
+                <dl class='ledger'>
+                  <dt>Missing shards, still restorable</dt><dd data-testid='packs-degraded'>{o.packs.degraded}</dd>
+                  <dt>Down to their last shards</dt><dd data-testid='packs-critical'>{o.packs.critical}</dd>
+                </dl>
+              </>
+              )}
+        </div>
+        <div class='card'>
           <h2>Peers</h2>
           <p class='big' data-testid='peers-online'>{o.peers.online} of {o.peers.trusted} online</p>
           <dl class='ledger'>

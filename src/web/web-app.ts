@@ -1,0 +1,93 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Hono, type Context } from 'hono'
+import { getRequestListener } from '@hono/node-server'
+import { HoldfastError, UsageError } from '../errors.js'
+import { errorJson } from '../api/api-server.js'
+import { API_BASE, type ApiRoute, honoPath } from './api-routes.js'
+import type { DaemonMetrics } from './metrics.js'
+
+/** What the app serves. */
+export interface WebAppInit {
+  apiKey: string
+  routes: ApiRoute[]
+  metrics: DaemonMetrics
+  /** The dashboard's files by name (index.html, app.js, app.css, openapi.json); missing ones answer 404. */
+  assets: Map<string, Buffer>
+  isLoopback: (host: string) => boolean
+}
+
+export const ASSET_TYPES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+  'openapi.json': 'application/json'
+}
+
+/**
+ * The web face's routes (hono): the dashboard's files, /api/v1 and its OpenAPI document, /metrics. Loaded
+ * by the web server at the first request only, so that a daemon whose dashboard nobody opens does not
+ * carry it. Requests must name a loopback host (DNS rebinding); a GET from this machine needs nothing
+ * more, anything else the API key. Every answer forbids framing, sniffing and code from elsewhere.
+ */
+export function webApp (init: WebAppInit): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const app = new Hono()
+  const fail = (c: Context, status: 400 | 401 | 403 | 404 | 500, err: unknown): Response => c.json({ error: errorJson(err) }, status)
+  app.use('*', async (c, next) => {
+    const hostHeader = c.req.header('host') ?? ''
+    const name = hostHeader.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')
+    if (!init.isLoopback(name)) return fail(c, 403, new UsageError(`this server answers to 127.0.0.1 or localhost, not ${hostHeader.slice(0, 100)}`))
+    await next()
+  })
+  app.use('*', async (c, next) => {
+    const header = c.req.header('authorization') ?? ''
+    if (header !== '') {
+      const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '')
+      const want = Buffer.from(init.apiKey)
+      if (given.length !== want.length || !timingSafeEqual(given, want)) return fail(c, 401, Object.assign(new Error('wrong API key'), { name: 'UnauthorizedError' }))
+    } else if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      return fail(c, 401, Object.assign(new Error('changes need the API key (Authorization: Bearer KEY)'), { name: 'UnauthorizedError' }))
+    }
+    await next()
+  })
+  app.use('*', async (c, next) => {
+    await next()
+    c.header('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+    c.header('x-content-type-options', 'nosniff')
+    c.header('x-frame-options', 'DENY')
+    c.header('referrer-policy', 'no-referrer')
+    c.header('cache-control', 'no-store')
+  })
+  const asset = (c: Context, name: string): Response => {
+    const data = init.assets.get(name)
+    if (data == null) return fail(c, 404, new UsageError('the dashboard was not built with this install (npm run build); the REST API is at /api/v1'))
+    return c.body(new Uint8Array(data), 200, { 'content-type': ASSET_TYPES[name] })
+  }
+  app.get('/', c => asset(c, 'index.html'))
+  app.get('/assets/:name', c => {
+    const name = c.req.param('name')
+    return name === 'app.js' || name === 'app.css' ? asset(c, name) : fail(c, 404, new UsageError('no such asset'))
+  })
+  app.get(`${API_BASE}/openapi.json`, c => asset(c, 'openapi.json'))
+  app.get('/metrics', async c => c.body(await init.metrics.text(), 200, { 'content-type': init.metrics.contentType }))
+  for (const route of init.routes) {
+    app.on(route.method.toUpperCase(), `${API_BASE}${honoPath(route.path)}`, async c => {
+      try {
+        const query = route.query != null ? route.query(c.req.query()) : {}
+        let body: unknown
+        if (route.method !== 'get') {
+          try { body = await c.req.json() } catch { throw new UsageError('the request body is not JSON') }
+        }
+        const result = await route.handler({ query, body, params: c.req.param() as Record<string, string>, signal: c.req.raw.signal })
+        return c.json(result as object)
+      } catch (err) {
+        const status = err instanceof HoldfastError && err.exitCode === 2 ? 400 : (err as Error).name === 'NotFoundError' ? 404 : 500
+        return fail(c, status, err)
+      }
+    })
+  }
+  app.notFound(c => fail(c, 404, new UsageError(`no route ${c.req.method} ${new URL(c.req.url).pathname}`)))
+  app.onError((err, c) => fail(c, 500, err))
+  const listener = getRequestListener(app.fetch)
+  return async (req, res) => { await listener(req, res) }
+}
