@@ -1,5 +1,5 @@
 import '../src/polyfill.js'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from './lib/cli-runner.js'
@@ -13,10 +13,15 @@ import { compareTrees } from './lib/tree-compare.js'
  * temporary homes (one owner, six hosts in three sites); the owner pairs with each host by invite code,
  * backs up a sample tree at 4+2 onto the hosts, one host loses its shards (audit finds it, repair heals
  * it), two hosts stop, the owner restores, every byte and
- * attribute is compared, everything stops and a summary is printed. `--keep` leaves the temporary
+ * attribute is compared, and a summary is printed with the address of the owner's dashboard. On a
+ * terminal the demo then keeps the daemons up until Ctrl-C, so that the dashboard can be opened;
+ * `--no-wait` (or output that is not a terminal) stops them at once. `--keep` leaves the temporary
  * directory for inspection. (npm run demo:local shows the engine alone, with directory stores.)
  */
 const keep = process.argv.includes('--keep')
+// on a terminal the demo ends with the owner's dashboard up until Ctrl-C; --no-wait (and any run that is
+// not on a terminal, as in CI) stops at once
+const wait = process.stdout.isTTY === true && !process.argv.includes('--no-wait')
 const root = await mkdtemp(join(tmpdir(), 'holdfast-demo-'))
 const PASSPHRASE = 'correct horse battery staple'
 const say = (s: string): void => { process.stdout.write(s + '\n') }
@@ -47,7 +52,10 @@ try {
     await step(homes[i], args, { quiet: i > 1 })
   }
   // the owner's daemon audits and repairs on its own once a day; the demo runs those rounds itself
-  await writeFile(join(homes[0], 'node.json'), JSON.stringify({ maintenance: { enabled: false } }))
+  // only the owner serves a dashboard (on any free port: a real daemon may hold 8486)
+  const ownerConfig = { maintenance: { enabled: false }, gui: { listen: '127.0.0.1:0' }, backup: { sets: [{ name: 'sample', paths: [sample] }] } }
+  await writeFile(join(homes[0], 'node.json'), JSON.stringify(ownerConfig))
+  for (const home of homes.slice(1)) await writeFile(join(home, 'node.json'), JSON.stringify({ gui: { enabled: false } }))
 
   say('\nStarting 7 daemons on 127.0.0.1...')
   daemons.push(...await Promise.all(homes.map(async home => await startDaemon(home, { HOLDFAST_PASSPHRASE: PASSPHRASE }))))
@@ -62,9 +70,9 @@ try {
   await step(owner.home, ['peers', 'list'])
 
   say('\nBackup onto the hosts at 4+2 (each 1 MiB pack becomes 6 shards on 6 distinct hosts)')
-  await step(owner.home, ['backup', sample])
+  await step(owner.home, ['backup', '--set', 'sample'])
   await writeFile(join(sample, 'documents', 'note-2.txt'), 'changed after the first backup\n')
-  await step(owner.home, ['backup', sample])
+  await step(owner.home, ['backup', '--set', 'sample'])
   await step(owner.home, ['snapshots'])
   await step(owner.home, ['peers', 'list'])
 
@@ -101,6 +109,7 @@ try {
   say('    owner stopped and its home deleted')
   const newHome = join(root, 'owner-new-machine')
   await step(newHome, ['recover', '--home', newHome, '--kit', kit, '--listen', '/ip4/127.0.0.1/tcp/0'])
+  await writeFile(join(newHome, 'node.json'), JSON.stringify(ownerConfig))
   const recovered = daemons[0] = await startDaemon(newHome, { HOLDFAST_PASSPHRASE: PASSPHRASE })
   say(`    the new machine runs as ${recovered.peerId} (the same peer id: no pairing again)`)
   await step(newHome, ['snapshots'])
@@ -109,10 +118,13 @@ try {
   const diffs2 = await compareTrees(sample, join(target2, sample))
   if (diffs2.length > 0) throw new Error(`the tree restored after recovery differs:\n${diffs2.join('\n')}`)
   say('    compared: byte-identical again')
+  say('\nThe new machine backs up the set again (its hosts still trust it)')
+  await step(newHome, ['backup', '--set', 'sample'])
 
-  say('\nStopping the daemons...')
-  const codes = await Promise.all(daemons.map(async d => await d.stop()))
-  if (codes.some(c => c !== 0)) throw new Error(`a daemon did not stop cleanly: exit codes ${codes.join(', ')}`)
+  const dashboard = (JSON.parse(await readFile(join(newHome, 'daemon.json'), 'utf8')) as { gui?: string }).gui
+  if (dashboard == null) throw new Error('the recovered owner serves no dashboard')
+  const overview = await (await fetch(`${dashboard}/api/v1/overview`)).json() as { summary: string }
+  say(`\nThe owner's dashboard: ${dashboard}\n    ${overview.summary}`)
   say('\nSummary')
   say('  7 daemons on 127.0.0.1: 1 owner, 6 hosts in 3 sites, paired by one-time invite codes')
   say('  2 backups at 4 data + 2 parity shards per pack, placed on 6 distinct hosts (hosts see only ciphertext)')
@@ -120,7 +132,15 @@ try {
   say('  restore with 2 of the 6 hosts stopped: byte-identical, with modes, mtimes and symlinks')
   say('  forget --keep-last 1 --prune: the hosts deleted what only the older snapshot needed')
   say('  recovery from the kit and the passphrase on a new home: same identity, same snapshots, byte-identical restore')
+  say(`  dashboard, REST API and metrics of the owner at ${dashboard}`)
   say(`  total ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  if (wait) {
+    say(`\nOpen ${dashboard} in a browser to see the demo network. Ctrl-C stops the daemons and ends the demo.`)
+    await new Promise<void>(resolve => { for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => resolve()) })
+  }
+  say('\nStopping the daemons...')
+  const codes = await Promise.all(daemons.map(async d => await d.stop()))
+  if (codes.some(c => c !== 0)) throw new Error(`a daemon did not stop cleanly: exit codes ${codes.join(', ')}`)
   say('\ndemo OK')
 } catch (err) {
   say(`\ndemo FAILED: ${(err as Error).message}`)
