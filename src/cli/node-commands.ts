@@ -3,7 +3,7 @@ import type { Command } from './command.js'
 import { CommandContext, homeOf, printJson } from './context.js'
 import { daemonFor } from './forward.js'
 import { formatBytes } from '../util/format.js'
-import { DaemonNotRunningError, UsageError } from '../errors.js'
+import { ConfigError, DaemonNotRunningError, UsageError } from '../errors.js'
 
 /**
  * The node's commands: `daemon` runs the node in the foreground; `peers` manages the trust list through
@@ -148,4 +148,66 @@ const gui: Command = {
   }
 }
 
-export const NODE_COMMANDS: Command[] = [daemon, peers, gui]
+const service: Command = {
+  name: 'service',
+  usage: 'holdfast service install [--user] [--strict] [--writable DIR]... [--as USER] [--write-only] | uninstall [--user] | print [--user] [--strict] [--writable DIR]...',
+  summary: 'run the daemon as a systemd service (hardened unit; --user for a user service), or remove it',
+  options: { user: { type: 'boolean' }, strict: { type: 'boolean' }, writable: { type: 'string', multiple: true }, as: { type: 'string' }, 'write-only': { type: 'boolean' } },
+  minArgs: 1,
+  maxArgs: 1,
+  async run (ctx) {
+    const [sub] = ctx.args
+    const { systemdUnit } = await import('../service/index.js')
+    const { homedir, userInfo } = await import('node:os')
+    const { mkdir, rm, writeFile } = await import('node:fs/promises')
+    const { spawnSync } = await import('node:child_process')
+    const { join, dirname } = await import('node:path')
+    const { fileURLToPath } = await import('node:url')
+    const user = ctx.values.user === true
+    const home = resolve(homeOf(ctx))
+    const writable = ((ctx.values.writable as string[] | undefined) ?? []).map(p => resolve(p))
+    const unitDir = user ? join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'systemd', 'user') : '/etc/systemd/system'
+    const unitPath = join(unitDir, 'holdfast.service')
+    const systemctl = (...args: string[]): { ok: boolean, said: string } => {
+      const r = spawnSync('systemctl', [...(user ? ['--user'] : []), ...args], { encoding: 'utf8' })
+      return { ok: r.status === 0, said: (r.error?.message ?? `${r.stderr}${r.stdout}`).trim() }
+    }
+    const unit = (): string => systemdUnit({
+      node: process.execPath,
+      cli: join(dirname(fileURLToPath(import.meta.url)), 'main.js'),
+      home,
+      user,
+      runAs: user ? undefined : (ctx.values.as as string | undefined) ?? process.env.SUDO_USER ?? userInfo().username,
+      strict: ctx.values.strict === true,
+      writable
+    })
+    if (sub === 'print') { ctx.out(unit()); return 0 }
+    if (sub === 'install') {
+      const text = unit()
+      await mkdir(unitDir, { recursive: true })
+      await writeFile(unitPath, text, { mode: 0o644 })
+      ctx.out(`wrote ${unitPath}`)
+      if (ctx.values['write-only'] === true) {
+        ctx.out(`start it with: systemctl ${user ? '--user ' : ''}daemon-reload && systemctl ${user ? '--user ' : ''}enable --now holdfast.service`)
+        return 0
+      }
+      for (const args of [['daemon-reload'], ['enable', '--now', 'holdfast.service']]) {
+        const r = systemctl(...args)
+        if (!r.ok) throw new ConfigError(`the unit is written, but "systemctl ${user ? '--user ' : ''}${args.join(' ')}" failed: ${r.said || 'no systemd here?'}`)
+      }
+      ctx.out(`enabled and started holdfast.service${user ? ' (user service: "loginctl enable-linger" keeps it running after you log out)' : ''}`)
+      ctx.out('scheduled and watch sessions need the passphrase: set backup.passphraseFile in HOME/node.json')
+      return 0
+    }
+    if (sub === 'uninstall') {
+      const r = systemctl('disable', '--now', 'holdfast.service')
+      await rm(unitPath, { force: true })
+      systemctl('daemon-reload')
+      ctx.out(`removed ${unitPath}${r.ok ? '' : ` (systemctl disable said: ${r.said})`}`)
+      return 0
+    }
+    throw new UsageError(`unknown service command "${String(sub)}": install, uninstall or print`)
+  }
+}
+
+export const NODE_COMMANDS: Command[] = [daemon, peers, gui, service]
