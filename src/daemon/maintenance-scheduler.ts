@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { NodeConfig } from '../config/index.js'
 import { auditRound, repairRound, type AuditReport, type RepairReport } from '../maintenance/index.js'
 import { Repository } from '../repository/repository.js'
@@ -51,6 +52,9 @@ export class MaintenanceScheduler {
 
   constructor (private readonly init: MaintenanceSchedulerInit) {
     this.random = init.random ?? Math.random
+    // every call of a round listens on this one signal, many at once (audits, repairs, record copies):
+    // not a leak, each listener goes with its call
+    setMaxListeners(0, this.shutdown.signal)
   }
 
   start (): void {
