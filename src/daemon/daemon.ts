@@ -411,15 +411,19 @@ export class Daemon {
   }
 
   private metricsSource (): MetricsSource {
-    const newest = async (pick: (r: SessionReport) => boolean): Promise<SessionReport[]> => {
-      const seen = new Map<string, SessionReport>()
-      for (const r of await this.sessionLog!.list({ limit: 1000 })) if (pick(r) && !seen.has(r.set ?? '')) seen.set(r.set ?? '', r)
-      return [...seen.values()]
-    }
     return {
       peers: () => this.peerViews().filter(p => !p.revoked).map(p => ({ name: p.name, up: p.online, lastSeen: p.lastSeen ?? undefined, hostedBytes: p.storedForThem, storedBytes: p.storesForMe })),
-      lastSessions: async () => await newest(r => r.status !== 'skipped'),
-      lastSuccesses: async () => await newest(r => r.status === 'ok' || r.status === 'partial'),
+      newestSessions: async () => {
+        // one read of the log: the newest report of each set, and the newest that succeeded
+        const last = new Map<string, SessionReport>()
+        const ok = new Map<string, SessionReport>()
+        for (const r of await this.sessionLog!.list({ limit: 1000 })) {
+          const set = r.set ?? ''
+          if (r.status !== 'skipped' && !last.has(set)) last.set(set, r)
+          if ((r.status === 'ok' || r.status === 'partial') && !ok.has(set)) ok.set(set, r)
+        }
+        return { last: [...last.values()], ok: [...ok.values()] }
+      },
       packs: async () => await this.packsNow()
     }
   }

@@ -217,7 +217,8 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
     if (repo.vault != null) await repo.vault.delete('shard', shard.name, { signal }).catch(() => {})
     emit({ type: 'prune:progress', phase: 'delete', done: ++done, total: shards.length })
   }
-  await sweepOrphans(repo, result, grace, signal)
+  // the packs that stay are the register's now: their shard names are what the sweep must keep
+  await sweepOrphans(repo, result, grace, signal, stays)
   // a store that was away when the new index record was written gets it now, or at the next backup
   await replicateRecords(repo, { signal })
   return result
@@ -370,9 +371,9 @@ async function deleteShard (repo: Repository, storeId: string, name: string, res
  * store without one, its first sighting is recorded and it is deleted once it has been unaccounted for
  * longer than the grace period. Expired quarantine on the stores the owner keeps itself is purged here.
  */
-async function sweepOrphans (repo: Repository, result: PruneResult, graceMs: number, signal?: AbortSignal): Promise<void> {
-  const known = new Set<string>()
-  for (const d of repo.register.packs.values()) for (const s of d.shards) known.add(s.name)
+async function sweepOrphans (repo: Repository, result: PruneResult, graceMs: number, signal?: AbortSignal, names?: Set<string>): Promise<void> {
+  const known = names ?? new Set<string>()
+  if (names == null) for (const d of repo.register.packs.values()) for (const s of d.shards) known.add(s.name)
   const now = Date.now()
   for (const store of [...repo.stores, ...(repo.vault != null ? [repo.vault] : [])]) {
     // bounded like every listing: a store that lists garbage or without end is skipped, swept next time

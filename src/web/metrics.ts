@@ -7,10 +7,8 @@ import { PROMETHEUS_CONTENT_TYPE, renderMetrics, type MetricFamily } from './pro
 export interface MetricsSource {
   /** Every trusted peer (not revoked), with its readable name. */
   peers: () => Array<{ name: string, up: boolean, lastSeen?: string, hostedBytes: number, storedBytes: number }>
-  /** The newest session report of each configured set (and of one-time backups, under set ""). */
-  lastSessions: () => Promise<SessionReport[]>
-  /** The newest successful session of each set. */
-  lastSuccesses: () => Promise<SessionReport[]>
+  /** The newest session report of each set (one-time backups under set ""), and the newest successful one. */
+  newestSessions: () => Promise<{ last: SessionReport[], ok: SessionReport[] }>
   /** Packs by health, when the register can be read now (null: not reported). */
   packs?: () => Promise<{ full: number, degraded: number, critical: number } | null>
 }
@@ -60,7 +58,7 @@ export class DaemonMetrics {
   async text (): Promise<string> {
     const s = this.source
     const setOf = (r: SessionReport): string => r.set ?? ''
-    const [last, ok, packs] = await Promise.all([s.lastSessions(), s.lastSuccesses(), s.packs?.() ?? Promise.resolve(null)])
+    const [{ last, ok }, packs] = await Promise.all([s.newestSessions(), s.packs?.() ?? Promise.resolve(null)])
     const peers = s.peers()
     const families: MetricFamily[] = [
       { name: 'holdfast_backup_last_success_timestamp_seconds', help: 'When the last successful backup of each set ended (seconds since the epoch)', type: 'gauge', samples: ok.map(r => ({ labels: { set: setOf(r) }, value: Date.parse(r.ended) / 1000 })) },

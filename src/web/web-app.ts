@@ -6,6 +6,7 @@ import { HoldfastError, UsageError } from '../errors.js'
 import { errorJson } from '../api/api-server.js'
 import { API_BASE, type ApiRoute, honoPath } from './api-routes.js'
 import type { DaemonMetrics } from './metrics.js'
+import { ASSET_TYPES } from './web-server.js'
 
 /** What the app serves. */
 export interface WebAppInit {
@@ -15,13 +16,6 @@ export interface WebAppInit {
   /** The dashboard's files by name (index.html, app.js, app.css, openapi.json); missing ones answer 404. */
   assets: Map<string, Buffer>
   isLoopback: (host: string) => boolean
-}
-
-export const ASSET_TYPES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
-  'openapi.json': 'application/json'
 }
 
 /**

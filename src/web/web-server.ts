@@ -23,7 +23,13 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 /** Where `npm run build` puts the dashboard and the OpenAPI document (dist/web, beside dist/src). */
 export const UI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web')
 
-const ASSET_NAMES = ['index.html', 'app.js', 'app.css', 'openapi.json']
+/** The dashboard's files and their content types. */
+export const ASSET_TYPES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+  'openapi.json': 'application/json'
+}
 
 /** Splits `HOST:PORT` (`[::1]:8486` for IPv6). */
 export function parseListen (listen: string): { host: string, port: number } {
@@ -103,7 +109,7 @@ export class WebServer {
     const { webApp } = await import('./web-app.js')
     const assets = new Map<string, Buffer>()
     // the dashboard's files, read once (about 30 KiB); a tree without them serves the API alone
-    for (const name of ASSET_NAMES) {
+    for (const name of Object.keys(ASSET_TYPES)) {
       try { assets.set(name, await readFile(join(this.init.uiDir ?? UI_DIR, name))) } catch {}
     }
     return webApp({ apiKey: this.init.apiKey, routes: this.init.routes, metrics: this.init.metrics, assets, isLoopback })

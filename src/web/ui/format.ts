@@ -1,3 +1,5 @@
+import { ago } from '../overview.js'
+
 /** Bytes in binary units, as the CLI prints them. */
 export function bytes (n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
@@ -7,14 +9,9 @@ export function bytes (n: number): string {
   return `${i === 0 ? v : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`
 }
 
-/** "3 min ago", "2 h ago", "5 days ago" from an ISO time. */
+/** "3 min ago", "2 h ago", "5 days ago" from an ISO time (the server's wording, overview.ts). */
 export function since (iso: string | null | undefined, now = Date.now()): string {
-  if (iso == null) return 'never'
-  const ms = now - Date.parse(iso)
-  if (ms < 90_000) return 'just now'
-  if (ms < 90 * 60_000) return `${Math.round(ms / 60_000)} min ago`
-  if (ms < 36 * 3600_000) return `${Math.round(ms / 3600_000)} h ago`
-  return `${Math.round(ms / 86_400_000)} days ago`
+  return iso == null ? 'never' : ago(now - Date.parse(iso))
 }
 
 /** A local date and time, short. */
