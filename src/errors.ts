@@ -61,6 +61,8 @@ export const AbortedError = define('AbortedError', 130)
 export const TooLargeError = define('TooLargeError')
 /** A host refuses an object because the owner's quota would be exceeded. */
 export const QuotaExceededError = define('QuotaExceededError')
+/** The daemon holds no passphrase for the repository: none is configured for it and none was given (dashboard unlock). */
+export const PassphraseNeededError = define('PassphraseNeededError', 12)
 /** The operation needs the repository's keys, and it was opened without its passphrase (maintenance). */
 export const RepositoryLockedError = define('RepositoryLockedError')
 /** A peer sent a message that breaks the wire protocol (malformed, oversized, out of order). */

@@ -5,3 +5,4 @@
 export * from './node-config.js'
 export * from './parse-node-config.js'
 export * from './load-node-config.js'
+export * from './write-node-config.js'

@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ApiServer, apiSocketPath, newApiToken, readApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
-import { DaemonMetrics, daemonRoutes, WebServer, type DaemonView, type MetricsSource, type PackHealthSummary, type Peer } from '../web/index.js'
+import { DaemonMetrics, webRoutes, WebServer, type DaemonView, type MetricsSource, type PackHealthSummary, type Peer, type WebMount } from '../web/index.js'
 import { packsNow } from '../maintenance/packs-now.js'
 import { SessionLog } from '../session/session-log.js'
 import { VERSION } from '../version.js'
@@ -22,8 +22,8 @@ import { UnlockCache, type UnlockFn } from './unlock-cache.js'
 import { healthSettings, MaintenanceScheduler, type MaintenanceRound } from './maintenance-scheduler.js'
 import { readHomeConfig } from '../home/home.js'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../errors.js'
+import { RepositoryAccess } from './repository-access.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import { limitStores, parseWindow, RateLimiter } from '../bandwidth/index.js'
 import type { BackupSetConfig } from '../config/node-config.js'
@@ -32,7 +32,6 @@ import { runSession, type SessionReport } from '../session/index.js'
 import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
-import { openVault } from '../store/directory-store.js'
 import { isAbsolute } from 'node:path'
 /** How often a host deletes what its owners' quarantine holds past its grace. */
 const QUARANTINE_PURGE_MS = 3600_000
@@ -76,20 +75,6 @@ export interface CommandIo {
   pause?: (signal?: AbortSignal) => Promise<void>
 }
 
-/** The passphrase for sessions the daemon runs on its own. */
-async function unattendedPassphrase (file: string): Promise<string> {
-  if (file !== '') {
-    try {
-      return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
-    } catch (err) {
-      throw new ConfigError(`backup.passphraseFile ${file} cannot be read: ${(err as Error).message}`, { cause: err })
-    }
-  }
-  const env = process.env.HOLDFAST_PASSPHRASE
-  if (env != null && env !== '') return env
-  throw new ConfigError('scheduled and watch sessions need the passphrase: set backup.passphraseFile in the node config, or $HOLDFAST_PASSPHRASE for the daemon')
-}
-
 export class Daemon {
   config?: NodeConfig
   node?: HoldfastLibp2p
@@ -107,6 +92,8 @@ export class Daemon {
   private packsCache?: { at: number, value: Promise<PackHealthSummary | null> }
   private running = false
   private readonly unlocks: UnlockCache
+  /** How the daemon opens the owner's repository for its own sessions and the dashboard. */
+  readonly access: RepositoryAccess
   maintenance?: MaintenanceScheduler
   private scrubber?: Scrubber
   private purgeTimer?: ReturnType<typeof setInterval>
@@ -120,6 +107,7 @@ export class Daemon {
 
   constructor (private readonly init: DaemonInit) {
     this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
+    this.access = new RepositoryAccess({ home: init.home, config: () => this.config!, peerStores: () => this.peerStores(), unlock: this.unlocks.unlock, idleMs: init.unlockIdleMs })
   }
 
   get peerId (): string { return this.node!.peerId.toString() }
@@ -162,7 +150,7 @@ export class Daemon {
       this.sessionLog = new SessionLog(home)
       this.metrics = new DaemonMetrics(this.metricsSource())
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: daemonRoutes(this.view(profile)), metrics: this.metrics })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => this.access.lock() } }), mounts: this.webMounts(), metrics: this.metrics })
         try {
           await web.start()
           this.web = web
@@ -225,6 +213,7 @@ export class Daemon {
     this.running = false
     clearInterval(this.purgeTimer)
     this.unlocks.clear()
+    this.access.lock()
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
       ['backup scheduler', this.backups != null ? async () => await this.backups!.stop() : undefined],
       ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
@@ -297,12 +286,7 @@ export class Daemon {
     await this.maintenance?.idle()
     this.commands++
     try {
-      const open = async (sig?: AbortSignal): Promise<Repository> => {
-        const passphrase = await unattendedPassphrase(config.backup.passphraseFile)
-        const peers = (await readHomeConfig(home)).peers === true
-        const vault = await openVault(config.vault)
-        return await Repository.open(home, passphrase, { signal: sig, stores: peers ? this.peerStores() : undefined, unlock: this.unlocks.unlock, placement: config.placement, vault })
-      }
+      const open = async (sig?: AbortSignal): Promise<Repository> => await this.access.open(sig)
       const { report } = await runSession({
         home,
         backup: config.backup,
@@ -336,6 +320,11 @@ export class Daemon {
       this.commands--
       this.packsCache = undefined // a command may have changed the packs or their places
     }
+  }
+
+  /** What the web face serves outside /api/v1 (the WebDAV view). */
+  private webMounts (): WebMount[] {
+    return []
   }
 
   /** The peers as the API and the metrics show them. */

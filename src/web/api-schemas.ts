@@ -121,3 +121,13 @@ export const SessionsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   set: Type.Optional(Type.String())
 })
+
+export const AccessState = Type.Object({
+  state: Type.Union([Type.Literal('configured'), Type.Literal('unlocked'), Type.Literal('locked')], {
+    description: 'configured: the daemon has a passphrase of its own (backup.passphraseFile, $HOLDFAST_PASSPHRASE); unlocked: one was given here and is kept a while; locked: browsing, restores and "Back up now" need it'
+  })
+}, { $id: 'AccessState' })
+export type AccessState = Static<typeof AccessState>
+
+export const UnlockBody = Type.Object({ passphrase: Type.String({ minLength: 1, maxLength: 4096 }) })
+export type UnlockBody = Static<typeof UnlockBody>

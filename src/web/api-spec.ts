@@ -1,26 +1,36 @@
 import Type, { type TSchema } from 'typebox'
-import { BackupSet, ErrorBody, Overview, Peer, Session, SessionsQuery, Status } from './api-schemas.js'
+import { AccessState, BackupSet, ErrorBody, Overview, Peer, Session, SessionsQuery, Status, UnlockBody } from './api-schemas.js'
 import { API_BASE } from './api-routes.js'
 
 /** What the OpenAPI document says of one route. */
 export interface ApiOperation {
-  method: 'get' | 'post'
+  method: 'get' | 'post' | 'put' | 'delete'
   path: string
   summary: string
   tag: string
   query?: TSchema
   body?: TSchema
-  /** The 200 answer's schema. */
+  /** The 200 answer's schema (of its JSON, or of the `produces` content). */
   response: TSchema
+  /** The 200 answer's content type when it is not JSON (a download: application/octet-stream; events: text/event-stream). */
+  produces?: string
 }
 
-/** Every route of the REST API, as documented (the daemon's routes are in daemon-routes.ts; a test keeps them equal). */
-export const API_SPEC: ApiOperation[] = [
+/** The node's state: status, peers, sessions, sets, overview, and the passphrase the daemon holds. */
+export const CORE_SPEC: ApiOperation[] = [
   { method: 'get', path: '/status', tag: 'node', summary: 'This node: identity, addresses, peers', response: Status },
   { method: 'get', path: '/peers', tag: 'peers', summary: 'Every peer this node paired with (revoked ones too), how it is reached and the room each side keeps and grants', response: Type.Array(Peer) },
   { method: 'get', path: '/sessions', tag: 'sessions', summary: 'Backup session reports, newest first', query: SessionsQuery, response: Type.Array(Session) },
   { method: 'get', path: '/sets', tag: 'backup', summary: 'The backup sets, their schedules, next runs and last sessions', response: Type.Array(BackupSet) },
-  { method: 'get', path: '/overview', tag: 'overview', summary: 'Is my data safe? The protection status in one sentence and a colour, pack health, warnings with their fixes, space used and given', response: Overview }
+  { method: 'get', path: '/overview', tag: 'overview', summary: 'Is my data safe? The protection status in one sentence and a colour, pack health, warnings with their fixes, space used and given', response: Overview },
+  { method: 'get', path: '/access', tag: 'access', summary: 'Whether the daemon holds the repository\'s passphrase (browsing, restores and "Back up now" need it)', response: AccessState },
+  { method: 'post', path: '/unlock', tag: 'access', summary: 'Gives the daemon the passphrase, checked against the key file and kept a while (WrongPassphraseError: 403)', body: UnlockBody, response: AccessState },
+  { method: 'post', path: '/lock', tag: 'access', summary: 'Makes the daemon forget a passphrase given through /unlock', response: AccessState }
+]
+
+/** Every route of the REST API, as documented (the routes are in web-routes.ts; a test keeps them equal). */
+export const API_SPEC: ApiOperation[] = [
+  ...CORE_SPEC
 ]
 
 /** The OpenAPI 3.1 document of the routes (built into dist/web/openapi.json, served at /api/v1/openapi.json). */
@@ -56,7 +66,7 @@ export function openApiDocument (routes: ApiOperation[], version: string): Recor
       tags: [r.tag],
       operationId: `${r.method}${r.path.replace(/[{}]/g, '').split('/').filter(Boolean).map(p => p[0].toUpperCase() + p.slice(1)).join('')}`,
       responses: {
-        200: { description: 'OK', content: { 'application/json': { schema: ref(r.response) } } },
+        200: { description: 'OK', content: { [r.produces ?? 'application/json']: { schema: ref(r.response) } } },
         400: errorResponse,
         401: errorResponse,
         500: errorResponse

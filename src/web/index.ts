@@ -6,6 +6,8 @@
 export type * from './api-schemas.js'
 export * from './api-routes.js'
 export * from './daemon-routes.js'
+export * from './web-routes.js'
+export * from './access-routes.js'
 export * from './metrics.js'
 export * from './overview.js'
 export * from './prometheus-text.js'

@@ -2,16 +2,20 @@ import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Hono, type Context } from 'hono'
 import { getRequestListener } from '@hono/node-server'
-import { HoldfastError, UsageError } from '../errors.js'
+import { UsageError } from '../errors.js'
 import { errorJson } from '../api/api-server.js'
-import { API_BASE, type ApiRoute, honoPath } from './api-routes.js'
+import { API_BASE, type ApiRoute, type WebMount, honoPath, httpStatusOf } from './api-routes.js'
 import type { DaemonMetrics } from './metrics.js'
 import { ASSET_TYPES } from './web-server.js'
+import { getCookie, setCookie } from 'hono/cookie'
+import { CSRF_HEADER, SESSION_COOKIE, WebSessions } from './web-sessions.js'
 
 /** What the app serves. */
 export interface WebAppInit {
   apiKey: string
   routes: ApiRoute[]
+  /** Parts served outside /api/v1 (the WebDAV view). */
+  mounts?: WebMount[]
   metrics: DaemonMetrics
   /** The dashboard's files by name (index.html, app.js, app.css, openapi.json); missing ones answer 404. */
   assets: Map<string, Buffer>
@@ -26,23 +30,43 @@ export interface WebAppInit {
  */
 export function webApp (init: WebAppInit): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const app = new Hono()
-  const fail = (c: Context, status: 400 | 401 | 403 | 404 | 500, err: unknown): Response => c.json({ error: errorJson(err) }, status)
+  const mounts = init.mounts ?? []
+  const isSafeMount = (method: string, path: string): boolean => mounts.some(m => (path === m.prefix || path.startsWith(`${m.prefix}/`)) && m.safeMethods.includes(method))
+  const fail = (c: Context, status: ReturnType<typeof httpStatusOf>, err: unknown): Response => c.json({ error: errorJson(err) }, status)
   app.use('*', async (c, next) => {
     const hostHeader = c.req.header('host') ?? ''
     const name = hostHeader.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')
     if (!init.isLoopback(name)) return fail(c, 403, new UsageError(`this server answers to 127.0.0.1 or localhost, not ${hostHeader.slice(0, 100)}`))
     await next()
   })
+  const sessions = new WebSessions()
+  const unauthorized = (message: string): Error => Object.assign(new Error(message), { name: 'UnauthorizedError' })
   app.use('*', async (c, next) => {
     const header = c.req.header('authorization') ?? ''
     if (header !== '') {
+      // scripts: the API key, no cookie, no CSRF token
       const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '')
       const want = Buffer.from(init.apiKey)
-      if (given.length !== want.length || !timingSafeEqual(given, want)) return fail(c, 401, Object.assign(new Error('wrong API key'), { name: 'UnauthorizedError' }))
-    } else if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      return fail(c, 401, Object.assign(new Error('changes need the API key (Authorization: Bearer KEY)'), { name: 'UnauthorizedError' }))
+      if (given.length !== want.length || !timingSafeEqual(given, want)) return fail(c, 401, unauthorized('wrong API key'))
+    } else if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !isSafeMount(c.req.method, new URL(c.req.url).pathname)) {
+      // the browser: its session cookie and the session's CSRF token
+      const id = getCookie(c, SESSION_COOKIE)
+      if (sessions.touch(id) == null) return fail(c, 401, unauthorized('changes need a dashboard session (reload the page) or the API key (Authorization: Bearer KEY)'))
+      if (!sessions.checkCsrf(id, c.req.header(CSRF_HEADER))) return fail(c, 403, Object.assign(new Error(`the call carries no valid CSRF token (${CSRF_HEADER})`), { name: 'ForbiddenError' }))
     }
     await next()
+  })
+  // the page's session: made on first call from this machine, the CSRF token told to the page
+  app.get(`${API_BASE}/session`, c => {
+    let id = getCookie(c, SESSION_COOKIE)
+    let csrf = sessions.touch(id)
+    if (csrf == null) {
+      const made = sessions.create()
+      id = made.id
+      csrf = made.csrf
+      setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/' })
+    }
+    return c.json({ csrf })
   })
   app.use('*', async (c, next) => {
     await next()
@@ -73,12 +97,16 @@ export function webApp (init: WebAppInit): (req: IncomingMessage, res: ServerRes
           try { body = await c.req.json() } catch { throw new UsageError('the request body is not JSON') }
         }
         const result = await route.handler({ query, body, params: c.req.param() as Record<string, string>, signal: c.req.raw.signal })
-        return c.json(result as object)
+        return result instanceof Response ? result : c.json(result as object)
       } catch (err) {
-        const status = err instanceof HoldfastError && err.exitCode === 2 ? 400 : (err as Error).name === 'NotFoundError' ? 404 : 500
-        return fail(c, status, err)
+        return fail(c, httpStatusOf(err), err)
       }
     })
+  }
+  for (const mount of mounts) {
+    const serve = async (c: Context): Promise<Response> => await mount.handler(c.req.raw)
+    app.all(mount.prefix, serve)
+    app.all(`${mount.prefix}/*`, serve)
   }
   app.notFound(c => fail(c, 404, new UsageError(`no route ${c.req.method} ${new URL(c.req.url).pathname}`)))
   app.onError((err, c) => fail(c, 500, err))

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from '../errors.js'
-import type { ApiRoute } from './api-routes.js'
+import type { ApiRoute, WebMount } from './api-routes.js'
 import type { DaemonMetrics } from './metrics.js'
 
 export interface WebServerInit {
@@ -13,6 +13,8 @@ export interface WebServerInit {
   /** The API key scripts send as `Authorization: Bearer KEY`. */
   apiKey: string
   routes: ApiRoute[]
+  /** Parts served outside /api/v1 (the WebDAV view). */
+  mounts?: WebMount[]
   metrics: DaemonMetrics
   /** Where the dashboard's built files are (default: dist/web). */
   uiDir?: string
@@ -112,6 +114,6 @@ export class WebServer {
     for (const name of Object.keys(ASSET_TYPES)) {
       try { assets.set(name, await readFile(join(this.init.uiDir ?? UI_DIR, name))) } catch {}
     }
-    return webApp({ apiKey: this.init.apiKey, routes: this.init.routes, metrics: this.init.metrics, assets, isLoopback })
+    return webApp({ apiKey: this.init.apiKey, routes: this.init.routes, mounts: this.init.mounts, metrics: this.init.metrics, assets, isLoopback })
   }
 }

@@ -15,7 +15,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { BackupSet, Overview, Peer, Session, Status } from '../../src/web/api-schemas.js'
 import { API_SPEC } from '../../src/web/api-spec.js'
-import { daemonRoutes, type DaemonView } from '../../src/web/daemon-routes.js'
+import { webRoutes, type WebViews } from '../../src/web/web-routes.js'
 import { expectCode, hf, makeTempDir, PASSPHRASE, pairWithHosts, removeDir, writeRandom } from './helpers.js'
 
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Array<{ name: string, type: string, metrics: Array<{ value: string, labels?: Record<string, string> }> }>
@@ -83,9 +83,9 @@ describe('REST API and metrics (integration)', function () {
     const validator = new Validator()
     const res = await validator.validate(doc as any)
     assert.equal(res.valid, true, JSON.stringify(res.errors)?.slice(0, 500))
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/api/v1/overview', '/api/v1/peers', '/api/v1/sessions', '/api/v1/sets', '/api/v1/status'])
+    for (const p of ['/api/v1/overview', '/api/v1/peers', '/api/v1/sessions', '/api/v1/sets', '/api/v1/status', '/api/v1/access', '/api/v1/unlock']) assert.ok(doc.paths[p] != null, `${p} documented`)
     // the daemon serves exactly the documented routes
-    const served = daemonRoutes({} as unknown as DaemonView).map(r => `${r.method} ${r.path}`).sort()
+    const served = webRoutes({} as unknown as WebViews).map(r => `${r.method} ${r.path}`).sort()
     assert.deepEqual(served, API_SPEC.map(r => `${r.method} ${r.path}`).sort())
     assert.deepEqual(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map(m => `${m} ${p.slice('/api/v1'.length)}`)).sort(), served)
     const status1 = await get<Status>('/api/v1/status')
@@ -161,6 +161,29 @@ describe('REST API and metrics (integration)', function () {
     assert.equal(bad.status, 400)
     assert.equal(bad.body.error.name, 'UsageError')
     assert.equal((await get('/api/v1/nothing')).status, 404)
+  })
+
+  it('a browser session changes things only with its CSRF token; the passphrase it unlocks with is checked', async function () {
+    const s = await fetch(`${base}/api/v1/session`)
+    const cookie = (s.headers.get('set-cookie') ?? '').split(';')[0]
+    assert.match(s.headers.get('set-cookie') ?? '', /HttpOnly/i)
+    assert.match(s.headers.get('set-cookie') ?? '', /SameSite=Strict/i)
+    const { csrf } = await s.json() as { csrf: string }
+    const post = async (path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number, body: any }> => {
+      const r = await fetch(`${base}/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+      return { status: r.status, body: await r.json() }
+    }
+    const noToken = await post('/lock', {}, { cookie })
+    assert.equal(noToken.status, 403)
+    assert.equal(noToken.body.error.name, 'ForbiddenError')
+    assert.equal((await post('/lock', {}, { cookie, 'x-csrf-token': 'forged' })).status, 403)
+    assert.equal((await post('/lock', {}, { 'x-csrf-token': csrf })).status, 401, 'a token without its session cookie')
+    const ok = await post('/lock', {}, { cookie, 'x-csrf-token': csrf })
+    assert.equal(ok.status, 200)
+    assert.equal(ok.body.state, 'configured', 'this daemon has $HOLDFAST_PASSPHRASE')
+    const wrong = await post('/unlock', { passphrase: 'not the passphrase' }, { cookie, 'x-csrf-token': csrf })
+    assert.equal(wrong.status, 403)
+    assert.equal(wrong.body.error.name, 'WrongPassphraseError')
   })
 
   it('a daemon told to listen on a non-local address without a GUI password does not start, and says why', async function () {

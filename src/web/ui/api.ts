@@ -1,4 +1,4 @@
-import type { BackupSet, Overview, Peer, Session, Status } from '../api-schemas.js'
+import type { AccessState, BackupSet, Overview, Peer, Session, Status } from '../api-schemas.js'
 
 /** The dashboard's calls to the daemon's REST API (same origin), typed by the server's schemas. */
 export class ApiError extends Error {
@@ -15,7 +15,36 @@ async function get<T> (path: string, signal?: AbortSignal): Promise<T> {
   return body as T
 }
 
+let csrf: Promise<string> | undefined
+
+/** The page's CSRF token (from /api/v1/session, which also gives the page its session cookie). */
+async function csrfToken (): Promise<string> {
+  csrf ??= get<{ csrf: string }>('/session').then(r => r.csrf, err => { csrf = undefined; throw err })
+  return await csrf
+}
+
+/** A call that changes something: JSON in, JSON out, with the session's CSRF token (fetched again once when it is stale). */
+export async function send<T> (method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(`/api/v1${path}`, {
+      method,
+      signal,
+      headers: { accept: 'application/json', 'content-type': 'application/json', 'x-csrf-token': await csrfToken() },
+      body: JSON.stringify(body ?? {})
+    })
+    const answer = await r.json().catch(() => undefined) as { error?: { name: string, message: string } } | undefined
+    if ((r.status === 401 || r.status === 403) && attempt === 0 && answer?.error?.name !== 'WrongPassphraseError') { csrf = undefined; continue }
+    if (!r.ok) throw new ApiError(r.status, answer?.error?.name ?? 'Error', answer?.error?.message ?? `HTTP ${r.status}`)
+    return answer as T
+  }
+}
+
+export { get }
+
 export const api = {
+  access: async (signal?: AbortSignal) => await get<AccessState>('/access', signal),
+  unlock: async (passphrase: string) => await send<AccessState>('POST', '/unlock', { passphrase }),
+  lock: async () => await send<AccessState>('POST', '/lock'),
   status: async (signal?: AbortSignal) => await get<Status>('/status', signal),
   overview: async (signal?: AbortSignal) => await get<Overview>('/overview', signal),
   peers: async (signal?: AbortSignal) => await get<Peer[]>('/peers', signal),
@@ -28,4 +57,4 @@ export const api = {
   }
 }
 
-export type { BackupSet, Overview, Peer, Session, Status }
+export type { AccessState, BackupSet, Overview, Peer, Session, Status }
