@@ -22,28 +22,15 @@ const daemon: Command = {
     const home = resolve(homeOf(ctx))
     // loaded here only: the libp2p stack is not needed by any other command
     const { executeCommand } = await import('./execute.js')
-    const { Daemon } = await import('../daemon/index.js')
+    const { Daemon, maintenanceLines, scrubLine, sessionLine } = await import('../daemon/index.js')
     const node = new Daemon({
       home,
       listen: ctx.values.listen as string[] | undefined,
       runCommand: async (argv, io) => await executeCommand(argv, io),
       onError: (err, where) => { if (where === 'dashboard' || process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) },
-      onScrub: pass => {
-        if (pass.damaged.length > 0) ctx.out(`holdfast daemon: scrub re-hashed ${pass.objects} objects, ${pass.damaged.length} corrupt (removed; their owners are told at their next audit)`)
-      },
-      onSession: r => {
-        ctx.out(`holdfast daemon: ${r.trigger} session of set ${r.set ?? '-'}: ${r.status}${r.snapshot != null ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''}${r.reason != null ? ` (${r.reason})` : ''}${r.note != null ? `; ${r.note}` : ''}${r.nextRetry != null ? `; next retry at ${r.nextRetry}` : ''}`)
-      },
-      onMaintenance: round => {
-        const failed = round.audit?.problems.filter(p => p.outcome === 'fail').length ?? 0
-        const placed = round.repair?.repaired.reduce((n, r) => n + r.placed.length, 0) ?? 0
-        const notRepaired = round.repair?.failed.length ?? 0
-        if ((round.records?.copied ?? 0) > 0) ctx.out(`holdfast daemon: ${round.records!.copied} record copies put on peers that lacked them`)
-        if ((round.records?.replaced ?? 0) > 0) ctx.out(`holdfast daemon: ${round.records!.replaced} damaged record copies replaced (of ${round.records!.verified} checked)`)
-        if ((round.records?.lost.length ?? 0) > 0) ctx.out(`holdfast daemon: warning: ${round.records!.lost.length} records have no readable copy on any peer online`)
-        if (failed + placed + notRepaired === 0) return
-        ctx.out(`holdfast daemon: audited ${round.audit?.shards ?? 0} shards, ${failed} lost; repaired ${round.repair?.repaired.length ?? 0} packs (${placed} shards regenerated)${notRepaired > 0 ? `, ${notRepaired} not repaired yet` : ''}`)
-      }
+      onScrub: pass => { const line = scrubLine(pass); if (line != null) ctx.out(`holdfast daemon: ${line}`) },
+      onSession: r => ctx.out(`holdfast daemon: ${sessionLine(r)}`),
+      onMaintenance: round => { for (const line of maintenanceLines(round)) ctx.out(`holdfast daemon: ${line.message}`) }
     })
     await node.start()
     const info = { peerId: node.peerId, addresses: node.node!.getMultiaddrs().map(String), home, ...(node.guiUrl != null ? { gui: node.guiUrl } : {}) }

@@ -24,6 +24,8 @@ import { readHomeConfig } from '../home/home.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError } from '../errors.js'
 import { RepositoryAccess } from './repository-access.js'
+import { DaemonLog } from './daemon-log.js'
+import { maintenanceLines, scrubLine, sessionLine } from './log-lines.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import { limitStores, parseWindow, RateLimiter } from '../bandwidth/index.js'
 import type { BackupSetConfig } from '../config/node-config.js'
@@ -105,6 +107,9 @@ export class Daemon {
   private slots?: ByteBudget
   backups?: BackupScheduler
 
+  /** The recent log the dashboard shows. */
+  readonly log = new DaemonLog()
+
   constructor (private readonly init: DaemonInit) {
     this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
     this.access = new RepositoryAccess({ home: init.home, config: () => this.config!, peerStores: () => this.peerStores(), unlock: this.unlocks.unlock, idleMs: init.unlockIdleMs })
@@ -130,15 +135,15 @@ export class Daemon {
       this.host = await HostStore.open(home, { quotaFor: peer => { const e = trust.get(peer); return e == null || e.revoked === true ? undefined : e.quotaGranted } })
       const node = this.node = await createHoldfastNode({ privateKey, config, trust })
       // what owners put in quarantine here is deleted once its grace is over: now, then hourly
-      const purge = (): void => { void this.host?.purgeQuarantine().catch(err => this.init.onError?.(err, 'quarantine purge')) }
+      const purge = (): void => { void this.host?.purgeQuarantine().catch(err => this.onError(err, 'quarantine purge')) }
       this.purgeTimer = setInterval(purge, QUARANTINE_PURGE_MS)
       this.purgeTimer.unref()
       purge()
-      this.shards = new ShardService(node, { store: this.host, onError: (err, peer) => this.init.onError?.(err, `shard protocol, peer ${peer}`) })
+      this.shards = new ShardService(node, { store: this.host, onError: (err, peer) => this.onError(err, `shard protocol, peer ${peer}`) })
       await this.shards.start()
       this.pairing = new PairingService({ node, home, trust, gate: gateOf(node), profile, inviteExpirySeconds: config.inviteExpirySeconds })
       this.pairing.addEventListener('pairing:failed', (evt) => {
-        this.init.onError?.(evt.detail.error, `pairing as ${evt.detail.role}${evt.detail.peerId != null ? ` with ${evt.detail.peerId.toString()}` : ''}`)
+        this.onError(evt.detail.error, `pairing as ${evt.detail.role}${evt.detail.peerId != null ? ` with ${evt.detail.peerId.toString()}` : ''}`)
       })
       await this.pairing.start()
       this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht })
@@ -157,7 +162,7 @@ export class Daemon {
         } catch (err) {
           // a port taken (another daemon, another program) costs the dashboard, not the node
           if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' && (err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err
-          this.init.onError?.(new ConfigError(`the dashboard cannot listen on ${config.gui.listen} (${(err as Error).message}): set gui.listen to a free port`), 'dashboard')
+          this.onError(new ConfigError(`the dashboard cannot listen on ${config.gui.listen} (${(err as Error).message}): set gui.listen to a free port`), 'dashboard')
         }
       }
       if (config.scrub.enabled) {
@@ -165,8 +170,8 @@ export class Daemon {
           store: this.host,
           periodMs: config.scrub.periodSeconds * 1000,
           bytesPerSecond: config.scrub.bytesPerSecond,
-          onPass: pass => this.init.onScrub?.(pass),
-          onError: err => this.init.onError?.(err, 'scrub')
+          onPass: pass => this.onScrub(pass),
+          onError: err => this.onError(err, 'scrub')
         })
         this.scrubber.start()
       }
@@ -178,8 +183,8 @@ export class Daemon {
           locks: config.locks,
           openStores: () => this.peerStores(),
           busy: () => this.commands > 0,
-          onRound: round => { this.packsCache = undefined; this.recordRound(round); this.init.onMaintenance?.(round) },
-          onError: err => this.init.onError?.(err, 'scheduled maintenance')
+          onRound: round => { this.packsCache = undefined; this.recordRound(round); this.onMaintenance(round) },
+          onError: err => this.onError(err, 'scheduled maintenance')
         })
         this.maintenance.start()
       }
@@ -189,12 +194,13 @@ export class Daemon {
           sets: config.backup.sets,
           run: async (set, run, signal) => await this.runSet(set, run, signal),
           retryBaseMs: config.backup.retryBaseSeconds * 1000,
-          onSession: report => { this.metrics?.session(report); this.init.onSession?.(report) },
-          onError: (err, where) => this.init.onError?.(err, where)
+          onSession: report => { this.metrics?.session(report); this.onSession(report) },
+          onError: (err, where) => this.onError(err, where)
         })
       }
       this.running = true
       await this.backups?.start()
+      this.log.add('info', `node ${node.peerId.toString()} started, listening on ${node.getMultiaddrs().map(String).join(', ') || '(no addresses)'}${this.web != null ? `; dashboard at ${this.web.url}` : ''}`)
       await writeDaemonInfo(home, {
         pid: process.pid,
         peerId: node.peerId.toString(),
@@ -229,7 +235,7 @@ export class Daemon {
     ]
     for (const [what, step] of steps) {
       if (step == null) continue
-      try { await step() } catch (err) { this.init.onError?.(err, `stopping ${what}`) }
+      try { await step() } catch (err) { this.onError(err, `stopping ${what}`) }
     }
     this.unlocks.clear() // again: a command that was still unlocking when the API stopped
     this.api = undefined
@@ -312,7 +318,7 @@ export class Daemon {
             await repo.close()
           }
         } catch (err) {
-          this.init.onError?.(err, `retention after set ${set.name}`)
+          this.onError(err, `retention after set ${set.name}`)
         }
       }
       return report
@@ -320,6 +326,27 @@ export class Daemon {
       this.commands--
       this.packsCache = undefined // a command may have changed the packs or their places
     }
+  }
+
+  private onError (err: unknown, where: string): void {
+    this.log.add('error', `${where}: ${(err as Error)?.message ?? String(err)}`)
+    this.init.onError?.(err, where)
+  }
+
+  private onSession (report: SessionReport): void {
+    this.log.add(report.status === 'failed' ? 'error' : report.status === 'partial' ? 'warning' : 'info', sessionLine(report))
+    this.init.onSession?.(report)
+  }
+
+  private onMaintenance (round: MaintenanceRound): void {
+    for (const line of maintenanceLines(round)) this.log.add(line.level, line.message)
+    this.init.onMaintenance?.(round)
+  }
+
+  private onScrub (pass: ScrubPass): void {
+    const line = scrubLine(pass)
+    if (line != null) this.log.add('warning', line)
+    this.init.onScrub?.(pass)
   }
 
   /** What the web face serves outside /api/v1 (the WebDAV view). */
@@ -357,6 +384,7 @@ export class Daemon {
         return { peerId: this.peerId, name: profile.name, site: profile.site, version: VERSION, addresses: this.node!.getMultiaddrs().map(String), startedAt: this.startedAt, peers: peers.length, peersOnline: peers.filter(p => p.online).length }
       },
       peers: () => this.peerViews(),
+      log: options => this.log.list(options),
       packs: async () => await this.packsNow(),
       sessions: async options => await this.sessionLog!.list(options),
       sets: async () => {
@@ -479,8 +507,15 @@ export class Daemon {
       this.commands++
       const restore = body.argv[0] === 'restore'
       if (restore) this.restores++
+      const started = Date.now()
       try {
-        return { code: await this.runForwarded(body.argv, body.passphrase, emit, signal) }
+        const code = await this.runForwarded(body.argv, body.passphrase, emit, signal)
+        // the command's name only: its arguments may name private paths
+        this.log.add(code === 0 ? 'info' : 'warning', `command ${String(body.argv[0] ?? '')} ended with exit code ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
+        return { code }
+      } catch (err) {
+        this.log.add('error', `command ${String(body.argv[0] ?? '')} failed: ${(err as Error).message}`)
+        throw err
       } finally {
         this.commands--
         this.packsCache = undefined // a command may have changed the packs or their places

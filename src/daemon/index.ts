@@ -4,3 +4,5 @@
  * through which the CLI works while it runs.
  */
 export * from './daemon.js'
+export * from './daemon-log.js'
+export * from './log-lines.js'

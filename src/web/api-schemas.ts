@@ -131,3 +131,15 @@ export type AccessState = Static<typeof AccessState>
 
 export const UnlockBody = Type.Object({ passphrase: Type.String({ minLength: 1, maxLength: 4096 }) })
 export type UnlockBody = Static<typeof UnlockBody>
+
+export const LogEntry = Type.Object({
+  time: Type.String({ format: 'date-time' }),
+  level: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error')]),
+  message: Type.String()
+}, { $id: 'LogEntry' })
+export type LogEntry = Static<typeof LogEntry>
+
+export const LogQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  level: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error')], { description: 'the least level shown' }))
+})

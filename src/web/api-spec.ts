@@ -1,5 +1,5 @@
 import Type, { type TSchema } from 'typebox'
-import { AccessState, BackupSet, ErrorBody, Overview, Peer, Session, SessionsQuery, Status, UnlockBody } from './api-schemas.js'
+import { AccessState, BackupSet, ErrorBody, LogEntry, LogQuery, Overview, Peer, Session, SessionsQuery, Status, UnlockBody } from './api-schemas.js'
 import { API_BASE } from './api-routes.js'
 
 /** What the OpenAPI document says of one route. */
@@ -21,6 +21,7 @@ export const CORE_SPEC: ApiOperation[] = [
   { method: 'get', path: '/status', tag: 'node', summary: 'This node: identity, addresses, peers', response: Status },
   { method: 'get', path: '/peers', tag: 'peers', summary: 'Every peer this node paired with (revoked ones too), how it is reached and the room each side keeps and grants', response: Type.Array(Peer) },
   { method: 'get', path: '/sessions', tag: 'sessions', summary: 'Backup session reports, newest first', query: SessionsQuery, response: Type.Array(Session) },
+  { method: 'get', path: '/log', tag: 'sessions', summary: 'The daemon\'s recent log (the newest 500 lines kept), newest first', query: LogQuery, response: Type.Array(LogEntry) },
   { method: 'get', path: '/sets', tag: 'backup', summary: 'The backup sets, their schedules, next runs and last sessions', response: Type.Array(BackupSet) },
   { method: 'get', path: '/overview', tag: 'overview', summary: 'Is my data safe? The protection status in one sentence and a colour, pack health, warnings with their fixes, space used and given', response: Overview },
   { method: 'get', path: '/access', tag: 'access', summary: 'Whether the daemon holds the repository\'s passphrase (browsing, restores and "Back up now" need it)', response: AccessState },

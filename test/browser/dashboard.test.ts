@@ -92,6 +92,12 @@ describe('dashboard in a browser (integration)', function () {
     assert.match(await page.getByTestId('sessions').innerText(), /documents\s+manual\s+ok/)
     await page.getByLabel('Status').selectOption('failed')
     await page.getByText('No session yet.').waitFor()
+    await page.getByLabel('Status').selectOption('')
+    // the daemon's own log, under the reports: the command that ran, the start
+    assert.match(await page.getByTestId('daemon-log').innerText(), /command backup ended with exit code 0[\s\S]*node \S+ started/)
+    await page.getByLabel('Level').selectOption('error')
+    await page.getByText('Nothing logged at this level since the daemon started.').waitFor()
+    await page.getByLabel('Level').selectOption('')
     await shot('sessions')
     await page.getByRole('link', { name: 'Peers' }).click()
     const peers = page.getByTestId('peers')

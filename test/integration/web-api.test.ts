@@ -13,7 +13,7 @@ import type { TSchema } from 'typebox'
 import { request } from 'node:http'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
-import { BackupSet, Overview, Peer, Session, Status } from '../../src/web/api-schemas.js'
+import { BackupSet, LogEntry, Overview, Peer, Session, Status } from '../../src/web/api-schemas.js'
 import { API_SPEC } from '../../src/web/api-spec.js'
 import { webRoutes, type WebViews } from '../../src/web/web-routes.js'
 import { expectCode, hf, makeTempDir, PASSPHRASE, pairWithHosts, removeDir, writeRandom } from './helpers.js'
@@ -83,7 +83,7 @@ describe('REST API and metrics (integration)', function () {
     const validator = new Validator()
     const res = await validator.validate(doc as any)
     assert.equal(res.valid, true, JSON.stringify(res.errors)?.slice(0, 500))
-    for (const p of ['/api/v1/overview', '/api/v1/peers', '/api/v1/sessions', '/api/v1/sets', '/api/v1/status', '/api/v1/access', '/api/v1/unlock']) assert.ok(doc.paths[p] != null, `${p} documented`)
+    for (const p of ['/api/v1/overview', '/api/v1/peers', '/api/v1/sessions', '/api/v1/sets', '/api/v1/status', '/api/v1/access', '/api/v1/unlock', '/api/v1/log']) assert.ok(doc.paths[p] != null, `${p} documented`)
     // the daemon serves exactly the documented routes
     const served = webRoutes({} as unknown as WebViews).map(r => `${r.method} ${r.path}`).sort()
     assert.deepEqual(served, API_SPEC.map(r => `${r.method} ${r.path}`).sort())
@@ -106,6 +106,11 @@ describe('REST API and metrics (integration)', function () {
     assert.match(before.body.warnings.map(w => w.message).join('\n'), /Set "docs" has never been backed up/)
 
     expectCode(await hf(owner.home, ['backup', '--set', 'docs']), 0, 'backup --set docs')
+    const log = await get<LogEntry[]>('/api/v1/log?limit=50')
+    for (const l of log.body) valid(LogEntry, l, 'log entry')
+    assert.match(log.body.map(l => l.message).join('\n'), /command backup ended with exit code 0/)
+    assert.match(log.body[log.body.length - 1].message, /^node \S+ started, listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+/)
+    assert.equal((await get('/api/v1/log?level=loud')).status, 400)
     const sessions = await get<Session[]>('/api/v1/sessions?limit=5')
     for (const s of sessions.body) valid(Session, s, 'session')
     assert.equal(sessions.body[0].set, 'docs')

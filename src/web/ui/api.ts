@@ -1,4 +1,4 @@
-import type { AccessState, BackupSet, Overview, Peer, Session, Status } from '../api-schemas.js'
+import type { AccessState, BackupSet, LogEntry, Overview, Peer, Session, Status } from '../api-schemas.js'
 
 /** The dashboard's calls to the daemon's REST API (same origin), typed by the server's schemas. */
 export class ApiError extends Error {
@@ -49,6 +49,7 @@ export const api = {
   overview: async (signal?: AbortSignal) => await get<Overview>('/overview', signal),
   peers: async (signal?: AbortSignal) => await get<Peer[]>('/peers', signal),
   sets: async (signal?: AbortSignal) => await get<BackupSet[]>('/sets', signal),
+  log: async (level: string, signal?: AbortSignal) => await get<LogEntry[]>(`/log?limit=200${level !== '' ? `&level=${level}` : ''}`, signal),
   sessions: async (query: { limit?: number, set?: string } = {}, signal?: AbortSignal) => {
     const q = new URLSearchParams()
     if (query.limit != null) q.set('limit', String(query.limit))
@@ -57,4 +58,4 @@ export const api = {
   }
 }
 
-export type { AccessState, BackupSet, Overview, Peer, Session, Status }
+export type { AccessState, BackupSet, LogEntry, Overview, Peer, Session, Status }
