@@ -77,6 +77,18 @@ export interface CommandIo {
   pause?: (signal?: AbortSignal) => Promise<void>
 }
 
+/** What the dashboard reads of the register. */
+interface RegisterNow {
+  packs: PackHealthSummary
+  /** The newest snapshot's time by the paths it holds (pathsKey). */
+  newest: Map<string, string>
+}
+
+/** One key for a list of backed-up paths, whatever their order. */
+function pathsKey (paths: string[]): string {
+  return JSON.stringify([...paths].sort())
+}
+
 export class Daemon {
   config?: NodeConfig
   node?: HoldfastLibp2p
@@ -91,7 +103,7 @@ export class Daemon {
   private sessionLog?: SessionLog
   private startedAt = ''
   /** The packs by the shards reachable now, computed at most every PACKS_CACHE_MS (the dashboard polls). */
-  private packsCache?: { at: number, value: Promise<PackHealthSummary | null> }
+  private packsCache?: { at: number, value: Promise<RegisterNow | null> }
   private running = false
   private readonly unlocks: UnlockCache
   /** How the daemon opens the owner's repository for its own sessions and the dashboard. */
@@ -390,9 +402,13 @@ export class Daemon {
       sets: async () => {
         const next = this.backups?.nextRuns() ?? new Map<string, Date>()
         const reports = await this.sessionLog!.list({ limit: 1000 })
-        return this.config!.backup.sets.map(set => {
+        const sets = this.config!.backup.sets
+        // no session of a set in the log (a home recovered from the kit, say): its newest snapshot counts
+        const register = sets.some(set => !reports.some(r => r.set === set.name && (r.status === 'ok' || r.status === 'partial'))) ? await this.registerNow() : null
+        return sets.map(set => {
           const mine = reports.filter(r => r.set === set.name)
           const ok = mine.find(r => r.status === 'ok' || r.status === 'partial')
+          const snapshotTime = register?.newest.get(pathsKey(set.paths))
           return {
             name: set.name,
             paths: set.paths,
@@ -400,7 +416,7 @@ export class Daemon {
             watch: set.watch,
             nextRun: next.get(set.name)?.toISOString() ?? null,
             lastSession: mine[0] ?? null,
-            lastSuccess: ok?.ended ?? null
+            lastSuccess: ok?.ended ?? snapshotTime ?? null
           }
         })
       }
@@ -409,14 +425,30 @@ export class Daemon {
 
   /** The packs of this node's repository on its peers by the shards reachable now; null when not known. */
   private async packsNow (): Promise<PackHealthSummary | null> {
+    return (await this.registerNow())?.packs ?? null
+  }
+
+  /**
+   * What the register says now (computed at most every PACKS_CACHE_MS): the packs by the shards
+   * reachable now, and the newest snapshot of each list of paths (a home recovered from the kit, on
+   * a new machine, has the snapshots but no session log); null when not known.
+   */
+  private async registerNow (): Promise<RegisterNow | null> {
     const cached = this.packsCache
     if (cached != null && Date.now() - cached.at < PACKS_CACHE_MS) return await cached.value
-    const value = (async (): Promise<PackHealthSummary | null> => {
+    const value = (async (): Promise<RegisterNow | null> => {
       if ((await readHomeConfig(this.init.home).catch(() => undefined))?.peers !== true || this.config == null) return null
       let repo: Repository | undefined
       try {
         repo = await Repository.openForMaintenance(this.init.home, { stores: this.peerStores() })
-        return await packsNow(repo, healthSettings(this.config.maintenance))
+        const packs = await packsNow(repo, healthSettings(this.config.maintenance))
+        const newest = new Map<string, string>()
+        for (const { snapshot } of await repo.register.snapshots()) {
+          const key = pathsKey(snapshot.paths)
+          const seen = newest.get(key)
+          if (seen == null || snapshot.time > seen) newest.set(key, snapshot.time)
+        }
+        return { packs, newest }
       } catch {
         return null // the register is not built yet, or another process holds it
       } finally {

@@ -192,8 +192,21 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     assert.equal(rec.keyFrom, 'the recovery kit')
     assert.equal(rec.snapshots, snapsBefore.length)
 
+    // the node config of the new machine names the set the old one backed up, and a dashboard
+    const configFile = join(fresh, 'node.json')
+    const config = JSON.parse(await readFile(configFile, 'utf8').catch(() => '{}')) as Record<string, unknown>
+    await writeFile(configFile, JSON.stringify({ ...config, gui: { listen: '127.0.0.1:0' }, maintenance: { enabled: false }, backup: { sets: [{ name: 'src', paths: [src] }] } }))
     owner = await startDaemon(fresh)
     assert.equal(owner.peerId, oldPeerId, 'the same identity')
+    // the session log stayed on the burnt machine: the dashboard counts the recovered snapshots instead
+    const gui = (JSON.parse(await readFile(join(fresh, 'daemon.json'), 'utf8')) as { gui: string }).gui
+    const newest = parseJson<Array<{ time: string }>>(await hf(fresh, ['snapshots', '--json']), 'snapshots').map(s => s.time).sort().pop()
+    const sets = await (await fetch(`${gui}/api/v1/sets`)).json() as Array<{ name: string, lastSuccess: string | null, lastSession: unknown }>
+    assert.equal(sets[0].lastSession, null)
+    assert.equal(sets[0].lastSuccess, newest)
+    const overview = await (await fetch(`${gui}/api/v1/overview`)).json() as { warnings: Array<{ message: string }>, lastBackup: string | null }
+    assert.doesNotMatch(overview.warnings.map(w => w.message).join('\n'), /never been backed up/)
+    assert.equal(overview.lastBackup, newest)
     const snaps = parseJson<Array<{ id: string }>>(await hf(fresh, ['snapshots', '--json']), 'snapshots').map(s => s.id)
     assert.deepEqual(snaps, snapsBefore)
     const target = join(dir, 'restore-recovered')
