@@ -39,6 +39,8 @@ import { isAbsolute } from 'node:path'
 const QUARANTINE_PURGE_MS = 3600_000
 /** The dashboard's pack health is computed at most this often. */
 const PACKS_CACHE_MS = 5000
+/** Older figures than PACKS_CACHE_MS are still shown while fresh ones are read, up to this age. */
+const PACKS_STALE_MS = 60_000
 
 /**
  * A running node. `start` brings the services up in dependency order (host store, libp2p, shard
@@ -102,8 +104,12 @@ export class Daemon {
   private metrics?: DaemonMetrics
   private sessionLog?: SessionLog
   private startedAt = ''
-  /** The packs by the shards reachable now, computed at most every PACKS_CACHE_MS (the dashboard polls). */
-  private packsCache?: { at: number, value: Promise<RegisterNow | null> }
+  /** What the register said last (packs by the shards reachable now), read at most every PACKS_CACHE_MS (the dashboard polls). */
+  private registerCache?: { at: number, gen: number, value: RegisterNow | null }
+  /** The register's read under way, if any (one at a time). */
+  private registerRead?: { gen: number, value: Promise<RegisterNow | null> }
+  /** Bumped whenever what the register says may have changed (a command ran, a maintenance round). */
+  private registerGen = 0
   private running = false
   private readonly unlocks: UnlockCache
   /** How the daemon opens the owner's repository for its own sessions and the dashboard. */
@@ -164,7 +170,7 @@ export class Daemon {
       this.routes(this.api)
       await this.api.start()
       this.startedAt = new Date().toISOString()
-      this.sessionLog = new SessionLog(home)
+      this.sessionLog = new SessionLog(home, { cache: true })
       this.metrics = new DaemonMetrics(this.metricsSource())
       if (config.gui.enabled) {
         const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => this.access.lock() } }), mounts: this.webMounts(), metrics: this.metrics })
@@ -195,7 +201,7 @@ export class Daemon {
           locks: config.locks,
           openStores: () => this.peerStores(),
           busy: () => this.commands > 0,
-          onRound: round => { this.packsCache = undefined; this.recordRound(round); this.onMaintenance(round) },
+          onRound: round => { this.invalidateRegister(); this.recordRound(round); this.onMaintenance(round) },
           onError: err => this.onError(err, 'scheduled maintenance')
         })
         this.maintenance.start()
@@ -336,7 +342,7 @@ export class Daemon {
       return report
     } finally {
       this.commands--
-      this.packsCache = undefined // a command may have changed the packs or their places
+      this.invalidateRegister() // a command may have changed the packs or their places
     }
   }
 
@@ -434,29 +440,54 @@ export class Daemon {
    * a new machine, has the snapshots but no session log); null when not known.
    */
   private async registerNow (): Promise<RegisterNow | null> {
-    const cached = this.packsCache
-    if (cached != null && Date.now() - cached.at < PACKS_CACHE_MS) return await cached.value
-    const value = (async (): Promise<RegisterNow | null> => {
-      if ((await readHomeConfig(this.init.home).catch(() => undefined))?.peers !== true || this.config == null) return null
-      let repo: Repository | undefined
-      try {
-        repo = await Repository.openForMaintenance(this.init.home, { stores: this.peerStores() })
-        const packs = await packsNow(repo, healthSettings(this.config.maintenance))
-        const newest = new Map<string, string>()
-        for (const { snapshot } of await repo.register.snapshots()) {
-          const key = pathsKey(snapshot.paths)
-          const seen = newest.get(key)
-          if (seen == null || snapshot.time > seen) newest.set(key, snapshot.time)
-        }
-        return { packs, newest }
-      } catch {
-        return null // the register is not built yet, or another process holds it
-      } finally {
-        await repo?.close().catch(() => {})
-      }
-    })()
-    this.packsCache = { at: Date.now(), value }
+    const cached = this.registerCache
+    const age = cached != null && cached.gen === this.registerGen ? Date.now() - cached.at : Infinity
+    if (cached != null && age < PACKS_CACHE_MS) return cached.value
+    if (cached != null && age < PACKS_STALE_MS) {
+      // a page load does not wait for the register: the last figures now, fresh ones for the next call
+      void this.readRegisterOnce()
+      return cached.value
+    }
+    return await this.readRegisterOnce()
+  }
+
+  /** Reads the register (one read at a time) and keeps what it says, unless it changed meanwhile. */
+  private async readRegisterOnce (): Promise<RegisterNow | null> {
+    const gen = this.registerGen
+    if (this.registerRead?.gen === gen) return await this.registerRead.value
+    const value = this.readRegister().then(v => {
+      if (this.registerGen === gen) this.registerCache = { at: Date.now(), gen, value: v }
+      return v
+    })
+    this.registerRead = { gen, value }
+    void value.finally(() => { if (this.registerRead?.value === value) this.registerRead = undefined })
     return await value
+  }
+
+  /** After a command or a maintenance round: the next call reads the register again, and waits for it. */
+  private invalidateRegister (): void {
+    this.registerGen++
+    this.registerCache = undefined
+  }
+
+  private async readRegister (): Promise<RegisterNow | null> {
+    if ((await readHomeConfig(this.init.home).catch(() => undefined))?.peers !== true || this.config == null) return null
+    let repo: Repository | undefined
+    try {
+      repo = await Repository.openForMaintenance(this.init.home, { stores: this.peerStores() })
+      const packs = await packsNow(repo, healthSettings(this.config.maintenance))
+      const newest = new Map<string, string>()
+      for (const { snapshot } of await repo.register.snapshots()) {
+        const key = pathsKey(snapshot.paths)
+        const seen = newest.get(key)
+        if (seen == null || snapshot.time > seen) newest.set(key, snapshot.time)
+      }
+      return { packs, newest }
+    } catch {
+      return null // the register is not built yet, or another process holds it
+    } finally {
+      await repo?.close().catch(() => {})
+    }
   }
 
   private metricsSource (): MetricsSource {
@@ -550,7 +581,7 @@ export class Daemon {
         throw err
       } finally {
         this.commands--
-        this.packsCache = undefined // a command may have changed the packs or their places
+        this.invalidateRegister() // a command may have changed the packs or their places
         if (restore) this.restores--
       }
     }, { stream: true })

@@ -14,9 +14,17 @@ export const MAX_SESSION_REPORTS = 1000
  */
 export class SessionLog {
   readonly dir: string
+  /** Reports read before, by file name (a report's file is written once, whole, and never changed). */
+  private readonly cache?: Map<string, SessionReport>
 
-  constructor (home: string) {
+  /**
+   * `cache`: keep the reports read (at most MAX_SESSION_REPORTS, those still in the log), for a reader
+   * that lists often (the daemon's dashboard and metrics); each list then reads only the directory and
+   * the reports new since the last. Callers must not change the reports they get.
+   */
+  constructor (home: string, options: { cache?: boolean } = {}) {
     this.dir = join(home, 'sessions')
+    if (options.cache === true) this.cache = new Map()
   }
 
   static newId (): string {
@@ -34,10 +42,19 @@ export class SessionLog {
   /** Reports, newest first; `limit` of them at most; `set` only those of that set. Unreadable files are skipped. */
   async list (options: { limit?: number, set?: string } = {}): Promise<SessionReport[]> {
     const out: SessionReport[] = []
-    for (const name of (await this.names()).reverse()) {
+    const names = await this.names()
+    if (this.cache != null) {
+      // what left the log leaves the cache
+      const present = new Set(names)
+      for (const name of this.cache.keys()) if (!present.has(name)) this.cache.delete(name)
+    }
+    for (const name of names.reverse()) {
       if (options.limit != null && out.length >= options.limit) break
-      let report: SessionReport
-      try { report = JSON.parse(await readFile(join(this.dir, name), 'utf8')) } catch { continue }
+      let report = this.cache?.get(name)
+      if (report == null) {
+        try { report = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as SessionReport } catch { continue }
+        if (this.cache != null && this.cache.size < MAX_SESSION_REPORTS) this.cache.set(name, report)
+      }
       if (options.set != null && report.set !== options.set) continue
       out.push(report)
     }
