@@ -33,6 +33,9 @@ import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
 import { isAbsolute } from 'node:path'
+import { davMount } from '../web/dav-mount.js'
+import { SnapshotBrowser } from './snapshot-browser.js'
+import { RestoreJobs } from './restore-jobs.js'
 /** How often a host deletes what its owners' quarantine holds past its grace. */
 const QUARANTINE_PURGE_MS = 3600_000
 /** The dashboard's pack health is computed at most this often. */
@@ -73,6 +76,8 @@ export interface CommandIo {
   unlock: UnlockFn
   /** A backup waits here while a restore runs. */
   pause?: (signal?: AbortSignal) => Promise<void>
+  /** Writes a session report to the daemon's session log (a forwarded restore's). */
+  logSession?: (report: SessionReport) => Promise<void>
 }
 
 export class Daemon {
@@ -104,6 +109,9 @@ export class Daemon {
   private limiter?: RateLimiter
   private slots?: ByteBudget
   backups?: BackupScheduler
+  /** The dashboard's restores, and its browsing of snapshots (REST and WebDAV). */
+  private restoreJobs?: RestoreJobs
+  private browser?: SnapshotBrowser
 
   constructor (private readonly init: DaemonInit) {
     this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
@@ -149,8 +157,24 @@ export class Daemon {
       this.startedAt = new Date().toISOString()
       this.sessionLog = new SessionLog(home)
       this.metrics = new DaemonMetrics(this.metricsSource())
+      this.restoreJobs = new RestoreJobs({
+        open: async signal => await this.access.open(signal),
+        begin: () => {
+          this.commands++
+          this.restores++
+          return () => { this.commands--; this.restores--; this.packsCache = undefined }
+        },
+        log: async report => await this.sessionLog!.append(report),
+        onError: (err, where) => this.init.onError?.(err, where)
+      })
+      this.browser = new SnapshotBrowser({
+        open: async signal => await this.access.open(signal),
+        check: async () => { await this.access.passphrase() },
+        setOf: async () => new Map((await this.sessionLog!.list({ limit: 1000 })).flatMap(r => r.kind !== 'restore' && r.snapshot != null && r.set != null ? [[r.snapshot, r.set] as const] : [])),
+        restores: this.restoreJobs
+      })
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => this.access.lock() } }), mounts: this.webMounts(), metrics: this.metrics })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => this.access.lock() }, snapshots: this.browser }), mounts: this.webMounts(), metrics: this.metrics })
         try {
           await web.start()
           this.web = web
@@ -218,6 +242,8 @@ export class Daemon {
       ['backup scheduler', this.backups != null ? async () => await this.backups!.stop() : undefined],
       ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
       ['scrub', this.scrubber != null ? async () => await this.scrubber!.stop() : undefined],
+      ['restores', this.restoreJobs != null ? async () => await this.restoreJobs!.stop() : undefined],
+      ['snapshot browser', this.browser != null ? async () => await this.browser!.close() : undefined],
       ['dashboard', this.web != null ? async () => await this.web!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
@@ -235,6 +261,8 @@ export class Daemon {
     this.api = undefined
     this.web = undefined
     this.backups = undefined
+    this.restoreJobs = undefined
+    this.browser = undefined
     this.maintenance = undefined
     this.scrubber = undefined
     this.presence = undefined
@@ -324,7 +352,7 @@ export class Daemon {
 
   /** What the web face serves outside /api/v1 (the WebDAV view). */
   private webMounts (): WebMount[] {
-    return []
+    return this.browser != null ? [davMount(this.browser)] : []
   }
 
   /** The peers as the API and the metrics show them. */
@@ -407,6 +435,7 @@ export class Daemon {
         const last = new Map<string, SessionReport>()
         const ok = new Map<string, SessionReport>()
         for (const r of await this.sessionLog!.list({ limit: 1000 })) {
+          if (r.kind === 'restore') continue
           const set = r.set ?? ''
           if (r.status !== 'skipped' && !last.has(set)) last.set(set, r)
           if ((r.status === 'ok' || r.status === 'partial') && !ok.has(set)) ok.set(set, r)
@@ -499,6 +528,7 @@ export class Daemon {
       unlock: this.unlocks.unlock,
       placement: this.config?.placement,
       pause: this.pauseForRestore,
+      logSession: async report => await this.sessionLog!.append(report),
       health: this.config != null ? healthSettings(this.config.maintenance) : undefined
     })
   }
