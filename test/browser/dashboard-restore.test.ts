@@ -92,7 +92,7 @@ describe('Restore page in a browser (integration)', function () {
     assert.ok((await readFile(saved)).equals(letter), 'the downloaded bytes are the original\'s')
     // a file's versions
     await page.getByRole('button', { name: 'Versions of to ann é.txt' }).click()
-    await page.getByTestId('versions').getByText('changed').waitFor()
+    await page.getByTestId('versions').getByText('oldest kept').waitFor()
   })
 
   it('restores a folder to another place with its progress, and the Sessions page lists the restore', async function () {

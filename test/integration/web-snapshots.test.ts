@@ -6,7 +6,7 @@
  * the WebDAV view lists and reads the snapshots with the `webdav` client and refuses changes (405).
  */
 import assert from 'node:assert/strict'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { unzipSync } from 'fflate'
@@ -213,6 +213,26 @@ describe('Restore page API, downloads and WebDAV (integration)', function () {
     assert.equal(fromCli.snapshot, snaps[1].id)
     assert.equal(fromCli.restored?.files, 1)
     assert.equal(sessions.body.filter(s => s.kind !== 'restore').length, 2, 'the two backups are still listed, without a kind')
+  })
+
+  it('restores a folder to its original place: changed and deleted files come back', async function () {
+    const snaps = (await get<SnapshotInfo[]>('/snapshots')).body
+    await writeFile(join(src, 'nested', 'b.bin'), 'damaged')
+    await rm(join(src, 'nested', 'deep folder', 'c d.bin'))
+    const started = await post<{ id: string }>('/restores', { snapshot: snaps[0].id, paths: [join(src, 'nested')], target: 'original', overwrite: 'always' })
+    assert.equal(started.status, 200, JSON.stringify(started.body))
+    let progress: RestoreProgress
+    for (let i = 0; ; i++) {
+      progress = (await get<RestoreProgress>(`/restores/${started.body.id}`)).body
+      if (progress.state !== 'running' && progress.session != null) break
+      assert.ok(i < 600, 'the restore ends')
+      await sleep(100)
+    }
+    assert.equal(progress.state, 'done', JSON.stringify(progress))
+    assert.equal(progress.target, '/')
+    assert.ok((await readFile(join(src, 'nested', 'b.bin'))).equals(originals.get('nested/b.bin')!))
+    assert.ok((await readFile(join(src, 'nested', 'deep folder', 'c d.bin'))).equals(originals.get('nested/deep folder/c d.bin')!))
+    assert.deepEqual(await readdir(join(src, 'nested', 'deep folder')), ['c d.bin'], 'no temporary file left')
   })
 
   it('WebDAV: the webdav client lists and reads the snapshots; ranges; changes answer 405', async function () {

@@ -61,10 +61,10 @@ export function SnapshotTree (props: TreeProps) {
                         <td><input type='checkbox' aria-label={`Select ${e.name}`} checked={props.selected.includes(p)} onChange={ev => toggle(p, (ev.target as HTMLInputElement).checked)} /></td>
                         <th scope='row' class='name'>
                           {e.type === 'dir'
-                            ? <button type='button' class='link' onClick={() => props.onOpen(p)}><span aria-hidden='true'>📁 </span>{e.name}<span class='sr-only'> (folder)</span></button>
+                            ? <button type='button' class='link' onClick={() => props.onOpen(p)}>{e.name}<span aria-hidden='true'>/</span><span class='sr-only'> (folder)</span></button>
                             : e.type === 'file'
-                              ? <a href={snapshotApi.fileUrl(snapshot, p)} download={e.name}><span aria-hidden='true'>📄 </span>{e.name}</a>
-                              : <span><span aria-hidden='true'>🔗 </span>{e.name} <small>→ {e.target}</small></span>}
+                              ? <a href={snapshotApi.fileUrl(snapshot, p)} download={e.name}>{e.name}</a>
+                              : <span>{e.name} <small>(link to {e.target})</small></span>}
                         </th>
                         <td>{e.type === 'file' ? bytes(e.size) : ''}</td>
                         <td>{when(e.mtime)}</td>
@@ -107,12 +107,12 @@ export function VersionsPanel ({ path, onClose, onOpen }: { path: string, onClos
               <table>
                 <thead><tr><th scope='col'>Snapshot</th><th scope='col'>Size</th><th scope='col'>Modified</th><th scope='col'>Content</th><th scope='col'><span class='sr-only'>Actions</span></th></tr></thead>
                 <tbody>
-                  {r.data.map(v => (
+                  {r.data.map((v, i) => (
                     <tr key={v.snapshot}>
                       <th scope='row'><button type='button' class='link' onClick={() => onOpen(v.snapshot)}>{when(v.time)}</button></th>
                       <td>{bytes(v.size)}</td>
                       <td>{when(v.mtime)}</td>
-                      <td>{v.changed ? 'changed' : 'same as before'}</td>
+                      <td>{i === r.data!.length - 1 ? 'oldest kept' : v.changed ? 'changed' : 'same as before'}</td>
                       <td><a href={snapshotApi.fileUrl(v.snapshot, path)} download={name}>Download</a></td>
                     </tr>
                   ))}
