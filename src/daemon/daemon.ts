@@ -158,6 +158,7 @@ export class Daemon {
       this.sessionLog = new SessionLog(home)
       this.metrics = new DaemonMetrics(this.metricsSource())
       this.restoreJobs = new RestoreJobs({
+        home,
         open: async signal => await this.access.open(signal),
         begin: () => {
           this.commands++

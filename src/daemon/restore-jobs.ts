@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Repository } from '../repository/repository.js'
 import { NotFoundError, UsageError } from '../errors.js'
 import { restore, type RestoreResult } from '../restore/index.js'
@@ -11,6 +11,8 @@ const KEPT = 50
 const MAX_FAILED_SHOWN = 100
 
 export interface RestoreJobsInit {
+  /** The node's home: nothing is restored into it (its register, keys and logs are the daemon's). */
+  home: string
   /** Opens the repository (the daemon's RepositoryAccess: PassphraseNeededError when it has none). */
   open: (signal?: AbortSignal) => Promise<Repository>
   /** Called as a restore starts (the daemon pauses backups meanwhile); returns what ends that. */
@@ -38,6 +40,10 @@ export class RestoreJobs {
   async start (body: RestoreBody): Promise<{ id: string }> {
     if (this.controller.signal.aborted) throw new UsageError('the daemon is stopping')
     const target = body.target === 'original' ? '/' : resolve(body.target)
+    const home = resolve(this.init.home)
+    // where each path lands: below the target with its full path
+    const lands = body.paths.map(p => join(target, resolve(p)))
+    if (lands.some(l => l === home || l.startsWith(`${home}/`))) throw new UsageError(`nothing is restored into the node's home ${home}: choose another folder`)
     const repo = await this.init.open(this.controller.signal)
     let snapshot
     try {

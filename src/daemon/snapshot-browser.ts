@@ -11,6 +11,7 @@ import type { RestoreJobs } from './restore-jobs.js'
 
 /** How long an open repository is kept once nothing uses it (opening one costs a key unlock and the register). */
 const IDLE_MS = 60_000
+const SETS_CACHE_MS = 10_000
 
 export interface SnapshotBrowserInit {
   /** Opens the repository (RepositoryAccess.open: PassphraseNeededError when the daemon has none). */
@@ -33,6 +34,8 @@ interface Cached { repo: Promise<Repository>, users: number, timer?: ReturnType<
 export class SnapshotBrowser implements SnapshotView {
   private cached?: Cached
   private readonly idleMs: number
+  /** The session log read for the sets at most every SETS_CACHE_MS (a WebDAV client asks many times a second). */
+  private sets?: { at: number, value: Promise<Map<string, string>> }
 
   constructor (private readonly init: SnapshotBrowserInit) {
     this.idleMs = init.idleMs ?? IDLE_MS
@@ -40,7 +43,8 @@ export class SnapshotBrowser implements SnapshotView {
 
   async snapshots (signal?: AbortSignal): Promise<SnapshotInfo[]> {
     return await this.use(signal, async repo => {
-      const sets = await this.init.setOf().catch(() => new Map<string, string>())
+      if (this.sets == null || Date.now() - this.sets.at > SETS_CACHE_MS) this.sets = { at: Date.now(), value: this.init.setOf().catch(() => new Map<string, string>()) }
+      const sets = await this.sets.value
       return (await repo.register.snapshots()).reverse().map(({ name, snapshot: s }) => ({
         id: name,
         short: name.slice(0, 8),

@@ -52,7 +52,7 @@ export function SnapshotTree (props: TreeProps) {
           : (
             <div class='scroll'>
               <table data-testid='snapshot-tree'>
-                <thead><tr><th scope='col'><span class='sr-only'>Select</span></th><th scope='col'>Name</th><th scope='col'>Size</th><th scope='col'>Modified</th><th scope='col'><span class='sr-only'>Actions</span></th></tr></thead>
+                <thead><tr><th scope='col'><span class='sr-only'>Select</span></th><th scope='col'>Name</th><th scope='col'>Size</th><th scope='col' class='col-mtime'>Modified</th><th scope='col'><span class='sr-only'>Actions</span></th></tr></thead>
                 <tbody>
                   {entries.map(e => {
                     const p = childPath(path, e.name)
@@ -67,7 +67,7 @@ export function SnapshotTree (props: TreeProps) {
                               : <span>{e.name} <small>(link to {e.target})</small></span>}
                         </th>
                         <td>{e.type === 'file' ? bytes(e.size) : ''}</td>
-                        <td>{when(e.mtime)}</td>
+                        <td class='col-mtime'>{when(e.mtime)}</td>
                         <td class='row-actions'>
                           {e.type === 'file' && <button type='button' class='link' onClick={() => props.onVersions(p)} aria-label={`Versions of ${e.name}`}>Versions</button>}
                           {e.type === 'dir' && <a href={snapshotApi.archiveUrl(snapshot, p)} download aria-label={`Download ${e.name} as .zip`}>.zip</a>}
