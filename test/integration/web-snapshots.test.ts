@@ -291,4 +291,13 @@ describe('Restore page API, downloads and WebDAV (integration)', function () {
     assert.equal((await fetch(`${base}/dav/nope/`, { method: 'PROPFIND', headers: { depth: '0' } })).status, 404)
     assert.ok(Buffer.from(await client.getFileContents(`${folder}/a.bin`) as ArrayBuffer).equals(originals.get('a.bin')!), 'unchanged')
   })
+
+  it('after POST /lock, browsing and WebDAV answer 423 again', async function () {
+    const locked = await post<{ state: string }>('/lock', {})
+    assert.equal(locked.body.state, 'locked')
+    assert.equal((await get('/snapshots')).status, 423)
+    const dav = await fetch(`${base}/dav/`, { method: 'PROPFIND', headers: { depth: '1' } })
+    assert.equal(dav.status, 423)
+    await dav.body?.cancel()
+  })
 })
