@@ -300,4 +300,15 @@ describe('Restore page API, downloads and WebDAV (integration)', function () {
     assert.equal(dav.status, 423)
     await dav.body?.cancel()
   })
+
+  it('with a host stopped, a download and a zip still give the original bytes (any k of n shards)', async function () {
+    assert.equal((await post('/unlock', { passphrase: PASSPHRASE })).status, 200)
+    await hosts[1].stop()
+    const id = (await get<SnapshotInfo[]>('/snapshots')).body[0].id
+    const r = await fetch(`${base}/api/v1/snapshots/${id}/file?path=${q(join(src, 'a.bin'))}`)
+    assert.equal(r.status, 200)
+    assert.ok(Buffer.from(await r.arrayBuffer()).equals(originals.get('a.bin')!))
+    const zip = unzipSync(new Uint8Array(await (await fetch(`${base}/api/v1/snapshots/${id}/archive?path=${q(join(src, 'nested'))}`)).arrayBuffer()))
+    assert.ok(Buffer.from(zip['nested/deep folder/c d.bin']).equals(originals.get('nested/deep folder/c d.bin')!))
+  })
 })
