@@ -123,10 +123,46 @@ export function snapshotRoutes (view: SnapshotView): ApiRoute[] {
     {
       method: 'get',
       path: '/restores/{id}',
-      handler: async ({ params }) => {
-        if (!/^[0-9a-f]{16}$/.test(params.id ?? '')) throw new UsageError('a restore id is 16 hex digits')
-        return view.restore(params.id)
+      handler: async ({ params }) => view.restore(restoreId(params.id))
+    },
+    {
+      method: 'get',
+      path: '/restores/{id}/events',
+      handler: async ({ params, signal }) => {
+        const id = restoreId(params.id)
+        view.restore(id) // NotFoundError before the stream starts
+        return new Response(progressEvents(() => view.restore(id), signal), { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' } })
       }
     }
   ]
+}
+
+function restoreId (id: string | undefined): string {
+  if (id == null || !/^[0-9a-f]{16}$/.test(id)) throw new UsageError('a restore id is 16 hex digits')
+  return id
+}
+
+/** How often a restore's progress is sent as an event while it runs. */
+const EVENT_INTERVAL_MS = 500
+
+/** Server-sent events: `progress` with the restore's progress every EVENT_INTERVAL_MS, then `end` with the last. */
+function progressEvents (read: () => RestoreProgress, signal: AbortSignal): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return new ReadableStream<Uint8Array>({
+    start (controller) {
+      const send = (): void => {
+        if (signal.aborted) { try { controller.close() } catch {} return }
+        let p: RestoreProgress
+        try { p = read() } catch (err) { controller.error(err); return }
+        // the report is written just after the restore ends: `end` waits for it
+        const over = p.state !== 'running' && p.session != null
+        controller.enqueue(encoder.encode(`event: ${over ? 'end' : 'progress'}\ndata: ${JSON.stringify(p)}\n\n`))
+        if (over) controller.close()
+        else timer = setTimeout(send, EVENT_INTERVAL_MS)
+      }
+      send()
+    },
+    cancel () { clearTimeout(timer) }
+  })
 }

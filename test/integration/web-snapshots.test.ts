@@ -224,13 +224,16 @@ describe('Restore page API, downloads and WebDAV (integration)', function () {
     await rm(join(src, 'nested', 'deep folder', 'c d.bin'))
     const started = await post<{ id: string }>('/restores', { snapshot: snaps[0].id, paths: [join(src, 'nested')], target: 'original', overwrite: 'always' })
     assert.equal(started.status, 200, JSON.stringify(started.body))
-    let progress: RestoreProgress
-    for (let i = 0; ; i++) {
-      progress = (await get<RestoreProgress>(`/restores/${started.body.id}`)).body
-      if (progress.state !== 'running' && progress.session != null) break
-      assert.ok(i < 600, 'the restore ends')
-      await sleep(100)
-    }
+    // followed as server-sent events this time: progress events, then one end event
+    const events = await fetch(`${base}/api/v1/restores/${started.body.id}/events`)
+    assert.equal(events.status, 200)
+    assert.match(events.headers.get('content-type') ?? '', /^text\/event-stream/)
+    const stream = (await events.text()).trim().split('\n\n').map(e => /^event: (\w+)\ndata: (.*)$/s.exec(e)!)
+    assert.ok(stream.every(m => m != null), 'every event has a name and data')
+    assert.deepEqual(stream.map(m => m[1]).slice(-1), ['end'])
+    assert.ok(stream.slice(0, -1).every(m => m[1] === 'progress'))
+    const progress = JSON.parse(stream[stream.length - 1][2]) as RestoreProgress
+    valid(RestoreProgress, progress, 'restore event')
     assert.equal(progress.state, 'done', JSON.stringify(progress))
     assert.equal(progress.target, '/')
     assert.ok((await readFile(join(src, 'nested', 'b.bin'))).equals(originals.get('nested/b.bin')!))

@@ -17,6 +17,19 @@ export function RestoreForm ({ snapshot, paths, onClose }: { snapshot: string, p
     if (job == null) return
     const controller = new AbortController()
     let timer: ReturnType<typeof setTimeout> | undefined
+    // live: the restore's server-sent events; should they fail, asking every half second
+    const events = new EventSource(snapshotApi.restoreEventsUrl(job))
+    const onEvent = (e: MessageEvent<string>): void => { setProgress(JSON.parse(e.data) as RestoreProgress) }
+    events.addEventListener('progress', onEvent)
+    let ended = false
+    let polling = false
+    events.addEventListener('end', e => { ended = true; events.close(); onEvent(e) })
+    events.onerror = () => {
+      events.close()
+      if (ended || polling || controller.signal.aborted) return
+      polling = true
+      void poll()
+    }
     const poll = async (): Promise<void> => {
       try {
         const p = await snapshotApi.restore(job, controller.signal)
@@ -28,8 +41,7 @@ export function RestoreForm ({ snapshot, paths, onClose }: { snapshot: string, p
       }
       timer = setTimeout(() => { void poll() }, 500)
     }
-    void poll()
-    return () => { controller.abort(); clearTimeout(timer) }
+    return () => { controller.abort(); clearTimeout(timer); events.close() }
   }, [job])
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault()

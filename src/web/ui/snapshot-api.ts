@@ -15,6 +15,8 @@ export const snapshotApi = {
   versions: async (path: string, signal?: AbortSignal) => await get<FileVersion[]>(`/versions${qs({ path })}`, signal),
   startRestore: async (body: RestoreBody) => await send<{ id: string }>('POST', '/restores', body),
   restore: async (id: string, signal?: AbortSignal) => await get<RestoreProgress>(`/restores/${id}`, signal),
+  /** A restore's progress as server-sent events (`progress`, then `end`). */
+  restoreEventsUrl: (id: string) => `/api/v1/restores/${id}/events`,
   /** Where a file downloads from (a plain link: the browser streams it to disk). */
   fileUrl: (id: string, path: string) => `/api/v1/snapshots/${id}/file${qs({ path })}`,
   archiveUrl: (id: string, path: string) => `/api/v1/snapshots/${id}/archive${qs({ path })}`
