@@ -147,13 +147,27 @@ const restoreCmd: Command = {
       const { name, snapshot } = await repo.findSnapshot(ctx.args[0])
       const bar = new ProgressBar('restore')
       const started = Date.now()
-      const res = await restore(repo, snapshot.tree, target, {
-        path: ctx.values.path as string | undefined,
-        overwrite: overwrite as OverwritePolicy,
-        verify: ctx.values.verify === true,
-        signal: ctx.signal,
-        onProgress: e => { if (e.type === 'restore:progress') bar.update(e.bytesDone, e.bytesTotal, `${e.filesDone}/${e.filesTotal} files`) }
-      })
+      // inside the daemon, the restore is logged as a session (the dashboard's Sessions page lists it)
+      const log = async (result?: Awaited<ReturnType<typeof restore>>, error?: Error): Promise<void> => {
+        if (ctx.logSession == null) return
+        const { restoreReport, SessionLog } = await import('../session/index.js')
+        const path = ctx.values.path as string | undefined
+        await ctx.logSession(restoreReport({ id: SessionLog.newId(), trigger: 'manual', started: new Date(started).toISOString(), ended: new Date().toISOString(), snapshot: name, paths: [path != null ? resolve('/', path) : '/'], target: resolve(target), result, error })).catch(err => ctx.err(`the restore's session report could not be written: ${(err as Error).message}`))
+      }
+      let res
+      try {
+        res = await restore(repo, snapshot.tree, target, {
+          path: ctx.values.path as string | undefined,
+          overwrite: overwrite as OverwritePolicy,
+          verify: ctx.values.verify === true,
+          signal: ctx.signal,
+          onProgress: e => { if (e.type === 'restore:progress') bar.update(e.bytesDone, e.bytesTotal, `${e.filesDone}/${e.filesTotal} files`) }
+        })
+      } catch (err) {
+        await log(undefined, err as Error)
+        throw err
+      }
+      await log(res)
       bar.done()
       const ms = Date.now() - started
       if (ctx.json) {

@@ -2,6 +2,7 @@ import { defaultHome } from '../home/home.js'
 import type { Repository, OpenOptions } from '../repository/repository.js'
 import type { ShardStore } from '../store/index.js'
 import type { HealthSettings } from '../maintenance/repository-health.js'
+import type { SessionReport } from '../session/session-report.js'
 import { getPassphrase } from './passphrase.js'
 import { UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
@@ -24,6 +25,8 @@ export interface CommandIo {
   unlock?: OpenOptions['unlock']
   /** A backup waits here while a restore runs (the daemon: a restore takes priority). */
   pause?: (signal?: AbortSignal) => Promise<void>
+  /** Writes a session report to the daemon's session log (a restore run inside the daemon logs itself there). */
+  logSession?: (report: SessionReport) => Promise<void>
   /**
    * Runs a repository command elsewhere (the CLI sends a peers repository's commands to its daemon);
    * returns the exit code, or undefined to run it here.

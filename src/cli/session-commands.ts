@@ -80,7 +80,7 @@ const backupCmd: Command = {
 const sessionsCmd: Command = {
   name: 'sessions',
   usage: 'holdfast sessions [--home DIR] [--json] [--set NAME] [--limit N]',
-  summary: 'list the reports of past backup sessions (newest first)',
+  summary: 'list the reports of past backup sessions and restores run by the daemon (newest first)',
   options: { set: { type: 'string' }, limit: { type: 'string' } },
   minArgs: 0,
   maxArgs: 0,
@@ -100,9 +100,9 @@ const sessionsCmd: Command = {
 function sessionLine (r: SessionReport): string {
   const problems = r.errorsTotal + r.warningsTotal > 0 ? `${r.errorsTotal} errors, ${r.warningsTotal} warnings` : ''
   const reason = r.reason != null ? `  ${r.reason}` : ''
-  const note = r.note != null ? `  (${r.note})` : ''
+  const note = r.note != null ? `  (${r.note})` : r.kind === 'restore' && r.target != null ? `  (to ${r.target})` : ''
   const retry = r.nextRetry != null ? `  next retry at ${r.nextRetry.slice(0, 19).replace('T', ' ')}` : ''
-  return `${r.id}  ${r.started.slice(0, 19).replace('T', ' ')}  ${r.trigger.padEnd(8)}  ${(r.set ?? '-').padEnd(12).slice(0, 12)}  ${r.status.padEnd(7)}  ${(r.snapshot?.slice(0, 8) ?? '-').padEnd(8)}  ${`${r.counts.filesNew}/${r.counts.filesChanged}`.padStart(13)}  ${formatBytes(r.bytesRead).padStart(9)}  ${formatBytes(r.bytesStored).padStart(9)}  ${problems}${reason}${note}${retry}`
+  return `${r.id}  ${r.started.slice(0, 19).replace('T', ' ')}  ${(r.kind === 'restore' ? 'restore' : r.trigger).padEnd(8)}  ${(r.set ?? '-').padEnd(12).slice(0, 12)}  ${r.status.padEnd(7)}  ${(r.snapshot?.slice(0, 8) ?? '-').padEnd(8)}  ${`${r.counts.filesNew}/${r.counts.filesChanged}`.padStart(13)}  ${formatBytes(r.bytesRead).padStart(9)}  ${formatBytes(r.bytesStored).padStart(9)}  ${problems}${reason}${note}${retry}`
 }
 
 export const SESSION_COMMANDS: Command[] = [backupCmd, sessionsCmd]

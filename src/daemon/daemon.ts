@@ -35,6 +35,9 @@ import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
 import { isAbsolute } from 'node:path'
+import { davMount } from '../web/dav-mount.js'
+import { SnapshotBrowser } from './snapshot-browser.js'
+import { RestoreJobs } from './restore-jobs.js'
 /** How often a host deletes what its owners' quarantine holds past its grace. */
 const QUARANTINE_PURGE_MS = 3600_000
 /** The dashboard's pack health is computed at most this often. */
@@ -77,6 +80,8 @@ export interface CommandIo {
   unlock: UnlockFn
   /** A backup waits here while a restore runs. */
   pause?: (signal?: AbortSignal) => Promise<void>
+  /** Writes a session report to the daemon's session log (a forwarded restore's). */
+  logSession?: (report: SessionReport) => Promise<void>
 }
 
 /** What the dashboard reads of the register. */
@@ -124,6 +129,9 @@ export class Daemon {
   private limiter?: RateLimiter
   private slots?: ByteBudget
   backups?: BackupScheduler
+  /** The dashboard's restores, and its browsing of snapshots (REST and WebDAV). */
+  private restoreJobs?: RestoreJobs
+  private browser?: SnapshotBrowser
 
   /** The recent log the dashboard shows. */
   readonly log = new DaemonLog()
@@ -172,8 +180,25 @@ export class Daemon {
       this.startedAt = new Date().toISOString()
       this.sessionLog = new SessionLog(home, { cache: true })
       this.metrics = new DaemonMetrics(this.metricsSource())
+      this.restoreJobs = new RestoreJobs({
+        home,
+        open: async signal => await this.access.open(signal),
+        begin: () => {
+          this.commands++
+          this.restores++
+          return () => { this.commands--; this.restores--; this.invalidateRegister() }
+        },
+        log: async report => await this.sessionLog!.append(report),
+        onError: (err, where) => this.onError(err, where)
+      })
+      this.browser = new SnapshotBrowser({
+        open: async signal => await this.access.open(signal),
+        check: async () => { await this.access.passphrase() },
+        setOf: async () => new Map((await this.sessionLog!.list({ limit: 1000 })).flatMap(r => r.kind !== 'restore' && r.snapshot != null && r.set != null ? [[r.snapshot, r.set] as const] : [])),
+        restores: this.restoreJobs
+      })
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => this.access.lock() } }), mounts: this.webMounts(), metrics: this.metrics })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser }), mounts: this.webMounts(), metrics: this.metrics })
         try {
           await web.start()
           this.web = web
@@ -242,6 +267,8 @@ export class Daemon {
       ['backup scheduler', this.backups != null ? async () => await this.backups!.stop() : undefined],
       ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
       ['scrub', this.scrubber != null ? async () => await this.scrubber!.stop() : undefined],
+      ['restores', this.restoreJobs != null ? async () => await this.restoreJobs!.stop() : undefined],
+      ['snapshot browser', this.browser != null ? async () => await this.browser!.close() : undefined],
       ['dashboard', this.web != null ? async () => await this.web!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
@@ -259,6 +286,8 @@ export class Daemon {
     this.api = undefined
     this.web = undefined
     this.backups = undefined
+    this.restoreJobs = undefined
+    this.browser = undefined
     this.maintenance = undefined
     this.scrubber = undefined
     this.presence = undefined
@@ -369,7 +398,7 @@ export class Daemon {
 
   /** What the web face serves outside /api/v1 (the WebDAV view). */
   private webMounts (): WebMount[] {
-    return []
+    return this.browser != null ? [davMount(this.browser)] : []
   }
 
   /** The peers as the API and the metrics show them. */
@@ -407,7 +436,7 @@ export class Daemon {
       sessions: async options => await this.sessionLog!.list(options),
       sets: async () => {
         const next = this.backups?.nextRuns() ?? new Map<string, Date>()
-        const reports = await this.sessionLog!.list({ limit: 1000 })
+        const reports = (await this.sessionLog!.list({ limit: 1000 })).filter(r => r.kind !== 'restore')
         const sets = this.config!.backup.sets
         // no session of a set in the log (a home recovered from the kit, say): its newest snapshot counts
         const register = sets.some(set => !reports.some(r => r.set === set.name && (r.status === 'ok' || r.status === 'partial'))) ? await this.registerNow() : null
@@ -498,6 +527,7 @@ export class Daemon {
         const last = new Map<string, SessionReport>()
         const ok = new Map<string, SessionReport>()
         for (const r of await this.sessionLog!.list({ limit: 1000 })) {
+          if (r.kind === 'restore') continue
           const set = r.set ?? ''
           if (r.status !== 'skipped' && !last.has(set)) last.set(set, r)
           if ((r.status === 'ok' || r.status === 'partial') && !ok.has(set)) ok.set(set, r)
@@ -597,6 +627,7 @@ export class Daemon {
       unlock: this.unlocks.unlock,
       placement: this.config?.placement,
       pause: this.pauseForRestore,
+      logSession: async report => await this.sessionLog!.append(report),
       health: this.config != null ? healthSettings(this.config.maintenance) : undefined
     })
   }

@@ -7,7 +7,12 @@ import { NoSuchSnapshotError } from '../errors.js'
  * Restore planning: walks a snapshot's trees (or the part below one path) and lists what to create.
  * Paths are the original absolute paths; the restorer puts them below its target.
  */
-export interface PlannedNode { path: string, node: TreeNode }
+export interface PlannedNode {
+  path: string
+  node: TreeNode
+  /** A directory above the path restored (restoring /a/b/c: /a and /a/b), not itself restored. */
+  ancestor?: boolean
+}
 
 export interface RestorePlan {
   dirs: PlannedNode[]
@@ -28,7 +33,7 @@ export async function planRestore (repo: Repository, rootTree: string, subPath?:
     const path = posix.join(prefix, node.name)
     if (i < parts.length - 1) {
       if (node.type !== 'dir') throw new NoSuchSnapshotError(`${path} is not a directory in the snapshot`)
-      plan.dirs.push({ path, node })
+      plan.dirs.push({ path, node, ancestor: true })
       tree = await repo.loadTree(node.subtree!, options)
       prefix = path
     } else {

@@ -241,9 +241,10 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   })
 
   // directories last, deepest first, so that writing inside them does not change their mtime again (a
-  // directory that was in the target already keeps its own under --overwrite never)
+  // directory that was in the target already keeps its own under --overwrite never, and so does one
+  // above the path restored: restoring /home/ann/doc to its original place leaves /home as it is)
   for (const d of [...plan.dirs].reverse()) {
-    if (badDirs.has(d.path) || (into.policy === 'never' && into.existing.has(d.path))) continue
+    if (badDirs.has(d.path) || (into.existing.has(d.path) && (into.policy === 'never' || d.ancestor === true))) continue
     applyDirMetadata(at(d.path), d)
   }
   if (options.verify === true) {

@@ -18,6 +18,16 @@ export interface SessionProblem { path?: string, message: string }
 export interface SessionReport {
   /** 16 hex digits, unique per session. */
   id: string
+  /**
+   * What the session did: a backup (reports written before restores were logged have no kind) or a
+   * restore, whose `counts.filesNew` are the files it wrote, `counts.filesUnchanged` the entries it left
+   * as the target had them, `bytesRead` the bytes it restored, `snapshot` the snapshot it read.
+   */
+  kind?: 'backup' | 'restore'
+  /** A restore's target folder ('/' for the original place). */
+  target?: string
+  /** A restore's figures. */
+  restored?: { files: number, dirs: number, symlinks: number, bytes: number, skipped: number }
   /** The backup set's name; absent for a one-time `holdfast backup PATH...`. */
   set?: string
   trigger: SessionTrigger

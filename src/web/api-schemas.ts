@@ -51,6 +51,9 @@ export const SessionCounts = Type.Object({
 
 export const Session = Type.Object({
   id: Type.String(),
+  kind: Type.Optional(Type.Union([Type.Literal('backup'), Type.Literal('restore')], { description: 'absent: a backup' })),
+  target: Type.Optional(Type.String({ description: 'a restore\'s target folder (/ for the original place)' })),
+  restored: Type.Optional(Type.Object({ files: Type.Integer(), dirs: Type.Integer(), symlinks: Type.Integer(), bytes: Type.Integer(), skipped: Type.Integer() }, { description: 'a restore\'s figures' })),
   set: Type.Optional(Type.String()),
   trigger: Type.Union([Type.Literal('manual'), Type.Literal('schedule'), Type.Literal('catch-up'), Type.Literal('retry'), Type.Literal('watch')]),
   status: Type.Union([Type.Literal('ok'), Type.Literal('partial'), Type.Literal('failed'), Type.Literal('skipped')]),

@@ -22,7 +22,7 @@ export function overviewOf (input: { sets: BackupSet[], peers: Peer[], recentSes
   const warnings: Overview['warnings'] = []
   const staleAfter = input.staleAfterMs ?? 2 * 24 * HOUR
   const successes = sets.map(s => s.lastSuccess).filter((t): t is string => t != null).sort()
-  const lastBackup = successes.length > 0 ? successes[successes.length - 1] : (input.recentSessions.find(s => s.status === 'ok' || s.status === 'partial')?.ended ?? null)
+  const lastBackup = successes.length > 0 ? successes[successes.length - 1] : (input.recentSessions.find(s => s.kind !== 'restore' && (s.status === 'ok' || s.status === 'partial'))?.ended ?? null)
   let protectedSets = 0
   for (const s of sets) {
     const last = s.lastSession

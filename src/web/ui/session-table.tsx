@@ -14,10 +14,11 @@ export function SessionTable ({ sessions }: { sessions: Session[] }) {
             <tr key={s.id}>
               <td>{when(s.started)}</td>
               <td>{s.set ?? '-'}</td>
-              <td>{s.trigger}</td>
+              <td>{s.kind === 'restore' ? 'restore' : s.trigger}</td>
               <td><span class={`badge badge-${s.status}`}>{s.status}</span>{s.reason != null ? <small class='reason'> {s.reason}</small> : null}</td>
-              <td>{s.counts.filesNew + s.counts.filesChanged} new or changed, {s.counts.filesUnchanged} unchanged</td>
-              <td>{bytes(s.bytesAdded)}</td>
+              {s.kind === 'restore'
+                ? <><td>{s.restored?.files ?? 0} restored to <code>{s.target}</code>{(s.restored?.skipped ?? 0) > 0 ? `, ${s.restored!.skipped} left as they were` : ''}</td><td>{bytes(s.restored?.bytes ?? 0)} restored</td></>
+                : <><td>{s.counts.filesNew + s.counts.filesChanged} new or changed, {s.counts.filesUnchanged} unchanged</td><td>{bytes(s.bytesAdded)}</td></>}
               <td>{duration(s.started, s.ended)}</td>
             </tr>
           ))}
