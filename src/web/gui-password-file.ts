@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConfigError } from '../errors.js'
+import { ConfigError, TooManyRequestsError } from '../errors.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
 import { parsePasswordHash, verifyPassword, type PasswordHash } from './gui-password.js'
 
@@ -36,17 +36,24 @@ async function readSettings (home: string): Promise<Record<string, unknown>> {
 
 /** How long a password that passed is remembered (WebDAV clients send it with every request). */
 const REMEMBER_MS = 10 * 60_000
+/** scrypt checks run at once (32 MiB each), and how many more may wait their turn. */
+const CHECKS_AT_ONCE = 2
+const CHECKS_WAITING = 32
 
 /**
  * The GUI password as a running daemon sees it: HOME/gui.json read again whenever it changed (a password
  * set or removed with `holdfast gui password` counts from the next request, no restart). A file that
- * cannot be read fails every check that needs it (closed, not open).
+ * cannot be read fails every check that needs it (closed, not open). At most CHECKS_AT_ONCE scrypt
+ * checks run at once (sign-ins from many addresses cannot take the machine's memory); beyond
+ * CHECKS_WAITING waiting, a check is refused with TooManyRequestsError.
  */
 export class GuiPasswordFile {
   private seen?: { key: string, hash: PasswordHash | undefined }
   /** Passwords that passed, as HMACs under a key of this process, until when they are taken without scrypt. */
   private readonly passed = new Map<string, number>()
   private readonly hmacKey = randomBytes(32)
+  private running = 0
+  private readonly waiting: Array<() => void> = []
 
   constructor (private readonly home: string, private readonly now: () => number = Date.now) {}
 
@@ -74,11 +81,28 @@ export class GuiPasswordFile {
     const mac = createHmac('sha256', this.hmacKey).update(hash.salt).update('\0').update(password).digest('base64')
     const until = this.passed.get(mac)
     if (until != null && until > this.now()) return true
-    const ok = await verifyPassword(hash, password, options)
+    const ok = await this.inTurn(async () => await verifyPassword(hash, password, options))
     if (ok && this.seen?.hash === hash) {
       if (this.passed.size >= 16) this.passed.clear()
       this.passed.set(mac, this.now() + REMEMBER_MS)
     }
     return ok
+  }
+
+  private async inTurn<T> (fn: () => Promise<T>): Promise<T> {
+    if (this.running >= CHECKS_AT_ONCE) {
+      if (this.waiting.length >= CHECKS_WAITING) throw new TooManyRequestsError('too many sign-ins at once: try again in a moment')
+      await new Promise<void>(resolve => this.waiting.push(resolve))
+    } else {
+      this.running++
+    }
+    try {
+      return await fn()
+    } finally {
+      // the turn passes to the next waiting check, or the slot is freed
+      const next = this.waiting.shift()
+      if (next != null) next()
+      else this.running--
+    }
   }
 }

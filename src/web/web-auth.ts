@@ -75,7 +75,15 @@ export function webAuth (app: Hono, init: WebAuthInit): void {
       return fail(c, 429, new TooManyRequestsError(`too many failed sign-ins from this address: try again in ${Math.ceil(attempt.retryAfterMs / 1000)} s`))
     }
     let ok = false
-    try { ok = await init.password!.verify(password, { signal: c.req.raw.signal }) } finally { attempt.done(ok) }
+    try {
+      ok = await init.password!.verify(password, { signal: c.req.raw.signal })
+    } catch (err) {
+      if ((err as Error).name !== 'TooManyRequestsError') throw err
+      c.header('retry-after', '1')
+      return fail(c, 429, err as Error)
+    } finally {
+      attempt.done(ok)
+    }
     return ok ? undefined : fail(c, 401, new UnauthorizedError('wrong GUI password'))
   }
   const isAuthPath = (path: string): boolean => AUTH_ROUTES.some(r => path === `${API_BASE}${r.path}`)

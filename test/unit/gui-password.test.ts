@@ -68,6 +68,19 @@ describe('web/GuiPasswordFile', () => {
     assert.equal(await file.verify('second password'), false)
   })
 
+  it('runs two checks at once, lets 32 more wait, and refuses the rest', async () => {
+    await writeGuiPassword(home, await hashPassword('the password', CHEAP))
+    const file = new GuiPasswordFile(home)
+    await file.current()
+    const results = await Promise.allSettled(Array.from({ length: 40 }, async (_, i) => await file.verify(i === 39 ? 'the password' : `guess ${i}`)))
+    const refused = results.filter(r => r.status === 'rejected')
+    assert.equal(refused.length, 6)
+    assert.ok(refused.every(r => (r as PromiseRejectedResult).reason.name === 'TooManyRequestsError'))
+    // which ones wait depends on the order their reads of gui.json end in; a guess never passes
+    assert.ok(results.slice(0, 39).every(r => r.status === 'rejected' || r.value === false))
+    assert.equal(await file.verify('the password'), true, 'the queue is free again')
+  })
+
   it('a broken gui.json fails closed', async () => {
     await writeFile(guiSettingsPath(home), '{ not json')
     const file = new GuiPasswordFile(home)
