@@ -162,6 +162,8 @@ const MIN_GUI_PASSWORD = 8
 /** `holdfast gui password`: asks twice on a terminal (--stdin: one line), stores its scrypt hash in HOME/gui.json. */
 async function guiPassword (ctx: CommandContext, home: string): Promise<number> {
   const { writeGuiPassword, guiSettingsPath } = await import('../web/gui-password-file.js')
+  const { stat } = await import('node:fs/promises')
+  if (!(await stat(home).then(s => s.isDirectory(), () => false))) throw new UsageError(`no holdfast home at ${home} (holdfast init makes one; --home DIR names another)`)
   if (ctx.values.remove === true) {
     if (ctx.values.stdin === true) throw new UsageError('gui password takes --remove or --stdin, not both')
     await writeGuiPassword(home, undefined)
