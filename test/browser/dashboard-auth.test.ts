@@ -3,10 +3,11 @@
  * a GUI password, over HTTPS with its self-signed certificate (accepted here as a user would after
  * comparing its fingerprint). The page shows the sign-in form, says so when the password is wrong, shows
  * the Overview with the right one (from the keyboard), keeps the session across a reload, and signs out.
+ * HOLDFAST_SCREENSHOTS=DIR saves a screenshot of the sign-in form there.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { startDaemon, type RunningDaemon } from '../../scripts/lib/daemon-runner.js'
@@ -62,6 +63,11 @@ describe('dashboard sign-in in a browser (integration)', function () {
     assert.match(await alert.innerText(), /Wrong password/)
     assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true')
     assert.equal(await page.getByTestId('protection-summary').count(), 0, 'no Overview before signing in')
+    const shots = process.env.HOLDFAST_SCREENSHOTS
+    if (shots != null) {
+      await mkdir(shots, { recursive: true })
+      await page.screenshot({ path: join(shots, 'sign-in.png'), fullPage: true })
+    }
   })
 
   it('the right password shows the Overview; the session cookie is HttpOnly, SameSite=Strict, Secure and outlives a reload', async function () {
