@@ -101,3 +101,9 @@ export const SeedError = define('SeedError')
 export const IncompleteRegisterError = define('IncompleteRegisterError')
 /** The backup scheduler's state file (HOME/schedule.json) cannot be read or is not valid; the sets start afresh. */
 export const ScheduleStateError = define('ScheduleStateError')
+/** A web request carries no valid credentials: no session, a wrong GUI password, a wrong API key. */
+export const UnauthorizedError = define('UnauthorizedError')
+/** A web request is authenticated but not allowed: no CSRF token, a foreign Host or Origin. */
+export const ForbiddenError = define('ForbiddenError')
+/** Too many failed sign-ins from one address: wait and try again (the HTTP answer says how long in Retry-After). */
+export const TooManyRequestsError = define('TooManyRequestsError')

@@ -113,26 +113,77 @@ function noArg (ctx: CommandContext, arg: string | undefined): void {
 
 const gui: Command = {
   name: 'gui',
-  usage: 'holdfast gui info [--json]',
-  summary: 'where the running daemon serves its REST API and metrics, and the API key for scripts',
-  options: {},
+  usage: 'holdfast gui info [--json] | password [--stdin] [--remove]',
+  summary: 'where the running daemon serves its dashboard, REST API and metrics (certificate fingerprint, API key); set or remove the GUI password',
+  options: { stdin: { type: 'boolean' }, remove: { type: 'boolean' } },
   minArgs: 1,
   maxArgs: 1,
   async run (ctx) {
-    if (ctx.args[0] !== 'info') throw new UsageError(`unknown gui command "${ctx.args[0]}": info`)
     const home = resolve(homeOf(ctx))
+    if (ctx.args[0] === 'password') return await guiPassword(ctx, home)
+    if (ctx.args[0] !== 'info') throw new UsageError(`unknown gui command "${ctx.args[0]}": info or password`)
     const { readDaemonInfo, apiTokenPath } = await import('../api/index.js')
+    const { readGuiCertificate } = await import('../web/gui-certificate.js')
+    const { readGuiPassword } = await import('../web/gui-password-file.js')
     const info = await readDaemonInfo(home)
     if (info == null) throw new DaemonNotRunningError(`no daemon runs for ${home} (start it with holdfast daemon)`)
-    const out = { url: info.gui ?? null, api: info.gui != null ? `${info.gui}/api/v1` : null, openapi: info.gui != null ? `${info.gui}/api/v1/openapi.json` : null, metrics: info.gui != null ? `${info.gui}/metrics` : null, apiKeyFile: apiTokenPath(home) }
+    const https = info.gui?.startsWith('https:') === true
+    const fingerprint = https ? (await readGuiCertificate(home))?.fingerprint ?? null : null
+    const passwordSet = await readGuiPassword(home) != null
+    const out = { url: info.gui ?? null, api: info.gui != null ? `${info.gui}/api/v1` : null, openapi: info.gui != null ? `${info.gui}/api/v1/openapi.json` : null, metrics: info.gui != null ? `${info.gui}/metrics` : null, apiKeyFile: apiTokenPath(home), fingerprint, passwordSet }
     if (ctx.json) { printJson(ctx, out); return 0 }
     if (info.gui == null) { ctx.out('the daemon serves no dashboard (gui.enabled is false, or its port was taken: see the daemon\'s log)'); return 1 }
     ctx.out(`dashboard and REST API: ${out.url}`)
+    if (fingerprint != null) ctx.out(`certificate (SHA-256):  ${fingerprint} (self-signed: check that your browser shows this before you accept it)`)
+    ctx.out(`GUI password:           ${passwordSet ? 'set (sign in to the dashboard with it)' : 'none (holdfast gui password sets one)'}`)
     ctx.out(`OpenAPI document:       ${out.openapi}`)
     ctx.out(`Prometheus metrics:     ${out.metrics}`)
     ctx.out(`API key for scripts:    the contents of ${out.apiKeyFile} (Authorization: Bearer KEY; a new one at each daemon start)`)
     return 0
   }
+}
+
+/** The shortest GUI password taken: it guards a door that may face the network. */
+const MIN_GUI_PASSWORD = 8
+
+/** `holdfast gui password`: asks twice on a terminal (--stdin: one line), stores its scrypt hash in HOME/gui.json. */
+async function guiPassword (ctx: CommandContext, home: string): Promise<number> {
+  const { writeGuiPassword, guiSettingsPath } = await import('../web/gui-password-file.js')
+  const { stat } = await import('node:fs/promises')
+  if (!(await stat(home).then(s => s.isDirectory(), () => false))) throw new UsageError(`no holdfast home at ${home} (holdfast init makes one; --home DIR names another)`)
+  if (ctx.values.remove === true) {
+    if (ctx.values.stdin === true) throw new UsageError('gui password takes --remove or --stdin, not both')
+    await writeGuiPassword(home, undefined)
+    if (!ctx.json) ctx.out('GUI password removed: the dashboard answers on 127.0.0.1 without sign-in (a daemon listening beyond this machine refuses every call until a password is set again)')
+    else printJson(ctx, { passwordSet: false })
+    return 0
+  }
+  let password: string
+  if (ctx.values.stdin === true) {
+    password = await readLine(process.stdin)
+  } else {
+    if (process.stdin.isTTY !== true) throw new UsageError('no terminal to ask on: pipe the password with --stdin')
+    const { prompt } = await import('./passphrase.js')
+    password = await prompt('GUI password: ')
+    if (await prompt('GUI password again: ') !== password) throw new UsageError('the passwords do not match')
+  }
+  if (password.length < MIN_GUI_PASSWORD) throw new UsageError(`the GUI password must have ${MIN_GUI_PASSWORD} characters or more`)
+  const { hashPassword, MAX_PASSWORD_LENGTH } = await import('../web/gui-password.js')
+  if (password.length > MAX_PASSWORD_LENGTH) throw new UsageError(`the GUI password must have ${MAX_PASSWORD_LENGTH} characters or fewer`)
+  await writeGuiPassword(home, await hashPassword(password, undefined, { signal: ctx.signal }))
+  if (ctx.json) printJson(ctx, { passwordSet: true })
+  else ctx.out(`GUI password set (its scrypt hash is in ${guiSettingsPath(home)}); a running daemon asks for it from the next request on`)
+  return 0
+}
+
+/** The first line of `stream` (without its line end), read to its end or first newline. */
+async function readLine (stream: NodeJS.ReadableStream): Promise<string> {
+  let text = ''
+  for await (const chunk of stream) {
+    text += String(chunk)
+    if (text.includes('\n') || text.length > 64 * 1024) break
+  }
+  return text.split('\n')[0].replace(/\r$/, '')
 }
 
 const service: Command = {

@@ -23,7 +23,8 @@ export async function getPassphrase (opts: { file?: string, confirm?: boolean, e
   return first
 }
 
-async function prompt (question: string): Promise<string> {
+/** Asks on the terminal (stderr) and reads one line from it without echo. */
+export async function prompt (question: string): Promise<string> {
   process.stderr.write(question)
   const stdin = process.stdin
   stdin.setRawMode(true)

@@ -97,6 +97,8 @@ export interface NodeConfig {
     enabled: boolean
     /** HOST:PORT; 127.0.0.1 only until a GUI password protects it. Port 0: any free port (see daemon.json). */
     listen: string
+    /** HTTPS with a self-signed certificate (HOME/gui-cert.pem): "auto" for a listen beyond loopback, true always, false never (and no listen beyond loopback). */
+    https: 'auto' | boolean
   }
   /** Directory of the local speed vault (a copy of every pack's data shards, read first by restores); empty: none. */
   vault: string
@@ -217,7 +219,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   }),
   bandwidth: Object.freeze({ upload: 0, download: 0, windows: Object.freeze([]) as unknown as string[] }),
   locks: Object.freeze({ staleSeconds: 1800, refreshSeconds: 300 }),
-  gui: Object.freeze({ enabled: true, listen: '127.0.0.1:8486' }),
+  gui: Object.freeze({ enabled: true, listen: '127.0.0.1:8486', https: 'auto' as const }),
   vault: '',
   retention: Object.freeze({ last: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, tags: Object.freeze([]) as unknown as string[], prune: true, orphanGraceSeconds: 604800 })
 })

@@ -78,6 +78,10 @@ const FIELDS: Record<string, Setter> = {
         const listen = text(x, 3, 300, f)
         if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(listen) || Number(listen.split(':').pop()) > 65535) throw f(` must be HOST:PORT (for example 127.0.0.1:8486), got ${show(x)}`)
         cfg.gui.listen = listen
+      },
+      https: (x, f) => {
+        if (x !== 'auto' && x !== true && x !== false) throw f(` must be "auto", true or false, got ${show(x)}`)
+        cfg.gui.https = x
       }
     })
   },

@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ApiServer, apiSocketPath, newApiToken, readApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
-import { DaemonMetrics, webRoutes, WebServer, type DaemonView, type MetricsSource, type PackHealthSummary, type Peer, type WebMount } from '../web/index.js'
+import { DaemonMetrics, guiSecurity, webRoutes, WebServer, type DaemonView, type MetricsSource, type PackHealthSummary, type Peer, type WebMount } from '../web/index.js'
 import { packsNow } from '../maintenance/packs-now.js'
 import { SessionLog } from '../session/session-log.js'
 import { VERSION } from '../version.js'
@@ -198,7 +198,7 @@ export class Daemon {
         restores: this.restoreJobs
       })
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser }), mounts: this.webMounts(), metrics: this.metrics })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
         try {
           await web.start()
           this.web = web

@@ -2,6 +2,7 @@ import Type, { type TSchema } from 'typebox'
 import { AccessState, BackupSet, ErrorBody, LogEntry, LogQuery, Overview, Peer, Session, SessionsQuery, Status, UnlockBody } from './api-schemas.js'
 import { API_BASE } from './api-routes.js'
 import { SNAPSHOT_SPEC } from './snapshot-spec.js'
+import { AUTH_SPEC } from './auth-spec.js'
 
 /** What the OpenAPI document says of one route. */
 export interface ApiOperation {
@@ -33,7 +34,8 @@ export const CORE_SPEC: ApiOperation[] = [
 /** Every route of the REST API, as documented (the routes are in web-routes.ts; a test keeps them equal). */
 export const API_SPEC: ApiOperation[] = [
   ...CORE_SPEC,
-  ...SNAPSHOT_SPEC
+  ...SNAPSHOT_SPEC,
+  ...AUTH_SPEC
 ]
 
 /** The OpenAPI 3.1 document of the routes (built into dist/web/openapi.json, served at /api/v1/openapi.json). */
@@ -91,9 +93,12 @@ export function openApiDocument (routes: ApiOperation[], version: string): Recor
     servers: [{ url: '/' }],
     components: {
       schemas,
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'the API key (HOME/api.token)' } }
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'the API key (HOME/api.token)' },
+        session: { type: 'apiKey', in: 'cookie', name: 'holdfast_session', description: 'a browser session (POST /api/v1/login with the GUI password); changes also carry its CSRF token in x-csrf-token' }
+      }
     },
-    security: [{ apiKey: [] }, {}],
+    security: [{ apiKey: [] }, { session: [] }, {}],
     paths
   }
 }

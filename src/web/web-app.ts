@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Hono, type Context } from 'hono'
 import { getRequestListener } from '@hono/node-server'
@@ -7,8 +6,7 @@ import { errorJson } from '../api/api-server.js'
 import { API_BASE, type ApiRoute, type WebMount, honoPath, httpStatusOf } from './api-routes.js'
 import type { DaemonMetrics } from './metrics.js'
 import { ASSET_TYPES } from './web-server.js'
-import { getCookie, setCookie } from 'hono/cookie'
-import { CSRF_HEADER, SESSION_COOKIE, WebSessions } from './web-sessions.js'
+import { webAuth, type PasswordSource } from './web-auth.js'
 
 /** What the app serves. */
 export interface WebAppInit {
@@ -20,54 +18,25 @@ export interface WebAppInit {
   /** The dashboard's files by name (index.html, app.js, app.css, openapi.json); missing ones answer 404. */
   assets: Map<string, Buffer>
   isLoopback: (host: string) => boolean
+  /** The GUI password (HOME/gui.json, read again when it changes); none: never one. */
+  password?: PasswordSource
+  /** Whether the server listens on a loopback address (default true). */
+  loopback?: boolean
+  /** Whether it answers over HTTPS (default false). */
+  secure?: boolean
 }
 
 /**
  * The web face's routes (hono): the dashboard's files, /api/v1 and its OpenAPI document, /metrics. Loaded
  * by the web server at the first request only, so that a daemon whose dashboard nobody opens does not
- * carry it. Requests must name a loopback host (DNS rebinding); a GET from this machine needs nothing
- * more, anything else the API key. Every answer forbids framing, sniffing and code from elsewhere.
+ * carry it. Who may call what is web-auth.ts's business (loopback Host, session cookie and CSRF token, GUI
+ * password, API key). Every answer forbids framing, sniffing and code from elsewhere.
  */
 export function webApp (init: WebAppInit): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const app = new Hono()
   const mounts = init.mounts ?? []
-  const isSafeMount = (method: string, path: string): boolean => mounts.some(m => (path === m.prefix || path.startsWith(`${m.prefix}/`)) && m.safeMethods.includes(method))
   const fail = (c: Context, status: ReturnType<typeof httpStatusOf>, err: unknown): Response => c.json({ error: errorJson(err) }, status)
-  app.use('*', async (c, next) => {
-    const hostHeader = c.req.header('host') ?? ''
-    const name = hostHeader.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')
-    if (!init.isLoopback(name)) return fail(c, 403, new UsageError(`this server answers to 127.0.0.1 or localhost, not ${hostHeader.slice(0, 100)}`))
-    await next()
-  })
-  const sessions = new WebSessions()
-  const unauthorized = (message: string): Error => Object.assign(new Error(message), { name: 'UnauthorizedError' })
-  app.use('*', async (c, next) => {
-    const header = c.req.header('authorization') ?? ''
-    if (header !== '') {
-      // scripts: the API key, no cookie, no CSRF token
-      const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '')
-      const want = Buffer.from(init.apiKey)
-      if (given.length !== want.length || !timingSafeEqual(given, want)) return fail(c, 401, unauthorized('wrong API key'))
-    } else if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !isSafeMount(c.req.method, new URL(c.req.url).pathname)) {
-      // the browser: its session cookie and the session's CSRF token
-      const id = getCookie(c, SESSION_COOKIE)
-      if (sessions.touch(id) == null) return fail(c, 401, unauthorized('changes need a dashboard session (reload the page) or the API key (Authorization: Bearer KEY)'))
-      if (!sessions.checkCsrf(id, c.req.header(CSRF_HEADER))) return fail(c, 403, Object.assign(new Error(`the call carries no valid CSRF token (${CSRF_HEADER})`), { name: 'ForbiddenError' }))
-    }
-    await next()
-  })
-  // the page's session: made on first call from this machine, the CSRF token told to the page
-  app.get(`${API_BASE}/session`, c => {
-    let id = getCookie(c, SESSION_COOKIE)
-    let csrf = sessions.touch(id)
-    if (csrf == null) {
-      const made = sessions.create()
-      id = made.id
-      csrf = made.csrf
-      setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/' })
-    }
-    return c.json({ csrf })
-  })
+  webAuth(app, { apiKey: init.apiKey, password: init.password, loopback: init.loopback ?? true, secure: init.secure ?? false, isLoopback: init.isLoopback, mounts })
   app.use('*', async (c, next) => {
     await next()
     c.header('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -6,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { ConfigError } from '../errors.js'
 import type { ApiRoute, WebMount } from './api-routes.js'
 import type { DaemonMetrics } from './metrics.js'
+import type { PasswordSource } from './web-auth.js'
 
 export interface WebServerInit {
   /** `HOST:PORT` (`127.0.0.1:8486`; port 0: any free port). */
@@ -18,6 +20,10 @@ export interface WebServerInit {
   metrics: DaemonMetrics
   /** Where the dashboard's built files are (default: dist/web). */
   uiDir?: string
+  /** The GUI password (HOME/gui.json); a listen beyond loopback needs one. */
+  password?: PasswordSource
+  /** Serve HTTPS with this certificate and key (PEM); a listen beyond loopback needs it. */
+  tls?: { cert: string, key: string }
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
@@ -48,8 +54,8 @@ export function isLoopback (host: string): boolean {
 /**
  * The daemon's web face: the dashboard, the REST API under /api/v1 with its OpenAPI document, and
  * /metrics (web-app.ts). It listens on 127.0.0.1 unless told otherwise; any other address is refused
- * until a GUI password protects it. The routes (hono) are loaded at the first request: an idle daemon
- * whose dashboard nobody opens holds a listening socket and nothing more.
+ * at start until a GUI password protects it, and is served over HTTPS only. The routes (hono) are loaded
+ * at the first request: an idle daemon whose dashboard nobody opens holds a listening socket and nothing more.
  */
 export class WebServer {
   private server?: Server
@@ -60,22 +66,26 @@ export class WebServer {
 
   constructor (private readonly init: WebServerInit) {
     const { host, port } = parseListen(init.listen)
-    if (!isLoopback(host)) {
-      throw new ConfigError(`the dashboard listens on ${host} only with a GUI password, and none is set: keep gui.listen on 127.0.0.1 (reach it through an SSH tunnel), or set one with "holdfast gui password"`)
-    }
     this.host = host
     this.port = port
   }
 
   /** Where the server answers (once started). */
   get url (): string {
-    const host = this.host.includes(':') ? `[${this.host}]` : this.host
-    return `http://${host}:${this.boundPort}`
+    // a wildcard listen is reached from this machine at its loopback address
+    const reach = this.host === '0.0.0.0' ? '127.0.0.1' : this.host === '::' ? '::1' : this.host
+    const host = reach.includes(':') ? `[${reach}]` : reach
+    return `${this.init.tls != null ? 'https' : 'http'}://${host}:${this.boundPort}`
   }
 
   async start (): Promise<void> {
     if (this.server != null) return
-    const server = createServer((req, res) => { void this.serve(req, res) })
+    if (!isLoopback(this.host)) {
+      if (await this.init.password?.current() == null) throw new ConfigError(`the dashboard listens on ${this.host} only with a GUI password, and none is set: keep gui.listen on 127.0.0.1 (reach it through an SSH tunnel), or set one with "holdfast gui password"`)
+      if (this.init.tls == null) throw new ConfigError(`the dashboard listens on ${this.host} only over HTTPS: set gui.https to "auto" or true, or keep gui.listen on 127.0.0.1`)
+    }
+    const handler = (req: IncomingMessage, res: ServerResponse): void => { void this.serve(req, res) }
+    const server: Server = this.init.tls != null ? createHttpsServer({ cert: this.init.tls.cert, key: this.init.tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler)
     server.headersTimeout = 10_000
     server.requestTimeout = 60_000
     await new Promise<void>((resolve, reject) => {
@@ -114,6 +124,6 @@ export class WebServer {
     for (const name of Object.keys(ASSET_TYPES)) {
       try { assets.set(name, await readFile(join(this.init.uiDir ?? UI_DIR, name))) } catch {}
     }
-    return webApp({ apiKey: this.init.apiKey, routes: this.init.routes, mounts: this.init.mounts, metrics: this.init.metrics, assets, isLoopback })
+    return webApp({ apiKey: this.init.apiKey, routes: this.init.routes, mounts: this.init.mounts, metrics: this.init.metrics, assets, isLoopback, password: this.init.password, loopback: isLoopback(this.host), secure: this.init.tls != null })
   }
 }

@@ -6,6 +6,7 @@ import { OverviewPage } from './overview-page.js'
 import { SessionsPage } from './sessions-page.js'
 import { PeersPage } from './peers-page.js'
 import { RestorePage } from './restore-page.js'
+import { SignInGate, type SignedIn } from './sign-in-gate.js'
 
 const PAGES = [
   { path: 'overview', title: 'Overview', view: OverviewPage },
@@ -18,7 +19,7 @@ function currentPath (): string {
   return location.hash.replace(/^#\/?/, '') || 'overview'
 }
 
-function App () {
+function App ({ session }: { session: SignedIn }) {
   const [path, setPath] = useState(currentPath())
   useEffect(() => {
     const onHash = (): void => setPath(currentPath())
@@ -36,10 +37,11 @@ function App () {
         <nav aria-label='Pages'>
           {PAGES.map(p => <a key={p.path} href={`#/${p.path}`} aria-current={p.path === page.path ? 'page' : undefined}>{p.title}</a>)}
         </nav>
+        {session.passwordSet ? <button type='button' class='signout' onClick={() => { void session.signOut() }}>Sign out</button> : null}
       </header>
       <main id='main'><View /></main>
     </>
   )
 }
 
-render(<App />, document.getElementById('app')!)
+render(<SignInGate>{session => <App session={session} />}</SignInGate>, document.getElementById('app')!)
