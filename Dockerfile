@@ -36,6 +36,9 @@ VOLUME ["/var/lib/holdfast"]
 USER node
 # 4801: libp2p (peers); 8486: the dashboard, REST API and /metrics (see gui.listen in node.json)
 EXPOSE 4801/tcp 8486/tcp
+# the daemon answers /healthz (no credentials) on its dashboard's address, HTTP or HTTPS (daemon.json names it)
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s \
+  CMD node -e "const u=require('/var/lib/holdfast/daemon.json').gui;process.env.NODE_TLS_REJECT_UNAUTHORIZED='0';fetch(u+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["holdfast"]
 CMD ["daemon"]

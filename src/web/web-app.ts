@@ -6,7 +6,7 @@ import { errorJson } from '../api/api-server.js'
 import { API_BASE, type ApiRoute, type WebMount, honoPath, httpStatusOf } from './api-routes.js'
 import type { DaemonMetrics } from './metrics.js'
 import { ASSET_TYPES } from './web-server.js'
-import { webAuth, type PasswordSource } from './web-auth.js'
+import { HEALTH_PATH, webAuth, type PasswordSource } from './web-auth.js'
 
 /** What the app serves. */
 export interface WebAppInit {
@@ -56,6 +56,7 @@ export function webApp (init: WebAppInit): (req: IncomingMessage, res: ServerRes
     return name === 'app.js' || name === 'app.css' ? asset(c, name) : fail(c, 404, new UsageError('no such asset'))
   })
   app.get(`${API_BASE}/openapi.json`, c => asset(c, 'openapi.json'))
+  app.get(HEALTH_PATH, c => c.text('ok\n'))
   app.get('/metrics', async c => c.body(await init.metrics.text(), 200, { 'content-type': init.metrics.contentType }))
   for (const route of init.routes) {
     app.on(route.method.toUpperCase(), `${API_BASE}${honoPath(route.path)}`, async c => {

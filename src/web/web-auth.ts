@@ -47,12 +47,15 @@ const BASIC_CHALLENGE = 'Basic realm="Holdfast", charset="UTF-8"'
  * The web face's doors, put in front of every route of `app`:
  * - no GUI password and a loopback listen (the default): a request must name a loopback Host (DNS
  *   rebinding); a GET passes; a change needs the browser's session cookie and its CSRF token, or the API key;
- * - a GUI password set (or a listen beyond loopback): every route but the dashboard's files (/, /assets/)
- *   and session/login/logout needs a signed-in session (cookie; CSRF token for changes) or the API key
+ * - a GUI password set (or a listen beyond loopback): every route but the dashboard's files (/, /assets/),
+ *   the health check (/healthz: "ok", nothing else) and session/login/logout needs a signed-in session (cookie; CSRF token for changes) or the API key
  *   (Bearer; on mounts such as /dav/ also as the password of `Authorization: Basic`, as is the GUI
  *   password). A listen beyond loopback without a password (removed while the daemon runs) refuses all.
  * Sign-ins are limited per client address (LoginLimiter); a password check runs scrypt off the event loop.
  */
+/** Answers "ok" to anyone while the daemon serves: for health checks (Docker, systemd, monitors). */
+export const HEALTH_PATH = '/healthz'
+
 export function webAuth (app: Hono, init: WebAuthInit): void {
   const sessions = init.sessions ?? new WebSessions()
   const limiter = init.limiter ?? new LoginLimiter()
@@ -100,7 +103,8 @@ export function webAuth (app: Hono, init: WebAuthInit): void {
       if (!init.isLoopback(name)) return fail(c, 403, new ForbiddenError(`this server answers to 127.0.0.1 or localhost, not ${hostHeader.slice(0, 100)}`))
     }
     const safe = method === 'GET' || method === 'HEAD'
-    if (safe && (path === '/' || path.startsWith('/assets/'))) return await next()
+    // the dashboard's files, and whether the daemon answers at all (container and service health checks)
+    if (safe && (path === '/' || path.startsWith('/assets/') || path === HEALTH_PATH)) return await next()
     const mount = mountOf(path)
     const safeHere = safe || (mount?.safeMethods.includes(method) ?? false)
     const header = c.req.header('authorization') ?? ''

@@ -112,6 +112,10 @@ describe('dashboard security beyond loopback (integration)', function () {
       assert.equal(r.status, 401, p)
       assert.equal(r.body.error.name, 'UnauthorizedError')
     }
+    // the health check answers anyone, and says nothing but that
+    const health = await call('/healthz')
+    assert.equal(health.status, 200)
+    assert.equal(health.body, 'ok\n')
     const session = await call('/api/v1/session')
     assert.equal(session.status, 401)
     assert.equal(session.body.passwordSet, true)
