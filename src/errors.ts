@@ -101,3 +101,9 @@ export const SeedError = define('SeedError')
 export const IncompleteRegisterError = define('IncompleteRegisterError')
 /** The backup scheduler's state file (HOME/schedule.json) cannot be read or is not valid; the sets start afresh. */
 export const ScheduleStateError = define('ScheduleStateError')
+/** The operation conflicts with one under way (a backup set already running a session, a set edited while one runs). */
+export const BusyError = define('BusyError')
+/** The file system refuses this process access to a path (EACCES, EPERM). */
+export const PermissionDeniedError = define('PermissionDeniedError')
+/** A healthchecks-style ping (backup.sets[].ping) was not answered with a 2xx status in time. */
+export const PingFailedError = define('PingFailedError')

@@ -33,6 +33,7 @@ import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
 import { isAbsolute } from 'node:path'
+import { BackupControl } from './backup-control.js'
 /** How often a host deletes what its owners' quarantine holds past its grace. */
 const QUARANTINE_PURGE_MS = 3600_000
 /** The dashboard's pack health is computed at most this often. */
@@ -104,10 +105,20 @@ export class Daemon {
   private limiter?: RateLimiter
   private slots?: ByteBudget
   backups?: BackupScheduler
+  /** "Back up now", the sessions under way and their events, set edits (the dashboard's Backup page). */
+  private readonly backupControl: BackupControl
 
   constructor (private readonly init: DaemonInit) {
     this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
     this.access = new RepositoryAccess({ home: init.home, config: () => this.config!, peerStores: () => this.peerStores(), unlock: this.unlocks.unlock, idleMs: init.unlockIdleMs })
+    this.backupControl = new BackupControl({
+      home: init.home,
+      scheduler: () => this.backups,
+      sets: () => this.config?.backup.sets ?? [],
+      checkAccess: async () => await this.access.passphrase(),
+      applySets: async config => await this.restartBackups(config),
+      onError: (err, where) => this.init.onError?.(err, where)
+    })
   }
 
   get peerId (): string { return this.node!.peerId.toString() }
@@ -150,7 +161,7 @@ export class Daemon {
       this.sessionLog = new SessionLog(home)
       this.metrics = new DaemonMetrics(this.metricsSource())
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => this.access.lock() } }), mounts: this.webMounts(), metrics: this.metrics })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => this.access.lock() }, backup: this.backupControl }), mounts: this.webMounts(), metrics: this.metrics })
         try {
           await web.start()
           this.web = web
@@ -183,16 +194,7 @@ export class Daemon {
         })
         this.maintenance.start()
       }
-      if (config.backup.sets.length > 0) {
-        this.backups = new BackupScheduler({
-          home,
-          sets: config.backup.sets,
-          run: async (set, run, signal) => await this.runSet(set, run, signal),
-          retryBaseMs: config.backup.retryBaseSeconds * 1000,
-          onSession: report => { this.metrics?.session(report); this.init.onSession?.(report) },
-          onError: (err, where) => this.init.onError?.(err, where)
-        })
-      }
+      if (config.backup.sets.length > 0) this.backups = this.newBackupScheduler(config)
       this.running = true
       await this.backups?.start()
       await writeDaemonInfo(home, {
@@ -216,6 +218,7 @@ export class Daemon {
     this.access.lock()
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
       ['backup scheduler', this.backups != null ? async () => await this.backups!.stop() : undefined],
+      ['backup control', async () => await this.backupControl.stop()],
       ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
       ['scrub', this.scrubber != null ? async () => await this.scrubber!.stop() : undefined],
       ['dashboard', this.web != null ? async () => await this.web!.stop() : undefined],
@@ -269,6 +272,32 @@ export class Daemon {
     })), this.limiter, this.slots)
   }
 
+  private newBackupScheduler (config: NodeConfig): BackupScheduler {
+    return new BackupScheduler({
+      home: this.init.home,
+      sets: config.backup.sets,
+      run: async (set, run, signal) => await this.runSet(set, run, signal),
+      retryBaseMs: config.backup.retryBaseSeconds * 1000,
+      onSession: report => { this.metrics?.session(report); this.init.onSession?.(report) },
+      onError: (err, where) => this.init.onError?.(err, where)
+    })
+  }
+
+  /**
+   * Takes the backup settings and sets of a node config just written (the dashboard's set edits, which
+   * happen while no session runs): the scheduler restarts with them.
+   */
+  private async restartBackups (config: NodeConfig): Promise<void> {
+    this.config = { ...this.config!, backup: config.backup }
+    const old = this.backups
+    this.backups = undefined
+    await old?.stop()
+    if (!this.running || config.backup.sets.length === 0) return
+    const backups = this.newBackupScheduler(this.config)
+    this.backups = backups
+    await backups.start()
+  }
+
   /** Holds a backup while a restore runs (a restore takes priority). */
   private readonly pauseForRestore = async (signal?: AbortSignal): Promise<void> => {
     while (this.restores > 0) await sleep(200, undefined, { signal })
@@ -287,8 +316,10 @@ export class Daemon {
     this.commands++
     try {
       const open = async (sig?: AbortSignal): Promise<Repository> => await this.access.open(sig)
-      const { report } = await runSession({
+      // tracked for the dashboard (progress, cancel) and pinged as the set says
+      const report = await this.backupControl.session(set, run, signal, async session => (await runSession({
         home,
+        id: session.id,
         backup: config.backup,
         paths: set.paths,
         set: set.name,
@@ -299,9 +330,10 @@ export class Daemon {
         ...(run.note != null ? { note: run.note } : {}),
         ...(run.retryAt != null ? { retryAt: run.retryAt } : {}),
         open,
-        signal,
+        signal: session.signal,
+        onProgress: session.onProgress,
         extra: { pause: this.pauseForRestore, ...(trigger === 'watch' ? { minAgeMs: set.minAgeSeconds * 1000 } : {}) }
-      })
+      })).report)
       const policy = retentionPolicy(config.retention)
       if (policy != null && report.snapshot != null) {
         try {
@@ -370,6 +402,8 @@ export class Daemon {
             paths: set.paths,
             schedule: set.schedule !== '' ? set.schedule : null,
             watch: set.watch,
+            exclude: set.exclude,
+            ping: set.ping,
             nextRun: next.get(set.name)?.toISOString() ?? null,
             lastSession: mine[0] ?? null,
             lastSuccess: ok?.ended ?? null

@@ -1,6 +1,7 @@
 import Type, { type TSchema } from 'typebox'
 import { AccessState, BackupSet, ErrorBody, Overview, Peer, Session, SessionsQuery, Status, UnlockBody } from './api-schemas.js'
 import { API_BASE } from './api-routes.js'
+import { BACKUP_SPEC } from './backup-spec.js'
 
 /** What the OpenAPI document says of one route. */
 export interface ApiOperation {
@@ -30,7 +31,8 @@ export const CORE_SPEC: ApiOperation[] = [
 
 /** Every route of the REST API, as documented (the routes are in web-routes.ts; a test keeps them equal). */
 export const API_SPEC: ApiOperation[] = [
-  ...CORE_SPEC
+  ...CORE_SPEC,
+  ...BACKUP_SPEC
 ]
 
 /** The OpenAPI 3.1 document of the routes (built into dist/web/openapi.json, served at /api/v1/openapi.json). */

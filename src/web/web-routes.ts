@@ -1,17 +1,20 @@
 import type { ApiRoute } from './api-routes.js'
 import { daemonRoutes, type DaemonView } from './daemon-routes.js'
 import { accessRoutes, type AccessView } from './access-routes.js'
+import { backupRoutes, type BackupView } from './backup-routes.js'
 
 /** What each part of the REST API reads from and asks of the daemon. */
 export interface WebViews {
   daemon: DaemonView
   access: AccessView
+  backup: BackupView
 }
 
 /** Every route of the REST API (each part's routes in its own file; api-spec.ts documents them all). */
 export function webRoutes (views: WebViews, now: () => number = Date.now): ApiRoute[] {
   return [
     ...daemonRoutes(views.daemon, now),
-    ...accessRoutes(views.access)
+    ...accessRoutes(views.access),
+    ...backupRoutes(views.backup)
   ]
 }
