@@ -15,7 +15,7 @@ export type RawBackupSet = Record<string, unknown>
 export function addBackupSet (raw: RawNodeConfig, set: unknown): RawNodeConfig {
   const fields = setFields(set)
   if (typeof fields.name !== 'string' || fields.name === '') throw new UsageError('a new set needs a name')
-  return withSets(raw, [...setsOf(raw), fields])
+  return withSets(raw, [...setsOf(raw), withoutEmpty(fields)])
 }
 
 /** Replaces the fields given (name aside: a set is not renamed) of the set called `name`; NotFoundError when none is. */
@@ -24,9 +24,7 @@ export function changeBackupSet (raw: RawNodeConfig, name: string, change: unkno
   if (fields.name != null && fields.name !== name) throw new UsageError(`a set is not renamed: remove it and add one named ${JSON.stringify(fields.name)}`)
   const sets = setsOf(raw)
   const i = indexOf(sets, name)
-  const next: RawBackupSet = { ...sets[i], ...fields, name }
-  // an empty schedule or ping is written as the default would be: left out
-  for (const key of ['schedule', 'ping'] as const) if (next[key] === '') delete next[key]
+  const next = withoutEmpty({ ...sets[i], ...fields, name })
   return withSets(raw, sets.map((s, j) => j === i ? next : s))
 }
 
@@ -34,6 +32,13 @@ export function removeBackupSet (raw: RawNodeConfig, name: string): RawNodeConfi
   const sets = setsOf(raw)
   const i = indexOf(sets, name)
   return withSets(raw, sets.filter((_, j) => j !== i))
+}
+
+/** An empty schedule or ping is written as the default would be: left out. */
+function withoutEmpty (set: RawBackupSet): RawBackupSet {
+  const out = { ...set }
+  for (const key of ['schedule', 'ping']) if (out[key] === '') delete out[key]
+  return out
 }
 
 function setFields (v: unknown): RawBackupSet {

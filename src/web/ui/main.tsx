@@ -5,10 +5,12 @@ import { useResource } from './use-resource.js'
 import { OverviewPage } from './overview-page.js'
 import { SessionsPage } from './sessions-page.js'
 import { PeersPage } from './peers-page.js'
+import { BackupPage } from './backup-page.js'
 
 const PAGES = [
   { path: 'overview', title: 'Overview', view: OverviewPage },
   { path: 'sessions', title: 'Sessions', view: SessionsPage },
+  { path: 'backup', title: 'Backup', view: BackupPage },
   { path: 'peers', title: 'Peers', view: PeersPage }
 ] as const
 
