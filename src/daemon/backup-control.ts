@@ -10,7 +10,7 @@ import { SessionLog } from '../session/session-log.js'
 import type { SessionReport } from '../session/session-report.js'
 import type { BackupView } from '../web/backup-routes.js'
 import type { RunEvent, SetConfig } from '../web/backup-schemas.js'
-import { listDir } from './list-dir.js'
+import { listDir, type DirListing } from './list-dir.js'
 
 /** A run's progress goes to the listeners at most this often (a change of phase goes at once). */
 export const PROGRESS_INTERVAL_MS = 250
@@ -49,7 +49,7 @@ interface Run {
  * event streams (`closed`), the progress timers and the pings still on their way.
  */
 export class BackupControl implements BackupView {
-  private readonly runs_ = new Map<string, Run>()
+  private readonly active = new Map<string, Run>()
   private readonly listeners = new Set<(e: RunEvent) => void>()
   private readonly shutdown = new AbortController()
   private readonly pings = new Set<Promise<void>>()
@@ -62,7 +62,7 @@ export class BackupControl implements BackupView {
 
   /** Ends the event streams and the progress timers; waits for the pings on their way (each has a timeout). */
   async stop (): Promise<void> {
-    for (const run of this.runs_.values()) clearTimeout(run.timer)
+    for (const run of this.active.values()) clearTimeout(run.timer)
     this.shutdown.abort()
     this.listeners.clear()
     await Promise.allSettled([...this.pings])
@@ -84,11 +84,11 @@ export class BackupControl implements BackupView {
   }
 
   runs (): RunProgress[] {
-    return [...this.runs_.values()].map(r => r.tracker.progress)
+    return [...this.active.values()].map(r => r.tracker.progress)
   }
 
   cancel (id: string): RunProgress {
-    const run = this.runs_.get(id)
+    const run = this.active.get(id)
     if (run == null) throw new NotFoundError(`no session under way with id ${JSON.stringify(id)}`)
     run.tracker.cancel()
     run.controller.abort(new AbortedError('asked from the dashboard'))
@@ -107,7 +107,7 @@ export class BackupControl implements BackupView {
    */
   async session (set: BackupSetConfig, run: ScheduledRun, signal: AbortSignal, exec: (hooks: SessionHooks) => Promise<SessionReport>): Promise<SessionReport> {
     const id = run.id ?? SessionLog.newId()
-    const tracked = this.runs_.get(id) ?? this.register(id, set.name, run.trigger)
+    const tracked = this.active.get(id) ?? this.register(id, set.name, run.trigger)
     tracked.tracker.begin()
     this.emit(id, true)
     const started = set.ping !== '' ? this.ping(set.name, pingHealthcheck(set.ping, 'start')) : Promise.resolve()
@@ -148,14 +148,14 @@ export class BackupControl implements BackupView {
     await this.edit(raw => removeBackupSet(raw, name))
   }
 
-  async listDir (path: string, signal: AbortSignal): Promise<Awaited<ReturnType<typeof listDir>>> {
+  async listDir (path: string, signal: AbortSignal): Promise<DirListing> {
     return await listDir(path, { signal })
   }
 
   /** One edit of node.json at a time, none while a session runs (the scheduler restarts with the new sets). */
   private async edit (change: Parameters<typeof updateNodeConfig>[1]): Promise<NodeConfig> {
     const job = this.edits.then(async () => {
-      const busy = [...new Set([...this.runs_.values()].map(r => r.tracker.progress.set).concat(this.init.scheduler()?.runningSets() ?? []))]
+      const busy = [...new Set([...this.active.values()].map(r => r.tracker.progress.set).concat(this.init.scheduler()?.runningSets() ?? []))]
       if (busy.length > 0) throw new BusyError(`a session of set ${busy.join(', ')} is under way: change the sets once it is over (or cancel it)`)
       const config = await updateNodeConfig(this.init.home, change)
       await this.init.applySets(config)
@@ -167,13 +167,13 @@ export class BackupControl implements BackupView {
 
   private register (id: string, set: string, trigger: ScheduledRun['trigger']): Run {
     const run: Run = { tracker: new RunProgressTracker({ id, set, trigger, started: new Date().toISOString() }), controller: new AbortController(), lastSent: 0 }
-    this.runs_.set(id, run)
+    this.active.set(id, run)
     return run
   }
 
   /** Tells the listeners of a run's progress: now, or at most every PROGRESS_INTERVAL_MS (the latest then). */
   private emit (id: string, now = false): void {
-    const run = this.runs_.get(id)
+    const run = this.active.get(id)
     if (run == null || this.shutdown.signal.aborted) return
     const wait = run.lastSent + PROGRESS_INTERVAL_MS - Date.now()
     if (!now && wait > 0) {
@@ -188,9 +188,9 @@ export class BackupControl implements BackupView {
 
   /** The run is over: its final event, with the session report's status (once; later calls do nothing). */
   private ended (id: string, report?: SessionReport, err?: unknown): void {
-    const run = this.runs_.get(id)
+    const run = this.active.get(id)
     if (run == null) return
-    this.runs_.delete(id)
+    this.active.delete(id)
     clearTimeout(run.timer)
     const progress = run.tracker.finish(Date.now())
     const session = report != null
