@@ -139,6 +139,23 @@ describe('dashboard Backup page in a browser (integration)', function () {
     assert.deepEqual(written.backup.sets.map((s: { name: string }) => s.name), ['documents'])
   })
 
+  it('a daemon without a passphrase asks for it in the card, then backs up (from the keyboard)', async function () {
+    await owner.stop()
+    owner = await startDaemon(join(dir, 'laptop'), { HOLDFAST_PASSPHRASE: '' })
+    base = (JSON.parse(await readFile(join(owner.home, 'daemon.json'), 'utf8')) as { gui: string }).gui
+    await page.goto(`${base}/#/backup`)
+    const card = page.getByTestId('set-documents')
+    await card.getByRole('button', { name: 'Back up now' }).focus()
+    await page.keyboard.press('Enter')
+    const passphrase = card.getByLabel('Passphrase')
+    await passphrase.waitFor()
+    await passphrase.fill(PASSPHRASE)
+    await page.keyboard.press('Enter')
+    await card.getByTestId('run-status').waitFor({ timeout: 120_000 })
+    assert.equal(await card.getByTestId('run-status').innerText(), 'ok')
+    assert.equal(await card.getByRole('progressbar').getAttribute('aria-valuenow'), '100')
+  })
+
   it('on a phone\'s screen nothing overflows sideways, the edit form open', async function () {
     await page.setViewportSize({ width: 360, height: 780 })
     await page.goto(`${base}/#/backup`)
