@@ -107,3 +107,9 @@ export const UnauthorizedError = define('UnauthorizedError')
 export const ForbiddenError = define('ForbiddenError')
 /** Too many failed sign-ins from one address: wait and try again (the HTTP answer says how long in Retry-After). */
 export const TooManyRequestsError = define('TooManyRequestsError')
+/** The operation conflicts with one under way (a backup set already running a session, a set edited while one runs). */
+export const BusyError = define('BusyError')
+/** The file system refuses this process access to a path (EACCES, EPERM). */
+export const PermissionDeniedError = define('PermissionDeniedError')
+/** A healthchecks-style ping (backup.sets[].ping) was not answered with a 2xx status in time. */
+export const PingFailedError = define('PingFailedError')

@@ -134,6 +134,11 @@ export interface BackupSetConfig {
   minAgeSeconds: number
   /** Watch mode's safety net: a full rescan this often. */
   rescanSeconds: number
+  /**
+   * Healthchecks-style ping URL (http or https; empty: none): the daemon calls URL/start when a session of
+   * the set starts, URL when it succeeds (ok or partial) and URL/fail when it fails.
+   */
+  ping: string
 }
 
 export interface BackupConfig {
@@ -230,5 +235,6 @@ export const DEFAULT_BACKUP_SET: Readonly<Omit<BackupSetConfig, 'name' | 'paths'
   schedule: '',
   watch: false,
   minAgeSeconds: 60,
-  rescanSeconds: 3600
+  rescanSeconds: 3600,
+  ping: ''
 })

@@ -199,7 +199,8 @@ function backupSets (v: unknown, fail: Fail): BackupSetConfig[] {
       },
       watch: (y, g) => { set.watch = boolean(y, g) },
       minAgeSeconds: (y, g) => { set.minAgeSeconds = integer(y, 0, 86400, g) },
-      rescanSeconds: (y, g) => { set.rescanSeconds = integer(y, 1, 30 * 86400, g) }
+      rescanSeconds: (y, g) => { set.rescanSeconds = integer(y, 1, 30 * 86400, g) },
+      ping: (y, g) => { set.ping = httpUrl(y, g) }
     })
     if (set.name === '') throw f('.name is needed')
     if (set.paths.length === 0) throw f('.paths needs at least one absolute path')

@@ -38,6 +38,7 @@ import { isAbsolute } from 'node:path'
 import { davMount } from '../web/dav-mount.js'
 import { SnapshotBrowser } from './snapshot-browser.js'
 import { RestoreJobs } from './restore-jobs.js'
+import { BackupControl } from './backup-control.js'
 /** How often a host deletes what its owners' quarantine holds past its grace. */
 const QUARANTINE_PURGE_MS = 3600_000
 /** The dashboard's pack health is computed at most this often. */
@@ -135,10 +136,20 @@ export class Daemon {
 
   /** The recent log the dashboard shows. */
   readonly log = new DaemonLog()
+  /** "Back up now", the sessions under way and their events, set edits (the dashboard's Backup page). */
+  private readonly backupControl: BackupControl
 
   constructor (private readonly init: DaemonInit) {
     this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
     this.access = new RepositoryAccess({ home: init.home, config: () => this.config!, peerStores: () => this.peerStores(), unlock: this.unlocks.unlock, idleMs: init.unlockIdleMs })
+    this.backupControl = new BackupControl({
+      home: init.home,
+      scheduler: () => this.backups,
+      sets: () => this.config?.backup.sets ?? [],
+      checkAccess: async () => await this.access.passphrase(),
+      applySets: async config => await this.restartBackups(config),
+      onError: (err, where) => this.onError(err, where)
+    })
   }
 
   get peerId (): string { return this.node!.peerId.toString() }
@@ -198,7 +209,7 @@ export class Daemon {
         restores: this.restoreJobs
       })
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser, backup: this.backupControl }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
         try {
           await web.start()
           this.web = web
@@ -231,16 +242,7 @@ export class Daemon {
         })
         this.maintenance.start()
       }
-      if (config.backup.sets.length > 0) {
-        this.backups = new BackupScheduler({
-          home,
-          sets: config.backup.sets,
-          run: async (set, run, signal) => await this.runSet(set, run, signal),
-          retryBaseMs: config.backup.retryBaseSeconds * 1000,
-          onSession: report => { this.metrics?.session(report); this.onSession(report) },
-          onError: (err, where) => this.onError(err, where)
-        })
-      }
+      if (config.backup.sets.length > 0) this.backups = this.newBackupScheduler(config)
       this.running = true
       await this.backups?.start()
       this.log.add('info', `node ${node.peerId.toString()} started, listening on ${node.getMultiaddrs().map(String).join(', ') || '(no addresses)'}${this.web != null ? `; dashboard at ${this.web.url}` : ''}`)
@@ -265,6 +267,7 @@ export class Daemon {
     this.access.lock()
     const steps: Array<[string, (() => Promise<void>) | undefined]> = [
       ['backup scheduler', this.backups != null ? async () => await this.backups!.stop() : undefined],
+      ['backup control', async () => await this.backupControl.stop()],
       ['maintenance', this.maintenance != null ? async () => await this.maintenance!.stop() : undefined],
       ['scrub', this.scrubber != null ? async () => await this.scrubber!.stop() : undefined],
       ['restores', this.restoreJobs != null ? async () => await this.restoreJobs!.stop() : undefined],
@@ -322,6 +325,32 @@ export class Daemon {
     })), this.limiter, this.slots)
   }
 
+  private newBackupScheduler (config: NodeConfig): BackupScheduler {
+    return new BackupScheduler({
+      home: this.init.home,
+      sets: config.backup.sets,
+      run: async (set, run, signal) => await this.runSet(set, run, signal),
+      retryBaseMs: config.backup.retryBaseSeconds * 1000,
+      onSession: report => { this.metrics?.session(report); this.onSession(report) },
+      onError: (err, where) => this.onError(err, where)
+    })
+  }
+
+  /**
+   * Takes the backup settings and sets of a node config just written (the dashboard's set edits, which
+   * happen while no session runs): the scheduler restarts with them.
+   */
+  private async restartBackups (config: NodeConfig): Promise<void> {
+    this.config = { ...this.config!, backup: config.backup }
+    const old = this.backups
+    this.backups = undefined
+    await old?.stop()
+    if (!this.running || config.backup.sets.length === 0) return
+    const backups = this.newBackupScheduler(this.config)
+    this.backups = backups
+    await backups.start()
+  }
+
   /** Holds a backup while a restore runs (a restore takes priority). */
   private readonly pauseForRestore = async (signal?: AbortSignal): Promise<void> => {
     while (this.restores > 0) await sleep(200, undefined, { signal })
@@ -340,8 +369,10 @@ export class Daemon {
     this.commands++
     try {
       const open = async (sig?: AbortSignal): Promise<Repository> => await this.access.open(sig)
-      const { report } = await runSession({
+      // tracked for the dashboard (progress, cancel) and pinged as the set says
+      const report = await this.backupControl.session(set, run, signal, async session => (await runSession({
         home,
+        id: session.id,
         backup: config.backup,
         paths: set.paths,
         set: set.name,
@@ -352,9 +383,10 @@ export class Daemon {
         ...(run.note != null ? { note: run.note } : {}),
         ...(run.retryAt != null ? { retryAt: run.retryAt } : {}),
         open,
-        signal,
+        signal: session.signal,
+        onProgress: session.onProgress,
         extra: { pause: this.pauseForRestore, ...(trigger === 'watch' ? { minAgeMs: set.minAgeSeconds * 1000 } : {}) }
-      })
+      })).report)
       const policy = retentionPolicy(config.retention)
       if (policy != null && report.snapshot != null) {
         try {
@@ -449,6 +481,8 @@ export class Daemon {
             paths: set.paths,
             schedule: set.schedule !== '' ? set.schedule : null,
             watch: set.watch,
+            exclude: set.exclude,
+            ping: set.ping,
             nextRun: next.get(set.name)?.toISOString() ?? null,
             lastSession: mine[0] ?? null,
             lastSuccess: ok?.ended ?? snapshotTime ?? null

@@ -1,6 +1,7 @@
 import { watch, FSWatcher } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import type { BackupSetConfig } from '../config/node-config.js'
+import { BusyError, NotFoundError } from '../errors.js'
 import { emptyCounts, SessionLog, SessionReport, SessionTrigger } from '../session/index.js'
 import { CronSchedule, parseCron } from './cron.js'
 import { MAX_MISSED_COUNTED, MissedRuns, missedRuns } from './missed-runs.js'
@@ -10,6 +11,8 @@ import { ScheduleState } from './schedule-state.js'
 /** One run the scheduler asks for, and what it stands for. */
 export interface ScheduledRun {
   trigger: SessionTrigger
+  /** The id the run's session report gets, when the caller chose it (a run started from the dashboard). */
+  id?: string
   /** The cron occurrence a schedule, catch-up or retry run stands for. */
   due?: Date
   /** Retries: which one (1, 2, ...). */
@@ -161,6 +164,18 @@ export class BackupScheduler {
       out.set(state.set.name, state.retry != null && state.retry.at < next ? state.retry.at : next)
     }
     return out
+  }
+
+  /**
+   * Runs a session of the set now (trigger `manual`, after the sessions of other sets under way), through
+   * the same path as its scheduled runs: NotFoundError when no set has that name, BusyError when a session
+   * of the set is under way or waiting its turn. `done` settles with the session's report.
+   */
+  runNow (name: string, options: { id?: string } = {}): { done: Promise<SessionReport> } {
+    const state = this.states.find(s => s.set.name === name)
+    if (!this.running || state == null) throw new NotFoundError(`no backup set named ${JSON.stringify(name)}`)
+    if (state.running != null) throw new BusyError(`a ${state.running.trigger} session of set ${name} is under way (started ${state.running.since}); cancel it or wait until it ends`)
+    return { done: this.fire(state, { trigger: 'manual', ...(options.id != null ? { id: options.id } : {}) }) }
   }
 
   /** Sets with a session under way now. */

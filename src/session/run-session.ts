@@ -24,6 +24,8 @@ export interface RunSessionOptions {
   /** The set's exclude patterns, added to backup.exclude. */
   exclude?: string[]
   trigger: SessionTrigger
+  /** The report's id (default: a new one); the dashboard names a run under way by it. */
+  id?: string
   /** What the session stands for, when the scheduler started it: the report's `due`, `attempt` and `note`. */
   due?: string
   attempt?: number
@@ -66,7 +68,7 @@ export interface SessionOutcome {
 export async function runSession (options: RunSessionOptions): Promise<SessionOutcome> {
   const cfg = options.backup
   const report: SessionReport = {
-    id: SessionLog.newId(),
+    id: options.id ?? SessionLog.newId(),
     ...(options.set != null ? { set: options.set } : {}),
     trigger: options.trigger,
     ...(options.due != null ? { due: options.due } : {}),
@@ -174,7 +176,7 @@ export async function runSession (options: RunSessionOptions): Promise<SessionOu
     } catch (err) {
       error = err
       report.status = 'failed'
-      report.reason = `${(err as Error).name}: ${(err as Error).message}`
+      report.reason = isAborted(options.signal) ? cancelledReason(options.signal?.reason) : `${(err as Error).name}: ${(err as Error).message}`
       problem('errors', { message: report.reason })
     }
   } else if (run) {
@@ -209,4 +211,14 @@ export async function runSession (options: RunSessionOptions): Promise<SessionOu
   report.ended = new Date().toISOString()
   await (options.log ?? new SessionLog(options.home)).append(report)
   return { report, ...(result != null ? { result } : {}), ...(error != null ? { error } : {}) }
+}
+
+/** A session's reason when its signal stopped it: 'cancelled', and why when the canceller said (not a bare AbortError). */
+function cancelledReason (reason: unknown): string {
+  return reason instanceof Error && reason.name !== 'AbortError' && reason.message !== '' ? `cancelled (${reason.message})` : 'cancelled'
+}
+
+/** Read afresh (a check earlier in the function does not narrow it: the signal may have fired since). */
+function isAborted (signal?: AbortSignal): boolean {
+  return signal?.aborted === true
 }

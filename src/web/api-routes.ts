@@ -68,7 +68,7 @@ export function httpStatusOf (err: unknown): 400 | 401 | 403 | 404 | 409 | 423 |
   switch (name) {
     case 'UsageError': case 'ConfigError': case 'SourceNotFoundError': return 400
     case 'UnauthorizedError': return 401
-    case 'WrongPassphraseError': case 'ForbiddenError': return 403
+    case 'WrongPassphraseError': case 'ForbiddenError': case 'PermissionDeniedError': return 403
     case 'NotFoundError': case 'NoSuchSnapshotError': return 404
     case 'LockedError': case 'BusyError': return 409
     case 'PassphraseNeededError': return 423

@@ -83,6 +83,8 @@ export const BackupSet = Type.Object({
   paths: Type.Array(Type.String()),
   schedule: Type.Union([Type.String(), Type.Null()], { description: 'cron expression' }),
   watch: Type.Boolean(),
+  exclude: Type.Optional(Type.Array(Type.String(), { description: 'the set\'s exclude patterns' })),
+  ping: Type.Optional(Type.String({ description: 'the set\'s healthchecks ping URL ("": none)' })),
   nextRun: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   lastSession: Type.Union([Session, Type.Null()]),
   lastSuccess: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])

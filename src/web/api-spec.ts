@@ -3,6 +3,7 @@ import { AccessState, BackupSet, ErrorBody, LogEntry, LogQuery, Overview, Peer, 
 import { API_BASE } from './api-routes.js'
 import { SNAPSHOT_SPEC } from './snapshot-spec.js'
 import { AUTH_SPEC } from './auth-spec.js'
+import { BACKUP_SPEC } from './backup-spec.js'
 
 /** What the OpenAPI document says of one route. */
 export interface ApiOperation {
@@ -35,7 +36,8 @@ export const CORE_SPEC: ApiOperation[] = [
 export const API_SPEC: ApiOperation[] = [
   ...CORE_SPEC,
   ...SNAPSHOT_SPEC,
-  ...AUTH_SPEC
+  ...AUTH_SPEC,
+  ...BACKUP_SPEC
 ]
 
 /** The OpenAPI 3.1 document of the routes (built into dist/web/openapi.json, served at /api/v1/openapi.json). */

@@ -32,6 +32,9 @@ export interface WebAppInit {
  * carry it. Who may call what is web-auth.ts's business (loopback Host, session cookie and CSRF token, GUI
  * password, API key). Every answer forbids framing, sniffing and code from elsewhere.
  */
+/** The largest JSON body a call may send (settings, sets, an invite code). */
+const MAX_BODY = 1024 * 1024
+
 export function webApp (init: WebAppInit): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const app = new Hono()
   const mounts = init.mounts ?? []
@@ -64,7 +67,11 @@ export function webApp (init: WebAppInit): (req: IncomingMessage, res: ServerRes
         const query = route.query != null ? route.query(c.req.query()) : {}
         let body: unknown
         if (route.method !== 'get') {
-          try { body = await c.req.json() } catch { throw new UsageError('the request body is not JSON') }
+          // no body at all stands for {} (a script's `curl -X POST .../cancel`)
+          if (Number(c.req.header('content-length') ?? 0) > MAX_BODY) throw new UsageError(`the request body is larger than ${MAX_BODY} bytes`)
+          const text = await c.req.text()
+          if (text.length > MAX_BODY) throw new UsageError(`the request body is larger than ${MAX_BODY} bytes`)
+          try { body = text.trim() === '' ? {} : JSON.parse(text) } catch { throw new UsageError('the request body is not JSON') }
         }
         const result = await route.handler({ query, body, params: c.req.param() as Record<string, string>, signal: c.req.raw.signal })
         return result instanceof Response ? result : c.json(result as object)

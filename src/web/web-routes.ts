@@ -2,12 +2,14 @@ import type { ApiRoute } from './api-routes.js'
 import { daemonRoutes, type DaemonView } from './daemon-routes.js'
 import { accessRoutes, type AccessView } from './access-routes.js'
 import { snapshotRoutes, type SnapshotView } from './snapshot-routes.js'
+import { backupRoutes, type BackupView } from './backup-routes.js'
 
 /** What each part of the REST API reads from and asks of the daemon. */
 export interface WebViews {
   daemon: DaemonView
   access: AccessView
   snapshots: SnapshotView
+  backup: BackupView
 }
 
 /** Every route of the REST API (each part's routes in its own file; api-spec.ts documents them all). */
@@ -15,6 +17,7 @@ export function webRoutes (views: WebViews, now: () => number = Date.now): ApiRo
   return [
     ...daemonRoutes(views.daemon, now),
     ...accessRoutes(views.access),
-    ...snapshotRoutes(views.snapshots)
+    ...snapshotRoutes(views.snapshots),
+    ...backupRoutes(views.backup)
   ]
 }

@@ -136,7 +136,7 @@ describe('config/node config: backup sessions', () => {
     assert.deepEqual(cfg.backup.exclude, ['*.tmp'])
     assert.deepEqual(cfg.backup.hooks, { ...DEFAULT_NODE_CONFIG.backup.hooks, pre: 'true' })
     assert.equal(cfg.backup.notify.smtp.port, 587)
-    assert.deepEqual(cfg.backup.sets, [{ name: 'docs', paths: ['/home/u/docs'], exclude: [], schedule: '*/5 * * * *', watch: false, minAgeSeconds: 60, rescanSeconds: 3600 }])
+    assert.deepEqual(cfg.backup.sets, [{ name: 'docs', paths: ['/home/u/docs'], exclude: [], schedule: '*/5 * * * *', watch: false, minAgeSeconds: 60, rescanSeconds: 3600, ping: '' }])
     assert.deepEqual(DEFAULT_NODE_CONFIG.backup.sets, [])
   })
 
@@ -151,7 +151,9 @@ describe('config/node config: backup sessions', () => {
       [{ notify: { webhook: 'ftp://x' } }, /backup\.notify\.webhook must be an http\(s\) URL/],
       [{ notify: { smtp: { host: 'mail' } } }, /backup\.notify\.smtp needs from and to/],
       [{ ignoreFile: 'a/b' }, /backup\.ignoreFile must be a file name/],
-      [{ hooks: { timeoutSeconds: 0 } }, /backup\.hooks\.timeoutSeconds/]
+      [{ hooks: { timeoutSeconds: 0 } }, /backup\.hooks\.timeoutSeconds/],
+      [{ sets: [{ name: 'a', paths: ['/x'], ping: 'ftp://hc/x' }] }, /backup\.sets\[0\]\.ping must be an http\(s\) URL, got the string "ftp:\/\/hc\/x"/],
+      [{ sets: [{ name: 'a', paths: ['/x'], ping: 'not a url' }] }, /backup\.sets\[0\]\.ping must be an http\(s\) URL/]
     ]
     for (const [backup, re] of bad) assert.throws(() => parseNodeConfig({ backup }), re, JSON.stringify(backup))
   })

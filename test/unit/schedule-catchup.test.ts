@@ -104,7 +104,7 @@ describe('schedule/backup-scheduler: catch-up and retries (simulated clock)', fu
     await rm(home, { recursive: true, force: true })
   })
 
-  const set = (schedule: string, name = 'docs'): BackupSetConfig => ({ name, paths: [home], exclude: [], schedule, watch: false, minAgeSeconds: 60, rescanSeconds: 3600 })
+  const set = (schedule: string, name = 'docs'): BackupSetConfig => ({ name, paths: [home], exclude: [], schedule, watch: false, minAgeSeconds: 60, rescanSeconds: 3600, ping: '' })
   const report = (s: BackupSetConfig, run: ScheduledRun, status: SessionReport['status']): SessionReport => {
     const t = new Date().toISOString()
     return { id: SessionLog.newId(), set: s.name, trigger: run.trigger, status, paths: s.paths, started: t, ended: t, counts: emptyCounts(), bytesRead: 0, bytesAdded: 0, bytesStored: 0, warnings: [], errors: [], warningsTotal: 0, errorsTotal: 0 }

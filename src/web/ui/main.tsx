@@ -7,12 +7,14 @@ import { SessionsPage } from './sessions-page.js'
 import { PeersPage } from './peers-page.js'
 import { RestorePage } from './restore-page.js'
 import { SignInGate, type SignedIn } from './sign-in-gate.js'
+import { BackupPage } from './backup-page.js'
 
 const PAGES = [
   { path: 'overview', title: 'Overview', view: OverviewPage },
   { path: 'sessions', title: 'Sessions', view: SessionsPage },
-  { path: 'peers', title: 'Peers', view: PeersPage },
-  { path: 'restore', title: 'Restore', view: RestorePage }
+  { path: 'backup', title: 'Backup', view: BackupPage },
+  { path: 'restore', title: 'Restore', view: RestorePage },
+  { path: 'peers', title: 'Peers', view: PeersPage }
 ] as const
 
 function currentPath (): string {
