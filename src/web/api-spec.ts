@@ -1,6 +1,8 @@
 import Type, { type TSchema } from 'typebox'
 import { AccessState, BackupSet, ErrorBody, Overview, Peer, Session, SessionsQuery, Status, UnlockBody } from './api-schemas.js'
 import { API_BASE } from './api-routes.js'
+import { SETTINGS_SPEC } from './settings-spec.js'
+import { PEER_ACTION_SPEC } from './peer-action-spec.js'
 
 /** What the OpenAPI document says of one route. */
 export interface ApiOperation {
@@ -30,7 +32,9 @@ export const CORE_SPEC: ApiOperation[] = [
 
 /** Every route of the REST API, as documented (the routes are in web-routes.ts; a test keeps them equal). */
 export const API_SPEC: ApiOperation[] = [
-  ...CORE_SPEC
+  ...CORE_SPEC,
+  ...SETTINGS_SPEC,
+  ...PEER_ACTION_SPEC
 ]
 
 /** The OpenAPI 3.1 document of the routes (built into dist/web/openapi.json, served at /api/v1/openapi.json). */

@@ -1,17 +1,23 @@
 import type { ApiRoute } from './api-routes.js'
 import { daemonRoutes, type DaemonView } from './daemon-routes.js'
 import { accessRoutes, type AccessView } from './access-routes.js'
+import { settingsRoutes, type SettingsView } from './settings-routes.js'
+import { peerActionRoutes, type PeerActionView } from './peer-routes.js'
 
 /** What each part of the REST API reads from and asks of the daemon. */
 export interface WebViews {
   daemon: DaemonView
   access: AccessView
+  settings: SettingsView
+  peerActions: PeerActionView
 }
 
 /** Every route of the REST API (each part's routes in its own file; api-spec.ts documents them all). */
 export function webRoutes (views: WebViews, now: () => number = Date.now): ApiRoute[] {
   return [
     ...daemonRoutes(views.daemon, now),
-    ...accessRoutes(views.access)
+    ...accessRoutes(views.access),
+    ...settingsRoutes(views.settings),
+    ...peerActionRoutes(views.peerActions)
   ]
 }

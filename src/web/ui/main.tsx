@@ -5,11 +5,13 @@ import { useResource } from './use-resource.js'
 import { OverviewPage } from './overview-page.js'
 import { SessionsPage } from './sessions-page.js'
 import { PeersPage } from './peers-page.js'
+import { SettingsPage } from './settings-page.js'
 
 const PAGES = [
   { path: 'overview', title: 'Overview', view: OverviewPage },
   { path: 'sessions', title: 'Sessions', view: SessionsPage },
-  { path: 'peers', title: 'Peers', view: PeersPage }
+  { path: 'peers', title: 'Peers', view: PeersPage },
+  { path: 'settings', title: 'Settings', view: SettingsPage }
 ] as const
 
 function currentPath (): string {
