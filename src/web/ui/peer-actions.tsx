@@ -11,7 +11,8 @@ const EXPIRY = [
 
 /** The invite code as a QR code: an SVG in an <img> (the page's CSP allows data: images, no inline styles). */
 function QrCode ({ text }: { text: string }) {
-  const svg = renderSVG(text, { ecc: 'L', pixelSize: 4 })
+  // an SVG image needs its own size to have one in an <img>: the viewBox's
+  const svg = renderSVG(text, { ecc: 'L', pixelSize: 4 }).replace(/^<svg ([^>]*)viewBox="0 0 (\d+) (\d+)"/, '<svg $1width="$2" height="$3" viewBox="0 0 $2 $3"')
   return <img class='qr' data-testid='invite-qr' alt='QR code of the invite code' src={`data:image/svg+xml;base64,${btoa(svg)}`} />
 }
 

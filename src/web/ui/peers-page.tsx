@@ -25,7 +25,7 @@ export function PeersPage () {
           <div class='scroll'>
             <table data-testid='peers'>
               <thead>
-                <tr><th scope='col'>Peer</th><th scope='col'>Site</th><th scope='col'>Reached</th><th scope='col'>Keeps for you</th><th scope='col'>You keep for them</th><th scope='col'><span class='sr-only'>Actions</span></th></tr>
+                <tr><th scope='col'>Peer</th><th scope='col'>Site</th><th scope='col'>Reached</th><th scope='col'>Keeps for you</th><th scope='col'>You keep for them</th><th scope='col' class='actions-col'><span class='sr-only'>Actions</span></th></tr>
               </thead>
               <tbody>
                 {r.data.map(p => (
