@@ -34,6 +34,10 @@ const daemon: Command = {
       onSession: r => {
         ctx.out(`holdfast daemon: ${r.trigger} session of set ${r.set ?? '-'}: ${r.status}${r.snapshot != null ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''}${r.reason != null ? ` (${r.reason})` : ''}${r.note != null ? `; ${r.note}` : ''}${r.nextRetry != null ? `; next retry at ${r.nextRetry}` : ''}`)
       },
+      // every reload applied (SIGHUP, the dashboard's settings): one line
+      onReload: r => {
+        ctx.out(`holdfast daemon: node.json reloaded; applied now: ${r.applied.join(', ') || 'nothing changed'}${r.afterRestart.length > 0 ? `; after a restart: ${r.afterRestart.join(', ')}` : ''}`)
+      },
       onMaintenance: round => {
         const failed = round.audit?.problems.filter(p => p.outcome === 'fail').length ?? 0
         const placed = round.repair?.repaired.reduce((n, r) => n + r.placed.length, 0) ?? 0
@@ -52,11 +56,9 @@ const daemon: Command = {
       ctx.out(`holdfast daemon: node ${info.peerId} listening on ${info.addresses.join(', ') || '(no addresses)'}`)
       if (info.gui != null) ctx.out(`holdfast daemon: REST API and metrics at ${info.gui}`)
     }
-    // SIGHUP: node.json read again and applied without a restart (one line says what, or why not)
+    // SIGHUP: node.json read again and applied without a restart (onReload says what, this why not)
     const onHangup = (): void => {
-      node.reload().then(r => {
-        ctx.out(`holdfast daemon: node.json reloaded; applied now: ${r.applied.join(', ') || 'nothing changed'}${r.afterRestart.length > 0 ? `; after a restart: ${r.afterRestart.join(', ')}` : ''}`)
-      }, err => {
+      node.reload().catch(err => {
         ctx.err(`holdfast daemon: node.json not reloaded, the running configuration is kept: ${(err as Error).message ?? String(err)}`)
       })
     }

@@ -82,6 +82,12 @@ describe('settings and pairing through the REST API (integration)', function () 
     const after = await call<Settings>(a, 'GET', '/settings')
     assert.equal(after.body.bandwidth.upload, 524288)
     assert.deepEqual(after.body.bandwidth.active, { upload: 524288, download: 2097152 }, 'the limiter the transfers use')
+    await waitFor('the daemon\'s reload line', () => /holdfast daemon: node\.json reloaded; applied now: bandwidth\n/.test(a.output()))
+    const repair = await call<SettingsUpdate>(a, 'PUT', '/settings', { maintenance: { repairThreshold: 2, graceSeconds: 3600 } })
+    assert.equal(repair.status, 200, JSON.stringify(repair.body))
+    assert.deepEqual(repair.body.appliedNow, ['maintenance'])
+    assert.equal(repair.body.settings.maintenance.repairThreshold, 2)
+    assert.equal(repair.body.settings.maintenance.enabled, false, 'the keys not given are kept')
   })
 
   it('an invalid value answers 400 with the text a daemon started on such a node.json prints; node.json is left byte for byte', async function () {
