@@ -303,6 +303,7 @@ export class Daemon {
 
   async stop (): Promise<void> {
     this.running = false
+    await this.reloading.catch(() => {}) // a reload under way ends first (it starts nothing once not running)
     clearInterval(this.purgeTimer)
     this.unlocks.clear()
     this.access.lock()
