@@ -11,7 +11,8 @@ import type { SettingsPatch } from '../web/settings-schemas.js'
 export function applySettingsPatch (raw: RawNodeConfig, patch: SettingsPatch): RawNodeConfig {
   const out: RawNodeConfig = { ...raw }
   for (const key of ['retention', 'bandwidth', 'maintenance'] as const) {
-    if (patch[key] !== undefined) out[key] = merge(raw[key], patch[key])
+    const merged = patch[key] !== undefined ? merge(raw[key], patch[key]) : undefined
+    if (merged !== undefined) out[key] = merged
   }
   if (patch.vault !== undefined) out.vault = patch.vault
   const n = patch.notifications as unknown
@@ -20,11 +21,12 @@ export function applySettingsPatch (raw: RawNodeConfig, patch: SettingsPatch): R
     if (!isObject(n)) backup.notify = n
     else {
       const { smtp, ...rest } = n
-      const notify = merge(backup.notify, rest) as Record<string, unknown>
-      if (smtp !== undefined && isObject(notify)) notify.smtp = merge(notify.smtp, smtp)
-      backup.notify = notify
+      let notify = merge(backup.notify, rest)
+      const mail = smtp !== undefined ? merge(isObject(notify) ? notify.smtp : undefined, smtp) : undefined
+      if (mail !== undefined) notify = { ...(isObject(notify) ? notify : {}), smtp: mail }
+      if (notify !== undefined) backup.notify = notify
     }
-    out.backup = backup
+    if (backup.notify !== undefined) out.backup = backup
   }
   return out
 }
@@ -35,5 +37,6 @@ function isObject (v: unknown): v is Record<string, unknown> {
 
 function merge (current: unknown, change: unknown): unknown {
   if (!isObject(change)) return change
+  if (Object.keys(change).length === 0) return current // nothing changed: the file keeps what it had (or lacked)
   return { ...(isObject(current) ? current : {}), ...change }
 }

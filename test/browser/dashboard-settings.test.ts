@@ -129,7 +129,7 @@ describe('dashboard: settings and pairing in a browser (integration)', function 
     await pageA.getByRole('button', { name: 'Save retention' }).click()
     const retention = pageA.getByTestId('settings-retention')
     await retention.getByText('Saved. Applied now: retention.').waitFor()
-    assert.equal(JSON.parse(await readFile(path, 'utf8')).retention.daily, 7)
+    assert.deepEqual(JSON.parse(await readFile(path, 'utf8')).retention, { daily: 7 }, 'only the value changed is written')
 
     const before = await readFile(path)
     await pageA.getByLabel('Upload limit (bytes per second)').fill('lots')

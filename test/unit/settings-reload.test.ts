@@ -38,6 +38,9 @@ describe('settings and reload', () => {
       vault: '/v'
     })
     assert.deepEqual(raw.retention, { daily: 3, prune: false }, 'the input is not changed')
+    assert.deepEqual(applySettingsPatch({}, { notifications: { smtp: { host: 'mail' } } }), { backup: { notify: { smtp: { host: 'mail' } } } })
+    // an empty section leaves the file as it was
+    assert.deepEqual(applySettingsPatch({ vault: '/v' }, { retention: {}, notifications: { smtp: {} } }), { vault: '/v' })
     // a section that is not an object is written as it is: the file's check names it
     assert.throws(() => parseNodeConfig(applySettingsPatch({}, { retention: 5 as never })), /retention must be an object, got 5/)
   })

@@ -39,6 +39,13 @@ function num (text: string): number | string {
   return /^-?\d+$/.test(t) ? Number(t) : t
 }
 
+/** The keys of `next` whose values differ from `current`'s: a save writes only what was changed into node.json. */
+function changed<T extends object> (current: T, next: Partial<Record<keyof T, unknown>>): Partial<Record<keyof T, never>> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(next)) if (JSON.stringify((current as Record<string, unknown>)[k]) !== JSON.stringify(v)) out[k] = v
+  return out as Partial<Record<keyof T, never>>
+}
+
 function lines (text: string): string[] {
   return text.split('\n').map(l => l.trim()).filter(l => l !== '')
 }
@@ -104,7 +111,7 @@ function RetentionForm ({ s, onSaved }: FormProps) {
   const [v, setV] = useState<Record<string, string>>(Object.fromEntries(KEEP.map(k => [k, String(s.retention[k])])))
   const [prune, setPrune] = useState(s.retention.prune)
   return (
-    <SettingsForm id='retention' title='Retention' onSaved={onSaved} patch={() => ({ retention: { ...Object.fromEntries(KEEP.map(k => [k, num(v[k])])), prune } as never })}>
+    <SettingsForm id='retention' title='Retention' onSaved={onSaved} patch={() => ({ retention: changed(s.retention, { ...Object.fromEntries(KEEP.map(k => [k, num(v[k])])), prune }) })}>
       <p class='hint'>Snapshots kept after each scheduled backup: how many of each kind (-1: all; 0 everywhere: keep every snapshot).</p>
       {KEEP.map(k => <Field key={k} id={`retention-${k}`} label={`Keep ${k}`} inputMode='numeric' value={v[k]} onInput={x => setV({ ...v, [k]: x })} />)}
       <Check id='retention-prune' label='Prune after forgetting (frees the space)' checked={prune} onChange={setPrune} />
@@ -118,7 +125,7 @@ function BandwidthForm ({ s, onSaved }: FormProps) {
   const [windows, setWindows] = useState(s.bandwidth.windows.join('\n'))
   const rate = (n: number): string => n > 0 ? `${bytes(n)}/s` : 'unlimited'
   return (
-    <SettingsForm id='bandwidth' title='Bandwidth' onSaved={onSaved} patch={() => ({ bandwidth: { upload: num(up), download: num(down), windows: lines(windows) } })}>
+    <SettingsForm id='bandwidth' title='Bandwidth' onSaved={onSaved} patch={() => ({ bandwidth: changed(s.bandwidth, { upload: num(up), download: num(down), windows: lines(windows) }) })}>
       <p class='hint' data-testid='bandwidth-active'>Applied now: upload {rate(s.bandwidth.active.upload)}, download {rate(s.bandwidth.active.download)}.</p>
       <Field id='bandwidth-upload' label='Upload limit (bytes per second)' hint='0: unlimited; or a size such as 512KiB' value={up} onInput={setUp} />
       <Field id='bandwidth-download' label='Download limit (bytes per second)' hint='0: unlimited; or a size such as 2MiB' value={down} onInput={setDown} />
@@ -147,9 +154,9 @@ function NotificationsForm ({ s, onSaved }: FormProps) {
   const [testing, setTesting] = useState(false)
   const patch = (): SettingsPatch => ({
     notifications: {
-      when,
+      ...changed(n, { when }),
       ...(dropWebhook ? { webhook: '' } : webhook.trim() !== '' ? { webhook: webhook.trim() } : {}),
-      smtp: { host: host.trim(), port: num(port) as number, secure, user, passwordFile, from: from.trim(), to: to.split(',').map(a => a.trim()).filter(a => a !== '') }
+      smtp: changed(n.smtp, { host: host.trim(), port: num(port), secure, user, passwordFile, from: from.trim(), to: to.split(',').map(a => a.trim()).filter(a => a !== '') })
     }
   })
   const sendTest = async (): Promise<void> => {
@@ -203,7 +210,7 @@ function MaintenanceForm ({ s, onSaved }: FormProps) {
   const [grace, setGrace] = useState(String(m.graceSeconds))
   const [period, setPeriod] = useState(String(m.auditPeriodSeconds))
   return (
-    <SettingsForm id='maintenance' title='Maintenance' onSaved={onSaved} patch={() => ({ maintenance: { enabled, repair, repairThreshold: num(threshold) as number, graceSeconds: num(grace) as number, auditPeriodSeconds: num(period) as number } })}>
+    <SettingsForm id='maintenance' title='Maintenance' onSaved={onSaved} patch={() => ({ maintenance: changed(m, { enabled, repair, repairThreshold: num(threshold), graceSeconds: num(grace), auditPeriodSeconds: num(period) }) })}>
       <Check id='maintenance-enabled' label='Scheduled audits and repairs' checked={enabled} onChange={setEnabled} />
       <Check id='maintenance-repair' label='Repair lost shards automatically' checked={repair} onChange={setRepair} />
       <Field id='maintenance-threshold' label='Repair threshold (good shards)' inputMode='numeric' value={threshold} onInput={setThreshold} hint='repair a pack once fewer good shards than this remain; 0: at any loss' />
