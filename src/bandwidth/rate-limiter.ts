@@ -18,16 +18,35 @@ export interface RateLimiterInit {
  * with the time-of-day windows applied at each request.
  */
 export class RateLimiter {
-  private readonly up: TokenBucket
-  private readonly down: TokenBucket
+  private up: TokenBucket
+  private down: TokenBucket
   private readonly now: () => number
+  private init: RateLimiterInit
 
-  constructor (private readonly init: RateLimiterInit) {
+  constructor (init: RateLimiterInit) {
+    this.init = init
     this.now = init.now ?? Date.now
     const t = this.now()
     const start = this.limits(t)
     this.up = new TokenBucket(start.upload, this.burstFor(start.upload), t)
     this.down = new TokenBucket(start.download, this.burstFor(start.download), t)
+  }
+
+  /**
+   * New limits and windows, in place (a reload of the node config): the stores that share this limiter
+   * keep it, and their next request waits by the new rates (the buckets start afresh).
+   */
+  setLimits (limits: Pick<RateLimiterInit, 'upload' | 'download' | 'windows'>): void {
+    this.init = { ...this.init, upload: limits.upload, download: limits.download, windows: limits.windows }
+    const t = this.now()
+    const start = this.limits(t)
+    this.up = new TokenBucket(start.upload, this.burstFor(start.upload), t)
+    this.down = new TokenBucket(start.download, this.burstFor(start.download), t)
+  }
+
+  /** The limits in force now (the base ones, or a window's), bytes per second; 0: unlimited. */
+  current (): RateLimits {
+    return this.limits(this.now())
   }
 
   get limited (): boolean {

@@ -14,7 +14,7 @@ const DEFAULT_QUOTA = '10GiB'
 const daemon: Command = {
   name: 'daemon',
   usage: 'holdfast daemon [--home DIR] [--listen MULTIADDR]...',
-  summary: 'run the node (owner and host) in the foreground until SIGINT or SIGTERM',
+  summary: 'run the node (owner and host) in the foreground until SIGINT or SIGTERM (SIGHUP: reload node.json)',
   options: { listen: { type: 'string', multiple: true } },
   minArgs: 0,
   maxArgs: 0,
@@ -30,7 +30,11 @@ const daemon: Command = {
       onError: (err, where) => { if (where === 'dashboard' || process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) },
       onScrub: pass => { const line = scrubLine(pass); if (line != null) ctx.out(`holdfast daemon: ${line}`) },
       onSession: r => ctx.out(`holdfast daemon: ${sessionLine(r)}`),
-      onMaintenance: round => { for (const line of maintenanceLines(round)) ctx.out(`holdfast daemon: ${line.message}`) }
+      onMaintenance: round => { for (const line of maintenanceLines(round)) ctx.out(`holdfast daemon: ${line.message}`) },
+      // every reload applied (SIGHUP, the dashboard's settings): one line
+      onReload: r => {
+        ctx.out(`holdfast daemon: node.json reloaded; applied now: ${r.applied.join(', ') || 'nothing changed'}${r.afterRestart.length > 0 ? `; after a restart: ${r.afterRestart.join(', ')}` : ''}`)
+      }
     })
     await node.start()
     const info = { peerId: node.peerId, addresses: node.node!.getMultiaddrs().map(String), home, ...(node.guiUrl != null ? { gui: node.guiUrl } : {}) }
@@ -39,10 +43,21 @@ const daemon: Command = {
       ctx.out(`holdfast daemon: node ${info.peerId} listening on ${info.addresses.join(', ') || '(no addresses)'}`)
       if (info.gui != null) ctx.out(`holdfast daemon: REST API and metrics at ${info.gui}`)
     }
-    await new Promise<void>(resolve => {
-      if (ctx.signal.aborted) resolve()
-      else ctx.signal.addEventListener('abort', () => resolve(), { once: true })
-    })
+    // SIGHUP: node.json read again and applied without a restart (onReload says what, this why not)
+    const onHangup = (): void => {
+      node.reload().catch(err => {
+        ctx.err(`holdfast daemon: node.json not reloaded, the running configuration is kept: ${(err as Error).message ?? String(err)}`)
+      })
+    }
+    process.on('SIGHUP', onHangup)
+    try {
+      await new Promise<void>(resolve => {
+        if (ctx.signal.aborted) resolve()
+        else ctx.signal.addEventListener('abort', () => resolve(), { once: true })
+      })
+    } finally {
+      process.off('SIGHUP', onHangup)
+    }
     await node.stop()
     if (!ctx.json) ctx.out('holdfast daemon: stopped')
     return 0

@@ -39,6 +39,10 @@ import { davMount } from '../web/dav-mount.js'
 import { SnapshotBrowser } from './snapshot-browser.js'
 import { RestoreJobs } from './restore-jobs.js'
 import { BackupControl } from './backup-control.js'
+import { DaemonNotRunningError } from '../errors.js'
+import { configChanges, reloadedConfig } from './config-changes.js'
+import { DaemonSettings } from './settings-view.js'
+import { DaemonPeerActions } from './peer-actions.js'
 /** How often a host deletes what its owners' quarantine holds past its grace. */
 const QUARANTINE_PURGE_MS = 3600_000
 /** The dashboard's pack health is computed at most this often. */
@@ -65,8 +69,16 @@ export interface DaemonInit {
   onMaintenance?: (round: MaintenanceRound) => void
   /** Told of every session the daemon ran or skipped (schedules, watch mode). */
   onSession?: (report: SessionReport) => void
+  /** Told of every reload of node.json that was applied (SIGHUP, the dashboard's settings). */
+  onReload?: (result: ReloadResult) => void
   /** How long the repository's keys stay unlocked after a command used them (default 10 min; 0: not kept). */
   unlockIdleMs?: number
+}
+
+/** What a reload of node.json did: the keys applied now, and those changed that take effect after a restart. */
+export interface ReloadResult {
+  applied: string[]
+  afterRestart: string[]
 }
 
 export interface CommandIo {
@@ -138,6 +150,12 @@ export class Daemon {
   readonly log = new DaemonLog()
   /** "Back up now", the sessions under way and their events, set edits (the dashboard's Backup page). */
   private readonly backupControl: BackupControl
+  /** The configuration as the daemon started: the keys read only at start keep these values until a restart. */
+  private started?: NodeConfig
+  /** Keys of node.json changed since the start that take effect after a restart. */
+  restartPending: string[] = []
+  /** Reloads run one at a time. */
+  private reloading: Promise<unknown> = Promise.resolve()
 
   constructor (private readonly init: DaemonInit) {
     this.unlocks = new UnlockCache({ idleMs: init.unlockIdleMs })
@@ -147,7 +165,7 @@ export class Daemon {
       scheduler: () => this.backups,
       sets: () => this.config?.backup.sets ?? [],
       checkAccess: async () => await this.access.passphrase(),
-      applySets: async config => await this.restartBackups(config),
+      applySets: async () => { await this.reload() },
       onError: (err, where) => this.onError(err, where)
     })
   }
@@ -164,6 +182,8 @@ export class Daemon {
       const config = { ...await loadNodeConfig(home) }
       if (this.init.listen != null && this.init.listen.length > 0) config.listen = this.init.listen
       this.config = config
+      this.started = config
+      this.restartPending = []
       this.limiter = new RateLimiter({ upload: config.bandwidth.upload, download: config.bandwidth.download, windows: config.bandwidth.windows.map(parseWindow) })
       this.slots = new ByteBudget(config.transfers)
       const privateKey = await loadIdentity(home)
@@ -209,7 +229,7 @@ export class Daemon {
         restores: this.restoreJobs
       })
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser, backup: this.backupControl }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser, backup: this.backupControl, settings: this.settingsView(profile.name), peerActions: this.peerActionsView() }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
         try {
           await web.start()
           this.web = web
@@ -219,32 +239,10 @@ export class Daemon {
           this.onError(new ConfigError(`the dashboard cannot listen on ${config.gui.listen} (${(err as Error).message}): set gui.listen to a free port`), 'dashboard')
         }
       }
-      if (config.scrub.enabled) {
-        this.scrubber = new Scrubber({
-          store: this.host,
-          periodMs: config.scrub.periodSeconds * 1000,
-          bytesPerSecond: config.scrub.bytesPerSecond,
-          onPass: pass => this.onScrub(pass),
-          onError: err => this.onError(err, 'scrub')
-        })
-        this.scrubber.start()
-      }
-      // the owner's scheduled audits and repairs, for a repository whose shards go to peers
-      if ((await readHomeConfig(home).catch(() => undefined))?.peers === true) {
-        this.maintenance = new MaintenanceScheduler({
-          home,
-          settings: config.maintenance,
-          locks: config.locks,
-          openStores: () => this.peerStores(),
-          busy: () => this.commands > 0,
-          onRound: round => { this.invalidateRegister(); this.recordRound(round); this.onMaintenance(round) },
-          onError: err => this.onError(err, 'scheduled maintenance')
-        })
-        this.maintenance.start()
-      }
-      if (config.backup.sets.length > 0) this.backups = this.newBackupScheduler(config)
+      this.startScrubber(config)
+      await this.startMaintenance(config)
       this.running = true
-      await this.backups?.start()
+      await this.restartBackups(config)
       this.log.add('info', `node ${node.peerId.toString()} started, listening on ${node.getMultiaddrs().map(String).join(', ') || '(no addresses)'}${this.web != null ? `; dashboard at ${this.web.url}` : ''}`)
       await writeDaemonInfo(home, {
         pid: process.pid,
@@ -260,8 +258,97 @@ export class Daemon {
     }
   }
 
+  /**
+   * Reads node.json again and applies it without a restart: bandwidth limits and windows (the limiter
+   * in place), parallel transfers, retention, notifications and the rest of `backup` (read by each
+   * session), vault, placement, scrub (restarted), maintenance and locks (the scheduler restarted once
+   * idle), the backup sets (restartBackups). The keys read only at start (config-changes.ts) keep their
+   * running values and are reported as taking effect after a restart. An invalid file changes nothing:
+   * its ConfigError (the texts of a start) goes to onError and to the caller.
+   */
+  async reload (): Promise<ReloadResult> {
+    const run = this.reloading.then(async () => await this.reloadNow(), async () => await this.reloadNow())
+    this.reloading = run.catch(() => {})
+    return await run
+  }
+
+  private async reloadNow (): Promise<ReloadResult> {
+    const running = this.config
+    const started = this.started
+    if (!this.running || running == null || started == null) throw new DaemonNotRunningError('the daemon is not running')
+    let next: NodeConfig
+    try {
+      next = { ...await loadNodeConfig(this.init.home) }
+    } catch (err) {
+      this.onError(err, 'reload')
+      throw err
+    }
+    if (this.init.listen != null && this.init.listen.length > 0) next.listen = this.init.listen
+    const config = reloadedConfig(started, next)
+    const { live } = configChanges(running, config)
+    this.restartPending = configChanges(started, next).restart
+    this.config = config
+    const changed = (key: string): boolean => live.includes(key)
+    const step = async (what: string, fn: () => Promise<void> | void): Promise<void> => {
+      try { await fn() } catch (err) { this.onError(err, `reload: ${what}`) }
+    }
+    if (changed('bandwidth')) await step('bandwidth', () => this.limiter?.setLimits({ upload: config.bandwidth.upload, download: config.bandwidth.download, windows: config.bandwidth.windows.map(parseWindow) }))
+    if (changed('transfers')) this.slots = new ByteBudget(config.transfers)
+    if (changed('scrub')) {
+      await step('scrub', async () => {
+        await this.scrubber?.stop()
+        this.scrubber = undefined
+        if (this.running) this.startScrubber(config)
+      })
+    }
+    if (changed('maintenance') || changed('locks')) {
+      await step('maintenance', async () => {
+        const old = this.maintenance
+        await old?.idle()
+        await old?.stop()
+        this.maintenance = undefined
+        if (this.running) await this.startMaintenance(config)
+      })
+    }
+    if (changed('backup.sets') || changed('backup.retryBaseSeconds')) await step('backup sets', async () => { if (this.running) await this.restartBackups(config) })
+    const result = { applied: live, afterRestart: [...this.restartPending] }
+    this.log.add('info', `node.json reloaded; applied now: ${live.join(', ') || 'nothing changed'}${result.afterRestart.length > 0 ? `; after a restart: ${result.afterRestart.join(', ')}` : ''}`)
+    this.init.onReload?.(result)
+    return result
+  }
+
+  /** The host's background re-hash of what it keeps for others, when the config enables it. */
+  private startScrubber (config: NodeConfig): void {
+    if (!config.scrub.enabled || this.host == null) return
+    this.scrubber = new Scrubber({
+      store: this.host,
+      periodMs: config.scrub.periodSeconds * 1000,
+      bytesPerSecond: config.scrub.bytesPerSecond,
+      onPass: pass => this.onScrub(pass),
+      onError: err => this.onError(err, 'scrub')
+    })
+    this.scrubber.start()
+  }
+
+  /** The owner's scheduled audits and repairs, for a repository whose shards go to peers. */
+  private async startMaintenance (config: NodeConfig): Promise<void> {
+    const home = this.init.home
+    if ((await readHomeConfig(home).catch(() => undefined))?.peers !== true) return
+    this.maintenance = new MaintenanceScheduler({
+      home,
+      settings: config.maintenance,
+      locks: config.locks,
+      openStores: () => this.peerStores(),
+      busy: () => this.commands > 0,
+      onRound: round => { this.invalidateRegister(); this.recordRound(round); this.onMaintenance(round) },
+      onError: err => this.onError(err, 'scheduled maintenance')
+    })
+    this.maintenance.start()
+  }
+
   async stop (): Promise<void> {
     this.running = false
+    await this.reloading.catch(() => {}) // a reload under way ends first (it starts nothing once not running)
     clearInterval(this.purgeTimer)
     this.unlocks.clear()
     this.access.lock()
@@ -337,16 +424,15 @@ export class Daemon {
   }
 
   /**
-   * Takes the backup settings and sets of a node config just written (the dashboard's set edits, which
-   * happen while no session runs): the scheduler restarts with them.
+   * Stops the backup scheduler (a session under way is stopped) and starts one with the sets of `config`
+   * (at start, and on a reload that changed them: SIGHUP, the dashboard's set edits and settings).
    */
   private async restartBackups (config: NodeConfig): Promise<void> {
-    this.config = { ...this.config!, backup: config.backup }
     const old = this.backups
     this.backups = undefined
     await old?.stop()
     if (!this.running || config.backup.sets.length === 0) return
-    const backups = this.newBackupScheduler(this.config)
+    const backups = this.newBackupScheduler(config)
     this.backups = backups
     await backups.start()
   }
@@ -492,6 +578,16 @@ export class Daemon {
     }
   }
 
+  /** The dashboard's settings (settings-view.ts): changed through node.json, then reloaded. */
+  private settingsView (node: string): DaemonSettings {
+    return new DaemonSettings({ home: this.init.home, config: () => this.config!, limits: () => this.limiter!.current(), afterRestart: () => this.restartPending, reload: async () => await this.reload(), node })
+  }
+
+  /** Pairing from the dashboard (peer-actions.ts). */
+  private peerActionsView (): DaemonPeerActions {
+    return new DaemonPeerActions({ pairing: () => this.pairing!, trust: () => this.trust!, presence: () => this.presence, peers: () => this.peerViews(), inviteExpirySeconds: () => this.config!.inviteExpirySeconds })
+  }
+
   /** The packs of this node's repository on its peers by the shards reachable now; null when not known. */
   private async packsNow (): Promise<PackHealthSummary | null> {
     return (await this.registerNow())?.packs ?? null
@@ -588,7 +684,7 @@ export class Daemon {
     }))
     api.route('/peers/invite', async ({ body }) => {
       const quota = sizeField(body.quota, 'quota')
-      const code = await this.pairing!.createInvite({ quota, name: optString(body.name, 'name'), expirySeconds: optNumber(body.expirySeconds, 'expirySeconds') })
+      const code = await this.pairing!.createInvite({ quota, name: optString(body.name, 'name'), expirySeconds: optNumber(body.expirySeconds, 'expirySeconds') ?? this.config?.inviteExpirySeconds })
       return { code }
     })
     api.route('/peers/accept', async ({ body, signal }) => {

@@ -39,6 +39,8 @@ export function systemdUnit (o: UnitOptions): string {
     '[Service]',
     'Type=simple',
     `ExecStart=${quote(o.node)} ${quote(o.cli)} daemon --home ${quote(o.home)}`,
+    // systemctl reload: the daemon reads node.json again (SIGHUP)
+    'ExecReload=/bin/kill -HUP $MAINPID',
     `Environment=${quote(`HOLDFAST_HOME=${o.home}`)}`,
     ...(o.user ? [] : o.runAs != null ? [`User=${o.runAs}`] : []),
     'Restart=on-failure',

@@ -79,7 +79,8 @@ export async function notifySession (report: SessionReport, config: NotifyConfig
   return failures
 }
 
-async function postWebhook (url: string, body: unknown, signal?: AbortSignal): Promise<void> {
+/** POSTs `body` as JSON to `url` (15 s at most); NotificationError when it fails. */
+export async function postWebhook (url: string, body: unknown, signal?: AbortSignal): Promise<void> {
   const timeout = AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)
   let res: Response
   try {

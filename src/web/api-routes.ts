@@ -66,10 +66,10 @@ export function textParam (raw: Record<string, string>, name: string, max: numbe
 export function httpStatusOf (err: unknown): 400 | 401 | 403 | 404 | 409 | 423 | 429 | 500 | 507 {
   const name = (err as Error | undefined)?.name ?? ''
   switch (name) {
-    case 'UsageError': case 'ConfigError': case 'SourceNotFoundError': return 400
+    case 'UsageError': case 'ConfigError': case 'SourceNotFoundError': case 'PairingError': return 400
     case 'UnauthorizedError': return 401
     case 'WrongPassphraseError': case 'ForbiddenError': case 'PermissionDeniedError': return 403
-    case 'NotFoundError': case 'NoSuchSnapshotError': return 404
+    case 'NotFoundError': case 'NoSuchSnapshotError': case 'UnknownPeerError': return 404
     case 'LockedError': case 'BusyError': return 409
     case 'PassphraseNeededError': return 423
     case 'TooManyRequestsError': return 429

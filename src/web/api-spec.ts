@@ -4,6 +4,8 @@ import { API_BASE } from './api-routes.js'
 import { SNAPSHOT_SPEC } from './snapshot-spec.js'
 import { AUTH_SPEC } from './auth-spec.js'
 import { BACKUP_SPEC } from './backup-spec.js'
+import { SETTINGS_SPEC } from './settings-spec.js'
+import { PEER_ACTION_SPEC } from './peer-action-spec.js'
 
 /** What the OpenAPI document says of one route. */
 export interface ApiOperation {
@@ -37,7 +39,9 @@ export const API_SPEC: ApiOperation[] = [
   ...CORE_SPEC,
   ...SNAPSHOT_SPEC,
   ...AUTH_SPEC,
-  ...BACKUP_SPEC
+  ...BACKUP_SPEC,
+  ...SETTINGS_SPEC,
+  ...PEER_ACTION_SPEC
 ]
 
 /** The OpenAPI 3.1 document of the routes (built into dist/web/openapi.json, served at /api/v1/openapi.json). */

@@ -3,6 +3,8 @@ import { daemonRoutes, type DaemonView } from './daemon-routes.js'
 import { accessRoutes, type AccessView } from './access-routes.js'
 import { snapshotRoutes, type SnapshotView } from './snapshot-routes.js'
 import { backupRoutes, type BackupView } from './backup-routes.js'
+import { settingsRoutes, type SettingsView } from './settings-routes.js'
+import { peerActionRoutes, type PeerActionView } from './peer-routes.js'
 
 /** What each part of the REST API reads from and asks of the daemon. */
 export interface WebViews {
@@ -10,6 +12,8 @@ export interface WebViews {
   access: AccessView
   snapshots: SnapshotView
   backup: BackupView
+  settings: SettingsView
+  peerActions: PeerActionView
 }
 
 /** Every route of the REST API (each part's routes in its own file; api-spec.ts documents them all). */
@@ -18,6 +22,8 @@ export function webRoutes (views: WebViews, now: () => number = Date.now): ApiRo
     ...daemonRoutes(views.daemon, now),
     ...accessRoutes(views.access),
     ...snapshotRoutes(views.snapshots),
-    ...backupRoutes(views.backup)
+    ...backupRoutes(views.backup),
+    ...settingsRoutes(views.settings),
+    ...peerActionRoutes(views.peerActions)
   ]
 }

@@ -8,13 +8,15 @@ import { PeersPage } from './peers-page.js'
 import { RestorePage } from './restore-page.js'
 import { SignInGate, type SignedIn } from './sign-in-gate.js'
 import { BackupPage } from './backup-page.js'
+import { SettingsPage } from './settings-page.js'
 
 const PAGES = [
   { path: 'overview', title: 'Overview', view: OverviewPage },
   { path: 'sessions', title: 'Sessions', view: SessionsPage },
   { path: 'backup', title: 'Backup', view: BackupPage },
   { path: 'restore', title: 'Restore', view: RestorePage },
-  { path: 'peers', title: 'Peers', view: PeersPage }
+  { path: 'peers', title: 'Peers', view: PeersPage },
+  { path: 'settings', title: 'Settings', view: SettingsPage }
 ] as const
 
 function currentPath (): string {
