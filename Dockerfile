@@ -9,8 +9,9 @@ FROM node:24-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+# the native addons build against the headers that come with the image's Node (no download from nodejs.org)
+ENV npm_config_nodedir=/usr/local
 WORKDIR /app
-COPY package.json package-lock.json ./
 COPY . .
 # npm ci builds the native addons and runs `prepare` (npm run build: dist/ and dist/web/)
 RUN npm ci --no-audit --no-fund \
