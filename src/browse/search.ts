@@ -1,6 +1,6 @@
 import type { Repository } from '../repository/repository.js'
 import type { SnapshotRecord, TreeNode } from '../format/format.js'
-import { isSafeName } from '../restore/plan.js'
+import { isSafeName } from '../restore/snapshot-path.js'
 import { checkAbort } from '../util/check-abort.js'
 import { entryOf, type SnapshotEntry } from './snapshot-path.js'
 

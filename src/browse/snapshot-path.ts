@@ -2,7 +2,7 @@ import { posix } from 'node:path'
 import type { Repository } from '../repository/repository.js'
 import type { Tree, TreeNode } from '../format/format.js'
 import { NoSuchSnapshotError, UsageError } from '../errors.js'
-import { isSafeName } from '../restore/plan.js'
+import { isSafeName } from '../restore/snapshot-path.js'
 
 /** One entry of a snapshot's directory, as the browser shows it. */
 export interface SnapshotEntry {

@@ -1,7 +1,7 @@
 import { Zip, ZipPassThrough } from 'fflate'
 import type { Repository } from '../repository/repository.js'
 import type { Tree } from '../format/format.js'
-import { isSafeName } from '../restore/plan.js'
+import { isSafeName } from '../restore/snapshot-path.js'
 import { checkAbort } from '../util/check-abort.js'
 import { fileBytes } from './file-bytes.js'
 

@@ -80,7 +80,7 @@ export class RestoreJobs {
   private async run (repo: Repository, tree: string, body: RestoreBody, p: RestoreProgress): Promise<void> {
     const end = this.init.begin()
     const signal = this.controller.signal
-    const total: Omit<RestoreResult, 'verified'> = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, failed: [] }
+    const total: Omit<RestoreResult, 'verified'> = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, failed: [], fileRecordsPeak: 0 }
     let error: Error | undefined
     try {
       for (const path of body.paths) {
@@ -104,6 +104,7 @@ export class RestoreJobs {
         total.bytes += res.bytes
         total.skipped += res.skipped
         total.failed.push(...res.failed)
+        total.fileRecordsPeak = Math.max(total.fileRecordsPeak, res.fileRecordsPeak)
         p.files = total.files
         p.skipped = total.skipped
         p.failedTotal = total.failed.length

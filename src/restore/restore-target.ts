@@ -1,4 +1,4 @@
-import { lstat, mkdir, readlink, unlink } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readlink, unlink } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { join } from 'node:path'
 import type { TreeNode } from '../format/format.js'
@@ -85,6 +85,23 @@ export class RestoreTarget {
     return problem
   }
 
+  /**
+   * Removes the temporary files (`.hf-<12 hex>.tmp`, files or symlinks) that an interrupted restore left
+   * in the directory `rel` of the target; returns how many. Only this exact name pattern is touched.
+   */
+  async removeStaleTemps (rel: string): Promise<number> {
+    let removed = 0
+    let entries
+    try { entries = await readdir(this.at(rel), { withFileTypes: true }) } catch { return 0 }
+    for (const e of entries) {
+      if (!STALE_TEMP.test(e.name) || !(e.isFile() || e.isSymbolicLink())) continue
+      try { await unlink(join(this.at(rel), e.name)); removed++ } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      }
+    }
+    return removed
+  }
+
   /** What to do with a file or symlink of the snapshot at `rel`, given what the target has there now. */
   async decide (rel: string, node: TreeNode): Promise<Decision> {
     const inherited = this.problemOf(rel)
@@ -108,6 +125,9 @@ export class RestoreTarget {
     }
   }
 }
+
+/** The temporary names restore.ts gives files and symlinks before renaming them into place. */
+const STALE_TEMP = /^\.hf-[0-9a-f]{12}\.tmp$/
 
 function parentOf (rel: string): string {
   const i = rel.lastIndexOf('/')

@@ -1,0 +1,150 @@
+/**
+ * A restore's memory does not grow with the snapshot (a bounded window of file records, counted by the
+ * restore itself), and an interrupted restore - killed, or cut short by shards out of reach - run again
+ * with the same target skips what is complete and finishes, leaving no temporary file behind.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Repository } from '../../src/repository/repository.js'
+import { restore } from '../../src/restore/restore.js'
+import { BIN } from '../../scripts/lib/cli-runner.js'
+import { expectCode, fileHashes, hf, initRepo, leftoverTempFiles, makeTempDir, parseJson, PASSPHRASE, removeDir, saveStores, TestRepo } from './helpers.js'
+
+const FILES = 50_000
+
+/** A seeded tree of FILES small files in 250 directories, and three files of several chunks each. */
+async function makeTree (root: string): Promise<void> {
+  let seed = 0x2545f491
+  const next = (): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0 }
+  for (let d = 0; d < 250; d++) {
+    const dir = join(root, `d${Math.floor(d / 25)}`, `e${d % 25}`)
+    await mkdir(dir, { recursive: true })
+    const writes: Array<Promise<void>> = []
+    for (let f = 0; f < FILES / 250; f++) {
+      const body = Buffer.alloc(next() % 600)
+      for (let i = 0; i < body.length; i++) body[i] = next() & 0xff
+      writes.push(writeFile(join(dir, `f${f}.txt`), body))
+    }
+    await Promise.all(writes)
+  }
+  for (let i = 0; i < 3; i++) {
+    const big = Buffer.alloc(3 * 1024 * 1024)
+    for (let j = 0; j < big.length; j += 4) big.writeUInt32LE(next(), j)
+    await writeFile(join(root, `big${i}.bin`), big)
+  }
+}
+
+async function countFiles (root: string): Promise<number> {
+  let n = 0
+  const walk = async (dir: string): Promise<void> => {
+    let entries
+    try { entries = await readdir(dir, { withFileTypes: true }) } catch { return }
+    for (const e of entries) {
+      if (e.isDirectory()) await walk(join(dir, e.name))
+      else if (e.isFile() && !e.name.startsWith('.hf-')) n++
+    }
+  }
+  await walk(root)
+  return n
+}
+
+describe('restore: bounded memory and resuming (integration)', function () {
+  this.timeout(240_000)
+  let dir: string
+  let repo: TestRepo
+  let src: string
+  let expected: Map<string, string>
+
+  before(async function () {
+    dir = await makeTempDir('restore-resume')
+    repo = await initRepo(dir, { packSize: '1MiB' })
+    src = join(dir, 'src')
+    await makeTree(src)
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup')
+    expected = await fileHashes(src)
+    assert.equal(expected.size, FILES + 3)
+  })
+
+  after(async function () {
+    await removeDir(dir)
+  })
+
+  it(`restores ${FILES} files holding at most the window of file records at once`, async function () {
+    const opened = await Repository.open(repo.home, PASSPHRASE)
+    try {
+      const { snapshot } = await opened.findSnapshot('latest')
+      const target = join(dir, 'bounded')
+      const res = await restore(opened, snapshot.tree, target, { filesInFlight: 500 })
+      assert.deepEqual(res.failed, [])
+      assert.equal(res.files, FILES + 3)
+      assert.ok(res.fileRecordsPeak > 0 && res.fileRecordsPeak <= 500, `at most 500 file records held, counted ${res.fileRecordsPeak}`)
+      assert.deepEqual(await fileHashes(join(target, src)), expected, 'every file byte-identical')
+      await rm(target, { recursive: true, force: true })
+    } finally {
+      await opened.close()
+    }
+  })
+
+  it('a restore killed with SIGKILL and run again skips the files already complete and finishes', async function () {
+    const target = join(dir, 'killed')
+    // one worker, so that the restore is still running when it is killed
+    const child = spawn(BIN, ['restore', 'latest', '--target', target], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE, HOLDFAST_WORKERS: '1' }, stdio: 'ignore' })
+    const exited = new Promise<void>(resolve => child.on('exit', () => resolve()))
+    let seen = 0
+    while (seen < 5000) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      seen = await countFiles(join(target, src))
+    }
+    child.kill('SIGKILL')
+    await exited
+    const before = await countFiles(join(target, src))
+    assert.ok(before < FILES, `the restore was cut short (${before} files of ${FILES + 3} in place)`)
+    // what is in place under a final name is complete and right
+    const present = await fileHashes(join(target, src))
+    for (const [path, hash] of present) {
+      if (path.split('/').pop()!.startsWith('.hf-')) continue
+      assert.equal(hash, expected.get(path), `${path} in place after the kill is byte-identical`)
+    }
+
+    const again = await hf(repo.home, ['restore', 'latest', '--target', target, '--json'])
+    expectCode(again, 0, 'restore run again')
+    const res = parseJson<{ files: number, skipped: number, failed: unknown[], staleTempsRemoved?: number }>(again, 'restore --json')
+    assert.ok(res.skipped >= before, `the ${before} files already complete are skipped (skipped ${res.skipped})`)
+    assert.equal(res.files + res.skipped, FILES + 3)
+    assert.deepEqual(await fileHashes(join(target, src)), expected, 'the tree is byte-identical')
+    assert.deepEqual(await leftoverTempFiles(target), [], 'no temporary file is left behind')
+  })
+
+  it('a restore cut short by packs out of reach completes when they are back, without writing again what it had', async function () {
+    const restoreStores = await saveStores(repo, join(dir, 'saved'))
+    try {
+      // three of the six stores lose the shards of some data packs: those packs have 3 of 6 shards, fewer than k = 4
+      const opened = await Repository.open(repo.home, PASSPHRASE)
+      const dataPacks = [...opened.register.packs.values()].filter(p => p.blobs.every(b => b[0] === 'data'))
+      await opened.close()
+      const lost = dataPacks.filter((p, i) => i % 4 === 1)
+      for (const p of lost) {
+        for (const s of p.shards.slice(0, 3)) await rm(join(s.store.replace(/^dir:/, ''), 'shard', s.name.slice(0, 2), s.name))
+      }
+      const target = join(dir, 'cut')
+      const first = await hf(repo.home, ['restore', 'latest', '--target', target, '--json'])
+      expectCode(first, 3, 'restore with packs out of reach')
+      const partial = parseJson<{ files: number, failed: Array<{ error?: string }> }>(first, 'first restore')
+      assert.ok(partial.failed.length > 0 && partial.files > 0, `some files restored (${partial.files}), some not (${partial.failed.length})`)
+      assert.ok(partial.failed.every(f => f.error === 'PackUnrecoverableError'), 'each failure names the unrecoverable pack')
+      assert.deepEqual(await leftoverTempFiles(target), [])
+
+      await restoreStores()
+      const second = await hf(repo.home, ['restore', 'latest', '--target', target, '--json'])
+      expectCode(second, 0, 'restore once the shards are back')
+      const res = parseJson<{ files: number, skipped: number }>(second, 'second restore')
+      assert.equal(res.skipped, partial.files, 'what the first run restored is not written again')
+      assert.equal(res.files, partial.failed.length, 'the second run writes exactly what the first could not')
+      assert.deepEqual(await fileHashes(join(target, src)), expected, 'the tree is byte-identical')
+    } finally {
+      await restoreStores()
+    }
+  })
+})
