@@ -1,7 +1,7 @@
 import { fastMerkleRoot } from '../audit/index.js'
 import { openBlob } from '../format/blob.js'
 import type { Repository } from '../repository/repository.js'
-import type { PackDescriptor } from '../format/format.js'
+import type { PackLayout } from '../format/format.js'
 import { hashName } from '../store/index.js'
 
 /**
@@ -62,7 +62,7 @@ export async function check (repo: Repository, options: { readData?: boolean, si
   return result
 }
 
-async function packPresence (repo: Repository, desc: PackDescriptor, signal?: AbortSignal): Promise<PackHealth> {
+async function packPresence (repo: Repository, desc: PackLayout, signal?: AbortSignal): Promise<PackHealth> {
   const h: PackHealth = { pack: desc.id, good: 0, total: desc.shards.length, needed: desc.k, problems: [] }
   await Promise.all(desc.shards.map(async (s, i) => {
     const problems: string[] = []
@@ -78,7 +78,7 @@ async function packPresence (repo: Repository, desc: PackDescriptor, signal?: Ab
   return h
 }
 
-async function readPackHealth (repo: Repository, desc: PackDescriptor, signal?: AbortSignal): Promise<PackHealth> {
+async function readPackHealth (repo: Repository, desc: PackLayout, signal?: AbortSignal): Promise<PackHealth> {
   const h: PackHealth = { pack: desc.id, good: 0, total: desc.shards.length, needed: desc.k, problems: [] }
   const shards: Array<Uint8Array | null> = await Promise.all(desc.shards.map(async (s, i) => {
     const r = await repo.fetchShard(desc, i, { signal })
@@ -92,7 +92,9 @@ async function readPackHealth (repo: Repository, desc: PackDescriptor, signal?: 
     const decoded = await repo.codecFor(desc).decode(shards, desc.shardSize, desc.length, { signal })
     const bytes = Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)
     if (hashName(bytes) !== desc.id) { h.problems.push('decoded pack does not match its id'); h.good = 0; return h }
-    for (const [type, id, offset, length, rawLength] of desc.blobs) {
+    const full = await repo.register.packDescriptor(desc.id)
+    if (full == null) { h.problems.push('its blob list is not in the register'); return h }
+    for (const [type, id, offset, length, rawLength] of full.blobs) {
       try { openBlob(repo.keys, type, id, bytes.subarray(offset, offset + length), rawLength) } catch (err) { h.problems.push(`${type} blob ${id.slice(0, 12)}: ${(err as Error).message}`) }
     }
   } catch (err) {

@@ -44,6 +44,9 @@ export interface PackDescriptor {
   blobs: PackBlob[]
 }
 
+/** A pack without its list of blobs: what fetching, decoding, auditing and moving its shards need. */
+export type PackLayout = Omit<PackDescriptor, 'blobs'>
+
 /** Plaintext of an index blob: descriptors of data and tree packs. */
 export interface IndexBlob {
   v: 1

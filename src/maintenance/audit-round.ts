@@ -1,7 +1,7 @@
 import { createChallenge, verifyAnswer } from '../audit/challenge.js'
 import { newReputation, parseReputation, score, updateReputation, type Reputation, type ReputationState } from '../audit/reputation.js'
 import { AbortedError, NotFoundError } from '../errors.js'
-import type { PackDescriptor } from '../format/format.js'
+import type { PackLayout } from '../format/format.js'
 import type { ShardCheck } from '../repository/register.js'
 import type { Repository } from '../repository/repository.js'
 import type { ShardStore } from '../store/shard-store.js'
@@ -14,7 +14,7 @@ export interface AuditRoundOptions {
   /** Challenges in flight at once (default 8). */
   concurrency?: number
   /** Only these packs (default: every pack in the register). */
-  packs?: PackDescriptor[]
+  packs?: PackLayout[]
   /** Only these shards (pack id and index); overrides `packs`. */
   shards?: Array<{ pack: string, index: number }>
   onProgress?: (event: AuditProgress) => void
@@ -133,7 +133,7 @@ async function updateReputations (repo: Repository, stores: Map<string, StoreAud
 }
 
 /** Challenges one shard at its store; the outcome and, when it is not a pass, why. */
-export async function auditShard (candidates: ShardStore[], desc: PackDescriptor, index: number, segments: number, signal?: AbortSignal): Promise<{ store: string, outcome: ShardCheck['outcome'], reason?: string }> {
+export async function auditShard (candidates: ShardStore[], desc: PackLayout, index: number, segments: number, signal?: AbortSignal): Promise<{ store: string, outcome: ShardCheck['outcome'], reason?: string }> {
   const info = desc.shards[index]
   // a shard whose store is no longer configured under its id cannot be pinned on anyone
   if (candidates.length !== 1) return { store: info.store, outcome: 'unreachable', reason: `store ${info.store} is not configured` }

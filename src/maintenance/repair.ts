@@ -1,7 +1,7 @@
 import { placePack, siteLimitFor, type PlacementCandidate } from '../placement/index.js'
 import { parseReputation, score } from '../audit/reputation.js'
 import { AbortedError } from '../errors.js'
-import type { PackDescriptor } from '../format/format.js'
+import type { PackLayout } from '../format/format.js'
 import type { Repository } from '../repository/repository.js'
 import type { ShardStore } from '../store/shard-store.js'
 import { packReports, type HealthSettings, type PackReport } from './repository-health.js'
@@ -135,7 +135,7 @@ async function repairWork (repo: Repository, reports: PackReport[], todo: PackRe
  * store and checked against its name, put on the new store, audited there, recorded, and deleted from the
  * old store.
  */
-async function rebalancePack (repo: Repository, desc: PackDescriptor, reputations: Map<string, object>, signal?: AbortSignal): Promise<PackRepair | null> {
+async function rebalancePack (repo: Repository, desc: PackLayout, reputations: Map<string, object>, signal?: AbortSignal): Promise<PackRepair | null> {
   const candidates = candidatesOf(repo, reputations)
   const online = candidates.filter(c => c.online)
   const limit = siteLimitFor(desc.k, desc.m, new Set(online.map(c => c.site)).size)
@@ -272,7 +272,7 @@ async function repairPack (repo: Repository, health: PackReport, reputations: Ma
 }
 
 /** Stores for the shards to regenerate: the placement rules, the good shards' stores fixed. */
-function choose (repo: Repository, desc: PackDescriptor, health: PackReport, reputations: Map<string, object>): { peers: string[], reduced?: string } {
+function choose (repo: Repository, desc: PackLayout, health: PackReport, reputations: Map<string, object>): { peers: string[], reduced?: string } {
   const now = Date.now()
   const fixed = new Map<number, string>()
   for (const i of [...health.good, ...health.stale]) fixed.set(i, desc.shards[i].store)

@@ -1,6 +1,6 @@
 import { packHealth, type HostPresence, type PackHealth, type ShardRecord } from '../audit/health.js'
 import { checkAbort } from '../util/check-abort.js'
-import type { PackDescriptor, Tree } from '../format/format.js'
+import type { Tree, PackLayout } from '../format/format.js'
 import type { Repository } from '../repository/repository.js'
 
 /** When shards count as confirmed, and when an absent host's shards are regenerated. */
@@ -80,7 +80,7 @@ export async function packReports (repo: Repository, options: HealthSettings & {
   return [...repo.register.packs.values()].map(desc => report(desc, checks.get(desc.id), stored.get(desc.id), presence, now, options))
 }
 
-function report (desc: PackDescriptor, checks: Map<number, { at: number, store: string, outcome: string, reason?: string }> | undefined, storedAt: number | undefined, presence: Map<string, HostPresence>, now: number, settings: HealthSettings): PackReport {
+function report (desc: PackLayout, checks: Map<number, { at: number, store: string, outcome: string, reason?: string }> | undefined, storedAt: number | undefined, presence: Map<string, HostPresence>, now: number, settings: HealthSettings): PackReport {
   const problems: string[] = []
   const shards: ShardRecord[] = desc.shards.map((s, index) => {
     const c = checks?.get(index)

@@ -103,7 +103,8 @@ async function run (repo: Repository, options: PruneOptions): Promise<PruneResul
   const indexPacks: PackDescriptor[] = []
   let unusedBlobs = 0
   let unusedBytes = 0
-  for (const desc of register.packs.values()) {
+  for await (const desc of register.packDescriptors()) {
+    if (!register.packs.has(desc.id)) continue
     if (isIndexPack(desc)) { indexPacks.push(desc); continue }
     const plan: PackPlan = { desc, used: [], unusedBytes: 0 }
     for (const b of desc.blobs) {

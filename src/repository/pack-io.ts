@@ -4,7 +4,7 @@ import { parseReputation, score } from '../audit/reputation.js'
 import { hashName, type ShardStore } from '../store/index.js'
 import { checkAbort } from '../util/check-abort.js'
 import type { BuiltPack } from '../worker/crypto-worker.js'
-import type { PackDescriptor } from '../format/format.js'
+import type { PackDescriptor, PackLayout } from '../format/format.js'
 import type { Register } from './register.js'
 import { firstK } from './first-k.js'
 import { IntegrityError, NotFoundError, PackUnrecoverableError, PlacementError, StoreUnavailableError } from '../errors.js'
@@ -173,7 +173,7 @@ export class PackIo {
    * Fetches a shard and verifies it against its name. Returns null (with the reason) when it is missing,
    * unreachable or corrupt, so that the caller can use another.
    */
-  async fetchShard (desc: PackDescriptor, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> {
+  async fetchShard (desc: PackLayout, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> {
     const info = desc.shards[index]
     const problems: string[] = []
     if (this.vault != null && index < desc.k) {
@@ -211,7 +211,7 @@ export class PackIo {
   }
 
   /** The codec a pack was written with (the repository's own, unless the pack names another). */
-  codecFor (desc: PackDescriptor): ErasureCodec {
+  codecFor (desc: PackLayout): ErasureCodec {
     const c = this.codec
     return desc.codec === c.name && desc.k === c.k && desc.m === c.m ? c : createCodec(desc.codec, desc.k, desc.m)
   }
@@ -222,7 +222,7 @@ export class PackIo {
    * measured, data shards first among equals); a failed or corrupt shard starts the next one, and a slow
    * store gets a spare fetch started beside it after a delay (see first-k.ts).
    */
-  async readPack (desc: PackDescriptor, options: CallOptions = {}): Promise<Buffer> {
+  async readPack (desc: PackLayout, options: CallOptions = {}): Promise<Buffer> {
     const got = await this.readShards(desc, options)
     const codec = this.codecFor(desc)
     const decoded = await codec.decode(got, desc.shardSize, desc.length, options)
@@ -236,7 +236,7 @@ export class PackIo {
    * The first k good shards of a pack, each verified against its name (null where not fetched), fetched
    * as readPack does. PackUnrecoverableError when fewer than k good shards can be had.
    */
-  async readShards (desc: PackDescriptor, options: CallOptions = {}): Promise<Array<Uint8Array | null>> {
+  async readShards (desc: PackLayout, options: CallOptions = {}): Promise<Array<Uint8Array | null>> {
     const n = desc.shards.length
     const problems: string[] = []
     const order = this.shardOrder(desc)
@@ -256,7 +256,7 @@ export class PackIo {
    * deterministic, so each regenerated shard must hash to the name recorded for it: one that does not is
    * an IntegrityError and is never returned.
    */
-  async regenerateShards (desc: PackDescriptor, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> {
+  async regenerateShards (desc: PackLayout, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> {
     const got = await this.readShards(desc, options)
     const all = await this.codecFor(desc).reconstruct(got, desc.shardSize, options)
     const out = new Map<number, Uint8Array>()
@@ -268,7 +268,7 @@ export class PackIo {
   }
 
   /** The order in which to try a pack's shards: healthy stores before failed ones, faster before slower, data before parity. */
-  private shardOrder (desc: PackDescriptor): number[] {
+  private shardOrder (desc: PackLayout): number[] {
     // with a speed vault, the data shards are asked first (the vault has them, if it took this pack)
     if (this.vault != null) return [...Array.from({ length: desc.k }, (_, i) => i), ...Array.from({ length: desc.shards.length - desc.k }, (_, i) => desc.k + i)]
     const rank = desc.shards.map((s, i) => {
@@ -299,7 +299,7 @@ export class PackIo {
     this.packCache.clear()
   }
 
-  async cachedPack (desc: PackDescriptor, options: CallOptions): Promise<Buffer> {
+  async cachedPack (desc: PackLayout, options: CallOptions): Promise<Buffer> {
     let p = this.packCache.get(desc.id)
     if (p == null) {
       p = this.readPack(desc, options)

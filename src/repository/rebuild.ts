@@ -1,4 +1,4 @@
-import type { ForgetRecord, IndexBlob, IndexRecord, PackDescriptor, PlacementRecord, SnapshotRecord } from '../format/format.js'
+import type { ForgetRecord, IndexBlob, IndexRecord, PlacementRecord, SnapshotRecord, PackLayout } from '../format/format.js'
 import type { Repository } from './repository.js'
 import type { ListLimits } from './record-list.js'
 import type { RecordKind } from '../format/records.js'
@@ -123,7 +123,7 @@ export async function rebuildRegister (repo: Repository, options: { signal?: Abo
     }
   }
   placements.sort((a, b) => a.record.created.localeCompare(b.record.created) || a.name.localeCompare(b.name))
-  const moved = new Map<string, PackDescriptor>()
+  const moved = new Map<string, PackLayout>()
   for (const { record } of placements) {
     for (const move of record.moves) {
       const desc = moved.get(move.pack) ?? register.packs.get(move.pack)

@@ -1,7 +1,8 @@
 import { resolve as resolvePath } from 'node:path'
 import { Level } from 'level'
-import type { BlobType, PackDescriptor, SnapshotRecord, Tree } from '../format/format.js'
+import type { PackDescriptor, PackLayout, SnapshotRecord, Tree } from '../format/format.js'
 import { NotFoundError } from '../errors.js'
+import { BlobIndex } from './blob-index.js'
 
 /**
  * The local register: a LevelDB cache of what the stores hold (pack descriptors, snapshots, decoded
@@ -14,13 +15,13 @@ import { NotFoundError } from '../errors.js'
  * meta!incomplete -> what the last rebuild could not read (prune refuses to run on an incomplete register);
  * orphan!STORE!NAME -> when a shard no record accounts for was first seen on a store.
  */
-export interface BlobLocation {
-  pack: string
-  type: BlobType
-  offset: number
-  length: number
-  rawLength: number
-}
+export type { BlobLocation } from './blob-index.js'
+
+/**
+ * The register keeps each pack in memory as a PackLayout: everything but its list of blobs, which stays
+ * in the database (`packDescriptor`, `packDescriptors`); where each blob is, the blob index says.
+ */
+export type { PackLayout } from '../format/format.js'
 
 /** The last audit of one shard where it was placed. */
 export interface ShardCheck {
@@ -40,9 +41,10 @@ const shared = new Map<string, { register: Promise<Register>, refs: number }>()
 export class Register {
   private readonly db: Level<string, Value>
   private key?: string
-  /** blob id (hex) -> where it is; loaded whole at open (an index of about 100 bytes per blob). */
-  readonly blobs = new Map<string, BlobLocation>()
-  readonly packs = new Map<string, PackDescriptor>()
+  /** blob id (hex) -> where it is; loaded whole at open (about 70 bytes per blob: see blob-index.ts). */
+  readonly blobs = new BlobIndex()
+  /** pack id -> its layout (shards, codec, sizes); its blob list stays in the database */
+  readonly packs = new Map<string, PackLayout>()
   /** shard names two or more packs share (built when asked, dropped when the packs change) */
   private shared?: Set<string>
 
@@ -90,10 +92,19 @@ export class Register {
 
   private addToMemory (desc: PackDescriptor): void {
     this.shared = undefined
-    this.packs.set(desc.id, desc)
-    for (const [type, id, offset, length, rawLength] of desc.blobs) {
-      if (!this.blobs.has(id)) this.blobs.set(id, { pack: desc.id, type, offset, length, rawLength })
-    }
+    const { blobs, ...layout } = desc
+    this.packs.set(desc.id, layout)
+    for (const [type, id, offset, length, rawLength] of blobs) this.blobs.add(id, { pack: desc.id, type, offset, length, rawLength })
+  }
+
+  /** A pack's whole descriptor, blob list included (read from the database). */
+  async packDescriptor (id: string): Promise<PackDescriptor | undefined> {
+    return (await this.db.get(`pack!${id}`)) as PackDescriptor | undefined
+  }
+
+  /** Every pack's whole descriptor, one at a time from the database (never all in memory). */
+  async * packDescriptors (): AsyncGenerator<PackDescriptor> {
+    for await (const [, desc] of this.db.iterator({ gte: 'pack!', lt: 'pack"' })) yield desc as PackDescriptor
   }
 
   /**
@@ -113,17 +124,21 @@ export class Register {
     for (const d of descs) this.addToMemory(d)
   }
 
-  /** Replaces a known pack's descriptor (its shards moved); its blobs stay where they are. */
-  async updatePack (desc: PackDescriptor): Promise<void> {
-    if (!this.packs.has(desc.id)) throw new NotFoundError(`pack ${desc.id.slice(0, 12)} is not in the register`)
-    await this.db.put(`pack!${desc.id}`, desc)
-    this.packs.set(desc.id, desc)
+  /** Replaces a known pack's layout (its shards moved); its blobs stay where they are. */
+  async updatePack (layout: PackLayout): Promise<void> {
+    const stored = await this.packDescriptor(layout.id)
+    if (stored == null || !this.packs.has(layout.id)) throw new NotFoundError(`pack ${layout.id.slice(0, 12)} is not in the register`)
+    const { blobs: _ignored, ...only } = layout as PackDescriptor
+    await this.db.put(`pack!${layout.id}`, { ...only, blobs: stored.blobs })
+    this.packs.set(layout.id, only)
+    this.shared = undefined
   }
 
   async pendingPacks (): Promise<PackDescriptor[]> {
     const out: PackDescriptor[] = []
     for await (const key of this.db.keys({ gte: 'pending!', lt: 'pending"' })) {
-      const d = this.packs.get(key.slice('pending!'.length))
+      const id = key.slice('pending!'.length)
+      const d = this.packs.has(id) ? await this.packDescriptor(id) : undefined
       if (d != null) out.push(d)
     }
     return out
@@ -170,7 +185,7 @@ export class Register {
     for (const id of gone) this.packs.delete(id)
     this.shared = undefined
     this.blobs.clear()
-    for (const desc of this.packs.values()) this.addToMemory(desc)
+    for await (const desc of this.packDescriptors()) this.addToMemory(desc)
   }
 
   /** Marks packs as not covered by an index record (prune writes one full index for all of them). */

@@ -24,8 +24,7 @@ import { replicateRecords, type ReplicationReport } from './replicate-records.js
 import { openRegister } from './open-register.js'
 import { EphemeralRegister, fillEphemeral } from './ephemeral-register.js'
 import {
-  BlobType, FORMAT_VERSION, HomeConfig, IndexRecord, PackDescriptor, PlacementMove, PlacementRecord, RepositoryConfig, SnapshotRecord, Tree
-} from '../format/format.js'
+  BlobType, FORMAT_VERSION, HomeConfig, IndexRecord, PackDescriptor, PlacementMove, PlacementRecord, RepositoryConfig, SnapshotRecord, Tree, PackLayout } from '../format/format.js'
 import {
   AbortedError, ConfigError, RepositoryLockedError, NoSuchSnapshotError, NotFoundError, RepositoryExistsError,
   UnsupportedFormatError, UsageError
@@ -296,11 +295,11 @@ export class Repository {
   /** Puts a built pack's shards on distinct stores (see PackIo.storeBuilt). */
   async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> { return await this.packIo.storeBuilt(built, options) }
   /** A pack read from its first k good shards, verified and decoded (see PackIo.readPack). */
-  async readPack (desc: PackDescriptor, options: CallOptions = {}): Promise<Buffer> { return await this.packIo.readPack(desc, options) }
-  async readShards (desc: PackDescriptor, options: CallOptions = {}): Promise<Array<Uint8Array | null>> { return await this.packIo.readShards(desc, options) }
-  async fetchShard (desc: PackDescriptor, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> { return await this.packIo.fetchShard(desc, index, options) }
-  async regenerateShards (desc: PackDescriptor, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> { return await this.packIo.regenerateShards(desc, indices, options) }
-  codecFor (desc: PackDescriptor): ErasureCodec { return this.packIo.codecFor(desc) }
+  async readPack (desc: PackLayout, options: CallOptions = {}): Promise<Buffer> { return await this.packIo.readPack(desc, options) }
+  async readShards (desc: PackLayout, options: CallOptions = {}): Promise<Array<Uint8Array | null>> { return await this.packIo.readShards(desc, options) }
+  async fetchShard (desc: PackLayout, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> { return await this.packIo.fetchShard(desc, index, options) }
+  async regenerateShards (desc: PackLayout, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> { return await this.packIo.regenerateShards(desc, indices, options) }
+  codecFor (desc: PackLayout): ErasureCodec { return this.packIo.codecFor(desc) }
   /** Forgets the packs kept for loadBlob (up to three whole packs), e.g. once a restore has read its trees. */
   dropPackCache (): void { this.packIo.dropPackCache() }
 
@@ -357,8 +356,8 @@ export class Repository {
   }
 
   /** Records that shard `index` of a pack now lives on `store` (after a repair placed it there). */
-  async relocateShard (desc: PackDescriptor, index: number, store: string): Promise<PackDescriptor> {
-    const updated: PackDescriptor = { ...desc, shards: desc.shards.map((s, i) => i === index ? { ...s, store } : s) }
+  async relocateShard (desc: PackLayout, index: number, store: string): Promise<PackLayout> {
+    const updated: PackLayout = { ...desc, shards: desc.shards.map((s, i) => i === index ? { ...s, store } : s) }
     await this.register.updatePack(updated)
     return updated
   }

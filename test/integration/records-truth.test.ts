@@ -15,6 +15,7 @@ import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
+import type { PackDescriptor } from '../../src/format/format.js'
 import { Repository } from '../../src/repository/repository.js'
 import { usedBlobs } from '../../src/prune/used-blobs.js'
 import { backupJson, countShards, expectCode, fileHashes, hf, initRepo, makeTempDir, parseJson, removeDir, snapshotsJson, TestRepo, writeRandom, PASSPHRASE } from './helpers.js'
@@ -314,7 +315,9 @@ describe('the stores hold the truth (integration)', function () {
       const opened = await Repository.open(r.home, PASSPHRASE)
       try {
         const used = await usedBlobs(opened)
-        const p0 = [...opened.register.packs.values()].find(d => d.blobs.length === 3 && d.blobs.every(b => b[0] === 'data'))!
+        const all: PackDescriptor[] = []
+        for await (const d of opened.register.packDescriptors()) all.push(d)
+        const p0 = all.find(d => d.blobs.length === 3 && d.blobs.every(b => b[0] === 'data'))!
         assert.ok(p0 != null, 'one data pack of a, b and c')
         if (p0.id > 'e') continue
         const keep = p0.blobs.filter(b => used.has(b[1]))

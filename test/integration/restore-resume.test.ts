@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { PackDescriptor } from '../../src/format/format.js'
 import { Repository } from '../../src/repository/repository.js'
 import { restore } from '../../src/restore/restore.js'
 import { BIN } from '../../scripts/lib/cli-runner.js'
@@ -122,7 +123,8 @@ describe('restore: bounded memory and resuming (integration)', function () {
     try {
       // three of the six stores lose the shards of some data packs: those packs have 3 of 6 shards, fewer than k = 4
       const opened = await Repository.open(repo.home, PASSPHRASE)
-      const dataPacks = [...opened.register.packs.values()].filter(p => p.blobs.every(b => b[0] === 'data'))
+      const dataPacks: PackDescriptor[] = []
+      for await (const p of opened.register.packDescriptors()) if (p.blobs.every(b => b[0] === 'data')) dataPacks.push(p)
       await opened.close()
       const lost = dataPacks.filter((p, i) => i % 4 === 1)
       for (const p of lost) {

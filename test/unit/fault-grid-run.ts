@@ -136,7 +136,7 @@ class Grid {
       const faults = step.changes.map(describeChange).join(', ')
       const outcome = await this.operate(step.op, step.arg)
       this.log.push(`step ${i}: ${faults !== '' ? `[${faults}] ` : ''}${step.op}: ${outcome}`)
-      if (this.repo != null) for (const d of this.repo.register.packs.values()) this.packs.set(d.id, d)
+      if (this.repo != null) for await (const d of this.repo.register.packDescriptors()) this.packs.set(d.id, d)
       if (this.failures.length > 0 && this.failures.some(f => f.startsWith('STUCK'))) return
     }
     await this.finalCheck()
@@ -433,7 +433,7 @@ class Grid {
       const e = err as Error
       if (this.justified(e.name, e.message)) { this.unrecoverable += this.kept.length; this.log.push(`final: the repository does not open: ${e.name}: ${e.message.slice(0, 200)}`) } else this.failures.push(`final: the repository does not open with every fault off: ${e.name}: ${e.message}`)
     }
-    if (this.repo != null) for (const d of this.repo.register.packs.values()) this.packs.set(d.id, d)
+    if (this.repo != null) for await (const d of this.repo.register.packDescriptors()) this.packs.set(d.id, d)
     // 2. no blob a kept snapshot needs was lost by a deletion
     const byBlob = new Map<string, PackDescriptor[]>()
     for (const d of this.packs.values()) for (const b of d.blobs) byBlob.set(b[1], [...(byBlob.get(b[1]) ?? []), d])

@@ -328,11 +328,16 @@ describe('repository/register', function () {
     }
   }
 
-  function checkMaps (descs: PackDescriptor[]): void {
+  /** In memory: each pack's layout (no blob list) and each blob's location; the whole descriptor in the database. */
+  async function checkMaps (descs: PackDescriptor[]): Promise<void> {
     assert.equal(reg.packs.size, descs.length)
     let blobCount = 0
     for (const d of descs) {
-      assert.deepEqual(reg.packs.get(d.id), d)
+      const { blobs, ...layout } = d
+      assert.deepEqual(reg.packs.get(d.id), layout)
+      assert.equal('blobs' in reg.packs.get(d.id)!, false, 'no blob list held in memory')
+      assert.deepEqual(await reg.packDescriptor(d.id), d)
+      assert.equal(blobs.length, d.blobs.length)
       for (const [type, id, offset, length, rawLength] of d.blobs) {
         assert.deepEqual(reg.blobs.get(id), { pack: d.id, type, offset, length, rawLength })
         blobCount++
@@ -355,9 +360,9 @@ describe('repository/register', function () {
     const descs = [descriptor(3), descriptor(1), descriptor(0)]
     descs[2].blobs = [['tree', hex(), 0, 40, 12], ['index', hex(), 40, 50, 30]]
     await reg.addPacks(descs.slice(0, 2), true)
-    checkMaps(descs.slice(0, 2))
+    await checkMaps(descs.slice(0, 2))
     await reg.addPacks(descs.slice(2), false)
-    checkMaps(descs)
+    await checkMaps(descs)
   })
 
   it('a blob in two packs keeps its first location', async () => {
@@ -388,7 +393,7 @@ describe('repository/register', function () {
     assert.deepEqual(await ids(), [pending[1].id])
     assert.equal(await reg.hasIndexRecord(record), true)
     // indexed packs remain known
-    checkMaps([...pending, settled])
+    await checkMaps([...pending, settled])
 
     await reg.markIndexed(hex(), [pending[1].id])
     assert.deepEqual(await reg.pendingPacks(), [])
@@ -408,12 +413,27 @@ describe('repository/register', function () {
     await reg.markBuilt()
 
     await reopen()
-    checkMaps(descs)
+    await checkMaps(descs)
     assert.deepEqual((await reg.pendingPacks()).map(d => d.id), [descs[0].id])
     assert.equal(await reg.hasIndexRecord(record), true)
     assert.deepEqual(await reg.snapshots(), [{ name: 's1', snapshot: snap }])
     assert.deepEqual(await reg.getTree(treeId), tree)
     assert.equal(await reg.isBuilt(), true)
+  })
+
+  it('updatePack moves shards and keeps the blob list in the database (a pending pack is indexed whole)', async () => {
+    const d = descriptor(3)
+    await reg.addPacks([d], true)
+    const moved = { ...reg.packs.get(d.id)!, shards: d.shards.map((s, i) => i === 0 ? { ...s, store: 'dir:/elsewhere' } : s) }
+    await reg.updatePack(moved)
+    assert.equal(reg.packs.get(d.id)!.shards[0].store, 'dir:/elsewhere')
+    const whole = await reg.packDescriptor(d.id)
+    assert.deepEqual(whole?.blobs, d.blobs)
+    assert.equal(whole?.shards[0].store, 'dir:/elsewhere')
+    assert.deepEqual((await reg.pendingPacks())[0], whole)
+    await reopen()
+    assert.deepEqual(await reg.packDescriptor(d.id), whole)
+    await assert.rejects(reg.updatePack({ ...moved, id: hex() }), { name: 'NotFoundError' })
   })
 
   it('clear empties the maps and the database', async () => {
