@@ -14,16 +14,17 @@ import { BIN } from '../../scripts/lib/cli-runner.js'
 import { expectCode, fileHashes, hf, initRepo, leftoverTempFiles, makeTempDir, parseJson, PASSPHRASE, removeDir, saveStores, TestRepo } from './helpers.js'
 
 const FILES = 50_000
+const FEW = 2_000
 
-/** A seeded tree of FILES small files in 250 directories, and three files of several chunks each. */
-async function makeTree (root: string): Promise<void> {
+/** A seeded tree of `files` small files in 250 directories, then (in the tree's order) three files of several chunks each. */
+async function makeTree (root: string, files: number): Promise<void> {
   let seed = 0x2545f491
   const next = (): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0 }
   for (let d = 0; d < 250; d++) {
     const dir = join(root, `d${Math.floor(d / 25)}`, `e${d % 25}`)
     await mkdir(dir, { recursive: true })
     const writes: Array<Promise<void>> = []
-    for (let f = 0; f < FILES / 250; f++) {
+    for (let f = 0; f < files / 250; f++) {
       const body = Buffer.alloc(next() % 600)
       for (let i = 0; i < body.length; i++) body[i] = next() & 0xff
       writes.push(writeFile(join(dir, `f${f}.txt`), body))
@@ -33,7 +34,7 @@ async function makeTree (root: string): Promise<void> {
   for (let i = 0; i < 3; i++) {
     const big = Buffer.alloc(3 * 1024 * 1024)
     for (let j = 0; j < big.length; j += 4) big.writeUInt32LE(next(), j)
-    await writeFile(join(root, `big${i}.bin`), big)
+    await writeFile(join(root, `zbig${i}.bin`), big)
   }
 }
 
@@ -51,7 +52,7 @@ async function countFiles (root: string): Promise<number> {
   return n
 }
 
-describe('restore: bounded memory and resuming (integration)', function () {
+describe('restore: memory bounded whatever the snapshot (integration)', function () {
   this.timeout(240_000)
   let dir: string
   let repo: TestRepo
@@ -62,7 +63,7 @@ describe('restore: bounded memory and resuming (integration)', function () {
     dir = await makeTempDir('restore-resume')
     repo = await initRepo(dir, { packSize: '1MiB' })
     src = join(dir, 'src')
-    await makeTree(src)
+    await makeTree(src, FILES)
     expectCode(await hf(repo.home, ['backup', src]), 0, 'backup')
     expected = await fileHashes(src)
     assert.equal(expected.size, FILES + 3)
@@ -87,21 +88,45 @@ describe('restore: bounded memory and resuming (integration)', function () {
       await opened.close()
     }
   })
+})
+
+describe('restore: an interrupted restore run again finishes (integration)', function () {
+  this.timeout(240_000)
+  let dir: string
+  let repo: TestRepo
+  let src: string
+  let expected: Map<string, string>
+
+  before(async function () {
+    dir = await makeTempDir('restore-resume')
+    repo = await initRepo(dir, { packSize: '1MiB' })
+    src = join(dir, 'src')
+    await makeTree(src, FEW)
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup')
+    expected = await fileHashes(src)
+    assert.equal(expected.size, FEW + 3)
+  })
+
+  after(async function () {
+    await removeDir(dir)
+  })
 
   it('a restore killed with SIGKILL and run again skips the files already complete and finishes', async function () {
     const target = join(dir, 'killed')
-    // one worker, so that the restore is still running when it is killed
-    const child = spawn(BIN, ['restore', 'latest', '--target', target], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE, HOLDFAST_WORKERS: '1' }, stdio: 'ignore' })
-    const exited = new Promise<void>(resolve => child.on('exit', () => resolve()))
+    // fetching at 2 MiB/s, so that the restore is still running when it is killed
+    const child = spawn(BIN, ['restore', 'latest', '--target', target, '--limit-download', '2MiB'], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE }, stdio: 'ignore' })
+    let gone = false
+    const exited = new Promise<void>(resolve => child.on('exit', () => { gone = true; resolve() }))
     let seen = 0
-    while (seen < 5000) {
+    // the small files come first in the tree; the three large ones take seconds more at this rate
+    while (seen < FEW && !gone) {
       await new Promise(resolve => setTimeout(resolve, 50))
       seen = await countFiles(join(target, src))
     }
     child.kill('SIGKILL')
     await exited
     const before = await countFiles(join(target, src))
-    assert.ok(before < FILES, `the restore was cut short (${before} files of ${FILES + 3} in place)`)
+    assert.ok(before < FEW + 3, `the restore was cut short (${before} files of ${FEW + 3} in place)`)
     // what is in place under a final name is complete and right
     const present = await fileHashes(join(target, src))
     for (const [path, hash] of present) {
@@ -113,7 +138,7 @@ describe('restore: bounded memory and resuming (integration)', function () {
     expectCode(again, 0, 'restore run again')
     const res = parseJson<{ files: number, skipped: number, failed: unknown[], staleTempsRemoved?: number }>(again, 'restore --json')
     assert.ok(res.skipped >= before, `the ${before} files already complete are skipped (skipped ${res.skipped})`)
-    assert.equal(res.files + res.skipped, FILES + 3)
+    assert.equal(res.files + res.skipped, FEW + 3)
     assert.deepEqual(await fileHashes(join(target, src)), expected, 'the tree is byte-identical')
     assert.deepEqual(await leftoverTempFiles(target), [], 'no temporary file is left behind')
   })
