@@ -14,12 +14,15 @@ import { checkAbort } from '../util/check-abort.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import { SourceNotFoundError } from '../errors.js'
 import { Packer } from './packer.js'
-import { scan, ScanNode, ScanOptions, ScanProblem } from './scanner.js'
+import { scan, Scanner, ScanFilter, ScanNode, ScanOptions, ScanProblem } from './scanner.js'
+import { ReadQueue } from './read-queue.js'
 
 /**
- * A backup session: scan, then read what changed, chunk, deduplicate, seal (on worker threads), pack,
- * erasure-code and store; then write the trees, the index and, only when every pack it needs is
- * stored, the snapshot.
+ * A backup session: walk the selected paths a directory at a time beside the parent snapshot's trees,
+ * read what changed, chunk, deduplicate, seal (on worker threads), pack, erasure-code and store; write
+ * each directory's tree as soon as what it holds is done; then the index and, only when every pack it
+ * needs is stored, the snapshot. At most FILES_IN_FLIGHT files are being read or waiting to be, so the
+ * session's memory does not grow with the number of files.
  */
 export type BackupEvent =
   | { type: 'backup:phase', phase: 'scan' | 'read' | 'commit' }
@@ -35,9 +38,14 @@ export interface BackupOptions {
   hostname?: string
   /** Files read at once (default 8). */
   readConcurrency?: number
+  /** Files waiting to be read or being read, at most (default FILES_IN_FLIGHT): bounds the session's memory. */
+  filesInFlight?: number
   /** Exclude patterns, per-directory ignore files and cache directories (see ScanOptions). */
   filter?: Pick<ScanOptions, 'filter' | 'ignoreFile' | 'excludeCaches'>
-  /** Rank of a file in the queue (lower first); equal ranks go by most recent change first. */
+  /**
+   * Rank of a file in the queue (lower first); equal ranks go by most recent change first. The queue is
+   * the window of files in flight (all of them when the selection has fewer than filesInFlight files).
+   */
   priority?: (absPath: string) => number
   /** Tags recorded in the snapshot. */
   tags?: string[]
@@ -58,8 +66,11 @@ export interface BackupResult {
   deferred: string[]
 }
 
-/** What a file contributes: its chunks; or nothing (failed, or too young: skipped); or its previous node kept as it was. */
-interface FileState { content?: string[], failed?: boolean, previous?: TreeNode }
+/** What a file read contributes: its chunks; or nothing (failed). */
+interface FileState { content?: string[], failed?: boolean }
+
+/** A file waiting for a reader. */
+interface PendingRead { node: ScanNode, changed: boolean, resolve: (s: FileState) => void, reject: (e: unknown) => void }
 
 const READ_BLOCK = 4 * 1024 * 1024
 /** Never follow a symlink swapped in since the scan, never block on a FIFO swapped in. */
@@ -69,6 +80,8 @@ const SEAL_BATCH_COUNT = 512
 const IN_FLIGHT_BYTES = 16 * 1024 * 1024
 const MAX_UPLOADS = 1
 const PROGRESS_INTERVAL_MS = 100
+/** Files being read or waiting to be, by default. */
+export const FILES_IN_FLIGHT = 16384
 
 export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
   const release = await repo.lock('backup', { signal: options.signal })
@@ -97,7 +110,9 @@ class Session {
   private readonly onStored: (desc: PackDescriptor) => Promise<void>
   private readonly sealing = new Set<Promise<void>>()
   private readonly gear: Uint32Array
-  private readonly state = new Map<ScanNode, FileState>()
+  private readonly window: ByteBudget
+  private readonly reads = new ReadQueue<PendingRead>()
+  private readers = 0
   private packsInHand = 0
   private packWaiters: Array<() => void> = []
   private queue: Array<{ type: BlobType, id: Buffer, data: Uint8Array }> = []
@@ -131,6 +146,7 @@ class Session {
       this.stats.bytesStored += desc.shardSize * desc.shards.length
     }
     this.treePacker = new Packer(repo, this.onStored, this.signal)
+    this.window = new ByteBudget(options.filesInFlight ?? FILES_IN_FLIGHT)
   }
 
   private fail (err: Error): void {
@@ -161,30 +177,35 @@ class Session {
     const absPaths = [...new Set(paths.map(p => resolve(p)))].sort()
     const missing = absPaths.filter(p => !existsSync(p) && !isDanglingLink(p))
     if (missing.length > 0) throw new SourceNotFoundError(`nothing to back up at ${missing.join(', ')}: no such file or directory`)
-    this.emit({ type: 'backup:phase', phase: 'scan' })
     const exclude = [repo.home, ...repo.homeConfig.stores.map(s => s.replace(/^dir:/, '')), ...(this.options.exclude ?? [])]
-    const scanned = await scan(absPaths, { ...this.options.filter, signal: this.signal, exclude, onProgress: (files, bytes) => this.emit({ type: 'scan:progress', files, bytes }) })
-    for (const p of scanned.problems) this.warn(p.path, p.message)
-    this.stats.totalFiles = scanned.files
-    this.stats.totalBytes = scanned.bytes
-    this.stats.dirs = scanned.dirs
-    this.filesTotal = scanned.files
-    this.bytesTotal = scanned.bytes
-
+    const scanOptions: ScanOptions = { ...this.options.filter, signal: this.signal, exclude }
     const host = this.options.hostname ?? osHostname()
     const parent = (await repo.register.snapshots()).filter(s => s.snapshot.hostname === host && sameList(s.snapshot.paths, absPaths)).pop()
+    // the totals, for progress: the parent snapshot's, or (a first backup) a scan that keeps only counts
+    const warned = new Set<string>()
+    if (parent != null) {
+      this.filesTotal = parent.snapshot.summary.totalFiles
+      this.bytesTotal = parent.snapshot.summary.totalBytes
+    } else {
+      this.emit({ type: 'backup:phase', phase: 'scan' })
+      const counted = await scan(absPaths, { ...scanOptions, retain: false, onProgress: (files, bytes) => this.emit({ type: 'scan:progress', files, bytes }) })
+      for (const p of counted.problems) { this.warn(p.path, p.message); warned.add(p.path) }
+      this.filesTotal = counted.files
+      this.bytesTotal = counted.bytes
+    }
 
     this.emit({ type: 'backup:phase', phase: 'read' })
     try {
-      // decide per file: unchanged (reuse its chunk list) or to be read
-      const todo: Array<{ node: ScanNode, changed: boolean }> = []
-      await this.compare(scanned.root, parent?.snapshot.tree, todo)
-      this.order(todo)
       this.progress(true)
-      await this.readAll(todo)
+      const scanner = new Scanner(scanOptions)
+      const { root, tops } = scanner.skeleton(absPaths)
+      const walked = await this.walkDir(root, undefined, parent?.snapshot.tree, scanner, tops)
+      const rootTree = await walked.tree
+      // what the walk met that the counting scan had not (entries gone or unreadable since)
+      for (const p of scanner.problems) if (!warned.has(p.path)) this.warn(p.path, p.message)
+      this.stats.dirs = scanner.dirs
       await this.drainSealing()
       this.emit({ type: 'backup:phase', phase: 'commit' })
-      const rootTree = await this.writeTree(scanned.root)
       this.stats.totalFiles = this.held.files
       this.stats.totalBytes = this.held.bytes
       await this.treePacker.flush()
@@ -214,8 +235,13 @@ class Session {
     }
   }
 
-  /** Walks the scan beside the parent snapshot's tree, reusing the chunk lists of unchanged files. */
-  private async compare (dir: ScanNode, parentTree: string | undefined, todo: Array<{ node: ScanNode, changed: boolean }>): Promise<void> {
+  /**
+   * Walks one directory beside the parent snapshot's tree for it: unchanged files keep their chunk lists,
+   * changed and new ones are queued for reading (waiting for room in the window), subdirectories are
+   * walked in turn. Returns once everything below is walked, with the directory's tree id to come (written
+   * when everything in it is done). The directory's scanned entries are not kept past this call.
+   */
+  private async walkDir (dir: ScanNode, filter: ScanFilter | undefined, parentTree: string | undefined, scanner: Scanner, tops: Map<ScanNode, ScanFilter | undefined>): Promise<{ tree: Promise<string> }> {
     checkAbort(this.signal)
     let previous: Map<string, TreeNode> | undefined
     if (parentTree != null) {
@@ -226,55 +252,79 @@ class Session {
         previous = undefined // an unreadable parent tree only costs re-reading
       }
     }
-    for (const child of dir.children ?? []) {
+    // the virtual root and the selected paths' ancestors hold what the selection put in them; a
+    // selected directory and everything below it is read from the disk
+    const children = dir.children != null ? dir.children.map(node => ({ node, filter: tops.get(node) })) : await scanner.level(dir, filter)
+    dir.children = undefined
+    const parts: Array<Promise<TreeNode | undefined>> = []
+    const add = (part: Promise<TreeNode | undefined>): void => {
+      part.catch(() => {}) // seen by Promise.all below; not an unhandled rejection meanwhile
+      parts.push(part)
+    }
+    for (const { node: child, filter: childFilter } of children) {
       const old = previous?.get(child.name)
       if (child.type === 'dir') {
-        await this.compare(child, old?.type === 'dir' ? old.subtree : undefined, todo)
+        const sub = await this.walkDir(child, childFilter, old?.type === 'dir' ? old.subtree : undefined, scanner, tops)
+        add(sub.tree.then(subtree => ({ ...baseNode(child), subtree })))
       } else if (child.type === 'file') {
         // unchanged: same size, mtime, ctime, inode and mode (a rewrite that puts the old mtime back, as
         // `touch -r` does, still moves ctime); a parent node without ctime (older trees) counts as changed
         if (old?.type === 'file' && old.size === child.size && old.mtime === child.mtime && old.ctime === child.ctime && old.inode === child.inode &&
             old.mode === child.mode && (old.content ?? []).every(id => this.repo.register.blobs.has(id))) {
-          this.state.set(child, { content: old.content ?? [] })
           this.stats.filesUnchanged++
           this.filesDone++
           this.bytesDone += child.size
+          add(Promise.resolve({ ...baseNode(child), content: old.content ?? [] }))
         } else if (this.options.minAgeMs != null && Number(BigInt(child.mtime) / 1000000n) > this.started - this.options.minAgeMs) {
           // changed too recently (it may still be being written): the previous version stays, if there is one
           this.deferred.push(child.path)
           const keep = old?.type === 'file' && (old.content ?? []).every(id => this.repo.register.blobs.has(id)) ? old : undefined
-          this.state.set(child, keep != null ? { previous: keep } : { failed: true })
           this.filesDone++
           this.bytesDone += child.size
+          add(Promise.resolve(keep))
         } else {
-          todo.push({ node: child, changed: old != null })
+          await this.window.acquire(1, this.signal)
+          add(this.queueRead(child, old != null)
+            .then(st => st.failed === true ? undefined : { ...baseNode(child), content: st.content })
+            .finally(() => this.window.release(1)))
         }
+      } else {
+        add(Promise.resolve({ ...baseNode(child), target: child.target }))
       }
+    }
+    return { tree: Promise.all(parts).then(async nodes => await this.writeTree(nodes.filter((n): n is TreeNode => n != null))) }
+  }
+
+  /** Queues a file for the readers: by priority rank, then most recently changed first. */
+  private async queueRead (node: ScanNode, changed: boolean): Promise<FileState> {
+    return await new Promise<FileState>((resolve, reject) => {
+      this.reads.push({ rank: this.options.priority?.(node.path) ?? 0, mtime: BigInt(node.mtime), item: { node, changed, resolve, reject } })
+      this.startReaders()
+    })
+  }
+
+  private startReaders (): void {
+    const limit = this.options.readConcurrency ?? 8
+    while (this.readers < limit && this.reads.size > 0) {
+      const next = this.reads.pop()!
+      this.readers++
+      void (async () => {
+        try {
+          if (this.failure != null) throw this.failure
+          checkAbort(this.signal)
+          await this.options.pause?.(this.signal)
+          next.resolve(await this.readFile(next.node, next.changed))
+        } catch (err) {
+          next.reject(err)
+        } finally {
+          this.readers--
+          this.startReaders()
+        }
+      })()
     }
   }
 
-  /** The queue: by priority rank, then most recently changed first. */
-  private order (todo: Array<{ node: ScanNode, changed: boolean }>): void {
-    const rank = this.options.priority
-    const ranks = new Map(todo.map(t => [t.node, rank?.(t.node.path) ?? 0]))
-    todo.sort((a, b) => (ranks.get(a.node)! - ranks.get(b.node)!) || compareMtimeDesc(a.node.mtime, b.node.mtime))
-  }
-
-  private async readAll (todo: Array<{ node: ScanNode, changed: boolean }>): Promise<void> {
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < todo.length) {
-        if (this.failure != null) throw this.failure
-        checkAbort(this.signal)
-        const item = todo[next++]
-        await this.options.pause?.(this.signal)
-        await this.readFile(item.node, item.changed)
-      }
-    }
-    await Promise.all(Array.from({ length: this.options.readConcurrency ?? 8 }, worker))
-  }
-
-  private async readFile (node: ScanNode, changed: boolean): Promise<void> {
+  private async readFile (node: ScanNode, changed: boolean): Promise<FileState> {
     let content: string[] = []
     let size = 0
     try {
@@ -293,19 +343,18 @@ class Session {
     } catch (err) {
       if (this.signal?.aborted === true || this.failure != null) throw err
       this.warn(node.path, (err as Error).message)
-      this.state.set(node, { failed: true })
       this.filesDone++
       this.bytesDone += Math.max(0, node.size - size)
-      return
+      return { failed: true }
     }
     const small = node.size <= this.repo.config.chunker.minSize
     node.size = size // what was read is what the snapshot describes
-    this.state.set(node, { content })
     if (changed) this.stats.filesChanged++; else this.stats.filesNew++
     this.stats.bytesRead += size
     this.filesDone++
     if (small) this.bytesDone += size // large files were counted as they were read
     this.progress()
+    return { content }
   }
 
   /** Reads a file's chunks once; `changed` when its size or mtime moved while it was read. */
@@ -426,25 +475,14 @@ class Session {
     if (this.failure != null) throw this.failure
   }
 
-  /** Writes the tree of a directory (children first) and returns its id. Trees already stored are reused. */
-  private async writeTree (dir: ScanNode): Promise<string> {
-    const nodes: TreeNode[] = []
-    for (const child of dir.children ?? []) {
-      checkAbort(this.signal)
-      const base = { name: child.name, type: child.type, mode: child.mode, mtime: child.mtime, ctime: child.ctime, uid: child.uid, gid: child.gid, inode: child.inode, size: child.size }
-      if (child.type === 'file') {
-        const st = this.state.get(child)
-        if (st == null || st.failed === true) continue
-        // the totals count what the snapshot holds: a deferred file's previous version, not the new one
-        const node = st.previous ?? { ...base, content: st.content }
-        this.held.files++
-        this.held.bytes += node.size
-        nodes.push(node)
-      } else if (child.type === 'dir') {
-        nodes.push({ ...base, subtree: await this.writeTree(child) })
-      } else {
-        nodes.push({ ...base, target: child.target })
-      }
+  /** Writes the tree of a directory whose entries are done and returns its id. Trees already stored are reused. */
+  private async writeTree (nodes: TreeNode[]): Promise<string> {
+    checkAbort(this.signal)
+    // the totals count what the snapshot holds: a deferred file's previous version, not the new one
+    for (const n of nodes) {
+      if (n.type !== 'file') continue
+      this.held.files++
+      this.held.bytes += n.size
     }
     const tree: Tree = { v: 1, nodes }
     const plain = Buffer.from(JSON.stringify(tree))
@@ -491,10 +529,9 @@ function readSmallFile (path: string, expected: number, inode: number, limit: nu
   }
 }
 
-function compareMtimeDesc (a: string, b: string): number {
-  const x = BigInt(a)
-  const y = BigInt(b)
-  return x > y ? -1 : x < y ? 1 : 0
+/** A scanned entry's metadata as a tree keeps it (a file's size is what was read, once it is). */
+function baseNode (n: ScanNode): TreeNode {
+  return { name: n.name, type: n.type, mode: n.mode, mtime: n.mtime, ctime: n.ctime, uid: n.uid, gid: n.gid, inode: n.inode, size: n.size }
 }
 
 function isDanglingLink (p: string): boolean {
