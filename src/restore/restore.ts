@@ -74,13 +74,13 @@ type Task = PackTask | EmptyTask
 
 const PROGRESS_INTERVAL_MS = 100
 /** File records held at once by default (see RestoreOptions.filesInFlight). */
-export const DEFAULT_FILES_IN_FLIGHT = 16384
+export const DEFAULT_FILES_IN_FLIGHT = 4096
 /** Walk entries handled together: directories created in parallel, files looked at in parallel. */
 const ENTRY_BATCH = 256
 /** Packs still gathering blobs; past this many, the oldest is fetched (the walk has moved beyond it). */
 const PACKS_GATHERING = 4
-/** Decoded packs kept (fetching, in use, or just used): files further on may need them again. */
-const KEEP_PACKS = 4
+/** Decoded packs kept after use, for files further on that need them again (their blobs straddle windows). */
+const RECENT_PACKS = 2
 const EMPTY_BATCH = 256
 const VERIFY_BATCH = 256
 
@@ -176,54 +176,57 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     progress()
   }
 
-  // decoded packs, in memory shared with the workers (no copy, no transfer): those being fetched and the
-  // last few used, oldest first; several tasks (on several workers) can use one pack at once
-  const decoded = new Map<string, Promise<Uint8Array>>()
-  const packBytes = async (id: string): Promise<Uint8Array> => {
-    let p = decoded.get(id)
-    if (p != null) {
-      decoded.delete(id)
-      decoded.set(id, p)
-      return await p
-    }
-    p = (async () => {
-      const desc = repo.register.packs.get(id)
-      if (desc == null) throw new NotFoundError(`pack ${id.slice(0, 12)} is not in the index`)
-      const pack = await repo.readPack(desc, { signal })
-      const shared = new Uint8Array(new SharedArrayBuffer(pack.length))
-      shared.set(pack)
-      return shared
-    })()
-    // a pack that cannot be had stays known as such a while: the files after it fail at once
-    p.catch(() => {})
-    decoded.set(id, p)
-    while (decoded.size > KEEP_PACKS) decoded.delete(decoded.keys().next().value!)
-    return await p
-  }
+  // decoded packs kept after a worker handed them back, newest last
+  const recent = new Map<string, Buffer>()
+  // the task running for a pack: a later task for the same pack waits for it and takes its decoded pack
+  const running = new Map<string, Promise<void>>()
   const runPack = async (task: PackTask): Promise<void> => {
-    checkAbort(signal)
-    let pack: Uint8Array
+    const before = running.get(task.pack)
+    let release!: () => void
+    const mine = new Promise<void>(resolve => { release = resolve })
+    running.set(task.pack, mine)
     try {
-      pack = await packBytes(task.pack)
-    } catch (err) {
-      if (signal?.aborted === true) throw err
-      const { message: reason, name } = err as Error
-      for (const b of task.blobs.values()) {
-        for (const f of b.whole) { const job = live.get(f.file); if (job != null) fail(job, reason, name) }
-        for (const [file] of b.pieces) { const job = live.get(file); if (job != null) fail(job, reason, name) }
+      if (before != null) await before
+      checkAbort(signal)
+      let pack = recent.get(task.pack)
+      recent.delete(task.pack)
+      if (pack == null) {
+        const desc = repo.register.packs.get(task.pack)
+        try {
+          if (desc == null) throw new NotFoundError(`pack ${task.pack.slice(0, 12)} is not in the index`)
+          pack = await repo.readPack(desc, { signal })
+        } catch (err) {
+          if (signal?.aborted === true) throw err
+          const { message: reason, name } = err as Error
+          for (const b of task.blobs.values()) {
+            for (const f of b.whole) { const job = live.get(f.file); if (job != null) fail(job, reason, name) }
+            for (const [file] of b.pieces) { const job = live.get(file); if (job != null) fail(job, reason, name) }
+          }
+          return
+        }
+        // the decoded pack moves to a worker (no copy) unless it shares its memory with something else
+        if (pack.byteOffset !== 0 || pack.buffer.byteLength !== pack.length) pack = Buffer.from(Uint8Array.prototype.slice.call(pack))
       }
-      return
+      // pieces of files that already failed are not written
+      const blobs: PackBlobJob[] = []
+      for (const b of task.blobs.values()) {
+        const whole = b.whole.filter(f => live.has(f.file))
+        const pieces = b.pieces.filter(([f]) => live.has(f))
+        if (whole.length > 0 || pieces.length > 0) blobs.push({ ...b, whole, pieces })
+      }
+      if (blobs.length === 0) { keep(task.pack, pack); return }
+      const job: RestorePackJob = { pack, blobs }
+      const r = await pool.call<RestorePackResult>('pack', job, [pack.buffer as ArrayBuffer])
+      if (r.pack != null) keep(task.pack, Buffer.from(r.pack.buffer, r.pack.byteOffset, r.pack.byteLength))
+      await apply(r)
+    } finally {
+      release()
+      if (running.get(task.pack) === mine) running.delete(task.pack)
     }
-    // pieces of files that already failed are not written
-    const blobs: PackBlobJob[] = []
-    for (const b of task.blobs.values()) {
-      const whole = b.whole.filter(f => live.has(f.file))
-      const pieces = b.pieces.filter(([f]) => live.has(f))
-      if (whole.length > 0 || pieces.length > 0) blobs.push({ ...b, whole, pieces })
-    }
-    if (blobs.length === 0) return
-    const job: RestorePackJob = { pack, blobs }
-    await apply(await pool.call<RestorePackResult>('pack', job))
+  }
+  const keep = (pack: string, data: Buffer): void => {
+    recent.set(pack, data)
+    while (recent.size > RECENT_PACKS) recent.delete(recent.keys().next().value!)
   }
 
   // tasks: gathering (packs still collecting blobs, oldest first), then queued, then running

@@ -36,7 +36,6 @@ export interface PackBlobJob {
   pieces: Array<[number, number, string]>
 }
 
-/** `pack`: the decoded pack, in memory shared with the main thread (read only here). */
 export interface RestorePackJob { pack: Uint8Array, blobs: PackBlobJob[] }
 
 export interface RestorePackResult {
@@ -47,6 +46,8 @@ export interface RestorePackResult {
   /** files that failed, with the reason */
   failed: Array<{ file: number, reason: string }>
   bytes: number
+  /** the decoded pack, handed back (moved, not copied) so that files further on can use it again */
+  pack?: Uint8Array
 }
 
 const init = workerData as RestoreWorkerInit
@@ -142,4 +143,12 @@ function handle (op: string, payload: any): unknown {
   throw new Error(`unknown op ${op}`)
 }
 
-serveRequests((op, payload) => ({ result: handle(op, payload) }))
+serveRequests((op, payload) => {
+  const result = handle(op, payload)
+  if (op === 'pack') {
+    const pack = (payload as RestorePackJob).pack
+    ;(result as RestorePackResult).pack = pack
+    return { result, transfer: [pack.buffer as ArrayBuffer] }
+  }
+  return { result }
+})
