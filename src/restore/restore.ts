@@ -74,7 +74,7 @@ type Task = PackTask | EmptyTask
 
 const PROGRESS_INTERVAL_MS = 100
 /** File records held at once by default (see RestoreOptions.filesInFlight). */
-export const DEFAULT_FILES_IN_FLIGHT = 4096
+export const DEFAULT_FILES_IN_FLIGHT = 16384
 /** Walk entries handled together: directories created in parallel, files looked at in parallel. */
 const ENTRY_BATCH = 256
 /** Packs still gathering blobs; past this many, the oldest is fetched (the walk has moved beyond it). */
