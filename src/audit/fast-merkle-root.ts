@@ -10,9 +10,10 @@ import { nativeDisabled as disabledByEnv } from '../util/native-disabled.js'
  *   src/audit/native/merkle-root.c) with the CPU's SHA extensions: one call per shard instead of one hash
  *   call per node, which in JavaScript costs more than hashing the 1 KiB segment itself;
  * - `javascript`: merkle.ts, one node:crypto call per node. OpenSSL hashes with SHA-NI, AVX2 or the
- *   ARMv8 instructions, so this beats the addon's portable C SHA-256 despite the calls (measured with
- *   scripts/bench-hash.ts: 230 MB/s for the portable C against 310-460 MB/s here), and it is what runs
- *   when the addon is not built or HOLDFAST_NATIVE=0.
+ *   ARMv8 instructions, so this beats the addon's portable C SHA-256 despite the calls (npm run
+ *   bench:kernels, 4 MiB shards: portable C 280 MB/s, this 300 MB/s with OpenSSL kept off SHA-NI and
+ *   510 MB/s with it; the addon with SHA-NI 1520 MB/s). It is also what runs when the addon is not built
+ *   or HOLDFAST_NATIVE=0.
  */
 interface NativeMerkle {
   merkleRoot: (data: Uint8Array, segmentSize: number) => Buffer
