@@ -113,3 +113,5 @@ export const BusyError = define('BusyError')
 export const PermissionDeniedError = define('PermissionDeniedError')
 /** A healthchecks-style ping (backup.sets[].ping) was not answered with a 2xx status in time. */
 export const PingFailedError = define('PingFailedError')
+/** Neither node:zlib (Node >= 22.15) nor the optional zstd-napi addon (built with a C toolchain) offers zstd here. */
+export const ZstdUnavailableError = define('ZstdUnavailableError')

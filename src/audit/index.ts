@@ -9,7 +9,7 @@
  */
 export { SEGMENT_SIZE, leafCount, maxPathLength, merkleRoot, merkleProof, merkleProofs, verifyMerkleProof } from './merkle.js'
 export type { MerkleProof } from './merkle.js'
-export { fastMerkleRoot, merkleBackend, nativeMerkle, trimMemory } from './fast-merkle-root.js'
+export { fastMerkleRoot, merkleBackend, nativeMerkle, nativeMerkleLoadError, trimMemory } from './fast-merkle-root.js'
 export {
   MAX_CHALLENGE_SEGMENTS, NONCE_SIZE, answerChallenge, challengeIndices, createChallenge, proofPayloadBytes, verifyAnswer
 } from './challenge.js'

@@ -11,6 +11,7 @@ import { SESSION_COMMANDS } from './session-commands.js'
 import { RETENTION_COMMANDS } from './retention-commands.js'
 import { RECOVERY_COMMANDS } from './recovery-commands.js'
 import { SEED_COMMANDS } from './seed-commands.js'
+import { doctorCommand } from './doctor-command.js'
 import { isValidLabel, MAX_LABEL_LENGTH, readProfile, writeProfile } from '../node/profile.js'
 import { ProgressBar } from './progress.js'
 
@@ -389,4 +390,4 @@ const unlockCmd: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS]
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]

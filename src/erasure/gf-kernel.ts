@@ -1,11 +1,13 @@
 /**
  * The GF(2^8) multiply-accumulate kernel the codec runs: the native addon (src/erasure/native/gf256.c,
- * built by node-gyp into build/Release/holdfast_gf.node when the package is installed) when it loads,
- * else the portable mulAddJs, which computes the same bytes far more slowly.
+ * built by scripts/install-native.cjs into build/Release/holdfast_gf.node when the package is installed
+ * on a machine with a C toolchain) when it loads, else the portable mulAddJs, which computes the same
+ * bytes more slowly. HOLDFAST_NATIVE=0 leaves the addon unloaded.
  */
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { mulAddJs } from './gf256.js'
+import { nativeDisabled as disabledByEnv } from '../util/native-disabled.js'
 
 /**
  * outputs[r][0 .. length) = XOR over c of coeffs[r * cols + c] * sources[c][i] (overwritten); and, when
@@ -33,6 +35,7 @@ export interface NativeGf {
 const CANDIDATES = ['../../../build/Release/holdfast_gf.node', '../../build/Release/holdfast_gf.node']
 
 function load (): { addon: NativeGf | null, error: unknown } {
+  if (disabledByEnv()) return { addon: null, error: null }
   const require = createRequire(import.meta.url)
   let error: unknown = null
   for (const candidate of CANDIDATES) {
@@ -51,7 +54,9 @@ const loaded = load()
 
 /** The native addon, or null when it could not be loaded (see nativeLoadError). */
 export const native: NativeGf | null = loaded.addon
-/** Why the native addon did not load, for diagnostics; null when it did. */
+/** Whether HOLDFAST_NATIVE=0 kept the addon unloaded. */
+export const nativeDisabled: boolean = disabledByEnv()
+/** Why the native addon did not load, for diagnostics; null when it did or was not asked to (HOLDFAST_NATIVE=0). */
 export const nativeLoadError: unknown = loaded.addon === null ? loaded.error : null
 /** Which kernel the codec uses: 'native' (the addon) or 'js' (the portable fallback). */
 export const kernelName: 'native' | 'js' = native === null ? 'js' : 'native'

@@ -1,4 +1,4 @@
-/** Small shared helpers with no project dependencies: byte budgets, formatting, durations, deadlines, racing a signal, retrying, lock holders. */
+/** Small shared helpers with no project dependencies: byte budgets, formatting, durations, deadlines, racing a signal, retrying, lock holders, the HOLDFAST_NATIVE switch. */
 export * from './byte-budget.js'
 export * from './for-each-limit.js'
 export * from './format.js'
@@ -11,3 +11,4 @@ export * from './duration.js'
 export * from './lock-holder.js'
 export * from './retry-until.js'
 export * from './process-alive.js'
+export * from './native-disabled.js'

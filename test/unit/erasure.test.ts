@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { CAUCHY_CODEC_NAME, CauchyCodec, createCodec, kernelName } from '../../src/erasure/index.js'
-import { native } from '../../src/erasure/gf-kernel.js'
+import { native, nativeDisabled, nativeLoadError } from '../../src/erasure/gf-kernel.js'
+import { skipBecause } from '../skip-because.js'
 import { cauchyMatrix, div, EXP, inv, invertMatrix, LOG, mul, mulAddJs, multiplyMatrices } from '../../src/erasure/gf256.js'
 
 /** A small deterministic PRNG (xorshift32), so failures reproduce. */
@@ -234,7 +235,8 @@ describe('mulAddJs', () => {
 
 describe('native GF(2^8) kernel', function () {
   before(function () {
-    if (native === null) this.skip()
+    if (nativeDisabled) skipBecause(this, 'HOLDFAST_NATIVE=0')
+    if (native === null) skipBecause(this, `the addon is not built: ${String((nativeLoadError as Error)?.message ?? nativeLoadError).split('\n')[0]}`)
   })
 
   it('reports a supported backend and refuses unknown ones', () => {

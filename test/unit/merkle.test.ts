@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { SEGMENT_SIZE, leafCount, maxPathLength, merkleProof, merkleProofs, merkleRoot, verifyMerkleProof } from '../../src/audit/index.js'
 import type { MerkleProof } from '../../src/audit/index.js'
+import { skipBecause } from '../skip-because.js'
 
 function sha256 (...parts: Uint8Array[]): Buffer {
   const h = createHash('sha256')
@@ -262,12 +263,31 @@ describe('audit: merkle trees', () => {
   })
 })
 
-describe('native Merkle roots', () => {
+describe('fastMerkleRoot', () => {
+  it('takes the addon only with SHA-NI (node:crypto otherwise, and with HOLDFAST_NATIVE=0), with the same roots', async () => {
+    const { fastMerkleRoot, merkleBackend, nativeMerkle } = await import('../../src/audit/fast-merkle-root.js')
+    const expected = process.env.HOLDFAST_NATIVE !== '0' && nativeMerkle?.backend() === 'sha-ni' ? 'sha-ni' : 'javascript'
+    assert.equal(merkleBackend, expected)
+    if (process.env.HOLDFAST_NATIVE === '0') assert.equal(nativeMerkle, undefined)
+    for (const len of [0, 1, 1024, 5000, 1 << 20]) {
+      const data = bytes(len, len + 3)
+      assert.equal(hex(fastMerkleRoot(data, SEGMENT_SIZE)), hex(referenceRoot(data)), `${merkleBackend}, ${len} bytes`)
+    }
+  })
+})
+
+describe('native Merkle roots', function () {
+  before(async function () {
+    const { nativeMerkle, nativeMerkleLoadError } = await import('../../src/audit/fast-merkle-root.js')
+    if (process.env.HOLDFAST_NATIVE === '0') skipBecause(this, 'HOLDFAST_NATIVE=0')
+    if (nativeMerkle == null) skipBecause(this, `the addon is not built: ${String((nativeMerkleLoadError as Error)?.message ?? nativeMerkleLoadError).split('\n')[0]}`)
+  })
+
   it('equal the reference roots for every backend, length and segment size', async () => {
     const { nativeMerkle } = await import('../../src/audit/fast-merkle-root.js')
     const { merkleRoot: reference } = await import('../../src/audit/merkle.js')
     const { randomBytes } = await import('node:crypto')
-    assert.ok(nativeMerkle != null, 'the native addon is built by npm install (build/Release/holdfast_merkle.node)')
+    assert.ok(nativeMerkle != null)
     const backends = ['portable', 'sha-ni'].filter(b => { try { nativeMerkle.setBackend(b); return true } catch { return false } })
     const lengths = [0, 1, 55, 56, 62, 63, 64, 65, 119, 120, 127, 128, 1023, 1024, 1025, 3000, 4096, 65537]
     try {
