@@ -5,7 +5,7 @@ import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { workerCount } from '../src/repository/repository.js'
-import { CLI } from './lib/cli-runner.js'
+import { BIN } from './lib/cli-runner.js'
 import { compareBigTrees } from './lib/big-tree-compare.js'
 import { atMost, fmt, ratio, table, type Row } from './lib/bench-table.js'
 import { measureDiskFloor } from './lib/disk-floor.js'
@@ -166,17 +166,16 @@ async function runSize (size: string, cleanup: string[]): Promise<SizeResult> {
   const stores = Array.from({ length: 6 }, (_, i) => join(dir, `hf-store-${i + 1}`))
   const target = join(dir, 'hf-restore')
   const env = { HOLDFAST_PASSPHRASE: 'bench', HOLDFAST_HOME: home }
-  const node = process.execPath
-  if ((await timed(node, [CLI, 'init', ...stores.flatMap(s => ['--store', `dir:${s}`])], env)).code !== 0) throw new Error('holdfast init failed')
+  if ((await timed(BIN, ['init', ...stores.flatMap(s => ['--store', `dir:${s}`])], env)).code !== 0) throw new Error('holdfast init failed')
   await step()
   log(`[${label}] holdfast: full backup ...`)
-  const backup = await timed(node, [CLI, 'backup', src], env)
+  const backup = await timed(BIN, ['backup', src], env)
   await step()
   log(`[${label}] holdfast: unchanged backup ...`)
-  const rerun = await timed(node, [CLI, 'backup', src], env)
+  const rerun = await timed(BIN, ['backup', src], env)
   await step()
   log(`[${label}] holdfast: restore ...`)
-  const restore = await timed(node, [CLI, 'restore', 'latest', '--target', target], env)
+  const restore = await timed(BIN, ['restore', 'latest', '--target', target], env)
   if (backup.code !== 0 || rerun.code !== 0 || restore.code !== 0) throw new Error('holdfast failed; its figures would mean nothing')
   await verify('holdfast', target)
   const holdfast: Steps = { backup, rerun, restore, stored: await du(...stores) }

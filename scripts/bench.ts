@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { workerCount } from '../src/repository/repository.js'
 import { atMost, fmt, ratio, table, type Row } from './lib/bench-table.js'
-import { CLI } from './lib/cli-runner.js'
+import { BIN } from './lib/cli-runner.js'
 import { measureDiskFloor } from './lib/disk-floor.js'
 import { du, settle, timed } from './lib/measure.js'
 
@@ -70,15 +70,15 @@ async function main (): Promise<void> {
   await settle()
   const env = { HOLDFAST_PASSPHRASE: 'bench', HOLDFAST_HOME: home }
   const node = process.execPath
-  if ((await timed(node, [CLI, 'init', ...stores.flatMap(s => ['--store', `dir:${s}`])], env)).code !== 0) throw new Error('holdfast init failed')
+  if ((await timed(BIN, ['init', ...stores.flatMap(s => ['--store', `dir:${s}`])], env)).code !== 0) throw new Error('holdfast init failed')
   await settle()
   log('holdfast: full backup ...')
-  const b1 = await timed(node, [CLI, 'backup', corpus], env)
+  const b1 = await timed(BIN, ['backup', corpus], env)
   log('holdfast: unchanged backup ...')
-  const b2 = await timed(node, [CLI, 'backup', corpus], env)
+  const b2 = await timed(BIN, ['backup', corpus], env)
   await settle()
   log('holdfast: restore ...')
-  const r1 = await timed(node, [CLI, 'restore', 'latest', '--target', target], env)
+  const r1 = await timed(BIN, ['restore', 'latest', '--target', target], env)
   const verify = await timed('diff', ['-rq', '--no-dereference', corpus, join(target, corpus)])
   log('holdfast: restore with 2 of 6 stores deleted ...')
   const size = await du(...stores)
@@ -86,7 +86,7 @@ async function main (): Promise<void> {
   await rm(stores[3], { recursive: true, force: true })
   await settle()
   const target2 = join(work, 'hf-restore-degraded')
-  const r2 = await timed(node, [CLI, 'restore', 'latest', '--target', target2], env)
+  const r2 = await timed(BIN, ['restore', 'latest', '--target', target2], env)
   const verify2 = await timed('diff', ['-rq', '--no-dereference', corpus, join(target2, corpus)])
   Object.assign(results, {
     holdfastBackup: b1.wall, holdfastBackupRss: b1.rssMiB, holdfastRerun: b2.wall, holdfastRerunRss: b2.rssMiB,
