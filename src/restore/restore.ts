@@ -35,7 +35,15 @@ export interface RestoreOptions {
   overwrite?: OverwritePolicy
   /** Re-read every restored file and check each chunk against its id (see verify.ts). */
   verify?: boolean
-  /** File records held at once (default DEFAULT_FILES_IN_FLIGHT): the restore's memory does not grow with the snapshot. */
+  /**
+   * File records held at once. Unset (the default), the whole snapshot is planned before the first pack
+   * is fetched, and each pack is fetched once: memory grows with the number of files (about 1-2 KB each).
+   * Set, the restore's memory no longer grows with the snapshot, but a pack whose files lie in several
+   * windows is fetched again for each (kept decoded meanwhile only while it is among the last two used).
+   * Measured: 100,000 files whose packs follow the tree restore as fast either way; 200,000 files read
+   * by the backup in an order other than the tree's (priority, most recent first) had not finished in
+   * 3 minutes against 18 s unbounded. Not offered by the CLI until the plan itself is kept on disk.
+   */
   filesInFlight?: number
 }
 
@@ -73,8 +81,6 @@ interface EmptyTask { kind: 'empty', files: FileMeta[] }
 type Task = PackTask | EmptyTask
 
 const PROGRESS_INTERVAL_MS = 100
-/** File records held at once by default (see RestoreOptions.filesInFlight). */
-export const DEFAULT_FILES_IN_FLIGHT = 16384
 /** Walk entries handled together: directories created in parallel, files looked at in parallel. */
 const ENTRY_BATCH = 256
 /** Packs still gathering blobs; past this many, the oldest is fetched (the walk has moved beyond it). */
@@ -93,16 +99,16 @@ const CREATE_CONCURRENCY = 32
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
 /**
- * Restores a snapshot's tree (or the part at `options.path`) below `target`, streaming: the snapshot is
- * walked a tree at a time and at most `filesInFlight` file records are held at once, whatever the size of
- * the snapshot. Entries already complete in the target are skipped (the default policy `if-changed`), so
- * an interrupted restore run again finishes where it stopped; temporary files an interrupted restore
- * left behind are removed.
+ * Restores a snapshot's tree (or the part at `options.path`) below `target`. The snapshot is walked a tree
+ * at a time; with `filesInFlight` set, at most that many file records are held at once, whatever the size
+ * of the snapshot (see RestoreOptions.filesInFlight for the cost). Entries already complete in the target
+ * are skipped (the default policy `if-changed`), so an interrupted restore run again finishes where it
+ * stopped; temporary files an interrupted restore left behind are removed.
  */
 export async function restore (repo: Repository, rootTree: string, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const { signal } = options
   const base = resolve(target)
-  const window = Math.max(1, options.filesInFlight ?? DEFAULT_FILES_IN_FLIGHT)
+  const window = options.filesInFlight != null ? Math.max(1, options.filesInFlight) : Infinity
   const totals = await countSnapshot(repo, rootTree, options.path, { signal })
   // the tree packs read for the walk are not needed again (up to three whole packs of memory)
   repo.dropPackCache()
@@ -299,7 +305,8 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       if (b == null) task.blobs.set(id, b = { type: loc.type, id, offset: loc.offset, length: loc.length, rawLength: loc.rawLength, whole: [], pieces: [] })
       if (content.length === 1) b.whole.push(meta); else b.pieces.push([meta.file, offset, meta.tmp])
     }
-    while (gathering.size > PACKS_GATHERING) dispatchOldest()
+    // bounded: the walk has moved past the oldest packs (unbounded: every pack waits for the whole plan)
+    if (window !== Infinity) while (gathering.size > PACKS_GATHERING) dispatchOldest()
   }
 
   // Creating an inode is the expensive call (hundreds of microseconds of kernel time on some disks):
