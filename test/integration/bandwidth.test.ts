@@ -9,6 +9,12 @@ import { expectCode, fileHashes, hf, initRepo, makeTempDir, parseJson, removeDir
 
 const MiB = 1024 * 1024
 
+/**
+ * A limiter never lets more through than its rate (the lower bound is tight); the upper bound only says the
+ * limit is not far slower than asked: a run beside other load on 2 cores measured up to 1.29x.
+ */
+const MAX_SLOWER = 1.5
+
 describe('rate limits (integration)', function () {
   this.timeout(120_000)
   let dir: string
@@ -35,7 +41,7 @@ describe('rate limits (integration)', function () {
     // the limiter's burst (a quarter second's worth, 1 MiB) goes at once; the rest at the rate
     const expectedMs = (s.bytesStored - MiB) / (4 * MiB) * 1000
     const ratio = s.durationMs / expectedMs
-    assert.ok(ratio >= 0.95 && ratio <= 1.25, `upload of ${s.bytesStored} bytes in ${s.durationMs} ms for a 4 MiB/s limit with a 1 MiB burst (${(s.bytesStored / MiB / (s.durationMs / 1000)).toFixed(2)} MiB/s overall, ${expectedMs.toFixed(0)} ms expected)`)
+    assert.ok(ratio >= 0.95 && ratio <= MAX_SLOWER, `upload of ${s.bytesStored} bytes in ${s.durationMs} ms for a 4 MiB/s limit with a 1 MiB burst (${(s.bytesStored / MiB / (s.durationMs / 1000)).toFixed(2)} MiB/s overall, ${expectedMs.toFixed(0)} ms expected)`)
   })
 
   it('--limit-download 8MiB: a restore fetches at 8 MiB/s after its burst, and restores byte-identical', async function () {
@@ -48,7 +54,7 @@ describe('rate limits (integration)', function () {
     const burst = 2 * MiB
     const expectedMs = (s.bytes - burst) / (8 * MiB) * 1000
     const ratio = s.durationMs / expectedMs
-    assert.ok(ratio >= 0.95 && ratio <= 1.25, `download of ${s.bytes} bytes in ${s.durationMs} ms for an 8 MiB/s limit with a 2 MiB burst (${(s.bytes / MiB / (s.durationMs / 1000)).toFixed(2)} MiB/s overall, ${expectedMs.toFixed(0)} ms expected)`)
+    assert.ok(ratio >= 0.95 && ratio <= MAX_SLOWER, `download of ${s.bytes} bytes in ${s.durationMs} ms for an 8 MiB/s limit with a 2 MiB burst (${(s.bytes / MiB / (s.durationMs / 1000)).toFixed(2)} MiB/s overall, ${expectedMs.toFixed(0)} ms expected)`)
     assert.deepEqual(await fileHashes(join(target, src)), await fileHashes(src))
   })
 
