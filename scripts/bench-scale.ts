@@ -1,6 +1,6 @@
 import '../src/polyfill.js'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,7 +23,8 @@ import { ensureTree } from './lib/seeded-tree-writer.js'
  * bench), backup, unchanged backup, restore; each restore compared with the tree, byte for byte with modes
  * and mtimes (a restore that differs stops the run: its figures would mean nothing); then the disk floor
  * (lib/disk-floor.ts: the same files written from memory with the restore's thread count).
- * Prints a table per size with the ratios Holdfast/restic and the targets, then the peak RSS across sizes.
+ * Prints a table per size as soon as it is measured (ratios Holdfast/restic, targets), then the peak RSS
+ * across sizes; the figures are saved in the work folder's results.json as they come.
  *
  * `corpus` in --sizes runs the benchmark corpus of npm run bench through the same steps; otherwise the
  * spread of peak RSS includes the corpus figures of the last `npm run bench` (its results.json), if any.
@@ -78,8 +79,29 @@ async function main (): Promise<void> {
   log(`load average at the start: ${load.map(l => l.toFixed(2)).join(' ')}`)
   const results: SizeResult[] = []
   const cleanup: string[] = []
+  const header = (): string => `${new Date().toISOString()}; restic 0.14 to a local repository, Holdfast to 6 directory stores at 4+2; ` +
+    `page cache ${results.every(r => r.cacheDropped) ? 'dropped' : 'NOT dropped (not root?)'} before each step; ` +
+    `load average ${load.map(l => l.toFixed(2)).join(' ')} at the start, ${loadavg().map(l => l.toFixed(2)).join(' ')} now`
+  const save = async (corpus?: CorpusRss): Promise<string> => {
+    const all = { loadAverageAtStart: load, loadAverageAtEnd: loadavg(), seconds: (Date.now() - began) / 1000, results, corpusFromBench: corpus }
+    const text = JSON.stringify(all, null, 2) + '\n'
+    await writeFile(join(work, 'results.json'), text)
+    return text
+  }
   try {
-    for (const size of sizes) results.push(await runSize(size, cleanup))
+    // each size's table is printed (and saved in results.json) as soon as it is measured: a long run
+    // interrupted later, or during the clean-up, keeps its figures
+    for (const size of sizes) {
+      const r = await runSize(size, cleanup)
+      results.push(r)
+      log(`\n${header()}\n\n${sizeTable(r)}\n`)
+      await save()
+    }
+    const corpus = results.find(r => r.label === 'corpus') == null ? await lastCorpusRun() : undefined
+    const text = await save(corpus)
+    if (json) process.stdout.write(text)
+    log(`\n${spreadTable(results, corpus)}`)
+    log(`\nwhole run: ${((Date.now() - began) / 1000).toFixed(0)} s; per size: ${results.map(r => `${r.label} ${r.elapsed.toFixed(0)} s`).join(', ')}`)
   } finally {
     if (!flag('--keep')) {
       log('removing repositories, stores and restores ...')
@@ -87,17 +109,6 @@ async function main (): Promise<void> {
       await timed('sync', [])
     }
   }
-  const corpus = results.find(r => r.label === 'corpus') == null ? await lastCorpusRun() : undefined
-  if (json) {
-    process.stdout.write(JSON.stringify({ loadAverageAtStart: load, loadAverageAtEnd: loadavg(), seconds: (Date.now() - began) / 1000, results, corpusFromBench: corpus }, null, 2) + '\n')
-    return
-  }
-  log(`\n${new Date().toISOString()}; restic 0.14 to a local repository, Holdfast to 6 directory stores at 4+2; ` +
-    `page cache ${results.every(r => r.cacheDropped) ? 'dropped' : 'NOT dropped (not root?)'} before each step; ` +
-    `load average ${load.map(l => l.toFixed(2)).join(' ')} at the start, ${loadavg().map(l => l.toFixed(2)).join(' ')} at the end`)
-  for (const r of results) log(`\n${sizeTable(r)}`)
-  log(`\n${spreadTable(results, corpus)}`)
-  log(`\nwhole run: ${((Date.now() - began) / 1000).toFixed(0)} s; per size: ${results.map(r => `${r.label} ${r.elapsed.toFixed(0)} s`).join(', ')}`)
 }
 
 async function runSize (size: string, cleanup: string[]): Promise<SizeResult> {
