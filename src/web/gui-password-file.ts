@@ -55,7 +55,14 @@ export class GuiPasswordFile {
   private running = 0
   private readonly waiting: Array<() => void> = []
 
-  constructor (private readonly home: string, private readonly now: () => number = Date.now) {}
+  private readonly now: () => number
+  private readonly check: typeof verifyPassword
+
+  /** `now` and `check` are the clock and the scrypt check (stand-ins in tests that must hold a check open). */
+  constructor (private readonly home: string, options: { now?: () => number, check?: typeof verifyPassword } = {}) {
+    this.now = options.now ?? Date.now
+    this.check = options.check ?? verifyPassword
+  }
 
   /** The hash in force, or undefined when no password is set. */
   async current (): Promise<PasswordHash | undefined> {
@@ -81,7 +88,7 @@ export class GuiPasswordFile {
     const mac = createHmac('sha256', this.hmacKey).update(hash.salt).update('\0').update(password).digest('base64')
     const until = this.passed.get(mac)
     if (until != null && until > this.now()) return true
-    const ok = await this.inTurn(async () => await verifyPassword(hash, password, options))
+    const ok = await this.inTurn(async () => await this.check(hash, password, options))
     if (ok && this.seen?.hash === hash) {
       if (this.passed.size >= 16) this.passed.clear()
       this.passed.set(mac, this.now() + REMEMBER_MS)

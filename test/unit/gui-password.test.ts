@@ -70,12 +70,38 @@ describe('web/GuiPasswordFile', () => {
 
   it('runs two checks at once, lets 32 more wait, and refuses the rest', async () => {
     await writeGuiPassword(home, await hashPassword('the password', CHEAP))
-    const file = new GuiPasswordFile(home)
+    // every scrypt check is held open until the test lets them go, so the counts do not hang on timing
+    let started = 0
+    let maxRunning = 0
+    let running = 0
+    let release!: () => void
+    const gate = new Promise<void>(resolve => { release = resolve })
+    const file = new GuiPasswordFile(home, {
+      check: async (hash, password, options) => {
+        started++
+        maxRunning = Math.max(maxRunning, ++running)
+        try {
+          await gate
+          return await verifyPassword(hash, password, options)
+        } finally { running-- }
+      }
+    })
     await file.current()
-    const results = await Promise.allSettled(Array.from({ length: 40 }, async (_, i) => await file.verify(i === 39 ? 'the password' : `guess ${i}`)))
+    let refusedEarly = 0
+    const pending = Array.from({ length: 40 }, async (_, i) => await file.verify(i === 39 ? 'the password' : `guess ${i}`))
+    for (const p of pending) p.catch(() => { refusedEarly++ })
+    // the six beyond 2 running + 32 waiting are refused while every check is still held
+    const deadline = Date.now() + 10_000
+    while (refusedEarly < 6 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
+    assert.equal(refusedEarly, 6)
+    assert.equal(started, 2, 'two checks run, the others wait')
+    release()
+    const results = await Promise.allSettled(pending)
     const refused = results.filter(r => r.status === 'rejected')
     assert.equal(refused.length, 6)
     assert.ok(refused.every(r => (r as PromiseRejectedResult).reason.name === 'TooManyRequestsError'))
+    assert.equal(started, 34, 'every waiting check ran in its turn')
+    assert.equal(maxRunning, 2)
     // which ones wait depends on the order their reads of gui.json end in; a guess never passes
     assert.ok(results.slice(0, 39).every(r => r.status === 'rejected' || r.value === false))
     assert.equal(await file.verify('the password'), true, 'the queue is free again')
