@@ -21,13 +21,15 @@ export function defaultHome (env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'holdfast')
 }
 
-export const homePaths = (home: string): { config: string, key: string, register: string, lock: string, repoConfig: string, kitHoldsKey: string } => ({
+export const homePaths = (home: string): { config: string, key: string, register: string, lock: string, repoConfig: string, kitHoldsKey: string, restorePlans: string } => ({
   config: join(home, 'holdfast.json'),
   /** the sealed repository config, as in the stores (peers may be offline when the repository is opened) */
   repoConfig: join(home, 'repository-config'),
   key: join(home, 'key.json'),
   register: join(home, 'register'),
   lock: join(home, 'lock'),
+  /** restores' plans (LevelDB each, removed when the restore ends) */
+  restorePlans: join(home, 'restore-plans'),
   /** present once a recovery kit holding the key file was made: peers then keep no copy of the key file */
   kitHoldsKey: join(home, 'kit-holds-key')
 })

@@ -5,20 +5,22 @@ import { dirname, join, resolve } from 'node:path'
 import { Repository, workerCount } from '../repository/repository.js'
 import { forEachLimit } from '../util/for-each-limit.js'
 import type { TreeNode } from '../format/format.js'
-import type { BlobLocation } from '../repository/register.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { FileMeta, PackBlobJob, RestorePackJob, RestorePackResult, RestoreWorkerInit } from '../worker/restore-worker.js'
 import { checkAbort } from '../util/check-abort.js'
 import { NotFoundError } from '../errors.js'
-import { countSnapshot, walkSnapshot, type WalkEntry } from './snapshot-walk.js'
+import { walkSnapshot, type WalkEntry } from './snapshot-walk.js'
+import { RestorePlan, type PlannedBlob, type PlannedFile } from './restore-plan.js'
+import { homePaths } from '../home/home.js'
 import { RestoreTarget, type Decision, type OverwritePolicy } from './restore-target.js'
 import { verifyRestored } from './verify.js'
 
 /**
- * Restore: walk the snapshot a window of files at a time, fetch the packs those files need (any k good
- * shards, verified), open and verify every blob, and write it at its offsets into temporary files. A file
- * is renamed into place only when all its chunks are written; a file that needs an unrecoverable pack is
- * reported and removed.
+ * Restore: walk the snapshot once, creating directories and symlinks and writing down on disk (see
+ * restore-plan.ts) what each pack gives to which file; then fetch the packs (any k good shards,
+ * verified) in the order the walk first needed them, each once, open and verify every blob, and write it
+ * at its offsets into temporary files. A file is renamed into place only when all its chunks are written;
+ * a file that needs an unrecoverable pack is reported and removed.
  */
 export type RestoreEvent =
   | { type: 'restore:progress', filesDone: number, filesTotal: number, bytesDone: number, bytesTotal: number }
@@ -35,16 +37,6 @@ export interface RestoreOptions {
   overwrite?: OverwritePolicy
   /** Re-read every restored file and check each chunk against its id (see verify.ts). */
   verify?: boolean
-  /**
-   * File records held at once. Unset (the default), the whole snapshot is planned before the first pack
-   * is fetched, and each pack is fetched once: memory grows with the number of files (about 1-2 KB each).
-   * Set, the restore's memory no longer grows with the snapshot, but a pack whose files lie in several
-   * windows is fetched again for each (kept decoded meanwhile only while it is among the last two used).
-   * Measured: 100,000 files whose packs follow the tree restore as fast either way; 200,000 files read
-   * by the backup in an order other than the tree's (priority, most recent first) had not finished in
-   * 3 minutes against 18 s unbounded. Not offered by the CLI until the plan itself is kept on disk.
-   */
-  filesInFlight?: number
 }
 
 export interface RestoreResult {
@@ -58,63 +50,43 @@ export interface RestoreResult {
   verified?: number
   /** Entries not restored; `error` names the error class when one was raised (PackUnrecoverableError for a pack with fewer than k good shards). */
   failed: Array<{ path: string, reason: string, error?: string }>
-  /** The most file records held at once (at most filesInFlight plus one batch of files to read back). */
+  /** The most file records held in memory at once: the files of the packs in flight, the larger files under way, a batch to read back (the plan itself is on disk). */
   fileRecordsPeak: number
   /** Temporary files an interrupted restore had left in the target, removed. */
   staleTempsRemoved?: number
 }
 
-interface FileJob {
-  path: string
-  node: TreeNode
-  meta: FileMeta
-  /** pieces still to be written (files of more than one blob) */
-  remaining: number
-  done?: boolean
-  failed?: string
-}
-
-/** The blobs one pack gives to the files in the window (a pack may be visited again by later files). */
-interface PackTask { kind: 'pack', pack: string, blobs: Map<string, PackBlobJob> }
-/** Files with no content, created in a batch. */
-interface EmptyTask { kind: 'empty', files: FileMeta[] }
-type Task = PackTask | EmptyTask
+/** A file being written: what the plan said of it, and the names the workers use. */
+interface Writing { planned: PlannedFile, meta: FileMeta }
+/** A larger file some of whose pieces are written: removed if the restore stops before the last. */
+interface Underway extends Writing { remaining: number }
 
 const PROGRESS_INTERVAL_MS = 100
 /** Walk entries handled together: directories created in parallel, files looked at in parallel. */
 const ENTRY_BATCH = 256
-/** Packs still gathering blobs; past this many, the oldest is fetched (the walk has moved beyond it). */
-const PACKS_GATHERING = 4
-/** Decoded packs kept after use, for files further on that need them again (their blobs straddle windows). */
-const RECENT_PACKS = 2
 const EMPTY_BATCH = 256
 const VERIFY_BATCH = 256
+const CREATE_CONCURRENCY = 32
 
 /** A short temporary name beside the final one (any final name up to the 255-byte limit fits). */
-function tempName (final: string): string {
-  return join(dirname(final), `.hf-${randomBytes(6).toString('hex')}.tmp`)
-}
-const CREATE_CONCURRENCY = 32
+const tempName = (final: string, random: string): string => join(dirname(final), `.hf-${random}.tmp`)
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
 /**
- * Restores a snapshot's tree (or the part at `options.path`) below `target`. The snapshot is walked a tree
- * at a time; with `filesInFlight` set, at most that many file records are held at once, whatever the size
- * of the snapshot (see RestoreOptions.filesInFlight for the cost). Entries already complete in the target
- * are skipped (the default policy `if-changed`), so an interrupted restore run again finishes where it
- * stopped; temporary files an interrupted restore left behind are removed.
+ * Restores a snapshot's tree (or the part at `options.path`) below `target`. Memory does not grow with the
+ * snapshot: the walk holds one tree per level of depth, the plan is on disk, and only the files of the
+ * packs in flight (and larger files under way) are held. Entries already complete in the target are
+ * skipped (the default policy `if-changed`), so an interrupted restore run again finishes where it
+ * stopped; temporary files and plans an interrupted restore left behind are removed.
  */
 export async function restore (repo: Repository, rootTree: string, target: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const { signal } = options
   const base = resolve(target)
-  const window = options.filesInFlight != null ? Math.max(1, options.filesInFlight) : Infinity
-  const totals = await countSnapshot(repo, rootTree, options.path, { signal })
-  // the tree packs read for the walk are not needed again (up to three whole packs of memory)
-  repo.dropPackCache()
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, failed: [], fileRecordsPeak: 0 }
   const into = new RestoreTarget(base, options.overwrite ?? 'if-changed')
   const at = (p: string): string => into.at(p)
+  const totals = { files: 0, bytes: 0 }
   let filesDone = 0
   let bytesDone = 0
   let last = 0
@@ -125,31 +97,31 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     options.onProgress?.({ type: 'restore:progress', filesDone, filesTotal: totals.files, bytesDone, bytesTotal: totals.bytes })
   }
 
-  // the file records held now, by number (the workers' results name files by number)
-  const live = new Map<number, FileJob>()
-  let nextFile = 0
+  // larger files with pieces written, by number; files that failed (their later pieces are not written)
+  const underway = new Map<number, Underway>()
+  const failedFiles = new Set<number>()
+  // file records of the packs in flight
+  let inFlight = 0
   // temporary names of failed files that a worker may still be writing a piece into: removed at the end
   const abandoned: string[] = []
   // files written or found complete, waiting to be read back (--verify)
   let toVerify: Array<{ path: string, file: string, content: string[] }> = []
-  const held = (): void => { result.fileRecordsPeak = Math.max(result.fileRecordsPeak, live.size + toVerify.length) }
+  const held = (): void => { result.fileRecordsPeak = Math.max(result.fileRecordsPeak, inFlight + underway.size + toVerify.length) }
 
-  const fail = (job: FileJob, reason: string, error?: string): void => {
-    if (job.failed != null) return
-    job.failed = reason
-    result.failed.push({ path: job.path, reason, ...(error != null ? { error } : {}) })
+  const fail = (w: Writing, reason: string, error?: string): void => {
+    if (failedFiles.has(w.planned.file)) return
+    failedFiles.add(w.planned.file)
+    result.failed.push({ path: w.planned.path, reason, ...(error != null ? { error } : {}) })
     filesDone++
-    live.delete(job.meta.file)
-    if (job.node.content != null && job.node.content.length > 1) abandoned.push(job.meta.tmp)
-    options.onProgress?.({ type: 'restore:warning', path: job.path, message: reason })
+    if (underway.delete(w.planned.file)) abandoned.push(w.meta.tmp)
+    options.onProgress?.({ type: 'restore:warning', path: w.planned.path, message: reason })
   }
-  const completed = (job: FileJob): void => {
-    job.done = true
-    live.delete(job.meta.file)
+  const completed = (w: Writing): void => {
+    underway.delete(w.planned.file)
     result.files++
-    result.bytes += job.node.size
+    result.bytes += w.planned.size
     filesDone++
-    if (options.verify === true) toVerify.push({ path: job.path, file: job.meta.final, content: job.node.content ?? [] })
+    if (options.verify === true) toVerify.push({ path: w.planned.path, file: w.meta.final, content: w.planned.content ?? [] })
     progress()
   }
   const verifyHeld = async (): Promise<void> => {
@@ -162,151 +134,134 @@ export async function restore (repo: Repository, rootTree: string, target: strin
 
   mkdirSync(base, { recursive: true })
   result.staleTempsRemoved = await into.removeStaleTemps('/')
+  const plans = homePaths(repo.home).restorePlans
+  await RestorePlan.removeStale(plans)
+  const plan = await RestorePlan.create(plans)
   const pool = new WorkerPool(new URL('../worker/restore-worker.js', import.meta.url), { encKey: repo.keys.encryption, idKey: repo.keys.id, chown: isRoot } satisfies RestoreWorkerInit, workerCount())
   pool.start()
 
-  const apply = async (r: RestorePackResult): Promise<void> => {
+  const apply = async (r: RestorePackResult, files: Map<number, Writing>): Promise<void> => {
     bytesDone += r.bytes
-    for (const f of r.failed) { const job = live.get(f.file); if (job != null) fail(job, f.reason) }
-    for (const f of r.finished) { const job = live.get(f); if (job != null) completed(job) }
+    for (const f of r.failed) { const w = files.get(f.file); if (w != null) fail(w, f.reason) }
+    for (const f of r.finished) { const w = files.get(f); if (w != null) completed(w) }
     const finishing: Array<Promise<void>> = []
     for (const f of r.written) {
-      const job = live.get(f)
-      if (job == null) continue
-      if (--job.remaining === 0) {
+      const w = underway.get(f)
+      if (w == null || failedFiles.has(f)) continue
+      if (--w.remaining === 0) {
         // every piece is written and closed: metadata, then the rename
-        finishing.push(pool.call('finish', job.meta).then(() => completed(job), err => fail(job, (err as Error).message)))
+        finishing.push(pool.call('finish', w.meta).then(() => completed(w), err => fail(w, (err as Error).message)))
       }
     }
     await Promise.all(finishing)
     progress()
   }
 
-  // decoded packs kept after a worker handed them back, newest last
-  const recent = new Map<string, Buffer>()
-  // the task running for a pack: a later task for the same pack waits for it and takes its decoded pack
-  const running = new Map<string, Promise<void>>()
-  const runPack = async (task: PackTask): Promise<void> => {
-    const before = running.get(task.pack)
-    let release!: () => void
-    const mine = new Promise<void>(resolve => { release = resolve })
-    running.set(task.pack, mine)
+  // one pack: its files' records read back from the plan, the pack fetched and handed to a worker
+  const runPack = async (pack: string, blobs: PlannedBlob[]): Promise<void> => {
+    const numbers = [...new Set(blobs.map(b => b.file))].filter(f => !failedFiles.has(f))
+    if (numbers.length === 0) return
+    inFlight += numbers.length
+    held()
     try {
-      if (before != null) await before
-      checkAbort(signal)
-      let pack = recent.get(task.pack)
-      recent.delete(task.pack)
-      if (pack == null) {
-        const desc = repo.register.packs.get(task.pack)
-        try {
-          if (desc == null) throw new NotFoundError(`pack ${task.pack.slice(0, 12)} is not in the index`)
-          pack = await repo.readPack(desc, { signal })
-        } catch (err) {
-          if (signal?.aborted === true) throw err
-          const { message: reason, name } = err as Error
-          for (const b of task.blobs.values()) {
-            for (const f of b.whole) { const job = live.get(f.file); if (job != null) fail(job, reason, name) }
-            for (const [file] of b.pieces) { const job = live.get(file); if (job != null) fail(job, reason, name) }
-          }
-          return
+      const files = new Map<number, Writing>()
+      for (const planned of await plan.files(numbers)) {
+        let w: Writing | undefined = underway.get(planned.file)
+        if (w == null) {
+          const final = at(planned.path)
+          w = { planned, meta: { file: planned.file, tmp: tempName(final, planned.tmp), final, mode: planned.mode, uid: planned.uid, gid: planned.gid, mtime: planned.mtime } }
+          if (planned.pieces > 1) underway.set(planned.file, { ...w, remaining: planned.pieces })
         }
-        // the decoded pack moves to a worker (no copy) unless it shares its memory with something else
-        if (pack.byteOffset !== 0 || pack.buffer.byteLength !== pack.length) pack = Buffer.from(Uint8Array.prototype.slice.call(pack))
+        files.set(planned.file, w)
       }
-      // pieces of files that already failed are not written
-      const blobs: PackBlobJob[] = []
-      for (const b of task.blobs.values()) {
-        const whole = b.whole.filter(f => live.has(f.file))
-        const pieces = b.pieces.filter(([f]) => live.has(f))
-        if (whole.length > 0 || pieces.length > 0) blobs.push({ ...b, whole, pieces })
+      held()
+      checkAbort(signal)
+      let data: Buffer
+      const desc = repo.register.packs.get(pack)
+      try {
+        if (desc == null) throw new NotFoundError(`pack ${pack.slice(0, 12)} is not in the index`)
+        data = await repo.readPack(desc, { signal })
+      } catch (err) {
+        if (signal?.aborted === true) throw err
+        const { message: reason, name } = err as Error
+        for (const w of files.values()) fail(w, reason, name)
+        return
       }
-      if (blobs.length === 0) { keep(task.pack, pack); return }
-      const job: RestorePackJob = { pack, blobs }
-      const r = await pool.call<RestorePackResult>('pack', job, [pack.buffer as ArrayBuffer])
-      if (r.pack != null) keep(task.pack, Buffer.from(r.pack.buffer, r.pack.byteOffset, r.pack.byteLength))
-      await apply(r)
+      // the decoded pack moves to a worker (no copy) unless it shares its memory with something else
+      if (data.byteOffset !== 0 || data.buffer.byteLength !== data.length) data = Buffer.from(Uint8Array.prototype.slice.call(data))
+      // pieces of files that failed meanwhile are not written
+      const jobs = new Map<string, PackBlobJob>()
+      for (const b of blobs) {
+        const w = files.get(b.file)
+        if (w == null || failedFiles.has(b.file)) continue
+        let job = jobs.get(b.id)
+        if (job == null) jobs.set(b.id, job = { type: b.type, id: b.id, offset: b.offset, length: b.length, rawLength: b.rawLength, whole: [], pieces: [] })
+        if (b.at < 0) job.whole.push(w.meta); else job.pieces.push([b.file, b.at, w.meta.tmp])
+      }
+      if (jobs.size === 0) return
+      const r = await pool.call<RestorePackResult>('pack', { pack: data, blobs: [...jobs.values()] } satisfies RestorePackJob, [data.buffer as ArrayBuffer])
+      await apply(r, files)
     } finally {
-      release()
-      if (running.get(task.pack) === mine) running.delete(task.pack)
+      inFlight -= numbers.length
     }
   }
-  const keep = (pack: string, data: Buffer): void => {
-    recent.set(pack, data)
-    while (recent.size > RECENT_PACKS) recent.delete(recent.keys().next().value!)
-  }
 
-  // tasks: gathering (packs still collecting blobs, oldest first), then queued, then running
-  const gathering = new Map<string, PackTask>()
-  let empties: FileMeta[] = []
-  const queue: Task[] = []
+  // tasks running (packs, batches of empty files) and how to wait for one to end
   const slots = options.packConcurrency ?? pool.size + 1
   let busy = 0
   let failure: unknown
   let wake: (() => void) | undefined
   const changed = async (): Promise<void> => await new Promise<void>(resolve => { wake = resolve })
-  const pump = (): void => {
-    while (busy < slots && queue.length > 0 && failure == null) {
-      const task = queue.shift()!
-      busy++
-      const run = task.kind === 'pack' ? runPack(task) : pool.call<RestorePackResult>('empty', task.files).then(apply)
-      run.catch(err => { failure ??= err }).finally(() => {
-        busy--
-        pump()
-        const w = wake
-        wake = undefined
-        w?.()
-      })
-    }
-  }
-  const dispatchOldest = (): boolean => {
-    const first = gathering.values().next()
-    if (first.done === true) return false
-    gathering.delete(first.value.pack)
-    queue.push(first.value)
-    pump()
-    return true
-  }
-  const dispatchEmpties = (): void => {
-    if (empties.length === 0) return
-    queue.push({ kind: 'empty', files: empties })
-    empties = []
-    pump()
+  const start = (run: Promise<void>): void => {
+    busy++
+    run.catch(err => { failure ??= err }).finally(() => {
+      busy--
+      const w = wake
+      wake = undefined
+      w?.()
+    })
   }
   const check = (): void => {
     if (failure != null) throw failure
     checkAbort(signal)
   }
+  const slot = async (): Promise<void> => {
+    check()
+    while (busy >= slots) { await changed(); check() }
+  }
 
-  const addFile = (path: string, node: TreeNode): void => {
-    const final = at(path)
+  // empty files need no pack: created (in batches, on the workers) during the walk
+  let empties: Writing[] = []
+  const dispatchEmpties = async (): Promise<void> => {
+    if (empties.length === 0) return
+    const batch = new Map(empties.map(w => [w.planned.file, w]))
+    empties = []
+    await slot()
+    start(pool.call<RestorePackResult>('empty', [...batch.values()].map(w => w.meta)).then(async r => await apply(r, batch)))
+  }
+
+  let nextFile = 0
+  const planFile = async (path: string, node: TreeNode): Promise<void> => {
     const content = node.content ?? []
-    const meta: FileMeta = { file: nextFile++, tmp: tempName(final), final, mode: node.mode, uid: node.uid, gid: node.gid, mtime: mtimeOf(node) }
-    const job: FileJob = { path, node, meta, remaining: content.length }
-    live.set(meta.file, job)
-    held()
-    let size = 0
-    const places: Array<{ loc: BlobLocation, id: string, offset: number }> = []
-    for (const id of content) {
-      const loc = repo.register.blobs.get(id)
-      if (loc == null) { fail(job, `chunk ${id.slice(0, 12)} is not in the index`, 'NotFoundError'); return }
-      places.push({ loc, id, offset: size })
-      size += loc.rawLength
-    }
-    if (size !== node.size) { fail(job, `its chunks add up to ${size} bytes, the snapshot says ${node.size}`); return }
+    const final = at(path)
+    const random = randomBytes(6).toString('hex')
+    const planned: PlannedFile = { file: nextFile++, path, tmp: random, mode: node.mode, uid: node.uid, gid: node.gid, mtime: mtimeOf(node), size: node.size, pieces: content.length, ...(options.verify === true ? { content } : {}) }
+    const w: Writing = { planned, meta: { file: planned.file, tmp: tempName(final, random), final, mode: node.mode, uid: node.uid, gid: node.gid, mtime: planned.mtime } }
     if (content.length === 0) {
-      empties.push(meta)
-      if (empties.length >= EMPTY_BATCH) dispatchEmpties()
+      empties.push(w)
+      if (empties.length >= EMPTY_BATCH) await dispatchEmpties()
       return
     }
-    for (const { loc, id, offset } of places) {
-      let task = gathering.get(loc.pack)
-      if (task == null) gathering.set(loc.pack, task = { kind: 'pack', pack: loc.pack, blobs: new Map() })
-      let b = task.blobs.get(id)
-      if (b == null) task.blobs.set(id, b = { type: loc.type, id, offset: loc.offset, length: loc.length, rawLength: loc.rawLength, whole: [], pieces: [] })
-      if (content.length === 1) b.whole.push(meta); else b.pieces.push([meta.file, offset, meta.tmp])
+    let size = 0
+    const blobs: Array<PlannedBlob & { pack: string }> = []
+    for (const id of content) {
+      const loc = repo.register.blobs.get(id)
+      if (loc == null) { fail(w, `chunk ${id.slice(0, 12)} is not in the index`, 'NotFoundError'); return }
+      blobs.push({ pack: loc.pack, file: planned.file, id, type: loc.type, offset: loc.offset, length: loc.length, rawLength: loc.rawLength, at: content.length === 1 ? -1 : size })
+      size += loc.rawLength
     }
-    // bounded: the walk has moved past the oldest packs (unbounded: every pack waits for the whole plan)
-    if (window !== Infinity) while (gathering.size > PACKS_GATHERING) dispatchOldest()
+    if (size !== node.size) { fail(w, `its chunks add up to ${size} bytes, the snapshot says ${node.size}`); return }
+    plan.addFile(planned, blobs)
   }
 
   // Creating an inode is the expensive call (hundreds of microseconds of kernel time on some disks):
@@ -319,7 +274,9 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       if (e.kind !== 'enter') continue
       result.dirs++
       const depth = e.path.split('/').length
-      byDepth.set(depth, [...(byDepth.get(depth) ?? []), e.path])
+      let level = byDepth.get(depth)
+      if (level == null) byDepth.set(depth, level = [])
+      level.push(e.path)
     }
     for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
       await forEachLimit(byDepth.get(depth)!, CREATE_CONCURRENCY, async path => {
@@ -343,6 +300,8 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     for (let i = 0; i < leaves.length; i++) {
       const e = leaves[i]
       if (e.kind !== 'file') continue
+      totals.files++
+      totals.bytes += e.node.size
       const decision = decisions[i]
       if (decision.action === 'skip') {
         result.skipped++
@@ -352,18 +311,18 @@ export async function restore (repo: Repository, rootTree: string, target: strin
         continue
       }
       if (decision.action === 'fail') { result.failed.push({ path: e.path, reason: decision.why }); filesDone++; continue }
-      addFile(e.path, e.node)
-      // the window is full: send what is gathered, then wait for files to complete
-      while (live.size >= window) {
-        check()
-        if (!dispatchOldest()) {
-          dispatchEmpties()
-          // every file held has its work queued or running (see addFile): a completion frees room
-          if (busy === 0 && queue.length === 0) break
-          await changed()
-        }
-      }
+      await planFile(e.path, e.node)
     }
+    // directories' metadata is set last, deepest first (the walk leaves a directory after what it holds),
+    // so that writing inside them does not change their mtime again; a directory that was in the target
+    // already keeps its own under --overwrite never, and so does one above the path restored (restoring
+    // /home/ann/doc to its original place leaves /home as it is)
+    for (const e of batch) {
+      if (e.kind !== 'leave') continue
+      if (badDirs.has(e.path) || into.problemOf(e.path) != null || (into.existing.has(e.path) && (into.policy === 'never' || e.ancestor === true))) continue
+      plan.addDir({ path: e.path, mode: e.node.mode, uid: e.node.uid, gid: e.node.gid, mtime: mtimeOf(e.node) })
+    }
+    await plan.flush()
     held()
     if (toVerify.length >= VERIFY_BATCH) await verifyHeld()
     progress()
@@ -373,7 +332,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     if (decision.action === 'skip') { result.skipped++; return }
     if (decision.action === 'fail') { result.failed.push({ path, reason: decision.why }); return }
     const final = at(path)
-    const tmp = tempName(final)
+    const tmp = tempName(final, randomBytes(6).toString('hex'))
     try {
       await symlink(node.target ?? '', tmp)
       if (isRoot) lchownSync(tmp, node.uid, node.gid)
@@ -388,9 +347,9 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   }
 
   try {
+    // the plan: one walk of the snapshot
     let batch: WalkEntry[] = []
     for await (const e of walkSnapshot(repo, rootTree, options.path, { signal })) {
-      if (e.kind === 'leave') continue // directories' metadata is set last (below)
       batch.push(e)
       if (batch.length >= ENTRY_BATCH) {
         check()
@@ -399,43 +358,40 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       }
     }
     await handleBatch(batch)
-    // the walk is over: send everything gathered and wait for the last files
-    while (gathering.size > 0) dispatchOldest()
-    dispatchEmpties()
-    while (busy > 0 || queue.length > 0) {
-      check()
-      await changed()
+    await dispatchEmpties()
+    // the tree packs read for the walk are not needed again (up to three whole packs of memory)
+    repo.dropPackCache()
+    progress(true)
+    // the packs, each once, in the order the walk first needed them
+    for await (const { pack, blobs } of plan.byPack({ signal })) {
+      await slot()
+      start(runPack(pack, blobs))
+      if (toVerify.length >= VERIFY_BATCH) await verifyHeld()
     }
+    while (busy > 0) { check(); await changed() }
     check()
+    for await (const d of plan.directories()) {
+      checkAbort(signal)
+      applyDirMetadata(at(d.path), d)
+    }
   } finally {
-    // stop the queue, let running tasks end, then stop the workers
-    queue.length = 0
+    // let running tasks end, then stop the workers
     while (busy > 0) await changed()
     await pool.stop()
     // every task and worker has stopped: remove what was not completed (failed, or interrupted)
-    for (const job of live.values()) rmSync(job.meta.tmp, { force: true })
+    for (const w of underway.values()) rmSync(w.meta.tmp, { force: true })
     for (const tmp of abandoned) rmSync(tmp, { force: true })
-  }
-
-  // directories last, deepest first (the walk leaves a directory after what it holds), so that writing
-  // inside them does not change their mtime again (a directory that was in the target already keeps its
-  // own under --overwrite never, and so does one above the path restored: restoring /home/ann/doc to its
-  // original place leaves /home as it is)
-  for await (const e of walkSnapshot(repo, rootTree, options.path, { signal })) {
-    if (e.kind !== 'leave') continue
-    if (badDirs.has(e.path) || into.problemOf(e.path) != null || (into.existing.has(e.path) && (into.policy === 'never' || e.ancestor === true))) continue
-    applyDirMetadata(at(e.path), e.node)
+    await plan.destroy()
   }
   if (toVerify.length > 0) await verifyHeld()
   progress(true)
   return result
 }
 
-function applyDirMetadata (path: string, node: TreeNode): void {
-  chmodSync(path, node.mode)
-  if (isRoot) chownSync(path, node.uid, node.gid)
-  const t = mtimeOf(node)
-  utimesSync(path, t, t)
+function applyDirMetadata (path: string, d: { mode: number, uid: number, gid: number, mtime: number }): void {
+  chmodSync(path, d.mode)
+  if (isRoot) chownSync(path, d.uid, d.gid)
+  utimesSync(path, d.mtime, d.mtime)
 }
 
 /**

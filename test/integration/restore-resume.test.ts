@@ -1,11 +1,13 @@
 /**
- * A restore's memory does not grow with the snapshot (a bounded window of file records, counted by the
- * restore itself), and an interrupted restore - killed, or cut short by shards out of reach - run again
- * with the same target skips what is complete and finishes, leaving no temporary file behind.
+ * A restore's memory does not grow with the snapshot (its plan is on disk; the file records it holds at
+ * once, counted by the restore itself, are those of the packs in flight), and an interrupted restore -
+ * killed, or cut short by shards out of reach - run again with the same target skips what is complete and
+ * finishes, leaving no temporary file and no plan behind.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PackDescriptor } from '../../src/format/format.js'
 import { Repository } from '../../src/repository/repository.js'
@@ -13,8 +15,7 @@ import { restore } from '../../src/restore/restore.js'
 import { BIN } from '../../scripts/lib/cli-runner.js'
 import { expectCode, fileHashes, hf, initRepo, leftoverTempFiles, makeTempDir, parseJson, PASSPHRASE, removeDir, saveStores, TestRepo } from './helpers.js'
 
-const FILES = 50_000
-const FEW = 2_000
+const FILES = 20_000
 
 /** A seeded tree of `files` small files in 250 directories, then (in the tree's order) three files of several chunks each. */
 async function makeTree (root: string, files: number): Promise<void> {
@@ -52,16 +53,17 @@ async function countFiles (root: string): Promise<number> {
   return n
 }
 
-describe('restore: memory bounded whatever the snapshot (integration)', function () {
+describe('restore: memory bounded whatever the snapshot, and an interrupted restore run again finishes (integration)', function () {
   this.timeout(240_000)
   let dir: string
   let repo: TestRepo
   let src: string
   let expected: Map<string, string>
+  const plans = (): string[] => existsSync(join(repo.home, 'restore-plans')) ? readdirSync(join(repo.home, 'restore-plans')) : []
 
   before(async function () {
     dir = await makeTempDir('restore-resume')
-    repo = await initRepo(dir, { packSize: '1MiB' })
+    repo = await initRepo(dir, { packSize: '256KiB' })
     src = join(dir, 'src')
     await makeTree(src, FILES)
     expectCode(await hf(repo.home, ['backup', src]), 0, 'backup')
@@ -73,42 +75,22 @@ describe('restore: memory bounded whatever the snapshot (integration)', function
     await removeDir(dir)
   })
 
-  it(`restores ${FILES} files holding at most the window of file records at once`, async function () {
+  it(`restores ${FILES} files holding only the file records of the packs in flight`, async function () {
     const opened = await Repository.open(repo.home, PASSPHRASE)
     try {
       const { snapshot } = await opened.findSnapshot('latest')
       const target = join(dir, 'bounded')
-      const res = await restore(opened, snapshot.tree, target, { filesInFlight: 500 })
+      const res = await restore(opened, snapshot.tree, target)
       assert.deepEqual(res.failed, [])
       assert.equal(res.files, FILES + 3)
-      assert.ok(res.fileRecordsPeak > 0 && res.fileRecordsPeak <= 500, `at most 500 file records held, counted ${res.fileRecordsPeak}`)
+      // about 850 small files per 256 KiB pack, three packs in flight
+      assert.ok(res.fileRecordsPeak > 0 && res.fileRecordsPeak <= FILES / 5, `at most ${FILES / 5} file records held, counted ${res.fileRecordsPeak}`)
       assert.deepEqual(await fileHashes(join(target, src)), expected, 'every file byte-identical')
+      assert.deepEqual(plans(), [], 'the plan is removed')
       await rm(target, { recursive: true, force: true })
     } finally {
       await opened.close()
     }
-  })
-})
-
-describe('restore: an interrupted restore run again finishes (integration)', function () {
-  this.timeout(240_000)
-  let dir: string
-  let repo: TestRepo
-  let src: string
-  let expected: Map<string, string>
-
-  before(async function () {
-    dir = await makeTempDir('restore-resume')
-    repo = await initRepo(dir, { packSize: '1MiB' })
-    src = join(dir, 'src')
-    await makeTree(src, FEW)
-    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup')
-    expected = await fileHashes(src)
-    assert.equal(expected.size, FEW + 3)
-  })
-
-  after(async function () {
-    await removeDir(dir)
   })
 
   it('a restore killed with SIGKILL and run again skips the files already complete and finishes', async function () {
@@ -119,14 +101,15 @@ describe('restore: an interrupted restore run again finishes (integration)', fun
     const exited = new Promise<void>(resolve => child.on('exit', () => { gone = true; resolve() }))
     let seen = 0
     // the small files come first in the tree; the three large ones take seconds more at this rate
-    while (seen < FEW && !gone) {
+    while (seen < FILES && !gone) {
       await new Promise(resolve => setTimeout(resolve, 50))
       seen = await countFiles(join(target, src))
     }
     child.kill('SIGKILL')
     await exited
     const before = await countFiles(join(target, src))
-    assert.ok(before < FEW + 3, `the restore was cut short (${before} files of ${FEW + 3} in place)`)
+    assert.ok(before < FILES + 3, `the restore was cut short (${before} files of ${FILES + 3} in place)`)
+    assert.equal(plans().length, 1, 'the killed restore left its plan')
     // what is in place under a final name is complete and right
     const present = await fileHashes(join(target, src))
     for (const [path, hash] of present) {
@@ -138,9 +121,10 @@ describe('restore: an interrupted restore run again finishes (integration)', fun
     expectCode(again, 0, 'restore run again')
     const res = parseJson<{ files: number, skipped: number, failed: unknown[], staleTempsRemoved?: number }>(again, 'restore --json')
     assert.ok(res.skipped >= before, `the ${before} files already complete are skipped (skipped ${res.skipped})`)
-    assert.equal(res.files + res.skipped, FEW + 3)
+    assert.equal(res.files + res.skipped, FILES + 3)
     assert.deepEqual(await fileHashes(join(target, src)), expected, 'the tree is byte-identical')
     assert.deepEqual(await leftoverTempFiles(target), [], 'no temporary file is left behind')
+    assert.deepEqual(plans(), [], 'the killed restore\'s plan is removed by the next')
   })
 
   it('a restore cut short by packs out of reach completes when they are back, without writing again what it had', async function () {

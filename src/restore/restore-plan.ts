@@ -1,0 +1,176 @@
+import { mkdir, readdir, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { Level } from 'level'
+import type { BlobType } from '../format/format.js'
+import { isLockedByAnotherProcess } from '../repository/open-register.js'
+
+/** A file to write, as the plan keeps it on disk until its packs come. */
+export interface PlannedFile {
+  /** the file's number in this restore */
+  file: number
+  /** its path in the snapshot */
+  path: string
+  /** its temporary name's random part (see restore.ts tempName) */
+  tmp: string
+  mode: number
+  uid: number
+  gid: number
+  /** seconds since the epoch, for fs.utimes (see restore.ts mtimeOf) */
+  mtime: number
+  size: number
+  /** how many blobs make it (1: written whole by one pack; more: pieces, then finished) */
+  pieces: number
+  /** its chunks' ids, kept only when the restore reads files back (--verify) */
+  content?: string[]
+}
+
+/** One blob a pack gives to one file (at `at`, or whole when the file is that blob alone). */
+export interface PlannedBlob {
+  file: number
+  id: string
+  type: BlobType
+  offset: number
+  length: number
+  rawLength: number
+  /** the offset in the file, or -1 for a file made of this blob alone */
+  at: number
+}
+
+/** A directory whose metadata is set when everything below it is written. */
+export interface PlannedDir { path: string, mode: number, uid: number, gid: number, mtime: number }
+
+type Row = Array<string | number>
+
+const hex8 = (n: number): string => n.toString(16).padStart(8, '0')
+const BATCH = 2048
+
+/**
+ * A restore's plan, kept in a LevelDB of its own beside the register (never the whole snapshot in
+ * memory): the files to write, the blobs each pack gives them, grouped by pack in the order the walk
+ * first needed each pack, and the directories whose metadata comes last, deepest first. The restore
+ * reads it back a pack at a time, so each pack is fetched once and only the files of the packs in
+ * flight are in memory. The database is removed when the restore ends; one left by a killed restore is
+ * removed by the next (see removeStale).
+ */
+export class RestorePlan {
+  private readonly packSeq = new Map<string, number>()
+  private readonly packIds: string[] = []
+  private entries = 0
+  private dirs = 0
+  private pending: Array<{ type: 'put', key: string, value: Row }> = []
+  private flushing: Promise<void> = Promise.resolve()
+
+  private constructor (private readonly db: Level<string, Row>, readonly path: string) {}
+
+  /** A new, empty plan in a folder of its own under `parent`. */
+  static async create (parent: string): Promise<RestorePlan> {
+    await mkdir(parent, { recursive: true })
+    const path = join(parent, `plan-${randomBytes(6).toString('hex')}`)
+    const db = new Level<string, Row>(path, { valueEncoding: 'json' })
+    await db.open()
+    return new RestorePlan(db, path)
+  }
+
+  /** Removes the plans under `parent` that no running restore holds open (a restore killed mid-way). */
+  static async removeStale (parent: string): Promise<number> {
+    let names: string[]
+    try { names = await readdir(parent) } catch { return 0 }
+    let removed = 0
+    for (const name of names.filter(n => n.startsWith('plan-'))) {
+      const path = join(parent, name)
+      const db = new Level(path)
+      try {
+        await db.open({ createIfMissing: false })
+        await db.close()
+      } catch (err) {
+        if (isLockedByAnotherProcess(err)) continue
+      }
+      await rm(path, { recursive: true, force: true })
+      removed++
+    }
+    return removed
+  }
+
+  /** Packs planned so far. */
+  get packs (): number { return this.packIds.length }
+
+  addFile (f: PlannedFile, blobs: Array<PlannedBlob & { pack: string }>): void {
+    this.put(`f${hex8(f.file)}`, [f.path, f.tmp, f.mode, f.uid, f.gid, f.mtime, f.size, f.pieces, ...(f.content != null ? [f.content.join(',')] : [])])
+    for (const b of blobs) {
+      let seq = this.packSeq.get(b.pack)
+      if (seq == null) {
+        seq = this.packIds.length
+        this.packSeq.set(b.pack, seq)
+        this.packIds.push(b.pack)
+      }
+      this.put(`b${hex8(seq)}${hex8(this.entries++)}`, [b.file, b.id, b.type, b.offset, b.length, b.rawLength, b.at])
+    }
+  }
+
+  addDir (d: PlannedDir): void {
+    this.put(`d${hex8(this.dirs++)}`, [d.path, d.mode, d.uid, d.gid, d.mtime])
+  }
+
+  private put (key: string, value: Row): void {
+    this.pending.push({ type: 'put', key, value })
+  }
+
+  /** Writes what is planned so far (call now and then while planning: keeps the batch small). */
+  async flush (): Promise<void> {
+    if (this.pending.length < BATCH) return
+    await this.write()
+  }
+
+  private async write (): Promise<void> {
+    const ops = this.pending
+    this.pending = []
+    await this.flushing
+    if (ops.length > 0) this.flushing = this.db.batch(ops)
+    await this.flushing
+  }
+
+  /** The blobs each pack gives, a pack at a time, in the order the walk first needed the packs. */
+  async * byPack (options: { signal?: AbortSignal } = {}): AsyncGenerator<{ pack: string, blobs: PlannedBlob[] }> {
+    await this.write()
+    let seq = -1
+    let blobs: PlannedBlob[] = []
+    for await (const [key, v] of this.db.iterator({ gt: 'b', lt: 'c' })) {
+      options.signal?.throwIfAborted()
+      const s = parseInt(key.slice(1, 9), 16)
+      if (s !== seq && blobs.length > 0) {
+        yield { pack: this.packIds[seq], blobs }
+        blobs = []
+      }
+      seq = s
+      blobs.push({ file: v[0] as number, id: v[1] as string, type: v[2] as BlobType, offset: v[3] as number, length: v[4] as number, rawLength: v[5] as number, at: v[6] as number })
+    }
+    if (blobs.length > 0) yield { pack: this.packIds[seq], blobs }
+  }
+
+  /** The planned files with these numbers. */
+  async files (numbers: number[]): Promise<PlannedFile[]> {
+    const rows = await this.db.getMany(numbers.map(n => `f${hex8(n)}`))
+    return rows.map((v, i) => {
+      if (v == null) throw new Error(`restore plan: file ${numbers[i]} is missing`)
+      const content = v[8] as string | undefined
+      return { file: numbers[i], path: v[0] as string, tmp: v[1] as string, mode: v[2] as number, uid: v[3] as number, gid: v[4] as number, mtime: v[5] as number, size: v[6] as number, pieces: v[7] as number, ...(content != null ? { content: content === '' ? [] : content.split(',') } : {}) }
+    })
+  }
+
+  /** The directories, deepest first (the order they were added: after what they hold). */
+  async * directories (): AsyncGenerator<PlannedDir> {
+    await this.write()
+    for await (const [, v] of this.db.iterator({ gt: 'd', lt: 'e' })) {
+      yield { path: v[0] as string, mode: v[1] as number, uid: v[2] as number, gid: v[3] as number, mtime: v[4] as number }
+    }
+  }
+
+  /** Closes and removes the plan. */
+  async destroy (): Promise<void> {
+    this.pending = []
+    await this.flushing.catch(() => {})
+    await this.db.close()
+    await rm(this.path, { recursive: true, force: true })
+  }
+}
