@@ -2,7 +2,6 @@ import { mkdir, readdir, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Level } from 'level'
-import type { BlobType } from '../format/format.js'
 import { isLockedByAnotherProcess } from '../repository/open-register.js'
 
 /** A file to write, as the plan keeps it on disk until its packs come. */
@@ -29,12 +28,10 @@ export interface PlannedFile {
 export interface PlannedBlob {
   file: number
   id: string
-  type: BlobType
-  offset: number
-  length: number
-  rawLength: number
   /** the offset in the file, or -1 for a file made of this blob alone */
   at: number
+  /** the file itself, when it is this blob alone (kept in the blob's row: no second lookup) */
+  whole?: PlannedFile
 }
 
 /** A directory whose metadata is set when everything below it is written. */
@@ -43,6 +40,13 @@ export interface PlannedDir { path: string, mode: number, uid: number, gid: numb
 type Row = Array<string | number>
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0')
+
+const fileRow = (f: PlannedFile): Row => [f.path, f.tmp, f.mode, f.uid, f.gid, f.mtime, f.size, f.pieces, ...(f.content != null ? [f.content.join(',')] : [])]
+
+function parseFile (file: number, v: Row): PlannedFile {
+  const content = v[8] as string | undefined
+  return { file, path: v[0] as string, tmp: v[1] as string, mode: v[2] as number, uid: v[3] as number, gid: v[4] as number, mtime: v[5] as number, size: v[6] as number, pieces: v[7] as number, ...(content != null ? { content: content === '' ? [] : content.split(',') } : {}) }
+}
 const BATCH = 2048
 
 /**
@@ -67,7 +71,8 @@ export class RestorePlan {
   static async create (parent: string): Promise<RestorePlan> {
     await mkdir(parent, { recursive: true })
     const path = join(parent, `plan-${randomBytes(6).toString('hex')}`)
-    const db = new Level<string, Row>(path, { valueEncoding: 'json' })
+    // read once, in order: a small block cache will do
+    const db = new Level<string, Row>(path, { valueEncoding: 'json', cacheSize: 2 * 1024 * 1024 })
     await db.open()
     return new RestorePlan(db, path)
   }
@@ -95,8 +100,10 @@ export class RestorePlan {
   /** Packs planned so far. */
   get packs (): number { return this.packIds.length }
 
-  addFile (f: PlannedFile, blobs: Array<PlannedBlob & { pack: string }>): void {
-    this.put(`f${hex8(f.file)}`, [f.path, f.tmp, f.mode, f.uid, f.gid, f.mtime, f.size, f.pieces, ...(f.content != null ? [f.content.join(',')] : [])])
+  /** A file and the packs its blobs are in; a file of one blob is kept in that blob's row alone. */
+  addFile (f: PlannedFile, blobs: Array<{ pack: string, id: string, at: number }>): void {
+    const whole = blobs.length === 1 && blobs[0].at < 0
+    if (!whole) this.put(`f${hex8(f.file)}`, fileRow(f))
     for (const b of blobs) {
       let seq = this.packSeq.get(b.pack)
       if (seq == null) {
@@ -104,7 +111,7 @@ export class RestorePlan {
         this.packSeq.set(b.pack, seq)
         this.packIds.push(b.pack)
       }
-      this.put(`b${hex8(seq)}${hex8(this.entries++)}`, [b.file, b.id, b.type, b.offset, b.length, b.rawLength, b.at])
+      this.put(`b${hex8(seq)}${hex8(this.entries++)}`, whole ? [f.file, b.id, b.at, ...fileRow(f)] : [f.file, b.id, b.at])
     }
   }
 
@@ -143,18 +150,19 @@ export class RestorePlan {
         blobs = []
       }
       seq = s
-      blobs.push({ file: v[0] as number, id: v[1] as string, type: v[2] as BlobType, offset: v[3] as number, length: v[4] as number, rawLength: v[5] as number, at: v[6] as number })
+      const file = v[0] as number
+      blobs.push({ file, id: v[1] as string, at: v[2] as number, ...(v.length > 3 ? { whole: parseFile(file, v.slice(3)) } : {}) })
     }
     if (blobs.length > 0) yield { pack: this.packIds[seq], blobs }
   }
 
-  /** The planned files with these numbers. */
+  /** The planned files of more than one blob with these numbers. */
   async files (numbers: number[]): Promise<PlannedFile[]> {
+    if (numbers.length === 0) return []
     const rows = await this.db.getMany(numbers.map(n => `f${hex8(n)}`))
     return rows.map((v, i) => {
       if (v == null) throw new Error(`restore plan: file ${numbers[i]} is missing`)
-      const content = v[8] as string | undefined
-      return { file: numbers[i], path: v[0] as string, tmp: v[1] as string, mode: v[2] as number, uid: v[3] as number, gid: v[4] as number, mtime: v[5] as number, size: v[6] as number, pieces: v[7] as number, ...(content != null ? { content: content === '' ? [] : content.split(',') } : {}) }
+      return parseFile(numbers[i], v)
     })
   }
 

@@ -165,14 +165,23 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     held()
     try {
       const files = new Map<number, Writing>()
-      for (const planned of await plan.files(numbers)) {
-        let w: Writing | undefined = underway.get(planned.file)
-        if (w == null) {
-          const final = at(planned.path)
-          w = { planned, meta: { file: planned.file, tmp: tempName(final, planned.tmp), final, mode: planned.mode, uid: planned.uid, gid: planned.gid, mtime: planned.mtime } }
-          if (planned.pieces > 1) underway.set(planned.file, { ...w, remaining: planned.pieces })
-        }
-        files.set(planned.file, w)
+      const writing = (planned: PlannedFile): Writing => {
+        const final = at(planned.path)
+        return { planned, meta: { file: planned.file, tmp: tempName(final, planned.tmp), final, mode: planned.mode, uid: planned.uid, gid: planned.gid, mtime: planned.mtime } }
+      }
+      // files of one blob come with it; larger ones are read from the plan when their first piece comes
+      const larger: number[] = []
+      for (const b of blobs) {
+        if (failedFiles.has(b.file) || files.has(b.file)) continue
+        if (b.whole != null) { files.set(b.file, writing(b.whole)); continue }
+        const u = underway.get(b.file)
+        if (u != null) files.set(b.file, u)
+        else if (!larger.includes(b.file)) larger.push(b.file)
+      }
+      for (const planned of await plan.files(larger)) {
+        const u: Underway = { ...writing(planned), remaining: planned.pieces }
+        underway.set(planned.file, u)
+        files.set(planned.file, u)
       }
       held()
       checkAbort(signal)
@@ -195,7 +204,11 @@ export async function restore (repo: Repository, rootTree: string, target: strin
         const w = files.get(b.file)
         if (w == null || failedFiles.has(b.file)) continue
         let job = jobs.get(b.id)
-        if (job == null) jobs.set(b.id, job = { type: b.type, id: b.id, offset: b.offset, length: b.length, rawLength: b.rawLength, whole: [], pieces: [] })
+        if (job == null) {
+          const loc = repo.register.blobs.get(b.id)
+          if (loc == null || loc.pack !== pack) { fail(w, `chunk ${b.id.slice(0, 12)} is no longer in pack ${pack.slice(0, 12)}`, 'NotFoundError'); continue }
+          jobs.set(b.id, job = { type: loc.type, id: b.id, offset: loc.offset, length: loc.length, rawLength: loc.rawLength, whole: [], pieces: [] })
+        }
         if (b.at < 0) job.whole.push(w.meta); else job.pieces.push([b.file, b.at, w.meta.tmp])
       }
       if (jobs.size === 0) return
@@ -253,11 +266,11 @@ export async function restore (repo: Repository, rootTree: string, target: strin
       return
     }
     let size = 0
-    const blobs: Array<PlannedBlob & { pack: string }> = []
+    const blobs: Array<{ pack: string, id: string, at: number }> = []
     for (const id of content) {
       const loc = repo.register.blobs.get(id)
       if (loc == null) { fail(w, `chunk ${id.slice(0, 12)} is not in the index`, 'NotFoundError'); return }
-      blobs.push({ pack: loc.pack, file: planned.file, id, type: loc.type, offset: loc.offset, length: loc.length, rawLength: loc.rawLength, at: content.length === 1 ? -1 : size })
+      blobs.push({ pack: loc.pack, id, at: content.length === 1 ? -1 : size })
       size += loc.rawLength
     }
     if (size !== node.size) { fail(w, `its chunks add up to ${size} bytes, the snapshot says ${node.size}`); return }

@@ -43,12 +43,12 @@ function listen (url: string, events: Event[], signal: AbortSignal): Promise<voi
   })()
 }
 
-async function until<T> (what: string, check: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
+async function until<T> (what: string, check: () => T | undefined | false, timeoutMs = 120_000, state?: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = check()
     if (v != null && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${state != null ? `; seen: ${state()}` : ''}`)
     await new Promise(resolve => setTimeout(resolve, 100))
   }
 }
@@ -175,10 +175,13 @@ describe('Backup page API: back up now, live progress, cancel, set edits, pings 
   })
 
   it('cancel: the big set\'s session ends cancelled, and no snapshot of it is listed', async function () {
-    const { body: { id } } = await call<{ id: string }>('POST', '/sets/big/backup')
+    const started = await call<{ id: string }>('POST', '/sets/big/backup')
+    assert.equal(started.status, 200, JSON.stringify(started.body))
+    const { id } = started.body
+    const seen = (): string => JSON.stringify(events.filter(e => e.run.id === id).map(e => [e.type, e.run.phase, e.run.filesDone, e.run.bytesDone, e.type === 'run:end' ? e.session : undefined]))
     // read under way or done, the packs still going out at 512 KiB/s (16 MiB may be read before the first throttled event)
-    await until('the big set reading', () => events.find(e => e.type === 'run:progress' && e.run.id === id && (e.run.phase === 'backing up' || e.run.phase === 'uploading') && e.run.bytesDone > 0), 120_000)
-    assert.equal(events.find(e => e.type === 'run:end' && e.run.id === id), undefined, 'still running')
+    await until('the big set reading', () => events.find(e => e.type === 'run:progress' && e.run.id === id && (e.run.phase === 'backing up' || e.run.phase === 'uploading') && e.run.bytesDone > 0), 120_000, seen)
+    assert.equal(events.find(e => e.type === 'run:end' && e.run.id === id), undefined, `still running: ${seen()}`)
     // set edits wait while a session runs
     const busy = await call('PUT', '/sets/docs', { watch: true })
     assert.equal(busy.status, 409)
