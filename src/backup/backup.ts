@@ -131,6 +131,9 @@ class Session {
   private filesTotal = 0
   private bytesTotal = 0
   private lastProgress = 0
+  private progressTimer?: NodeJS.Timeout
+  /** the session is over: no progress is told after its end */
+  private ended = false
 
   /** Aborted when the session fails, so that every reader and waiter stops at once. */
   private readonly stop = new AbortController()
@@ -144,6 +147,7 @@ class Session {
       await repo.register.addPacks([desc], true)
       for (const b of desc.blobs) this.inflight.delete(b[1])
       this.stats.bytesStored += desc.shardSize * desc.shards.length
+      this.progress()
     }
     this.treePacker = new Packer(repo, this.onStored, this.signal)
     this.window = new ByteBudget(options.filesInFlight ?? FILES_IN_FLIGHT)
@@ -165,9 +169,21 @@ class Session {
     this.emit({ type: 'backup:warning', path, message })
   }
 
+  /**
+   * Tells the progress now, or (throttled) once the interval is over: the last figures are never held
+   * back (a selection read whole in one interval, then stored for minutes, shows its bytes read).
+   */
   private progress (force = false): void {
     const now = Date.now()
-    if (!force && now - this.lastProgress < PROGRESS_INTERVAL_MS) return
+    if (!force && now - this.lastProgress < PROGRESS_INTERVAL_MS) {
+      if (this.progressTimer == null && !this.ended) {
+        this.progressTimer = setTimeout(() => { this.progressTimer = undefined; if (!this.ended) this.progress(true) }, PROGRESS_INTERVAL_MS - (now - this.lastProgress))
+        this.progressTimer.unref()
+      }
+      return
+    }
+    clearTimeout(this.progressTimer)
+    this.progressTimer = undefined
     this.lastProgress = now
     this.emit({ type: 'backup:progress', filesDone: this.filesDone, filesTotal: this.filesTotal, bytesDone: this.bytesDone, bytesTotal: this.bytesTotal, bytesStored: this.stats.bytesStored })
   }
@@ -225,8 +241,11 @@ class Session {
       }
       const name = await repo.commitSnapshot(snapshot, { signal: this.signal })
       this.progress(true)
+      this.ended = true
       return { name, snapshot, warnings: this.warnings, deferred: this.deferred }
     } catch (err) {
+      this.ended = true
+      clearTimeout(this.progressTimer)
       const first = this.failure ?? err
       this.fail(err as Error)
       await Promise.allSettled([...this.sealing])

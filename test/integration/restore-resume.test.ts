@@ -96,18 +96,16 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
 
   it('a restore killed with SIGKILL and run again skips the files already complete and finishes', async function () {
     const target = join(dir, 'killed')
-    // fetching at 2 MiB/s, so that the restore is still running when it is killed
-    const child = spawn(BIN, ['restore', 'latest', '--target', target, '--limit-download', '2MiB'], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE }, stdio: 'ignore' })
+    // fetching at 4 MiB/s; killed while a large file is half written (its temporary name beside the final one)
+    const child = spawn(BIN, ['restore', 'latest', '--target', target, '--limit-download', '4MiB'], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE }, stdio: 'ignore' })
     let gone = false
     const exited = new Promise<void>(resolve => child.on('exit', () => { gone = true; resolve() }))
-    let seen = 0
-    // the small files come first in the tree; the three large ones take seconds more at this rate
-    while (seen < FILES && !gone) {
-      await new Promise(resolve => setTimeout(resolve, 50))
-      seen = await countFiles(join(target, src))
-    }
+    const halfWritten = async (): Promise<boolean> => (await readdir(join(target, src)).catch(() => [] as string[])).some(n => n.startsWith('.hf-'))
+    // the small files come first in the tree, the three large ones last
+    while (!gone && !await halfWritten()) await new Promise(resolve => setTimeout(resolve, 20))
     child.kill('SIGKILL')
     await exited
+    assert.ok(await halfWritten(), 'killed with a large file half written')
     const before = await countFiles(join(target, src))
     assert.ok(before < FILES + 3, `the restore was cut short (${before} files of ${FILES + 3} in place)`)
     assert.equal(plans().length, 1, 'the killed restore left its plan')
@@ -122,6 +120,7 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
     expectCode(again, 0, 'restore run again')
     const res = parseJson<{ files: number, skipped: number, failed: unknown[], staleTempsRemoved?: number }>(again, 'restore --json')
     assert.ok(res.skipped >= before, `the ${before} files already complete are skipped (skipped ${res.skipped})`)
+    assert.ok((res.staleTempsRemoved ?? 0) >= 1, 'the half-written file\'s temporary name is removed')
     assert.equal(res.files + res.skipped, FILES + 3)
     assert.deepEqual(await fileHashes(join(target, src)), expected, 'the tree is byte-identical')
     assert.deepEqual(await leftoverTempFiles(target), [], 'no temporary file is left behind')
