@@ -34,6 +34,8 @@ describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair rest
   const storeOf = (h: RunningDaemon): string => `peer:${h.peerId}`
   /** pack id -> the stores that lost a shard of it (from the audit) */
   const lostOn = new Map<string, string[]>()
+  /** packs the threshold test repaired already */
+  const repairedEarly = new Set<string>()
 
   before(async function () {
     dir = await makeTempDir('daemon-audit')
@@ -117,6 +119,7 @@ describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair rest
       const rep = parseJson<RepairJson>(r, 'repair')
       assert.equal(rep.needed, below.length)
       assert.deepEqual(rep.repaired.map(p => p.pack).sort(), below.map(p => p.pack).sort())
+      for (const p of rep.repaired) repairedEarly.add(p.pack)
       const after = parseJson<HealthJson>(await hf(owner.home, ['health', '--json']), 'health').packs
       assert.equal(after.filter(p => p.health === 5).length, atFive.length, 'the packs at 5/6 were left alone')
     } finally {
@@ -130,7 +133,11 @@ describe('daemons on 127.0.0.1: audits find lost and corrupt shards, repair rest
     const rep = parseJson<RepairJson>(r, 'repair')
     assert.deepEqual(rep.failed, [])
     const placed = rep.repaired.flatMap(p => p.placed)
-    assert.ok(placed.length > 3)
+    // every shard the audit found lost, but for the packs the threshold test repaired (how many host1 held
+    // depends on the placement: a host slow to answer during the backup is placed around)
+    const stillLost = [...lostOn].filter(([pack]) => !repairedEarly.has(pack)).reduce((n, [, stores]) => n + stores.length, 0)
+    assert.ok(stillLost > 0)
+    assert.equal(placed.length, stillLost, JSON.stringify(rep))
     // a pack that lost one shard has exactly one host holding nothing of it (7 hosts, 6 shards): it goes
     // there, not back to the host that lost it; a pack that lost two may need a loser again
     for (const p of rep.repaired.filter(p => p.placed.length === 1)) {

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import type { PackDescriptor } from '../../src/format/format.js'
 import { Repository } from '../../src/repository/repository.js'
 import { restore } from '../../src/restore/restore.js'
+import { walkSnapshot } from '../../src/restore/snapshot-walk.js'
 import { BIN } from '../../scripts/lib/cli-runner.js'
 import { expectCode, fileHashes, hf, initRepo, leftoverTempFiles, makeTempDir, parseJson, PASSPHRASE, removeDir, saveStores, TestRepo } from './helpers.js'
 
@@ -19,7 +20,7 @@ const FILES = 50_000
 /** File records a restore may hold at once, whatever the size of the tree: three packs of 256 KiB in flight hold about 850 small files each. */
 const RECORDS_BOUND = 5_000
 
-/** A seeded tree of `files` small files in 250 directories, then (in the tree's order) three files of several chunks each. */
+/** A seeded tree of `files` small files in 250 directories (d0/e0 to d9/e24), then, last in d0, three files of several chunks each. */
 async function makeTree (root: string, files: number): Promise<void> {
   let seed = 0x2545f491
   const next = (): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0 }
@@ -37,7 +38,7 @@ async function makeTree (root: string, files: number): Promise<void> {
   for (let i = 0; i < 3; i++) {
     const big = Buffer.alloc(3 * 1024 * 1024)
     for (let j = 0; j < big.length; j += 4) big.writeUInt32LE(next(), j)
-    await writeFile(join(root, `zbig${i}.bin`), big)
+    await writeFile(join(root, 'd0', `zbig${i}.bin`), big)
   }
 }
 
@@ -61,6 +62,10 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
   let repo: TestRepo
   let src: string
   let expected: Map<string, string>
+  /** d0, a tenth of the small files and the three large ones: the part the interrupted restores restore (as backed up, or below a target) */
+  const part = (target?: string): string => target == null ? join(src, 'd0') : join(target, src, 'd0')
+  const PART_FILES = FILES / 10 + 3
+  const expectedPart = (): Map<string, string> => new Map([...expected].filter(([p]) => p.startsWith('d0/')).map(([p, h]) => [p.slice(3), h]))
   const plans = (): string[] => existsSync(join(repo.home, 'restore-plans')) ? readdirSync(join(repo.home, 'restore-plans')) : []
 
   before(async function () {
@@ -97,32 +102,33 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
   it('a restore killed with SIGKILL and run again skips the files already complete and finishes', async function () {
     const target = join(dir, 'killed')
     // fetching at 4 MiB/s; killed while a large file is half written (its temporary name beside the final one)
-    const child = spawn(BIN, ['restore', 'latest', '--target', target, '--limit-download', '4MiB'], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE }, stdio: 'ignore' })
+    const child = spawn(BIN, ['restore', 'latest', '--path', part(), '--target', target, '--limit-download', '4MiB'], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE }, stdio: 'ignore' })
     let gone = false
     const exited = new Promise<void>(resolve => child.on('exit', () => { gone = true; resolve() }))
-    const halfWritten = async (): Promise<boolean> => (await readdir(join(target, src)).catch(() => [] as string[])).some(n => n.startsWith('.hf-'))
-    // the small files come first in the tree, the three large ones last
+    const halfWritten = async (): Promise<boolean> => (await readdir(part(target)).catch(() => [] as string[])).some(n => n.startsWith('.hf-'))
+    // the small files come first in d0, the three large ones last
     while (!gone && !await halfWritten()) await new Promise(resolve => setTimeout(resolve, 20))
     child.kill('SIGKILL')
     await exited
     assert.ok(await halfWritten(), 'killed with a large file half written')
-    const before = await countFiles(join(target, src))
-    assert.ok(before < FILES + 3, `the restore was cut short (${before} files of ${FILES + 3} in place)`)
+    const before = await countFiles(part(target))
+    assert.ok(before < PART_FILES, `the restore was cut short (${before} files of ${PART_FILES} in place)`)
     assert.equal(plans().length, 1, 'the killed restore left its plan')
     // what is in place under a final name is complete and right
-    const present = await fileHashes(join(target, src))
+    const present = await fileHashes(part(target))
+    const want = expectedPart()
     for (const [path, hash] of present) {
       if (path.split('/').pop()!.startsWith('.hf-')) continue
-      assert.equal(hash, expected.get(path), `${path} in place after the kill is byte-identical`)
+      assert.equal(hash, want.get(path), `${path} in place after the kill is byte-identical`)
     }
 
-    const again = await hf(repo.home, ['restore', 'latest', '--target', target, '--json'])
+    const again = await hf(repo.home, ['restore', 'latest', '--path', part(), '--target', target, '--json'])
     expectCode(again, 0, 'restore run again')
     const res = parseJson<{ files: number, skipped: number, failed: unknown[], staleTempsRemoved?: number }>(again, 'restore --json')
     assert.ok(res.skipped >= before, `the ${before} files already complete are skipped (skipped ${res.skipped})`)
     assert.ok((res.staleTempsRemoved ?? 0) >= 1, 'the half-written file\'s temporary name is removed')
-    assert.equal(res.files + res.skipped, FILES + 3)
-    assert.deepEqual(await fileHashes(join(target, src)), expected, 'the tree is byte-identical')
+    assert.equal(res.files + res.skipped, PART_FILES)
+    assert.deepEqual(await fileHashes(part(target)), want, 'the part is byte-identical')
     assert.deepEqual(await leftoverTempFiles(target), [], 'no temporary file is left behind')
     assert.deepEqual(plans(), [], 'the killed restore\'s plan is removed by the next')
   })
@@ -130,17 +136,21 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
   it('a restore cut short by packs out of reach completes when they are back, without writing again what it had', async function () {
     const restoreStores = await saveStores(repo, join(dir, 'saved'))
     try {
-      // three of the six stores lose the shards of some data packs: those packs have 3 of 6 shards, fewer than k = 4
+      // three of the six stores lose the shards of every other data pack d0 needs: those have 3 of 6 shards, fewer than k = 4
       const opened = await Repository.open(repo.home, PASSPHRASE)
-      const dataPacks: PackDescriptor[] = []
-      for await (const p of opened.register.packDescriptors()) if (p.blobs.every(b => b[0] === 'data')) dataPacks.push(p)
+      const needed = new Set<string>()
+      const { snapshot } = await opened.findSnapshot('latest')
+      for await (const e of walkSnapshot(opened, snapshot.tree, part())) {
+        if (e.kind === 'file') for (const id of e.node.content ?? []) needed.add(opened.register.blobs.get(id)!.pack)
+      }
+      const lost: PackDescriptor[] = []
+      for (const id of [...needed].sort()) lost.push((await opened.register.packDescriptor(id))!)
       await opened.close()
-      const lost = dataPacks.filter((p, i) => i % 4 === 1)
-      for (const p of lost) {
+      for (const p of lost.filter((p, i) => i % 2 === 1)) {
         for (const s of p.shards.slice(0, 3)) await rm(join(s.store.replace(/^dir:/, ''), 'shard', s.name.slice(0, 2), s.name))
       }
       const target = join(dir, 'cut')
-      const first = await hf(repo.home, ['restore', 'latest', '--target', target, '--json'])
+      const first = await hf(repo.home, ['restore', 'latest', '--path', part(), '--target', target, '--json'])
       expectCode(first, 3, 'restore with packs out of reach')
       const partial = parseJson<{ files: number, failed: Array<{ error?: string }> }>(first, 'first restore')
       assert.ok(partial.failed.length > 0 && partial.files > 0, `some files restored (${partial.files}), some not (${partial.failed.length})`)
@@ -148,12 +158,12 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
       assert.deepEqual(await leftoverTempFiles(target), [])
 
       await restoreStores()
-      const second = await hf(repo.home, ['restore', 'latest', '--target', target, '--json'])
+      const second = await hf(repo.home, ['restore', 'latest', '--path', part(), '--target', target, '--json'])
       expectCode(second, 0, 'restore once the shards are back')
       const res = parseJson<{ files: number, skipped: number }>(second, 'second restore')
       assert.equal(res.skipped, partial.files, 'what the first run restored is not written again')
       assert.equal(res.files, partial.failed.length, 'the second run writes exactly what the first could not')
-      assert.deepEqual(await fileHashes(join(target, src)), expected, 'the tree is byte-identical')
+      assert.deepEqual(await fileHashes(part(target)), expectedPart(), 'the part is byte-identical')
     } finally {
       await restoreStores()
     }
