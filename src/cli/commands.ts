@@ -1,3 +1,4 @@
+import { newKdfParams } from '../crypto/kdf.js'
 import { resolve } from 'node:path'
 import type { LockRecord, TreeNode } from '../format/format.js'
 import type { OverwritePolicy } from '../restore/restore-target.js'
@@ -23,13 +24,22 @@ export type { Command } from './command.js'
 
 const init: Command = {
   name: 'init',
-  usage: 'holdfast init [--home DIR] [--store dir:PATH...] [--site NAME] [--name NAME] [--data-shards K] [--parity-shards M] [--pack-size SIZE]',
+  usage: 'holdfast init [--home DIR] [--store dir:PATH...] [--site NAME] [--name NAME] [--data-shards K] [--parity-shards M] [--pack-size SIZE] [--kdf-memory SIZE]',
   summary: 'create a node and its repository; shards go to the given directory stores, or (without --store) to trusted peers',
-  options: { store: { type: 'string', multiple: true }, site: { type: 'string' }, name: { type: 'string' }, 'data-shards': { type: 'string' }, 'parity-shards': { type: 'string' }, 'pack-size': { type: 'string' } },
+  options: { store: { type: 'string', multiple: true }, site: { type: 'string' }, name: { type: 'string' }, 'data-shards': { type: 'string' }, 'parity-shards': { type: 'string' }, 'pack-size': { type: 'string' }, 'kdf-memory': { type: 'string' } },
   minArgs: 0,
   maxArgs: 0,
   async run (ctx) {
     const stores = (ctx.values.store as string[] | undefined) ?? []
+    // the passphrase's key derivation: 128 MiB unless told (a box short of memory; the test suite)
+    const kdfText = (ctx.values['kdf-memory'] as string | undefined) ?? process.env.HOLDFAST_KDF_MEMORY
+    let kdfMemory: number | undefined
+    if (kdfText != null && kdfText !== '') {
+      try {
+        kdfMemory = parseSize(kdfText)
+        newKdfParams(kdfMemory)
+      } catch (err) { throw new UsageError(`--kdf-memory: ${(err as Error).message}`) }
+    }
     const home = homeOf(ctx)
     const site = ctx.values.site as string | undefined
     const nodeName = ctx.values.name as string | undefined
@@ -44,7 +54,7 @@ const init: Command = {
     }
     const { Repository } = await import('../repository/repository.js')
     const { createIdentity, peerIdOf } = await import('../node/identity.js')
-    const { id, config } = await Repository.init({ home, stores, passphrase, k: intOption(ctx, 'data-shards'), m: intOption(ctx, 'parity-shards'), packSize })
+    const { id, config } = await Repository.init({ home, stores, passphrase, k: intOption(ctx, 'data-shards'), m: intOption(ctx, 'parity-shards'), packSize, kdfMemory })
     // every node is also a peer: its libp2p identity and its name and site (told to peers at pairing)
     const key = await createIdentity(home)
     const profile = await readProfile(home)

@@ -21,8 +21,19 @@ export const DEFAULT_KDF = { algorithm: 'scrypt' as const, N: 1 << 17, r: 8, p: 
 export const MIN_KDF_N = 1 << 14
 export const MAX_KDF_MEMORY = 1024 * 1024 * 1024
 
-export function newKdfParams (): KdfParams {
-  return { ...DEFAULT_KDF, salt: randomBytes(32).toString('base64') }
+/** The memory the default derivation takes (128 MiB). */
+export const DEFAULT_KDF_MEMORY = 128 * DEFAULT_KDF.N * DEFAULT_KDF.r
+
+/**
+ * New parameters with a fresh salt. `memory` (bytes; default 128 MiB) sets N at r = 8: a power of two
+ * from 16 MiB to 1 GiB. Less memory makes each guess at the passphrase cheaper for an attacker who has
+ * the key file: 16 MiB is an eighth of the default's cost, for machines that must keep every MiB.
+ */
+export function newKdfParams (memory = DEFAULT_KDF_MEMORY): KdfParams {
+  const N = memory / (128 * DEFAULT_KDF.r)
+  const isPow2 = Number.isInteger(N) && N > 1 && (N & (N - 1)) === 0
+  if (!isPow2 || N < MIN_KDF_N || memory > MAX_KDF_MEMORY) throw new ConfigError(`the key derivation's memory must be a power of two from ${128 * MIN_KDF_N * DEFAULT_KDF.r / 1048576} MiB to ${MAX_KDF_MEMORY / 1048576} MiB`)
+  return { ...DEFAULT_KDF, N, salt: randomBytes(32).toString('base64') }
 }
 
 export function validateKdfParams (p: KdfParams): void {

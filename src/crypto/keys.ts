@@ -31,8 +31,8 @@ export function deriveRepositoryKeys (master: Uint8Array): RepositoryKeys {
   return { encryption: derive('encryption'), id: derive('blob-id'), chunker: derive('chunker') }
 }
 
-export async function createKeyFile (passphrase: string, master = randomBytes(32)): Promise<{ keyFile: KeyFile, keys: RepositoryKeys }> {
-  const kdf = newKdfParams()
+export async function createKeyFile (passphrase: string, master = randomBytes(32), kdfMemory?: number): Promise<{ keyFile: KeyFile, keys: RepositoryKeys }> {
+  const kdf = newKdfParams(kdfMemory)
   const wrapKey = await deriveKey(passphrase, kdf)
   const keyFile: KeyFile = { version: 1, created: new Date().toISOString(), kdf, wrapped: seal(wrapKey, master, KEY_AAD).toString('base64') }
   return { keyFile, keys: deriveRepositoryKeys(master) }

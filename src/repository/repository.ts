@@ -40,6 +40,8 @@ export interface InitOptions {
   k?: number
   m?: number
   packSize?: number
+  /** memory of the passphrase's key derivation (bytes; default 128 MiB: see crypto/kdf.ts) */
+  kdfMemory?: number
 }
 
 export interface CallOptions { signal?: AbortSignal }
@@ -157,7 +159,7 @@ export class Repository {
       stores.push(await DirectoryStore.create(path))
     }
     validateChunkerParams(DEFAULT_CHUNKER_PARAMS)
-    const { keyFile, keys } = await createKeyFile(opts.passphrase)
+    const { keyFile, keys } = await createKeyFile(opts.passphrase, undefined, opts.kdfMemory)
     const config: RepositoryConfig = {
       version: FORMAT_VERSION,
       id: randomBytes(16).toString('hex'),

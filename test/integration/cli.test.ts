@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { appendFile, chmod, chown, copyFile, lstat, mkdir, open, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, chown, copyFile, lstat, mkdir, open, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { CLI, RunResult } from '../../scripts/lib/cli-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
@@ -1054,6 +1054,22 @@ describe('holdfast CLI (integration)', function () {
       const r = await hf(join(dir, 'home3'), ['init', '--store', `dir:${join(dir, 'few', 'a')}`, '--store', `dir:${join(dir, 'few', 'b')}`])
       expectCode(r, 2, 'init with 2 stores at 4+2')
       assert.match(r.stderr, /4\+2 needs 6 distinct stores/)
+    })
+
+    it('init --kdf-memory sets the key derivation\'s memory (key.json says so, the repository opens); a size that is no power of two from 16 MiB exits 2 and creates nothing', async function () {
+      const stores = (name: string): string[] => [1, 2, 3, 4, 5, 6].flatMap(i => ['--store', `dir:${join(dir, name, `s${i}`)}`])
+      const home = join(dir, 'home-kdf')
+      expectCode(await hf(home, ['init', '--kdf-memory', '32MiB', ...stores('kdf')]), 0, 'init --kdf-memory 32MiB')
+      const key = JSON.parse(await readFile(join(home, 'key.json'), 'utf8')) as { kdf: { N: number, r: number } }
+      assert.deepEqual({ N: key.kdf.N, r: key.kdf.r }, { N: 2 ** 15, r: 8 })
+      expectCode(await hf(home, ['snapshots']), 0, 'snapshots')
+      for (const bad of ['20MiB', '8MiB', 'lots']) {
+        const r = await hf(join(dir, `home-kdf-${bad}`), ['init', '--kdf-memory', bad, ...stores(`kdf-${bad}`)])
+        expectCode(r, 2, `init --kdf-memory ${bad}`)
+        assert.match(r.stderr, /--kdf-memory/)
+        await assert.rejects(stat(join(dir, `home-kdf-${bad}`, 'key.json')), { code: 'ENOENT' })
+        await assert.rejects(stat(join(dir, `kdf-${bad}`)), { code: 'ENOENT' }, 'no store made')
+      }
     })
 
     it('a backup while another live process holds the lock exits 11', async function () {

@@ -112,6 +112,15 @@ describe('crypto/kdf', () => {
     validateKdfParams(p)
   })
 
+  it('newKdfParams(memory) sets N for that memory at r=8, from 16 MiB to 1 GiB, powers of two only (ConfigError)', () => {
+    assert.equal(newKdfParams(16 * 1024 * 1024).N, 2 ** 14)
+    assert.equal(newKdfParams(1024 * 1024 * 1024).N, 2 ** 20)
+    validateKdfParams(newKdfParams(16 * 1024 * 1024))
+    for (const bad of [8 * 1024 * 1024, 20 * 1024 * 1024, 2048 * 1024 * 1024, 0, -1, 1.5]) {
+      assert.throws(() => newKdfParams(bad), { name: 'ConfigError' }, String(bad))
+    }
+  })
+
   it('accepts the floor and the memory ceiling', () => {
     validateKdfParams(cheapParams())
     validateKdfParams({ ...cheapParams(), N: 2 ** 20, r: 8 }) // exactly 1 GiB
