@@ -5,11 +5,13 @@ import type { OverwritePolicy } from '../restore/restore-target.js'
 import { formatBytes, parseSize } from '../util/format.js'
 import { UsageError } from '../errors.js'
 import { Command, EXIT, intOption } from './command.js'
-import { homeOf, printJson, withRepository } from './context.js'
+import { homeOf, printJson, snapshotFilter, SNAPSHOT_FILTER_OPTIONS, withRepository } from './context.js'
 import { getPassphrase } from './passphrase.js'
 import { NODE_COMMANDS } from './node-commands.js'
 import { SESSION_COMMANDS } from './session-commands.js'
 import { RETENTION_COMMANDS } from './retention-commands.js'
+import { QUERY_COMMANDS } from './query-commands.js'
+import { modeString } from './mode-string.js'
 import { RECOVERY_COMMANDS } from './recovery-commands.js'
 import { SEED_COMMANDS } from './seed-commands.js'
 import { doctorCommand } from './doctor-command.js'
@@ -97,9 +99,9 @@ const snapshots: Command = {
 
 const ls: Command = {
   name: 'ls',
-  usage: 'holdfast ls [--home DIR] [--json] SNAPSHOT|latest [PATH]',
-  summary: 'list the entries of a snapshot, below PATH if given',
-  options: {},
+  usage: 'holdfast ls [--home DIR] [--json] [--host H] [--tag T]... SNAPSHOT|latest [PATH]',
+  summary: 'list the entries of a snapshot, below PATH if given (latest: the newest that holds PATH, of that host, with those tags)',
+  options: { ...SNAPSHOT_FILTER_OPTIONS },
   repository: true,
   readOnly: true,
   minArgs: 1,
@@ -107,7 +109,7 @@ const ls: Command = {
   async run (ctx) {
     const { findNode } = await import('../restore/index.js')
     return await withRepository(ctx, async repo => {
-      const { snapshot } = await repo.findSnapshot(ctx.args[0])
+      const { snapshot } = await repo.findSnapshot(ctx.args[0], snapshotFilter(ctx, ctx.args[1]))
       const start = ctx.args[1] ?? '/'
       const found = await findNode(repo, snapshot.tree, start)
       const rows: Array<{ path: string, node: TreeNode }> = []
@@ -134,16 +136,12 @@ const ls: Command = {
   }
 }
 
-function modeString (mode: number): string {
-  const r = (b: number, c: string): string => (mode & b) !== 0 ? c : '-'
-  return r(0o400, 'r') + r(0o200, 'w') + r(0o100, 'x') + r(0o40, 'r') + r(0o20, 'w') + r(0o10, 'x') + r(0o4, 'r') + r(0o2, 'w') + r(0o1, 'x')
-}
 
 const restoreCmd: Command = {
   name: 'restore',
-  usage: 'holdfast restore [--home DIR] [--json] SNAPSHOT|latest --target DIR [--path P] [--overwrite always|if-changed|if-newer|never] [--verify]',
-  summary: 'restore a snapshot (or a path in it) below a target directory; nothing already in the target is followed',
-  options: { target: { type: 'string' }, path: { type: 'string' }, overwrite: { type: 'string' }, verify: { type: 'boolean' } },
+  usage: 'holdfast restore [--home DIR] [--json] SNAPSHOT|latest --target DIR [--path P] [--host H] [--tag T]... [--overwrite always|if-changed|if-newer|never] [--verify]',
+  summary: 'restore a snapshot (or a path in it) below a target directory; nothing already in the target is followed (latest: the newest that holds P, of that host, with those tags)',
+  options: { target: { type: 'string' }, path: { type: 'string' }, overwrite: { type: 'string' }, verify: { type: 'boolean' }, ...SNAPSHOT_FILTER_OPTIONS },
   repository: true,
   readOnly: true,
   minArgs: 1,
@@ -155,7 +153,7 @@ const restoreCmd: Command = {
     const overwrite = (ctx.values.overwrite as string | undefined) ?? 'if-changed'
     if (!(OVERWRITE_POLICIES as readonly string[]).includes(overwrite)) throw new UsageError(`--overwrite must be one of ${OVERWRITE_POLICIES.join(', ')}, got ${overwrite}`)
     return await withRepository(ctx, async repo => {
-      const { name, snapshot } = await repo.findSnapshot(ctx.args[0])
+      const { name, snapshot } = await repo.findSnapshot(ctx.args[0], snapshotFilter(ctx, ctx.values.path as string | undefined))
       const bar = new ProgressBar('restore')
       const started = Date.now()
       // inside the daemon, the restore is logged as a session (the dashboard's Sessions page lists it)
@@ -400,4 +398,4 @@ const unlockCmd: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, ...QUERY_COMMANDS, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]

@@ -1,5 +1,6 @@
 import { defaultHome } from '../home/home.js'
 import type { Repository, OpenOptions } from '../repository/repository.js'
+import type { SnapshotFilter } from '../repository/snapshot-filter.js'
 import type { ShardStore } from '../store/index.js'
 import type { HealthSettings } from '../maintenance/repository-health.js'
 import type { SessionReport } from '../session/session-report.js'
@@ -101,4 +102,17 @@ export async function withRepository<T> (ctx: CommandContext, fn: (repo: Reposit
 
 export function printJson (ctx: CommandContext, value: unknown): void {
   ctx.out(JSON.stringify(value, null, 2))
+}
+
+/** The options that choose which snapshot `latest` means, for the commands that take one. */
+export const SNAPSHOT_FILTER_OPTIONS = { host: { type: 'string' }, tag: { type: 'string', multiple: true } } as const
+
+/** `--host`, `--tag` (and the path the command works on) as a filter for `latest`. */
+export function snapshotFilter (ctx: CommandContext, path?: string): SnapshotFilter {
+  const tags = ctx.values.tag as string[] | undefined
+  return {
+    ...(path != null ? { path } : {}),
+    ...(ctx.values.host != null ? { host: String(ctx.values.host) } : {}),
+    ...(tags != null && tags.length > 0 ? { tags } : {})
+  }
 }

@@ -4,7 +4,7 @@ import type { PruneResult } from '../prune/index.js'
 import type { Repository } from '../repository/repository.js'
 import { formatBytes } from '../util/format.js'
 import { Command, EXIT, intOption } from './command.js'
-import { CommandContext, homeOf, printJson, withRepository } from './context.js'
+import { CommandContext, homeOf, printJson, snapshotFilter, SNAPSHOT_FILTER_OPTIONS, withRepository } from './context.js'
 import { ProgressBar } from './progress.js'
 
 /**
@@ -98,9 +98,9 @@ const forgetCmd: Command = {
 
 const archiveCmd: Command = {
   name: 'archive',
-  usage: 'holdfast archive [--home DIR] [--json] [--undo] SNAPSHOT',
+  usage: 'holdfast archive [--home DIR] [--json] [--undo] [--host H] [--tag T]... SNAPSHOT|latest',
   summary: 'pin a snapshot so that no retention policy removes it (--undo unpins it)',
-  options: { undo: { type: 'boolean' } },
+  options: { undo: { type: 'boolean' }, ...SNAPSHOT_FILTER_OPTIONS },
   repository: true,
   exclusive: true,
   minArgs: 1,
@@ -108,7 +108,7 @@ const archiveCmd: Command = {
   async run (ctx) {
     const { setArchived } = await import('../prune/index.js')
     return await withRepository(ctx, async repo => {
-      const { name } = await repo.findSnapshot(ctx.args[0])
+      const { name } = await repo.findSnapshot(ctx.args[0], snapshotFilter(ctx))
       const archived = ctx.values.undo !== true
       const res = await setArchived(repo, name, archived, { signal: ctx.signal })
       if (ctx.json) printJson(ctx, { snapshot: res.name, short: res.name.slice(0, 8), previous: name, archived, unchanged: res.unchanged })

@@ -12,9 +12,9 @@ import { ProgressBar } from './progress.js'
  */
 const backupCmd: Command = {
   name: 'backup',
-  usage: 'holdfast backup [--home DIR] [--json] [--set NAME] [--tag T]... [--exclude PATTERN]... [PATH...]',
+  usage: 'holdfast backup [--home DIR] [--json] [--set NAME] [--tag T]... [--host NAME] [--exclude PATTERN]... [PATH...]',
   summary: 'back up files and directories (or a backup set of the node config) into a new snapshot',
-  options: { set: { type: 'string' }, tag: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true } },
+  options: { set: { type: 'string' }, tag: { type: 'string', multiple: true }, host: { type: 'string' }, exclude: { type: 'string', multiple: true } },
   repository: true,
   exclusive: true,
   absoluteArgs: args => args.map(p => resolve(p)),
@@ -33,6 +33,9 @@ const backupCmd: Command = {
     if (paths.length === 0) throw new UsageError('backup needs PATH... or --set NAME')
     const tags = (ctx.values.tag as string[] | undefined) ?? []
     for (const t of tags) if (!/^[A-Za-z0-9._:-]{1,64}$/.test(t)) throw new UsageError(`--tag must be 1-64 letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(t)}`)
+    // the host the snapshot is of (default: this machine's name), for a machine whose name changes
+    const host = ctx.values.host as string | undefined
+    if (host != null && !/^[A-Za-z0-9._-]{1,253}$/.test(host)) throw new UsageError(`--host must be a host name (letters, digits, '.', '_', '-'), got ${JSON.stringify(host)}`)
 
     const bar = new ProgressBar('backup')
     const onProgress = (e: SessionEvent): void => {
@@ -55,7 +58,7 @@ const backupCmd: Command = {
       trigger: 'manual',
       signal: ctx.signal,
       onProgress,
-      extra: { tags, pause: ctx.pause },
+      extra: { tags, pause: ctx.pause, ...(host != null ? { hostname: host } : {}) },
       open: async () => { handedOver = true; return repo },
       before: async repo => { before = new Set((await repo.register.rebalanceNeeded()).keys()) },
       after: async repo => { after = [...(await repo.register.rebalanceNeeded()).entries()].filter(([id]) => before?.has(id) !== true) }

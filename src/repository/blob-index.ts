@@ -93,6 +93,24 @@ export class BlobIndex {
     this.allocate(INITIAL_CAPACITY)
   }
 
+  /**
+   * The slot of `id` (-1 when absent), for callers that keep a figure per blob in a typed array of
+   * `slots` entries (stats counts references so); slots hold while no blob is added.
+   */
+  slot (id: string): number {
+    return this.find(id)
+  }
+
+  /** How many slots there are (an array indexed by slot needs this many entries). */
+  get slots (): number {
+    return this.capacity
+  }
+
+  /** The plaintext and the stored (compressed, encrypted) length of the blob in `slot`. */
+  sizesAt (slot: number): { rawLength: number, length: number } {
+    return { rawLength: this.rawLengths[slot], length: this.lengths[slot] }
+  }
+
   /** Bytes this index holds (its arrays), for the memory model. */
   get bytes (): number {
     return this.capacity * (ID_BYTES + 4 * 4 + 1)

@@ -17,6 +17,7 @@ import { Register } from './register.js'
 import type { ListedNames, ListLimits } from './record-list.js'
 import { rebuildRegister, type RebuildResult } from './rebuild.js'
 import { loadNodeRecordKey } from './node-record-key.js'
+import { describeFilter, matchesFilter, type SnapshotFilter } from './snapshot-filter.js'
 import { PackIo } from './pack-io.js'
 import { RecordIo } from './record-io.js'
 import { readConfig, readLocalConfig } from './repository-config.js'
@@ -449,11 +450,16 @@ export class Repository {
   }
 
   /** Finds a snapshot by name prefix or `latest`. */
-  async findSnapshot (ref: string): Promise<{ name: string, snapshot: SnapshotRecord }> {
+  /**
+   * A snapshot by id (a prefix of 4 characters or more) or `latest`: the newest one, or with `filter` the
+   * newest that matches it (a path it holds, its host, its tags). A snapshot named by id is taken as it is.
+   */
+  async findSnapshot (ref: string, filter: SnapshotFilter = {}): Promise<{ name: string, snapshot: SnapshotRecord }> {
     const all = await this.register.snapshots()
     if (ref === 'latest') {
-      const last = all[all.length - 1]
-      if (last == null) throw new NoSuchSnapshotError('the repository has no snapshots yet')
+      if (all.length === 0) throw new NoSuchSnapshotError('the repository has no snapshots yet')
+      const last = all.filter(s => matchesFilter(s.snapshot, filter)).pop()
+      if (last == null) throw new NoSuchSnapshotError(`no snapshot matches ${describeFilter(filter)}`)
       return last
     }
     const matches = all.filter(s => s.name.startsWith(ref))
