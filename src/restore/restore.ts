@@ -71,6 +71,20 @@ const CREATE_CONCURRENCY = 32
 /** A short temporary name beside the final one (any final name up to the 255-byte limit fits). */
 const tempName = (final: string, random: string): string => join(dirname(final), `.hf-${random}.tmp`)
 
+/**
+ * The 12 random hex digits of temporary names, drawn 4,096 at a time (a draw per file cost 4% of a
+ * restore's main thread): 48 random bits each, as before, so restores side by side do not meet.
+ */
+function tempNames (): () => string {
+  let pool = Buffer.alloc(0)
+  let at = 0
+  return () => {
+    if (at >= pool.length) { pool = randomBytes(6 * 4096); at = 0 }
+    at += 6
+    return pool.toString('hex', at - 6, at)
+  }
+}
+
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
 /**
@@ -254,10 +268,11 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   }
 
   let nextFile = 0
+  const nextTemp = tempNames()
   const planFile = async (path: string, node: TreeNode): Promise<void> => {
     const content = node.content ?? []
     const final = at(path)
-    const random = randomBytes(6).toString('hex')
+    const random = nextTemp()
     const planned: PlannedFile = { file: nextFile++, path, tmp: random, mode: node.mode, uid: node.uid, gid: node.gid, mtime: mtimeOf(node), size: node.size, pieces: content.length, ...(options.verify === true ? { content } : {}) }
     const w: Writing = { planned, meta: { file: planned.file, tmp: tempName(final, random), final, mode: node.mode, uid: node.uid, gid: node.gid, mtime: planned.mtime } }
     if (content.length === 0) {
@@ -345,7 +360,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     if (decision.action === 'skip') { result.skipped++; return }
     if (decision.action === 'fail') { result.failed.push({ path, reason: decision.why }); return }
     const final = at(path)
-    const tmp = tempName(final, randomBytes(6).toString('hex'))
+    const tmp = tempName(final, nextTemp())
     try {
       await symlink(node.target ?? '', tmp)
       if (isRoot) lchownSync(tmp, node.uid, node.gid)
