@@ -81,6 +81,8 @@ export const DaemonNotRunningError = define('DaemonNotRunningError', 13)
 export const PeerUnreachableError = define('PeerUnreachableError')
 /** A configured relay cannot hold a reservation for this node (it offers no relaying, or this node has no relay transport). */
 export const RelayUnavailableError = define('RelayUnavailableError')
+/** The command whose output a backup stores (`--stdin-from-command`) could not start, exited non-zero or was killed: no snapshot. */
+export const SourceCommandFailedError = define('SourceCommandFailedError')
 /** A session hook (pre or post command) failed: non-zero exit, killed, or past its timeout. */
 export const HookFailedError = define('HookFailedError')
 /** A session summary could not be delivered (webhook or SMTP). */

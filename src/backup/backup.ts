@@ -12,7 +12,8 @@ import type { BlobType, PackDescriptor, SnapshotRecord, SnapshotSummary, Tree, T
 import { lockRepository } from '../repository/repository-lock.js'
 import { checkAbort } from '../util/check-abort.js'
 import { ByteBudget } from '../util/byte-budget.js'
-import { SourceNotFoundError } from '../errors.js'
+import { SourceNotFoundError, UsageError } from '../errors.js'
+import { isSafeName } from '../restore/snapshot-path.js'
 import { Packer } from './packer.js'
 import { scan, Scanner, ScanFilter, ScanNode, ScanOptions, ScanProblem } from './scanner.js'
 import { ReadQueue } from './read-queue.js'
@@ -56,6 +57,22 @@ export interface BackupOptions {
   minAgeMs?: number
   /** Waited on before each file and each pack upload: the daemon holds backups here while a restore runs. */
   pause?: (signal?: AbortSignal) => Promise<void>
+  /**
+   * Back up a stream instead of paths (`backup --stdin`, a command's output): the snapshot holds one file,
+   * `/NAME`, chunked and deduplicated like any file. `ended`, when given, is awaited once the stream is
+   * read, before anything is committed: it throws when the source failed (a command's exit status), and
+   * then no snapshot is written.
+   */
+  stream?: StreamSource
+}
+
+export interface StreamSource {
+  /** the file's name in the snapshot (one path component) */
+  name: string
+  input: AsyncIterable<Uint8Array>
+  ended?: () => Promise<void>
+  /** Called once the backup is over, whatever its outcome (a command not read to its end is stopped). */
+  close?: () => void
 }
 
 export interface BackupResult {
@@ -84,19 +101,25 @@ const PROGRESS_INTERVAL_MS = 100
 export const FILES_IN_FLIGHT = 16384
 
 export async function backup (repo: Repository, paths: string[], options: BackupOptions = {}): Promise<BackupResult> {
-  const release = await repo.lock('backup', { signal: options.signal })
   try {
-    // shared: backups of several homes may run together, but no prune, forget or repair meanwhile
-    const lock = await lockRepository(repo, 'shared', 'backup', { ...repo.lockSettings, signal: options.signal })
+    const release = await repo.lock('backup', { signal: options.signal })
     try {
-      // stores that joined since init (peers paired later) get the key file, the config and the records first
-      await repo.seedRecords({ signal: options.signal })
-      return await new Session(repo, options).run(paths)
+      // shared: backups of several homes may run together, but no prune, forget or repair meanwhile
+      const lock = await lockRepository(repo, 'shared', 'backup', { ...repo.lockSettings, signal: options.signal })
+      try {
+        // stores that joined since init (peers paired later) get the key file, the config and the records first
+        await repo.seedRecords({ signal: options.signal })
+        const session = new Session(repo, options)
+        return options.stream != null ? await session.runStream(options.stream) : await session.run(paths)
+      } finally {
+        await lock.release()
+      }
     } finally {
-      await lock.release()
+      await release()
     }
   } finally {
-    await release()
+    // a source not read to its end (the backup failed) is stopped
+    options.stream?.close?.()
   }
 }
 
@@ -220,29 +243,85 @@ class Session {
       // what the walk met that the counting scan had not (entries gone or unreadable since)
       for (const p of scanner.problems) if (!warned.has(p.path)) this.warn(p.path, p.message)
       this.stats.dirs = scanner.dirs
-      await this.drainSealing()
-      this.emit({ type: 'backup:phase', phase: 'commit' })
-      this.stats.totalFiles = this.held.files
-      this.stats.totalBytes = this.held.bytes
-      await this.treePacker.flush()
-      await repo.writeIndex({ signal: this.signal })
-      this.stats.durationMs = Date.now() - this.started
-      const snapshot: SnapshotRecord = {
-        v: 1,
-        time: new Date().toISOString(),
-        hostname: host,
-        username: safeUsername(),
-        paths: absPaths,
-        tree: rootTree,
-        ...(parent != null ? { parent: parent.name } : {}),
-        partial: this.stats.errors > 0,
-        ...(this.options.tags != null && this.options.tags.length > 0 ? { tags: [...new Set(this.options.tags)].sort() } : {}),
-        summary: this.stats
-      }
-      const name = await repo.commitSnapshot(snapshot, { signal: this.signal })
-      this.progress(true)
+      return await this.commit(rootTree, absPaths, host, parent)
+    } catch (err) {
       this.ended = true
-      return { name, snapshot, warnings: this.warnings, deferred: this.deferred }
+      clearTimeout(this.progressTimer)
+      const first = this.failure ?? err
+      this.fail(err as Error)
+      await Promise.allSettled([...this.sealing])
+      await this.treePacker.settle()
+      throw first
+    }
+  }
+
+
+  /** Waits for the last packs, writes the trees and the index, then the snapshot record (only then is it visible). */
+  private async commit (rootTree: string, absPaths: string[], host: string, parent: { name: string } | undefined): Promise<BackupResult> {
+    const { repo } = this
+    await this.drainSealing()
+    this.emit({ type: 'backup:phase', phase: 'commit' })
+    this.stats.totalFiles = this.held.files
+    this.stats.totalBytes = this.held.bytes
+    await this.treePacker.flush()
+    await repo.writeIndex({ signal: this.signal })
+    this.stats.durationMs = Date.now() - this.started
+    const snapshot: SnapshotRecord = {
+      v: 1,
+      time: new Date().toISOString(),
+      hostname: host,
+      username: safeUsername(),
+      paths: absPaths,
+      tree: rootTree,
+      ...(parent != null ? { parent: parent.name } : {}),
+      partial: this.stats.errors > 0,
+      ...(this.options.tags != null && this.options.tags.length > 0 ? { tags: [...new Set(this.options.tags)].sort() } : {}),
+      summary: this.stats
+    }
+    const name = await repo.commitSnapshot(snapshot, { signal: this.signal })
+    this.progress(true)
+    this.ended = true
+    return { name, snapshot, warnings: this.warnings, deferred: this.deferred }
+  }
+
+  /** Backs up `source` as the snapshot's one file, /NAME (see BackupOptions.stream). */
+  async runStream (source: StreamSource): Promise<BackupResult> {
+    const { name } = source
+    if (!isSafeName(name) || name.length > 255) throw new UsageError(`the stream's name must be one file name (no '/', not '.' or '..'), got ${JSON.stringify(name)}`)
+    const absPaths = [`/${name}`]
+    const host = this.options.hostname ?? osHostname()
+    const parent = (await this.repo.register.snapshots()).filter(s => s.snapshot.hostname === host && sameList(s.snapshot.paths, absPaths)).pop()
+    this.filesTotal = 1
+    this.bytesTotal = parent?.snapshot.summary.totalBytes ?? 0
+    this.emit({ type: 'backup:phase', phase: 'read' })
+    try {
+      this.progress(true)
+      const started = BigInt(Date.now()) * 1000000n
+      const chunker = new Chunker(this.gear, this.repo.config.chunker)
+      const content: string[] = []
+      let size = 0
+      for await (const block of source.input) {
+        checkAbort(this.signal)
+        if (this.failure != null) throw this.failure
+        await this.options.pause?.(this.signal)
+        // the chunker keeps pieces of what it is given: a block the source may reuse is copied
+        const data = Buffer.from(block)
+        size += data.length
+        this.bytesDone += data.length
+        if (this.bytesDone > this.bytesTotal) this.bytesTotal = this.bytesDone
+        this.progress()
+        for (const c of chunker.push(data)) content.push(await this.addChunk(c))
+      }
+      const last = chunker.finish()
+      if (last != null) content.push(await this.addChunk(last))
+      // a source that failed (a command's exit status) never becomes a snapshot
+      await source.ended?.()
+      this.filesDone = 1
+      this.stats.filesNew = 1
+      this.stats.bytesRead = size
+      const node: TreeNode = { name, type: 'file', mode: 0o600, mtime: started.toString(), ctime: started.toString(), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, inode: 0, size, content }
+      const rootTree = await this.writeTree([node])
+      return await this.commit(rootTree, absPaths, host, parent)
     } catch (err) {
       this.ended = true
       clearTimeout(this.progressTimer)

@@ -5,3 +5,4 @@
 export * from './scanner.js'
 export * from './packer.js'
 export * from './backup.js'
+export * from './command-source.js'

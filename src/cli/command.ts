@@ -27,7 +27,7 @@ export interface Command {
   exclusive?: boolean
   run: (ctx: CommandContext) => Promise<number>
   /** The arguments with the paths among them made absolute, for a command run by the daemon (another working directory). */
-  absoluteArgs?: (args: string[]) => string[]
+  absoluteArgs?: (args: string[], values?: Record<string, unknown>) => string[]
 }
 
 /** --lock-wait DURATION of an exclusive command, in ms (0: fail at once when the repository is locked). */

@@ -14,6 +14,10 @@ export interface CommandIo {
   signal: AbortSignal
   out: (line: string) => void
   err: (line: string) => void
+  /** The CLI's standard output for raw bytes (`dump`); absent inside the daemon. */
+  stdout?: NodeJS.WritableStream
+  /** The CLI's standard input (`backup --stdin`); absent inside the daemon. */
+  stdin?: AsyncIterable<Uint8Array>
   /** The passphrase, when the caller has it already (a command sent to the daemon). */
   passphrase?: string
   /** The stores of a peers repository (inside the daemon: one per trusted peer). */
@@ -32,7 +36,7 @@ export interface CommandIo {
    * Runs a repository command elsewhere (the CLI sends a peers repository's commands to its daemon);
    * returns the exit code, or undefined to run it here.
    */
-  forward?: (cmd: { name: string, absoluteArgs?: (args: string[]) => string[] }, ctx: CommandContext) => Promise<number | undefined>
+  forward?: (cmd: { name: string, absoluteArgs?: (args: string[], values?: Record<string, unknown>) => string[] }, ctx: CommandContext) => Promise<number | undefined>
 }
 
 /** What every command gets: its parsed options, output streams, a cancellation signal. */

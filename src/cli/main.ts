@@ -21,6 +21,8 @@ export async function main (argv: string[]): Promise<number> {
       signal: controller.signal,
       out: line => process.stdout.write(line + '\n'),
       err: line => process.stderr.write(line + '\n'),
+      stdin: process.stdin,
+      stdout: process.stdout,
       forward: forwardToDaemon
     })
   } finally {

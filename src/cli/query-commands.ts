@@ -5,9 +5,10 @@ import { printJson, snapshotFilter, SNAPSHOT_FILTER_OPTIONS, withRepository } fr
 import { modeString } from './mode-string.js'
 
 /**
- * Questions about snapshots, answered from the repository without writing anything: `diff` (what
- * changed between two snapshots), `find` (names across snapshots), `stats` (what each snapshot and the
- * repository hold, and what deduplication and compression save).
+ * Questions about snapshots, answered from the repository without writing to it: `diff` (what changed
+ * between two snapshots), `find` (names across snapshots), `stats` (what each snapshot and the repository
+ * hold, and what deduplication and compression save), `dump` (one file's bytes, verified, to standard
+ * output or a file).
  */
 const diffCmd: Command = {
   name: 'diff',
@@ -110,4 +111,53 @@ const statsCmd: Command = {
   }
 }
 
-export const QUERY_COMMANDS: Command[] = [diffCmd, findCmd, statsCmd]
+
+const dumpCmd: Command = {
+  name: 'dump',
+  usage: 'holdfast dump [--home DIR] [--host H] [--tag T]... [--output FILE] SNAPSHOT|latest PATH',
+  summary: 'write one file of a snapshot (a stream backed up with --stdin, say) to standard output or to FILE, every chunk verified first',
+  options: { output: { type: 'string' }, ...SNAPSHOT_FILTER_OPTIONS },
+  repository: true,
+  readOnly: true,
+  minArgs: 2,
+  maxArgs: 2,
+  async run (ctx) {
+    const { fileBytes, nodeAt } = await import('../browse/index.js')
+    const output = ctx.values.output as string | undefined
+    if (output == null && ctx.stdout == null) throw new UsageError('dump: no standard output here; give --output FILE')
+    return await withRepository(ctx, async repo => {
+      const path = ctx.args[1]
+      const { snapshot } = await repo.findSnapshot(ctx.args[0], snapshotFilter(ctx, path))
+      const { node } = await nodeAt(repo, snapshot.tree, path, { signal: ctx.signal })
+      if (node == null || node.type !== 'file') throw new UsageError(`${path} is not a file in the snapshot`)
+      const bytes = fileBytes(repo, node, { signal: ctx.signal })
+      if (output != null) {
+        // written under a temporary name beside FILE and renamed once whole: never a partial file under its name
+        const { open, rename, rm } = await import('node:fs/promises')
+        const { dirname, basename, join, resolve } = await import('node:path')
+        const final = resolve(output)
+        const tmp = join(dirname(final), `.${basename(final)}.hf-${process.pid}-${Date.now()}.tmp`)
+        const fh = await open(tmp, 'wx', 0o600)
+        try {
+          for await (const b of bytes) await fh.write(b)
+          await fh.sync()
+          await fh.close()
+          await rename(tmp, final)
+        } catch (err) {
+          await fh.close().catch(() => {})
+          await rm(tmp, { force: true })
+          throw err
+        }
+        ctx.err(`wrote ${formatBytes(node.size)} to ${final}`)
+      } else {
+        const out = ctx.stdout!
+        for await (const b of bytes) {
+          if (!out.write(b)) await new Promise<void>(resolve => out.once('drain', resolve))
+        }
+      }
+      return EXIT.ok
+    })
+  }
+}
+
+export const QUERY_COMMANDS: Command[] = [diffCmd, findCmd, statsCmd, dumpCmd]

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { SessionEvent, SessionReport } from '../session/index.js'
+import type { StreamSource } from '../backup/index.js'
 import { formatBytes, formatDuration } from '../util/format.js'
 import { Command, EXIT, intOption } from './command.js'
 import { homeOf, openRepository, printJson } from './context.js'
@@ -12,12 +13,13 @@ import { ProgressBar } from './progress.js'
  */
 const backupCmd: Command = {
   name: 'backup',
-  usage: 'holdfast backup [--home DIR] [--json] [--set NAME] [--tag T]... [--host NAME] [--exclude PATTERN]... [PATH...]',
-  summary: 'back up files and directories (or a backup set of the node config) into a new snapshot',
-  options: { set: { type: 'string' }, tag: { type: 'string', multiple: true }, host: { type: 'string' }, exclude: { type: 'string', multiple: true } },
+  usage: 'holdfast backup [--home DIR] [--json] [--set NAME] [--tag T]... [--host NAME] [--exclude PATTERN]... [PATH...] | --stdin [--stdin-name NAME] | --stdin-from-command [--stdin-name NAME] -- COMMAND [ARG...]',
+  summary: 'back up files and directories (or a backup set of the node config), or standard input, or a command\'s output, into a new snapshot',
+  options: { set: { type: 'string' }, tag: { type: 'string', multiple: true }, host: { type: 'string' }, exclude: { type: 'string', multiple: true }, stdin: { type: 'boolean' }, 'stdin-name': { type: 'string' }, 'stdin-from-command': { type: 'boolean' } },
   repository: true,
   exclusive: true,
-  absoluteArgs: args => args.map(p => resolve(p)),
+  // paths are the CLI's, relative to its working directory; a command's arguments are its own
+  absoluteArgs: (args, values) => values?.['stdin-from-command'] === true ? args : args.map(p => resolve(p)),
   minArgs: 0,
   maxArgs: Infinity,
   async run (ctx) {
@@ -29,7 +31,18 @@ const backupCmd: Command = {
     const set = setName != null ? config.backup.sets.find(s => s.name === setName) : undefined
     if (setName != null && set == null) throw new UsageError(`no backup set named ${JSON.stringify(setName)} in the node config (backup.sets)`)
     if (set != null && ctx.args.length > 0) throw new UsageError('give either --set NAME or paths, not both')
-    const paths = set != null ? set.paths : ctx.args.map(p => resolve(p))
+    const fromStdin = ctx.values.stdin === true
+    const fromCommand = ctx.values['stdin-from-command'] === true
+    const streamName = (ctx.values['stdin-name'] as string | undefined) ?? 'stdin'
+    if (fromStdin && fromCommand) throw new UsageError('give --stdin or --stdin-from-command, not both')
+    if ((fromStdin || fromCommand) && set != null) throw new UsageError('--stdin and --stdin-from-command back up a stream, not a set')
+    if (!fromStdin && !fromCommand && ctx.values['stdin-name'] != null) throw new UsageError('--stdin-name goes with --stdin or --stdin-from-command')
+    if (fromStdin && ctx.args.length > 0) throw new UsageError('--stdin reads standard input: give no paths')
+    if (fromCommand && ctx.args.length === 0) throw new UsageError('--stdin-from-command needs the command: holdfast backup --stdin-from-command -- COMMAND [ARG...]')
+    if (fromStdin && ctx.stdin == null) throw new UsageError('--stdin: this process has no standard input to read')
+    if ((fromStdin || fromCommand) && (streamName.includes('/') || streamName === '' || streamName === '.' || streamName === '..' || streamName.includes('\0'))) throw new UsageError(`--stdin-name must be a file name without '/', got ${JSON.stringify(streamName)}`)
+    const streaming = fromStdin || fromCommand
+    const paths = streaming ? [`/${streamName}`] : set != null ? set.paths : ctx.args.map(p => resolve(p))
     if (paths.length === 0) throw new UsageError('backup needs PATH... or --set NAME')
     const tags = (ctx.values.tag as string[] | undefined) ?? []
     for (const t of tags) if (!/^[A-Za-z0-9._:-]{1,64}$/.test(t)) throw new UsageError(`--tag must be 1-64 letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(t)}`)
@@ -43,6 +56,12 @@ const backupCmd: Command = {
       else if (e.type === 'backup:progress') bar.update(e.bytesDone, e.bytesTotal, `${e.filesDone}/${e.filesTotal} files`)
       else if (e.type === 'backup:warning') { bar.done(); ctx.err(`warning: ${e.path}: ${e.message}`) } else if (e.type === 'backup:phase' && e.phase === 'commit') bar.message('committing snapshot...')
       else if (e.type === 'session:hook' && !e.ok) { bar.done(); ctx.err(`warning: ${e.message ?? `${e.phase} hook failed`}`) } else if (e.type === 'session:notify' && !e.ok) ctx.err(`warning: notification failed: ${e.message ?? ''}`)
+    }
+    // the stream is made when the session starts it (after the pre-hook): a command starts then
+    const streamSource = async (): Promise<StreamSource> => {
+      if (fromStdin) return { name: streamName, input: ctx.stdin! }
+      const { commandSource } = await import('../backup/index.js')
+      return commandSource(ctx.args, { name: streamName, signal: ctx.signal, onStderr: line => { bar.done(); ctx.err(`${ctx.args[0]}: ${line}`) } })
     }
     let before: Set<string> | undefined
     let after: Array<[string, string]> = []
@@ -59,6 +78,7 @@ const backupCmd: Command = {
       signal: ctx.signal,
       onProgress,
       extra: { tags, pause: ctx.pause, ...(host != null ? { hostname: host } : {}) },
+      ...(streaming ? { source: streamSource } : {}),
       open: async () => { handedOver = true; return repo },
       before: async repo => { before = new Set((await repo.register.rebalanceNeeded()).keys()) },
       after: async repo => { after = [...(await repo.register.rebalanceNeeded()).entries()].filter(([id]) => before?.has(id) !== true) }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { AbortedError, HookFailedError } from '../errors.js'
-import type { BackupEvent, BackupOptions, BackupResult } from '../backup/backup.js'
+import type { BackupEvent, BackupOptions, BackupResult, StreamSource } from '../backup/backup.js'
 import type { BackupConfig } from '../config/node-config.js'
 import type { Repository } from '../repository/repository.js'
 import { PathFilter, priorityRank } from '../selection/index.js'
@@ -44,6 +44,8 @@ export interface RunSessionOptions {
   after?: (repo: Repository) => Promise<void>
   /** Further backup options (tags, the daemon's pause gate, ...). */
   extra?: Partial<BackupOptions>
+  /** A stream to back up instead of the paths (made when the backup starts, after the pre-hook: a command starts then). */
+  source?: () => Promise<StreamSource>
   /** Where the report goes (default: the home's session log). */
   log?: SessionLog
   /** Node name for notifications (default: the host name). */
@@ -152,8 +154,10 @@ export async function runSession (options: RunSessionOptions): Promise<SessionOu
       try {
         await options.before?.(repo)
         const filter = new PathFilter({ patterns: [...cfg.exclude, ...(options.exclude ?? [])] })
+        const stream = options.source != null ? await options.source() : undefined
         const res = await backup(repo, options.paths, {
           ...options.extra,
+          ...(stream != null ? { stream } : {}),
           signal: options.signal,
           onProgress: emit,
           filter: { filter, ignoreFile: cfg.ignoreFile !== '' ? cfg.ignoreFile : undefined, excludeCaches: cfg.excludeCaches },

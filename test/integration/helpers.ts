@@ -30,8 +30,8 @@ export async function removeDir (dir: string | undefined): Promise<void> {
 }
 
 /** Runs the CLI with this home and the test passphrase (both can be overridden through env). */
-export async function hf (home: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return await runCli(args, { HOLDFAST_HOME: home, HOLDFAST_PASSPHRASE: PASSPHRASE, HOLDFAST_DEBUG: '', ...env }, { timeoutMs: 120_000 })
+export async function hf (home: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: Uint8Array): Promise<RunResult> {
+  return await runCli(args, { HOLDFAST_HOME: home, HOLDFAST_PASSPHRASE: PASSPHRASE, HOLDFAST_DEBUG: '', ...env }, { timeoutMs: 120_000, ...(input != null ? { input } : {}) })
 }
 
 /** Asserts an exit code, showing the command's output when it differs. */
