@@ -30,7 +30,7 @@ function policyOf (ctx: CommandContext): RetentionPolicy | undefined {
 
 const forgetCmd: Command = {
   name: 'forget',
-  usage: 'holdfast forget [--home DIR] [--json] [--dry-run] [--prune [--repack-unused PERCENT]] (SNAPSHOT... | --keep-last N --keep-hourly N --keep-daily N --keep-weekly N --keep-monthly N --keep-yearly N --keep-tag T)',
+  usage: 'holdfast forget [--home DIR] [--json] [--dry-run] [--prune [--repack-unused PERCENT]] [--host H] [--tag T]... [--path P] (SNAPSHOT|latest... | --keep-last N --keep-hourly N --keep-daily N --keep-weekly N --keep-monthly N --keep-yearly N --keep-tag T)',
   summary: 'remove snapshots, named or all those a retention policy does not keep (archived ones always stay); --prune then frees their data',
   options: {
     'keep-last': { type: 'string' },
@@ -42,7 +42,9 @@ const forgetCmd: Command = {
     'keep-tag': { type: 'string', multiple: true },
     'dry-run': { type: 'boolean' },
     prune: { type: 'boolean' },
-    'repack-unused': { type: 'string' }
+    'repack-unused': { type: 'string' },
+    path: { type: 'string' },
+    ...SNAPSHOT_FILTER_OPTIONS
   },
   repository: true,
   exclusive: true,
@@ -61,7 +63,7 @@ const forgetCmd: Command = {
       const notReached = new Set<string>()
       let pruned: PruneResult | undefined
       if (policy != null) {
-        const res = await forgetByPolicy(repo, policy, { dryRun, signal: ctx.signal })
+        const res = await forgetByPolicy(repo, policy, { dryRun, signal: ctx.signal, filter: snapshotFilter(ctx, ctx.values.path as string | undefined) })
         remove.push(...res.removed.map(name => ({ name })))
         keep.push(...res.kept)
         for (const s of res.notReached) notReached.add(s)
@@ -73,7 +75,7 @@ const forgetCmd: Command = {
             if (!remove.some(r => r.name === ref)) remove.push({ name: ref })
             continue
           }
-          const { name, snapshot } = await repo.findSnapshot(ref)
+          const { name, snapshot } = await repo.findSnapshot(ref, snapshotFilter(ctx, ctx.values.path as string | undefined))
           if (snapshot.archived === true) throw new UsageError(`snapshot ${name.slice(0, 8)} is archived; "holdfast archive --undo ${name.slice(0, 8)}" first`)
           if (!remove.some(r => r.name === name)) remove.push({ name })
         }

@@ -1,3 +1,4 @@
+import { matchesFilter, type SnapshotFilter } from '../repository/snapshot-filter.js'
 import type { Repository } from '../repository/repository.js'
 import { applyPolicy, RetentionPolicy } from '../retention/index.js'
 import { forgetSnapshot } from './forget.js'
@@ -13,13 +14,14 @@ export interface ForgetByPolicyResult {
 }
 
 /** Applies a retention policy to the repository's snapshots (per host and paths); prunes after when asked and something went. */
-export async function forgetByPolicy (repo: Repository, policy: RetentionPolicy, options: { prune?: boolean, dryRun?: boolean, signal?: AbortSignal, onProgress?: (e: PruneEvent) => void } = {}): Promise<ForgetByPolicyResult> {
+export async function forgetByPolicy (repo: Repository, policy: RetentionPolicy, options: { prune?: boolean, dryRun?: boolean, signal?: AbortSignal, onProgress?: (e: PruneEvent) => void, filter?: SnapshotFilter } = {}): Promise<ForgetByPolicyResult> {
   if (options.dryRun === true) return await forgetByPolicyLocked(repo, policy, options)
   return await withRepositoryLock(repo, 'exclusive', 'forget', options.signal, async () => await forgetByPolicyLocked(repo, policy, options))
 }
 
-async function forgetByPolicyLocked (repo: Repository, policy: RetentionPolicy, options: { prune?: boolean, dryRun?: boolean, signal?: AbortSignal, onProgress?: (e: PruneEvent) => void }): Promise<ForgetByPolicyResult> {
-  const all = await repo.register.snapshots()
+async function forgetByPolicyLocked (repo: Repository, policy: RetentionPolicy, options: { prune?: boolean, dryRun?: boolean, signal?: AbortSignal, onProgress?: (e: PruneEvent) => void, filter?: SnapshotFilter }): Promise<ForgetByPolicyResult> {
+  // the policy applies to the snapshots the filter selects (--host, --tag, --path); the others are not touched
+  const all = (await repo.register.snapshots()).filter(s => matchesFilter(s.snapshot, options.filter ?? {}))
   const decided = applyPolicy(all.map(({ name, snapshot: s }) => ({ id: name, time: s.time, hostname: s.hostname, paths: s.paths, tags: s.tags, archived: s.archived })), policy)
   const result: ForgetByPolicyResult = { removed: [], kept: [], notReached: [] }
   for (const g of decided.groups) {

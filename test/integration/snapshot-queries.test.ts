@@ -90,6 +90,18 @@ describe('snapshot queries: latest by path, host and tag; ls modes; diff, find, 
     ids.docs1 = pinned.snapshot // an archived snapshot is a new record
   })
 
+  it('forget with --host, --tag or --path applies its policy to those snapshots only', async function () {
+    const other = await hf(repo.home, ['forget', '--dry-run', '--json', '--keep-last', '1', '--host', 'other-machine'])
+    expectCode(other, 0, 'forget --host other-machine --dry-run')
+    const o = parseJson<{ removed: string[], kept: Array<{ name: string }> }>(other, 'forget')
+    assert.deepEqual({ removed: o.removed, kept: o.kept.map(k => k.name) }, { removed: [], kept: [ids.photosOther] })
+    const docsOnly = await hf(repo.home, ['forget', '--dry-run', '--json', '--keep-last', '1', '--path', docs])
+    const d = parseJson<{ removed: string[], kept: Array<{ name: string }> }>(docsOnly, 'forget')
+    assert.deepEqual(d.kept.map(k => k.name).sort(), [ids.docs1, ids.docs2].sort(), 'the archived first snapshot and the last one')
+    assert.deepEqual(d.removed, [])
+    assert.equal((await hf(repo.home, ['forget', '--dry-run', '--json', '--host', 'nowhere', 'latest'])).code, 1, 'forget latest of a host with none')
+  })
+
   it('ls shows setuid, setgid and sticky bits as ls -l does', async function () {
     const r = await hf(repo.home, ['ls', ids.docs1.slice(0, 8), docs])
     expectCode(r, 0, 'ls docs1')
