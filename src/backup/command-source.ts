@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { PassThrough } from 'node:stream'
 import { SourceCommandFailedError } from '../errors.js'
 import type { StreamSource } from './backup.js'
 
@@ -15,6 +16,10 @@ const STDERR_KEPT = 4096
 export function commandSource (argv: string[], options: { name: string, onStderr?: (line: string) => void, signal?: AbortSignal, cwd?: string }): StreamSource {
   if (argv.length === 0 || argv[0] === '') throw new SourceCommandFailedError('no command given')
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd })
+  // read from the start: a child that exits before the backup reads its output would otherwise have it
+  // discarded by Node (unread stdio is drained at exit); the pipe holds at most 1 MiB, then the command waits
+  const output = new PassThrough({ highWaterMark: 1024 * 1024 })
+  child.stdout.pipe(output)
   const shown = argv.join(' ').slice(0, 200)
   let tail = ''
   let partial = ''
@@ -31,7 +36,9 @@ export function commandSource (argv: string[], options: { name: string, onStderr
   })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null, error?: Error }>(resolve => {
     child.on('error', error => resolve({ code: null, signal: null, error }))
-    child.on('close', (code, signal) => resolve({ code, signal }))
+    // 'exit', not 'close': ended() is asked once the output is read to its end, and a command stopped by
+    // close() may leave unread output that would hold 'close' back
+    child.on('exit', (code, signal) => resolve({ code, signal }))
   })
   const stop = (): void => { child.kill('SIGTERM') }
   options.signal?.addEventListener('abort', stop, { once: true })
@@ -43,7 +50,7 @@ export function commandSource (argv: string[], options: { name: string, onStderr
     name: options.name,
     input: (async function * () {
       try {
-        for await (const block of child.stdout) yield block as Uint8Array
+        for await (const block of output) yield block as Uint8Array
       } finally {
         // the backup stopped reading (it failed): the command is stopped too
         if (child.exitCode == null && child.signalCode == null) child.kill('SIGTERM')
@@ -52,9 +59,14 @@ export function commandSource (argv: string[], options: { name: string, onStderr
     close: () => {
       options.signal?.removeEventListener('abort', stop)
       if (child.exitCode == null && child.signalCode == null) child.kill('SIGTERM')
+      child.stdout.unpipe(output)
+      child.stdout.destroy()
+      output.destroy()
     },
     ended: async () => {
       const r = await exited
+      // the last lines of its standard error (read as they come) may still be on their way
+      if (!child.stderr.destroyed && !child.stderr.readableEnded) await new Promise(resolve => child.stderr.once('close', resolve))
       options.signal?.removeEventListener('abort', stop)
       if (partial !== '') { options.onStderr?.(partial); partial = '' }
       if (r.error != null) throw new SourceCommandFailedError(`the command "${shown}" could not be started: ${r.error.message}`, { cause: r.error })

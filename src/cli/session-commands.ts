@@ -41,8 +41,10 @@ const backupCmd: Command = {
     if (fromCommand && ctx.args.length === 0) throw new UsageError('--stdin-from-command needs the command: holdfast backup --stdin-from-command -- COMMAND [ARG...]')
     if (fromStdin && ctx.stdin == null) throw new UsageError('--stdin: this process has no standard input to read')
     if ((fromStdin || fromCommand) && (streamName.includes('/') || streamName === '' || streamName === '.' || streamName === '..' || streamName.includes('\0'))) throw new UsageError(`--stdin-name must be a file name without '/', got ${JSON.stringify(streamName)}`)
-    const streaming = fromStdin || fromCommand
-    const paths = streaming ? [`/${streamName}`] : set != null ? set.paths : ctx.args.map(p => resolve(p))
+    // a set whose source is a command (node.json) runs it as --stdin-from-command would
+    const setCommand = set?.command
+    const streaming = fromStdin || fromCommand || setCommand != null
+    const paths = setCommand != null ? [`/${set!.name}`] : streaming ? [`/${streamName}`] : set != null ? set.paths : ctx.args.map(p => resolve(p))
     if (paths.length === 0) throw new UsageError('backup needs PATH... or --set NAME')
     const tags = (ctx.values.tag as string[] | undefined) ?? []
     for (const t of tags) if (!/^[A-Za-z0-9._:-]{1,64}$/.test(t)) throw new UsageError(`--tag must be 1-64 letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(t)}`)
@@ -61,7 +63,8 @@ const backupCmd: Command = {
     const streamSource = async (): Promise<StreamSource> => {
       if (fromStdin) return { name: streamName, input: ctx.stdin! }
       const { commandSource } = await import('../backup/index.js')
-      return commandSource(ctx.args, { name: streamName, signal: ctx.signal, onStderr: line => { bar.done(); ctx.err(`${ctx.args[0]}: ${line}`) } })
+      const argv = setCommand ?? ctx.args
+      return commandSource(argv, { name: setCommand != null ? set!.name : streamName, signal: ctx.signal, onStderr: line => { bar.done(); ctx.err(`${argv[0]}: ${line}`) } })
     }
     let before: Set<string> | undefined
     let after: Array<[string, string]> = []

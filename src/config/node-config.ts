@@ -122,8 +122,14 @@ export interface NodeConfig {
 export interface BackupSetConfig {
   /** 1-64 characters: letters, digits, '.', '_' and '-'. */
   name: string
-  /** Absolute paths. */
+  /** Absolute paths (none when the set is a command's output). */
   paths: string[]
+  /**
+   * A command whose standard output is the set's source instead of paths (a database dump: argv, run
+   * without a shell): stored as the file /NAME (the set's name); its exit status decides the session's
+   * (a failing dump never becomes a snapshot). Set in node.json only, never through the dashboard.
+   */
+  command?: string[]
   /** Exclude patterns (gitignore style) added to backup.exclude for this set. */
   exclude: string[]
   /** Cron expression (5 fields, or 6 with seconds first); empty: no schedule. */

@@ -192,6 +192,12 @@ function backupSets (v: unknown, fail: Fail): BackupSetConfig[] {
     nested(x, f, {
       name: (y, g) => { if (typeof y !== 'string' || !SET_NAME.test(y)) throw g(' must be 1-64 letters, digits, ".", "_" or "-"'); set.name = y as string },
       paths: (y, g) => { set.paths = strings(y, 1000, g); set.paths.forEach((p, j) => { if (!isAbsolute(p)) throw g(`[${j}] must be an absolute path, got ${JSON.stringify(p)}`) }) },
+      command: (y, g) => {
+        const argv = strings(y, 64, g)
+        if (argv.length === 0 || argv[0] === '') throw g(' needs the program to run, then its arguments: ["pg_dump", "--format=custom", "db"]')
+        if (argv.some(a => a.length > 4096 || a.includes('\0'))) throw g(': each argument is at most 4096 characters, without NUL')
+        set.command = argv
+      },
       exclude: (y, g) => { set.exclude = strings(y, 1000, g) },
       schedule: (y, g) => {
         set.schedule = text(y, 0, 255, g)
@@ -203,7 +209,11 @@ function backupSets (v: unknown, fail: Fail): BackupSetConfig[] {
       ping: (y, g) => { set.ping = httpUrl(y, g) }
     })
     if (set.name === '') throw f('.name is needed')
-    if (set.paths.length === 0) throw f('.paths needs at least one absolute path')
+    if (set.command != null) {
+      if (set.paths.length > 0) throw f(': give .paths or .command, not both')
+      if (set.watch) throw f('.watch: a command\'s output cannot be watched; give it a schedule')
+      if (set.name === '.' || set.name === '..') throw f('.name: a command\'s output is stored as /NAME, so the name cannot be "." or ".."')
+    } else if (set.paths.length === 0) throw f('.paths needs at least one absolute path (or .command)')
     if (names.has(set.name)) throw f(`.name: a second set named ${JSON.stringify(set.name)}`)
     names.add(set.name)
     return set
@@ -263,7 +273,7 @@ function copyDefaults (): NodeConfig {
       priority: [...d.backup.priority],
       hooks: { ...d.backup.hooks },
       notify: { ...d.backup.notify, smtp: { ...d.backup.notify.smtp, to: [...d.backup.notify.smtp.to] } },
-      sets: d.backup.sets.map(s => ({ ...s, paths: [...s.paths], exclude: [...s.exclude] }))
+      sets: d.backup.sets.map(s => ({ ...s, paths: [...s.paths], exclude: [...s.exclude], ...(s.command != null ? { command: [...s.command] } : {}) }))
     },
     bandwidth: { ...d.bandwidth, windows: [...d.bandwidth.windows] },
     retention: { ...d.retention, tags: [...d.retention.tags] }

@@ -31,6 +31,7 @@ import { limitStores, parseWindow, RateLimiter } from '../bandwidth/index.js'
 import type { BackupSetConfig } from '../config/node-config.js'
 import { Repository } from '../repository/repository.js'
 import { runSession, type SessionReport } from '../session/index.js'
+import { commandSource } from '../backup/command-source.js'
 import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
@@ -460,10 +461,12 @@ export class Daemon {
         home,
         id: session.id,
         backup: config.backup,
-        paths: set.paths,
+        paths: set.command != null ? [`/${set.name}`] : set.paths,
         set: set.name,
         exclude: set.exclude,
         trigger,
+        // a set that is a command's output: the command starts when the backup does (after the pre-hook)
+        ...(set.command != null ? { source: async () => commandSource(set.command!, { name: set.name, signal: session.signal }) } : {}),
         ...(run.due != null ? { due: run.due.toISOString() } : {}),
         ...(run.attempt != null ? { attempt: run.attempt } : {}),
         ...(run.note != null ? { note: run.note } : {}),

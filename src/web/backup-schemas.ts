@@ -55,6 +55,7 @@ export type SetBody = Static<typeof SetBody>
 export const SetConfig = Type.Object({
   name: Type.String(),
   paths: Type.Array(Type.String()),
+  command: Type.Optional(Type.Array(Type.String(), { description: 'the command whose output the set stores as /NAME (node.json only: not settable here)' })),
   exclude: Type.Array(Type.String()),
   schedule: Type.String(),
   watch: Type.Boolean(),

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expectCode, hf, initRepo, makeTempDir, parseJson, removeDir, snapshotsJson, TestRepo } from './helpers.js'
 
@@ -87,6 +87,31 @@ describe('stream sources: backup --stdin, --stdin-from-command, dump (integratio
     const missing = await hf(repo.home, ['dump', 'latest', '/nothing-here'])
     assert.notEqual(missing.code, 0)
     assert.match(missing.stderr, /not in the snapshot|no snapshot matches/)
+  })
+
+  it('a set of node.json whose source is a command: backup --set runs it, stores /NAME, and fails without a snapshot when it fails', async function () {
+    await writeFile(join(repo.home, 'node.json'), JSON.stringify({
+      backup: {
+        sets: [
+          { name: 'numbers', command: ['sh', '-c', 'seq 1 1000'] },
+          { name: 'broken', command: ['sh', '-c', 'echo part; exit 7'] }
+        ]
+      }
+    }))
+    try {
+      const ok = await hf(repo.home, ['backup', '--json', '--set', 'numbers'])
+      expectCode(ok, 0, 'backup --set numbers')
+      const snapshot = parseJson<{ snapshot: string }>(ok, 'backup').snapshot
+      assert.deepEqual((await snapshotsJson(repo.home)).find(s => s.id === snapshot)?.paths, ['/numbers'])
+      assert.equal((await hf(repo.home, ['dump', snapshot.slice(0, 8), '/numbers'])).stdout, Array.from({ length: 1000 }, (_, i) => `${i + 1}\n`).join(''))
+      const before = (await snapshotsJson(repo.home)).length
+      const broken = await hf(repo.home, ['backup', '--set', 'broken'])
+      expectCode(broken, 1, 'backup --set broken')
+      assert.match(broken.stderr, /exited with status 7/)
+      assert.equal((await snapshotsJson(repo.home)).length, before)
+    } finally {
+      await rm(join(repo.home, 'node.json'), { force: true })
+    }
   })
 
   it('usage errors: --stdin with paths, both sources at once, a name with a slash, --stdin-from-command without a command', async function () {

@@ -140,6 +140,12 @@ describe('config/node config: backup sessions', () => {
     assert.deepEqual(DEFAULT_NODE_CONFIG.backup.sets, [])
   })
 
+  it('a set may be a command\'s output instead of paths', () => {
+    const cfg = parseNodeConfig({ backup: { sets: [{ name: 'db', command: ['pg_dump', '--format=custom', 'shop'], schedule: '0 3 * * *' }] } })
+    assert.deepEqual(cfg.backup.sets[0].command, ['pg_dump', '--format=custom', 'shop'])
+    assert.deepEqual(cfg.backup.sets[0].paths, [])
+  })
+
   it('refuses bad sets and values, naming the key', () => {
     const bad: Array<[unknown, RegExp]> = [
       [{ sets: [{ name: 'a b', paths: ['/x'] }] }, /backup\.sets\[0\]\.name/],
@@ -153,7 +159,12 @@ describe('config/node config: backup sessions', () => {
       [{ ignoreFile: 'a/b' }, /backup\.ignoreFile must be a file name/],
       [{ hooks: { timeoutSeconds: 0 } }, /backup\.hooks\.timeoutSeconds/],
       [{ sets: [{ name: 'a', paths: ['/x'], ping: 'ftp://hc/x' }] }, /backup\.sets\[0\]\.ping must be an http\(s\) URL, got the string "ftp:\/\/hc\/x"/],
-      [{ sets: [{ name: 'a', paths: ['/x'], ping: 'not a url' }] }, /backup\.sets\[0\]\.ping must be an http\(s\) URL/]
+      [{ sets: [{ name: 'a', paths: ['/x'], ping: 'not a url' }] }, /backup\.sets\[0\]\.ping must be an http\(s\) URL/],
+      [{ sets: [{ name: 'db', paths: ['/x'], command: ['pg_dump'] }] }, /backup\.sets\[0\]: give \.paths or \.command, not both/],
+      [{ sets: [{ name: 'db', command: [] }] }, /backup\.sets\[0\]\.command needs the program to run/],
+      [{ sets: [{ name: 'db', command: 'pg_dump db' }] }, /backup\.sets\[0\]\.command must be an array of strings/],
+      [{ sets: [{ name: 'db', command: ['pg_dump'], watch: true }] }, /backup\.sets\[0\]\.watch: a command's output cannot be watched/],
+      [{ sets: [{ name: '..', command: ['pg_dump'] }] }, /cannot be "\." or "\.\."/]
     ]
     for (const [backup, re] of bad) assert.throws(() => parseNodeConfig({ backup }), re, JSON.stringify(backup))
   })
