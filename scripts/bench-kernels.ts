@@ -21,6 +21,7 @@ import { zlibZstd } from '../src/compress/zlib-zstd.js'
 import { CauchyCodec } from '../src/erasure/cauchy-codec.js'
 import { native } from '../src/erasure/gf-kernel.js'
 import { mulAddJs } from '../src/erasure/gf256.js'
+import { measureRate, noiseBytes, textBytes } from '../src/doctor/kernel-samples.js'
 
 const MiB = 1024 * 1024
 
@@ -34,51 +35,16 @@ function option (argv: string[], flag: string, fallback: number): number {
   return n
 }
 
-async function rate (bytes: number, seconds: number, rounds: number, run: () => unknown): Promise<number> {
-  await run()
-  const results: number[] = []
-  for (let r = 0; r < rounds; r++) {
-    let calls = 0
-    const start = performance.now()
-    let elapsed = 0
-    do {
-      await run()
-      calls++
-      elapsed = performance.now() - start
-    } while (elapsed < seconds * 1000)
-    results.push(bytes * calls / elapsed / 1000)
-  }
-  results.sort((a, b) => a - b)
-  return Math.round(results[results.length >> 1])
-}
-
-function noise (length: number): Uint8Array {
-  const data = new Uint8Array(length)
-  for (let i = 0; i < length; i++) data[i] = Math.imul(i + 1, 2654435761) >>> 24
-  return data
-}
-
-function text (length: number): Buffer {
-  const words = ['backup', 'restore', 'shard', 'peer', 'snapshot', 'pack', ' ', ' ', '\n', 'the', 'of', '42', '{"k": 7}']
-  const out = Buffer.alloc(length)
-  let x = 12345
-  for (let at = 0; at < length;) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0
-    at += out.write(words[(x >>> 16) % words.length], at)
-  }
-  return out
-}
-
 async function main (): Promise<void> {
   const argv = process.argv.slice(2)
   const seconds = option(argv, '--seconds', 1)
   const rounds = option(argv, '--rounds', 3)
-  const measure = async (bytes: number, run: () => unknown): Promise<number> => await rate(bytes, seconds, rounds, run)
+  const measure = async (bytes: number, run: () => unknown): Promise<number> => await measureRate(bytes, seconds * 1000, run, rounds)
   const rows: Row[] = []
 
   // encodeInPlace, as the backup's workers call it: their pack and parity buffers are reused, so the figure is
   // the kernel's, not the page faults of fresh buffers (bench:erasure times codec.encode, which allocates)
-  const pack = noise(16 * MiB)
+  const pack = noiseBytes(16 * MiB)
   const parity = new Uint8Array(2 * new CauchyCodec(4, 2).shardSizeFor(pack.length))
   if (native !== null) {
     const codec = new CauchyCodec(4, 2)
@@ -103,7 +69,7 @@ async function main (): Promise<void> {
   rows.push({ kernel: 'merkle root, 4 MiB shard', path: 'javascript (node:crypto)', mbPerSecond: await measure(shard.length, () => merkleRoot(shard, SEGMENT_SIZE)) })
   rows.push({ kernel: 'sha-256 of 4 MiB', path: 'node:crypto', mbPerSecond: await measure(shard.length, () => createHash('sha256').update(shard).digest()) })
 
-  const chunk = text(MiB)
+  const chunk = textBytes(MiB)
   for (const [library, codec] of [['node:zlib', zlibZstd()], ['zstd-napi', loadNapiZstd().codec]] as const) {
     if (codec === null) {
       rows.push({ kernel: 'zstd compress level 1, 1 MiB text', path: library, mbPerSecond: null, note: 'not available here' })

@@ -3,6 +3,7 @@ import { SEGMENT_SIZE } from '../audit/merkle.js'
 import { ZSTD_DEFAULT_LEVEL, zstdCompress, zstdLibrary } from '../compress/zstd.js'
 import { CauchyCodec } from '../erasure/cauchy-codec.js'
 import { kernelDescription, nativeDisabled, nativeLoadError } from '../erasure/gf-kernel.js'
+import { measureRate, noiseBytes, textBytes } from './kernel-samples.js'
 
 /**
  * Which kernels this process runs and how fast, measured on the spot: erasure coding (the native SIMD
@@ -48,39 +49,6 @@ export interface MeasureOptions {
 
 const MiB = 1024 * 1024
 
-/** Bytes per second of `run`, each call handling `bytes`: one warm-up call, then calls until `ms` have passed. */
-async function rate (bytes: number, ms: number, run: () => unknown): Promise<number> {
-  await run()
-  let calls = 0
-  const start = performance.now()
-  let elapsed = 0
-  do {
-    await run()
-    calls++
-    elapsed = performance.now() - start
-  } while (elapsed < ms)
-  return Math.round(bytes * calls / elapsed / 1000) // bytes per ms / 1000 = MB/s
-}
-
-/** Ciphertext-like bytes (packs are encrypted); the kernels' speed does not depend on the values. */
-function noise (length: number): Uint8Array {
-  const data = new Uint8Array(length)
-  for (let i = 0; i < length; i++) data[i] = Math.imul(i + 1, 2654435761) >>> 24
-  return data
-}
-
-/** Text-like bytes, about 2:1 compressible, as zstd meets in documents and source trees. */
-function text (length: number): Buffer {
-  const words = ['backup', 'restore', 'shard', 'peer', 'snapshot', 'pack', ' ', ' ', '\n', 'the', 'of', '42', '{"k": 7}']
-  const out = Buffer.alloc(length)
-  let x = 12345
-  for (let at = 0; at < length;) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0
-    at += out.write(words[(x >>> 16) % words.length], at)
-  }
-  return out
-}
-
 function firstLine (err: unknown): string | null {
   if (err == null) return null
   const message = err instanceof Error ? err.message : String(err)
@@ -90,16 +58,16 @@ function firstLine (err: unknown): string | null {
 export async function measureKernels (options: MeasureOptions = {}): Promise<KernelReport> {
   // as the backup's workers do: the pack in a buffer they keep, the parity into another
   const codec = new CauchyCodec(4, 2)
-  const pack = noise(16 * MiB)
+  const pack = noiseBytes(16 * MiB)
   const parity = new Uint8Array(2 * codec.shardSizeFor(pack.length))
-  const erasureRate = await rate(pack.length, options.erasureMs ?? 300, () => codec.encodeInPlace(pack, pack.length, parity))
+  const erasureRate = await measureRate(pack.length, options.erasureMs ?? 300, () => codec.encodeInPlace(pack, pack.length, parity))
   const shard = pack.subarray(0, 4 * MiB)
-  const merkleRate = await rate(shard.length, options.merkleMs ?? 150, () => fastMerkleRoot(shard, SEGMENT_SIZE))
+  const merkleRate = await measureRate(shard.length, options.merkleMs ?? 150, () => fastMerkleRoot(shard, SEGMENT_SIZE))
   let zstdRate: number | null = null
   let zstdError: string | null = null
-  const chunk = text(MiB)
+  const chunk = textBytes(MiB)
   try {
-    zstdRate = await rate(chunk.length, options.zstdMs ?? 150, () => zstdCompress(chunk, ZSTD_DEFAULT_LEVEL))
+    zstdRate = await measureRate(chunk.length, options.zstdMs ?? 150, () => zstdCompress(chunk, ZSTD_DEFAULT_LEVEL))
   } catch (err) {
     zstdError = firstLine(err)
   }
