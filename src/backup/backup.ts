@@ -245,16 +245,21 @@ class Session {
       this.stats.dirs = scanner.dirs
       return await this.commit(rootTree, absPaths, host, parent)
     } catch (err) {
-      this.ended = true
-      clearTimeout(this.progressTimer)
-      const first = this.failure ?? err
-      this.fail(err as Error)
-      await Promise.allSettled([...this.sealing])
-      await this.treePacker.settle()
-      throw first
+      throw await this.abandon(err)
     }
   }
 
+
+  /** The session failed: stop everything in flight, wait for it, and give the first error (to throw). */
+  private async abandon (err: unknown): Promise<unknown> {
+    this.ended = true
+    clearTimeout(this.progressTimer)
+    const first = this.failure ?? err
+    this.fail(err as Error)
+    await Promise.allSettled([...this.sealing])
+    await this.treePacker.settle()
+    return first
+  }
 
   /** Waits for the last packs, writes the trees and the index, then the snapshot record (only then is it visible). */
   private async commit (rootTree: string, absPaths: string[], host: string, parent: { name: string } | undefined): Promise<BackupResult> {
@@ -323,13 +328,7 @@ class Session {
       const rootTree = await this.writeTree([node])
       return await this.commit(rootTree, absPaths, host, parent)
     } catch (err) {
-      this.ended = true
-      clearTimeout(this.progressTimer)
-      const first = this.failure ?? err
-      this.fail(err as Error)
-      await Promise.allSettled([...this.sealing])
-      await this.treePacker.settle()
-      throw first
+      throw await this.abandon(err)
     }
   }
 
