@@ -11,6 +11,7 @@ import { NODE_COMMANDS } from './node-commands.js'
 import { SESSION_COMMANDS } from './session-commands.js'
 import { RETENTION_COMMANDS } from './retention-commands.js'
 import { QUERY_COMMANDS } from './query-commands.js'
+import { standbyCommand } from './standby-command.js'
 import { modeString } from './mode-string.js'
 import { RECOVERY_COMMANDS } from './recovery-commands.js'
 import { SEED_COMMANDS } from './seed-commands.js'
@@ -398,4 +399,4 @@ const unlockCmd: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, ...QUERY_COMMANDS, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, ...QUERY_COMMANDS, standbyCommand, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]

@@ -1,0 +1,101 @@
+/**
+ * The standby copy through the CLI: after each of three backups (additions, changes, deletions, renames,
+ * mode changes) `holdfast standby` makes the folder equal to the snapshot, writing only what changed; a
+ * standby two snapshots behind catches up in one call; each step is a restore session in the log.
+ */
+import assert from 'node:assert/strict'
+import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { compareTrees } from '../../scripts/lib/tree-compare.js'
+import { expectCode, hf, initRepo, makeTempDir, parseJson, removeDir, TestRepo, writeRandom } from './helpers.js'
+
+interface StandbyJson { snapshot: string, previous?: string, upToDate: boolean, removed: number, restored?: { files: number, skipped: number, verified?: number, failed: unknown[] } }
+
+describe('standby copy (integration)', function () {
+  this.timeout(120_000)
+  let dir: string
+  let repo: TestRepo
+  let src: string
+  let standby: string
+
+  const backupAndFollow = async (label: string): Promise<StandbyJson> => {
+    expectCode(await hf(repo.home, ['backup', src]), 0, `backup ${label}`)
+    const r = await hf(repo.home, ['standby', '--json', '--target', standby])
+    expectCode(r, 0, `standby ${label}`)
+    assert.deepEqual(await compareTrees(src, join(standby, src)), [], `${label}: the standby equals the source`)
+    return parseJson<StandbyJson>(r, 'standby')
+  }
+
+  before(async function () {
+    dir = await makeTempDir('standby')
+    repo = await initRepo(dir)
+    src = join(dir, 'src')
+    standby = join(dir, 'standby')
+    await mkdir(join(src, 'a', 'deep'), { recursive: true })
+    for (let i = 0; i < 20; i++) await writeRandom(join(src, 'a', `f${i}.bin`), 20_000)
+    await writeRandom(join(src, 'a', 'deep', 'big.bin'), 1_500_000)
+    await writeFile(join(src, 'notes.txt'), 'first\n')
+    await mkdir(join(src, 'old'))
+    await writeRandom(join(src, 'old', 'gone.bin'), 10_000)
+  })
+
+  after(async function () {
+    await removeDir(dir)
+  })
+
+  it('the first call restores the whole snapshot and verifies it', async function () {
+    const r = await backupAndFollow('first')
+    assert.equal(r.previous, undefined)
+    assert.equal(r.restored?.files, 23)
+    assert.equal(r.restored?.verified, 23)
+  })
+
+  it('the next applies only what changed: additions, a change, a deletion, a rename, a mode change', async function () {
+    await writeRandom(join(src, 'a', 'new.bin'), 30_000)
+    await writeFile(join(src, 'notes.txt'), 'second, longer\n')
+    await rm(join(src, 'old'), { recursive: true })
+    await rename(join(src, 'a', 'f0.bin'), join(src, 'a', 'renamed.bin'))
+    await chmod(join(src, 'a', 'f1.bin'), 0o600)
+    const bigBefore = await stat(join(standby, src, 'a', 'deep', 'big.bin'))
+    const r = await backupAndFollow('second')
+    // written: new.bin, notes.txt, renamed.bin, f1.bin (mode); the other 19 files are left as they are
+    assert.equal(r.restored?.files, 4)
+    assert.equal(r.restored?.skipped, 19)
+    assert.ok(r.removed >= 4, `removed or refreshed ${r.removed}`)
+    const bigAfter = await stat(join(standby, src, 'a', 'deep', 'big.bin'))
+    assert.equal(bigAfter.ino, bigBefore.ino, 'an unchanged file is not written again')
+    assert.equal((await stat(join(standby, src, 'a', 'f1.bin'))).mode & 0o777, 0o600)
+  })
+
+  it('up to date: nothing to do; two snapshots behind: one call catches up; each step is a restore session', async function () {
+    const same = await hf(repo.home, ['standby', '--json', '--target', standby])
+    assert.equal(parseJson<StandbyJson>(same, 'standby').upToDate, true)
+    await writeRandom(join(src, 'a', 'third.bin'), 5_000)
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup three')
+    await rm(join(src, 'a', 'f2.bin'))
+    await mkdir(join(src, 'fresh'))
+    await writeFile(join(src, 'fresh', 'x.txt'), 'x')
+    const r = await backupAndFollow('four, the standby two behind')
+    assert.equal(r.restored?.failed.length, 0)
+    const sessions = parseJson<Array<{ kind?: string, status: string, target?: string }>>(await hf(repo.home, ['sessions', '--json']), 'sessions')
+    assert.equal(sessions.filter(s => s.kind === 'restore' && s.target === standby && s.status === 'ok').length, 3, 'three steps, three restore sessions')
+  })
+
+  it('a symlink put into the standby where a directory was is never followed when removing', async function () {
+    const outside = join(dir, 'outside')
+    await mkdir(outside)
+    await writeFile(join(outside, 'precious.txt'), 'keep me')
+    // the standby's copy of src/fresh becomes a symlink to a folder outside it; the source drops fresh/x.txt
+    await rm(join(standby, src, 'fresh'), { recursive: true })
+    const { symlink } = await import('node:fs/promises')
+    await symlink(outside, join(standby, src, 'fresh'))
+    await rm(join(src, 'fresh', 'x.txt'))
+    await writeFile(join(outside, 'x.txt'), 'also outside')
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup five')
+    const r = await hf(repo.home, ['standby', '--target', standby])
+    expectCode(r, 3, 'standby with a symlink on the way: that path is reported, the rest applied')
+    assert.match(r.stderr, /fresh/)
+    assert.equal(await (await import('node:fs/promises')).readFile(join(outside, 'x.txt'), 'utf8'), 'also outside', 'nothing outside the standby is removed')
+    assert.equal(await (await import('node:fs/promises')).readFile(join(outside, 'precious.txt'), 'utf8'), 'keep me')
+  })
+})
