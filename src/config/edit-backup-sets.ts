@@ -2,7 +2,7 @@ import { NotFoundError, UsageError } from '../errors.js'
 import type { RawNodeConfig } from './write-node-config.js'
 
 /** The keys of a backup set the dashboard may give (checked afterwards as node.json is: parse-node-config.ts). */
-export const SET_KEYS = ['name', 'paths', 'exclude', 'schedule', 'watch', 'minAgeSeconds', 'rescanSeconds', 'ping'] as const
+export const SET_KEYS = ['name', 'paths', 'exclude', 'schedule', 'watch', 'minAgeSeconds', 'rescanSeconds', 'ping', 'standby'] as const
 
 /** What a set looks like in node.json as written (only what its owner wrote). */
 export type RawBackupSet = Record<string, unknown>

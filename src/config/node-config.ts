@@ -130,6 +130,11 @@ export interface BackupSetConfig {
    * (a failing dump never becomes a snapshot). Set in node.json only, never through the dashboard.
    */
   command?: string[]
+  /**
+   * A standby folder (absolute path; absent: none) the daemon keeps equal to the set's latest snapshot:
+   * after each session that saved one, and at start when it lags behind (see src/standby/).
+   */
+  standby?: string
   /** Exclude patterns (gitignore style) added to backup.exclude for this set. */
   exclude: string[]
   /** Cron expression (5 fields, or 6 with seconds first); empty: no schedule. */

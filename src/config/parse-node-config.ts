@@ -192,6 +192,11 @@ function backupSets (v: unknown, fail: Fail): BackupSetConfig[] {
     nested(x, f, {
       name: (y, g) => { if (typeof y !== 'string' || !SET_NAME.test(y)) throw g(' must be 1-64 letters, digits, ".", "_" or "-"'); set.name = y as string },
       paths: (y, g) => { set.paths = strings(y, 1000, g); set.paths.forEach((p, j) => { if (!isAbsolute(p)) throw g(`[${j}] must be an absolute path, got ${JSON.stringify(p)}`) }) },
+      standby: (y, g) => {
+        const dir = text(y, 1, 4096, g)
+        if (!isAbsolute(dir)) throw g(` must be an absolute path, got ${JSON.stringify(dir)}`)
+        set.standby = dir
+      },
       command: (y, g) => {
         const argv = strings(y, 64, g)
         if (argv.length === 0 || argv[0] === '') throw g(' needs the program to run, then its arguments: ["pg_dump", "--format=custom", "db"]')
@@ -215,6 +220,7 @@ function backupSets (v: unknown, fail: Fail): BackupSetConfig[] {
       if (set.name === '.' || set.name === '..') throw f('.name: a command\'s output is stored as /NAME, so the name cannot be "." or ".."')
     } else if (set.paths.length === 0) throw f('.paths needs at least one absolute path (or .command)')
     if (names.has(set.name)) throw f(`.name: a second set named ${JSON.stringify(set.name)}`)
+    if (set.standby != null && set.paths.some(p => set.standby === p || set.standby!.startsWith(p.endsWith('/') ? p : `${p}/`))) throw f('.standby: the standby folder cannot be inside what the set backs up')
     names.add(set.name)
     return set
   })

@@ -30,8 +30,9 @@ import { ByteBudget } from '../util/byte-budget.js'
 import { limitStores, parseWindow, RateLimiter } from '../bandwidth/index.js'
 import type { BackupSetConfig } from '../config/node-config.js'
 import { Repository } from '../repository/repository.js'
-import { runSession, type SessionReport } from '../session/index.js'
+import { restoreReport, runSession, type SessionReport } from '../session/index.js'
 import { commandSource } from '../backup/command-source.js'
+import { updateStandby } from '../standby/index.js'
 import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
@@ -122,6 +123,9 @@ export class Daemon {
   private web?: WebServer
   private metrics?: DaemonMetrics
   private sessionLog?: SessionLog
+  /** the catch-up of standby folders at start; stopped with the daemon */
+  private readonly standbyStop = new AbortController()
+  private standbyCatchUp: Promise<void> = Promise.resolve()
   private startedAt = ''
   /** What the register said last (packs by the shards reachable now), read at most every PACKS_CACHE_MS (the dashboard polls). */
   private registerCache?: { at: number, gen: number, value: RegisterNow | null }
@@ -244,6 +248,8 @@ export class Daemon {
       await this.startMaintenance(config)
       this.running = true
       await this.restartBackups(config)
+      // standby folders that lag behind their set's latest snapshot (the daemon was off) catch up now
+      this.standbyCatchUp = Promise.all(config.backup.sets.filter(s => s.standby != null).map(async s => await this.followStandby(s, this.standbyStop.signal))).then(() => {})
       this.log.add('info', `node ${node.peerId.toString()} started, listening on ${node.getMultiaddrs().map(String).join(', ') || '(no addresses)'}${this.web != null ? `; dashboard at ${this.web.url}` : ''}`)
       await writeDaemonInfo(home, {
         pid: process.pid,
@@ -349,6 +355,8 @@ export class Daemon {
 
   async stop (): Promise<void> {
     this.running = false
+    this.standbyStop.abort()
+    await this.standbyCatchUp
     await this.reloading.catch(() => {}) // a reload under way ends first (it starts nothing once not running)
     clearInterval(this.purgeTimer)
     this.unlocks.clear()
@@ -489,10 +497,38 @@ export class Daemon {
           this.onError(err, `retention after set ${set.name}`)
         }
       }
+      if (set.standby != null && report.snapshot != null) await this.followStandby(set, signal)
       return report
     } finally {
       this.commands--
       this.invalidateRegister() // a command may have changed the packs or their places
+    }
+  }
+
+  /**
+   * Brings the set's standby folder to its latest snapshot (after a session that saved one, and at start
+   * when it lags behind), logged as a restore session; a failure is logged and waits for the next one.
+   */
+  private async followStandby (set: BackupSetConfig, signal: AbortSignal): Promise<void> {
+    if (set.standby == null) return
+    const started = new Date().toISOString()
+    const paths = set.command != null ? [`/${set.name}`] : set.paths
+    this.restores++
+    try {
+      const repo = await this.access.open(signal)
+      try {
+        const res = await updateStandby(repo, set.standby, { paths, signal })
+        if (!res.upToDate) await this.sessionLog?.append(restoreReport({ id: SessionLog.newId(), trigger: 'schedule', started, ended: new Date().toISOString(), snapshot: res.snapshot, paths, target: set.standby, result: res.restored }))
+      } finally {
+        await repo.close()
+      }
+    } catch (err) {
+      // nothing to follow yet (no snapshot of the set), or the daemon is stopping
+      if (signal.aborted || (err as Error).name === 'NoSuchSnapshotError') return
+      await this.sessionLog?.append(restoreReport({ id: SessionLog.newId(), trigger: 'schedule', started, ended: new Date().toISOString(), snapshot: '', paths, target: set.standby, error: err as Error })).catch(() => {})
+      this.onError(err, `standby of set ${set.name}`)
+    } finally {
+      this.restores--
     }
   }
 

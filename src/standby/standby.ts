@@ -6,7 +6,7 @@ import { diffTrees } from '../query/diff-snapshots.js'
 import { restore, type RestoreEvent, type RestoreResult } from '../restore/restore.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
 import { checkAbort } from '../util/check-abort.js'
-import { UsageError } from '../errors.js'
+import { NoSuchSnapshotError, UsageError } from '../errors.js'
 
 /** What the standby folder holds, kept in it (written last, once a snapshot is applied whole). */
 export const STANDBY_STATE = '.holdfast-standby.json'
@@ -79,7 +79,7 @@ export async function updateStandby (repo: Repository, target: string, options: 
   const wanted = options.paths?.slice().sort()
   const matching = wanted == null ? all : all.filter(s => s.snapshot.paths.length === wanted.length && s.snapshot.paths.every((p, i) => p === wanted[i]))
   const latest = matching.at(-1)
-  if (latest == null) throw new UsageError(wanted == null ? 'the repository has no snapshots yet' : `no snapshot of ${wanted.join(', ')} yet`)
+  if (latest == null) throw new NoSuchSnapshotError(wanted == null ? 'the repository has no snapshots yet' : `no snapshot of ${wanted.join(', ')} yet`)
   const state = await readState(base)
   if (state?.snapshot === latest.name) return { snapshot: latest.name, previous: state.snapshot, upToDate: true, removed: 0 }
   let removed = 0

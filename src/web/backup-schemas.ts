@@ -61,7 +61,8 @@ export const SetConfig = Type.Object({
   watch: Type.Boolean(),
   minAgeSeconds: Type.Integer(),
   rescanSeconds: Type.Integer(),
-  ping: Type.String()
+  ping: Type.String(),
+  standby: Type.Optional(Type.String({ description: 'a folder the daemon keeps equal to the set\'s latest snapshot (absolute path)' }))
 }, { $id: 'SetConfig' })
 export type SetConfig = Static<typeof SetConfig>
 

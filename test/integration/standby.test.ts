@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
-import { expectCode, hf, initRepo, makeTempDir, parseJson, removeDir, TestRepo, writeRandom } from './helpers.js'
+import { startDaemon, type RunningDaemon } from '../../scripts/lib/daemon-runner.js'
+import { expectCode, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, TestRepo, writeRandom } from './helpers.js'
 
 interface StandbyJson { snapshot: string, previous?: string, upToDate: boolean, removed: number, restored?: { files: number, skipped: number, verified?: number, failed: unknown[] } }
 
@@ -97,5 +98,61 @@ describe('standby copy (integration)', function () {
     assert.match(r.stderr, /fresh/)
     assert.equal(await (await import('node:fs/promises')).readFile(join(outside, 'x.txt'), 'utf8'), 'also outside', 'nothing outside the standby is removed')
     assert.equal(await (await import('node:fs/promises')).readFile(join(outside, 'precious.txt'), 'utf8'), 'keep me')
+  })
+})
+
+describe('standby copy kept by the daemon (integration)', function () {
+  this.timeout(120_000)
+  let dir: string
+  let repo: TestRepo
+  let src: string
+  let standby: string
+  let daemon: RunningDaemon | undefined
+
+  const until = async (what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> => {
+    const deadline = Date.now() + ms
+    while (!await check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+  }
+  const equal = async (): Promise<boolean> => (await compareTrees(src, join(standby, src)).catch(() => ['missing'])).length === 0
+  const nodeJson = async (schedule: string): Promise<void> => {
+    await writeFile(join(repo.home, 'node.json'), JSON.stringify({
+      listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dht: false, maintenance: { enabled: false },
+      backup: { sets: [{ name: 'docs', paths: [src], standby, ...(schedule !== '' ? { schedule } : {}) }] }
+    }))
+  }
+
+  before(async function () {
+    dir = await makeTempDir('standby-daemon')
+    repo = await initRepo(dir)
+    src = join(dir, 'src')
+    standby = join(dir, 'standby')
+    await mkdir(src)
+    for (let i = 0; i < 5; i++) await writeRandom(join(src, `f${i}.bin`), 10_000)
+  })
+
+  after(async function () {
+    await daemon?.stop()
+    await removeDir(dir)
+  })
+
+  it('after each scheduled session the standby equals the snapshot; a standby left behind while the daemon was off catches up at start', async function () {
+    await nodeJson('*/2 * * * * *')
+    daemon = await startDaemon(repo.home, { HOLDFAST_PASSPHRASE: PASSPHRASE })
+    await until('the standby to follow the first session', equal)
+    await daemon.stop()
+    daemon = undefined
+    // the daemon is off: a backup by hand; the standby is now a snapshot behind
+    await writeRandom(join(src, 'added.bin'), 7_000)
+    await rm(join(src, 'f0.bin'))
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup while the daemon is off')
+    assert.equal(await equal(), false)
+    await nodeJson('')
+    daemon = await startDaemon(repo.home, { HOLDFAST_PASSPHRASE: PASSPHRASE })
+    await until('the standby to catch up at start', equal)
+    const sessions = parseJson<Array<{ kind?: string, target?: string, status: string }>>(await hf(repo.home, ['sessions', '--json']), 'sessions')
+    assert.ok(sessions.filter(s => s.kind === 'restore' && s.target === standby && s.status === 'ok').length >= 2)
   })
 })

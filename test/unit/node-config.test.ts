@@ -164,7 +164,9 @@ describe('config/node config: backup sessions', () => {
       [{ sets: [{ name: 'db', command: [] }] }, /backup\.sets\[0\]\.command needs the program to run/],
       [{ sets: [{ name: 'db', command: 'pg_dump db' }] }, /backup\.sets\[0\]\.command must be an array of strings/],
       [{ sets: [{ name: 'db', command: ['pg_dump'], watch: true }] }, /backup\.sets\[0\]\.watch: a command's output cannot be watched/],
-      [{ sets: [{ name: '..', command: ['pg_dump'] }] }, /cannot be "\." or "\.\."/]
+      [{ sets: [{ name: '..', command: ['pg_dump'] }] }, /cannot be "\." or "\.\."/],
+      [{ sets: [{ name: 'a', paths: ['/x'], standby: 'rel' }] }, /backup\.sets\[0\]\.standby must be an absolute path/],
+      [{ sets: [{ name: 'a', paths: ['/x'], standby: '/x/mirror' }] }, /standby folder cannot be inside what the set backs up/]
     ]
     for (const [backup, re] of bad) assert.throws(() => parseNodeConfig({ backup }), re, JSON.stringify(backup))
   })
