@@ -34,10 +34,10 @@ export function removeBackupSet (raw: RawNodeConfig, name: string): RawNodeConfi
   return withSets(raw, sets.filter((_, j) => j !== i))
 }
 
-/** An empty schedule or ping is written as the default would be: left out. */
+/** An empty schedule, ping or standby is written as the default would be: left out. */
 function withoutEmpty (set: RawBackupSet): RawBackupSet {
   const out = { ...set }
-  for (const key of ['schedule', 'ping']) if (out[key] === '') delete out[key]
+  for (const key of ['schedule', 'ping', 'standby']) if (out[key] === '') delete out[key]
   return out
 }
 

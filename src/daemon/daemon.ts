@@ -608,6 +608,8 @@ export class Daemon {
             watch: set.watch,
             exclude: set.exclude,
             ping: set.ping,
+            ...(set.standby != null ? { standby: set.standby } : {}),
+            ...(set.command != null ? { command: set.command } : {}),
             nextRun: next.get(set.name)?.toISOString() ?? null,
             lastSession: mine[0] ?? null,
             lastSuccess: ok?.ended ?? snapshotTime ?? null

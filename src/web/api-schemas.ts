@@ -85,6 +85,8 @@ export const BackupSet = Type.Object({
   watch: Type.Boolean(),
   exclude: Type.Optional(Type.Array(Type.String(), { description: 'the set\'s exclude patterns' })),
   ping: Type.Optional(Type.String({ description: 'the set\'s healthchecks ping URL ("": none)' })),
+  standby: Type.Optional(Type.String({ description: 'the folder the daemon keeps equal to the set\'s latest snapshot' })),
+  command: Type.Optional(Type.Array(Type.String(), { description: 'the command whose output the set stores (instead of paths)' })),
   nextRun: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   lastSession: Type.Union([Session, Type.Null()]),
   lastSuccess: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])

@@ -48,7 +48,8 @@ export const SetBody = Type.Object({
   watch: Type.Optional(Type.Boolean()),
   minAgeSeconds: Type.Optional(Type.Integer()),
   rescanSeconds: Type.Optional(Type.Integer()),
-  ping: Type.Optional(Type.String({ description: 'healthchecks-style URL; "": none' }))
+  ping: Type.Optional(Type.String({ description: 'healthchecks-style URL; "": none' })),
+  standby: Type.Optional(Type.String({ description: 'a folder kept equal to the set\'s latest snapshot (absolute path); "": none' }))
 }, { $id: 'SetBody', description: 'checked as node.json is: a ConfigError names the key at fault' })
 export type SetBody = Static<typeof SetBody>
 

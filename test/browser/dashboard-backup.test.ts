@@ -107,6 +107,29 @@ describe('dashboard Backup page in a browser (integration)', function () {
     assert.deepEqual(written.backup.sets[0].paths, [src])
   })
 
+  it('the standby switch: a folder inside the set is refused with the config\'s text; another is written to node.json and shown; switched off, it is gone', async function () {
+    await page.goto(`${base}/#/backup`)
+    const card = page.getByTestId('set-documents')
+    await card.getByRole('button', { name: 'Edit' }).click()
+    let form = card.getByTestId('set-form')
+    await form.getByLabel(/^Standby copy/).check()
+    await form.getByLabel(/^Standby folder/).fill(join(src, 'mirror'))
+    await form.getByRole('button', { name: 'Save' }).click()
+    await form.getByTestId('set-form-error').getByText(/standby folder cannot be inside what the set backs up/).waitFor()
+    assert.equal(await form.getByLabel(/^Standby folder/).getAttribute('aria-invalid'), 'true')
+    const folder = `${src}-standby`
+    await form.getByLabel(/^Standby folder/).fill(folder)
+    await form.getByRole('button', { name: 'Save' }).click()
+    await card.getByTestId('standby').getByText(folder).waitFor()
+    assert.equal(JSON.parse(await readFile(nodeJson(), 'utf8')).backup.sets[0].standby, folder)
+    await card.getByRole('button', { name: 'Edit' }).click()
+    form = card.getByTestId('set-form')
+    await form.getByLabel(/^Standby copy/).uncheck()
+    await form.getByRole('button', { name: 'Save' }).click()
+    await card.getByTestId('standby').waitFor({ state: 'detached' })
+    assert.equal(JSON.parse(await readFile(nodeJson(), 'utf8')).backup.sets[0].standby, undefined)
+  })
+
   it('add a set with the file-tree picker, then remove it after a confirmation, from the keyboard where it counts', async function () {
     await page.goto(`${base}/#/backup`)
     await page.getByRole('button', { name: 'Add a set' }).click()

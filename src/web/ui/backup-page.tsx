@@ -38,7 +38,7 @@ export function BackupPage () {
         ? (
           <div class='card'>
             <h2>New backup set</h2>
-            <SetForm id='new-set' isNew initial={{ name: '', paths: [], exclude: [], schedule: '', watch: false, ping: '' }} onSave={add} onCancel={() => setAdding(false)} />
+            <SetForm id='new-set' isNew initial={{ name: '', paths: [], exclude: [], schedule: '', watch: false, ping: '', standby: '' }} onSave={add} onCancel={() => setAdding(false)} />
           </div>
           )
         : <button type='button' class='primary' onClick={() => setAdding(true)}>Add a set</button>}

@@ -46,11 +46,14 @@ export function SetCard ({ set, run, ended, onChanged }: { set: BackupSet, run?:
     <article class='card set-card' aria-labelledby={`${id}-title`} data-testid={`set-${set.name}`}>
       <h2 id={`${id}-title`}>{set.name}</h2>
       <dl class='set-facts'>
-        <dt>Paths</dt><dd>{set.paths.map(p => <code key={p}>{p}</code>)}</dd>
+        {set.command != null
+          ? <><dt>Command</dt><dd><code>{set.command.join(' ')}</code> <small>(its output is stored as /{set.name})</small></dd></>
+          : <><dt>Paths</dt><dd>{set.paths.map(p => <code key={p}>{p}</code>)}</dd></>}
         {(set.exclude ?? []).length > 0 && <><dt>Excludes</dt><dd>{set.exclude!.map(p => <code key={p}>{p}</code>)}</dd></>}
         <dt>Schedule</dt><dd data-testid='schedule'>{schedule ?? 'none'}{set.schedule != null && schedule !== set.schedule ? <small> ({set.schedule})</small> : null}</dd>
         {set.nextRun != null && <><dt>Next run</dt><dd>{when(set.nextRun)}</dd></>}
         <dt>Watch mode</dt><dd>{set.watch ? 'on: changes are backed up as they happen' : 'off'}</dd>
+        {set.standby != null && <><dt>Standby copy</dt><dd data-testid='standby'><code>{set.standby}</code></dd></>}
         <dt>Last session</dt>
         <dd data-testid='last-session'>
           {set.lastSession == null
@@ -83,7 +86,7 @@ export function SetCard ({ set, run, ended, onChanged }: { set: BackupSet, run?:
           <SetForm
             id={id}
             isNew={false}
-            initial={{ name: set.name, paths: set.paths, exclude: set.exclude ?? [], schedule: set.schedule ?? '', watch: set.watch, ping: set.ping ?? '' }}
+            initial={{ name: set.name, paths: set.paths, exclude: set.exclude ?? [], schedule: set.schedule ?? '', watch: set.watch, ping: set.ping ?? '', standby: set.standby ?? '' }}
             onSave={save}
             onCancel={() => setEditing(false)}
           />

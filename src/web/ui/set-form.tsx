@@ -3,13 +3,13 @@ import type { SetBody } from './backup-api.js'
 import { cronInWords } from './cron-words.js'
 import { PathPicker } from './path-picker.js'
 
-export interface SetFormValues { name: string, paths: string[], exclude: string[], schedule: string, watch: boolean, ping: string }
+export interface SetFormValues { name: string, paths: string[], exclude: string[], schedule: string, watch: boolean, ping: string, standby: string }
 
-type Field = 'name' | 'paths' | 'exclude' | 'schedule' | 'ping'
+type Field = 'name' | 'paths' | 'exclude' | 'schedule' | 'ping' | 'standby'
 
 /** The field a config error names (e.g. "node.json: backup.sets[2].schedule: ..."), to show it there too. */
 function fieldOf (message: string): Field | undefined {
-  const m = /\.(name|paths|exclude|schedule|ping)\b/.exec(message) ?? /\b(name|paths?|schedule|ping)\b/.exec(message)
+  const m = /\.(name|paths|exclude|schedule|ping|standby)\b/.exec(message) ?? /\b(name|paths?|schedule|ping|standby)\b/.exec(message)
   if (m == null) return undefined
   return (m[1] === 'path' ? 'paths' : m[1]) as Field
 }
@@ -25,6 +25,7 @@ export function SetForm ({ id, initial, isNew, onSave, onCancel }: { id: string,
   const [picking, setPicking] = useState(false)
   const [error, setError] = useState<string>()
   const [busy, setBusy] = useState(false)
+  const [keepStandby, setKeepStandby] = useState(initial.standby !== '')
   const field = error != null ? fieldOf(error) : undefined
   const set = (patch: Partial<SetFormValues>): void => setV(x => ({ ...x, ...patch }))
   const addPath = (p: string): void => {
@@ -37,7 +38,7 @@ export function SetForm ({ id, initial, isNew, onSave, onCancel }: { id: string,
     setError(undefined)
     try {
       const paths = newPath.trim() !== '' && !v.paths.includes(newPath.trim()) ? [...v.paths, newPath.trim()] : v.paths
-      await onSave({ ...(isNew ? { name: v.name.trim() } : {}), paths, exclude: v.exclude, schedule: v.schedule.trim(), watch: v.watch, ping: v.ping.trim() })
+      await onSave({ ...(isNew ? { name: v.name.trim() } : {}), paths, exclude: v.exclude, schedule: v.schedule.trim(), watch: v.watch, ping: v.ping.trim(), standby: keepStandby ? v.standby.trim() : '' })
     } catch (err) {
       setError((err as Error).message)
     } finally {
@@ -95,6 +96,17 @@ export function SetForm ({ id, initial, isNew, onSave, onCancel }: { id: string,
         <input id={`${id}-ping`} type='url' value={v.ping} placeholder='https://hc-ping.com/...' onInput={e => set({ ping: (e.target as HTMLInputElement).value })} {...invalid('ping')} />
         {errorHere('ping')}
       </div>
+      <div class='field field-check'>
+        <input id={`${id}-keep-standby`} type='checkbox' checked={keepStandby} onChange={e => setKeepStandby((e.target as HTMLInputElement).checked)} aria-controls={`${id}-standby`} />
+        <label for={`${id}-keep-standby`}>Standby copy: keep a folder equal to the latest snapshot</label>
+      </div>
+      {keepStandby && (
+        <div class='field'>
+          <label for={`${id}-standby`}>Standby folder <small>(after each backup, only what changed is written)</small></label>
+          <input id={`${id}-standby`} value={v.standby} placeholder='/srv/standby/documents' onInput={e => set({ standby: (e.target as HTMLInputElement).value })} {...invalid('standby')} />
+          {errorHere('standby')}
+        </div>
+      )}
       <div class='actions'>
         <button type='submit' class='primary' disabled={busy}>{busy ? 'Saving...' : isNew ? 'Add set' : 'Save'}</button>
         <button type='button' onClick={onCancel} disabled={busy}>Cancel</button>
