@@ -14,6 +14,7 @@ import { checkAbort } from '../util/check-abort.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import { SourceNotFoundError, UsageError } from '../errors.js'
 import { isSafeName } from '../restore/snapshot-path.js'
+import { samePaths } from '../repository/snapshot-filter.js'
 import { Packer } from './packer.js'
 import { scan, Scanner, ScanFilter, ScanNode, ScanOptions, ScanProblem } from './scanner.js'
 import { ReadQueue } from './read-queue.js'
@@ -219,7 +220,7 @@ class Session {
     const exclude = [repo.home, ...repo.homeConfig.stores.map(s => s.replace(/^dir:/, '')), ...(this.options.exclude ?? [])]
     const scanOptions: ScanOptions = { ...this.options.filter, signal: this.signal, exclude }
     const host = this.options.hostname ?? osHostname()
-    const parent = (await repo.register.snapshots()).filter(s => s.snapshot.hostname === host && sameList(s.snapshot.paths, absPaths)).pop()
+    const parent = await this.parentOf(host, absPaths)
     // the totals, for progress: the parent snapshot's, or (a first backup) a scan that keeps only counts
     const warned = new Set<string>()
     if (parent != null) {
@@ -249,6 +250,11 @@ class Session {
     }
   }
 
+
+  /** The newest snapshot of the same paths from the same host: the parent (its trees, its totals). */
+  private async parentOf (host: string, absPaths: string[]): Promise<{ name: string, snapshot: SnapshotRecord } | undefined> {
+    return (await this.repo.register.snapshots()).filter(s => s.snapshot.hostname === host && samePaths(s.snapshot.paths, absPaths)).pop()
+  }
 
   /** The session failed: stop everything in flight, wait for it, and give the first error (to throw). */
   private async abandon (err: unknown): Promise<unknown> {
@@ -295,7 +301,7 @@ class Session {
     if (!isSafeName(name) || name.length > 255) throw new UsageError(`the stream's name must be one file name (no '/', not '.' or '..'), got ${JSON.stringify(name)}`)
     const absPaths = [`/${name}`]
     const host = this.options.hostname ?? osHostname()
-    const parent = (await this.repo.register.snapshots()).filter(s => s.snapshot.hostname === host && sameList(s.snapshot.paths, absPaths)).pop()
+    const parent = await this.parentOf(host, absPaths)
     this.filesTotal = 1
     this.bytesTotal = parent?.snapshot.summary.totalBytes ?? 0
     this.emit({ type: 'backup:phase', phase: 'read' })
@@ -633,10 +639,6 @@ function baseNode (n: ScanNode): TreeNode {
 
 function isDanglingLink (p: string): boolean {
   try { return lstatSync(p).isSymbolicLink() } catch { return false }
-}
-
-function sameList (a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 function safeUsername (): string {

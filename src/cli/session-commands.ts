@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { setSnapshotPaths } from '../config/node-config.js'
 import { UsageError } from '../errors.js'
 import type { SessionEvent, SessionReport } from '../session/index.js'
 import type { StreamSource } from '../backup/index.js'
@@ -44,7 +45,7 @@ const backupCmd: Command = {
     // a set whose source is a command (node.json) runs it as --stdin-from-command would
     const setCommand = set?.command
     const streaming = fromStdin || fromCommand || setCommand != null
-    const paths = setCommand != null ? [`/${set!.name}`] : streaming ? [`/${streamName}`] : set != null ? set.paths : ctx.args.map(p => resolve(p))
+    const paths = set != null ? setSnapshotPaths(set) : streaming ? [`/${streamName}`] : ctx.args.map(p => resolve(p))
     if (paths.length === 0) throw new UsageError('backup needs PATH... or --set NAME')
     const tags = (ctx.values.tag as string[] | undefined) ?? []
     for (const t of tags) if (!/^[A-Za-z0-9._:-]{1,64}$/.test(t)) throw new UsageError(`--tag must be 1-64 letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(t)}`)

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { setSnapshotPaths } from '../config/node-config.js'
 import { UsageError } from '../errors.js'
 import { formatBytes } from '../util/format.js'
 import { Command, EXIT } from './command.js'
@@ -25,7 +26,7 @@ export const standbyCommand: Command = {
       const { loadNodeConfig } = await import('../config/index.js')
       const set = (await loadNodeConfig(homeOf(ctx))).backup.sets.find(s => s.name === setName)
       if (set == null) throw new UsageError(`no backup set named ${JSON.stringify(setName)} in the node config (backup.sets)`)
-      paths = set.command != null ? [`/${set.name}`] : set.paths
+      paths = setSnapshotPaths(set)
     }
     const { updateStandby } = await import('../standby/index.js')
     return await withRepository(ctx, async repo => {

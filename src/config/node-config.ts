@@ -241,6 +241,11 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
 })
 
 /** The defaults of a backup set's optional fields. */
+/** What a set's snapshots hold: its paths, or /NAME when its source is a command's output. */
+export function setSnapshotPaths (set: Pick<BackupSetConfig, 'name' | 'paths' | 'command'>): string[] {
+  return set.command != null ? [`/${set.name}`] : set.paths
+}
+
 export const DEFAULT_BACKUP_SET: Readonly<Omit<BackupSetConfig, 'name' | 'paths'>> = Object.freeze({
   exclude: Object.freeze([]) as unknown as string[],
   schedule: '',

@@ -28,7 +28,7 @@ import { DaemonLog } from './daemon-log.js'
 import { maintenanceLines, scrubLine, sessionLine } from './log-lines.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import { limitStores, parseWindow, RateLimiter } from '../bandwidth/index.js'
-import type { BackupSetConfig } from '../config/node-config.js'
+import { setSnapshotPaths, type BackupSetConfig } from '../config/node-config.js'
 import { Repository } from '../repository/repository.js'
 import { restoreReport, runSession, type SessionReport } from '../session/index.js'
 import { commandSource } from '../backup/command-source.js'
@@ -469,7 +469,7 @@ export class Daemon {
         home,
         id: session.id,
         backup: config.backup,
-        paths: set.command != null ? [`/${set.name}`] : set.paths,
+        paths: setSnapshotPaths(set),
         set: set.name,
         exclude: set.exclude,
         trigger,
@@ -512,7 +512,7 @@ export class Daemon {
   private async followStandby (set: BackupSetConfig, signal: AbortSignal): Promise<void> {
     if (set.standby == null) return
     const started = new Date().toISOString()
-    const paths = set.command != null ? [`/${set.name}`] : set.paths
+    const paths = setSnapshotPaths(set)
     this.restores++
     try {
       const repo = await this.access.open(signal)

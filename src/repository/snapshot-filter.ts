@@ -24,6 +24,11 @@ export function matchesFilter (snapshot: SnapshotRecord, filter: SnapshotFilter)
   return true
 }
 
+/** Whether two sorted path lists are the same (a snapshot's paths against a selection's). */
+export function samePaths (a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
 /** The filter in words, for an error that says why nothing matched. */
 export function describeFilter (filter: SnapshotFilter): string {
   const parts: string[] = []

@@ -154,6 +154,12 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   const pool = new WorkerPool(new URL('../worker/restore-worker.js', import.meta.url), { encKey: repo.keys.encryption, idKey: repo.keys.id, chown: isRoot } satisfies RestoreWorkerInit, workerCount())
   pool.start()
 
+  // a planned file with the names the workers use: its final name in the target, its temporary one beside it
+  const writing = (planned: PlannedFile): Writing => {
+    const final = at(planned.path)
+    return { planned, meta: { file: planned.file, tmp: tempName(final, planned.tmp), final, mode: planned.mode, uid: planned.uid, gid: planned.gid, mtime: planned.mtime } }
+  }
+
   const apply = async (r: RestorePackResult, files: Map<number, Writing>): Promise<void> => {
     bytesDone += r.bytes
     for (const f of r.failed) { const w = files.get(f.file); if (w != null) fail(w, f.reason) }
@@ -179,10 +185,6 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     held()
     try {
       const files = new Map<number, Writing>()
-      const writing = (planned: PlannedFile): Writing => {
-        const final = at(planned.path)
-        return { planned, meta: { file: planned.file, tmp: tempName(final, planned.tmp), final, mode: planned.mode, uid: planned.uid, gid: planned.gid, mtime: planned.mtime } }
-      }
       // files of one blob come with it; larger ones are read from the plan when their first piece comes
       const larger: number[] = []
       for (const b of blobs) {
@@ -271,10 +273,8 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   const nextTemp = tempNames()
   const planFile = async (path: string, node: TreeNode): Promise<void> => {
     const content = node.content ?? []
-    const final = at(path)
-    const random = nextTemp()
-    const planned: PlannedFile = { file: nextFile++, path, tmp: random, mode: node.mode, uid: node.uid, gid: node.gid, mtime: mtimeOf(node), size: node.size, pieces: content.length, ...(options.verify === true ? { content } : {}) }
-    const w: Writing = { planned, meta: { file: planned.file, tmp: tempName(final, random), final, mode: node.mode, uid: node.uid, gid: node.gid, mtime: planned.mtime } }
+    const planned: PlannedFile = { file: nextFile++, path, tmp: nextTemp(), mode: node.mode, uid: node.uid, gid: node.gid, mtime: mtimeOf(node), size: node.size, pieces: content.length, ...(options.verify === true ? { content } : {}) }
+    const w = writing(planned)
     if (content.length === 0) {
       empties.push(w)
       if (empties.length >= EMPTY_BATCH) await dispatchEmpties()
