@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Level } from 'level'
@@ -48,6 +48,8 @@ function parseFile (file: number, v: Row): PlannedFile {
   return { file, path: v[0] as string, tmp: v[1] as string, mode: v[2] as number, uid: v[3] as number, gid: v[4] as number, mtime: v[5] as number, size: v[6] as number, pieces: v[7] as number, ...(content != null ? { content: content === '' ? [] : content.split(',') } : {}) }
 }
 const BATCH = 2048
+/** A plan folder that cannot be opened (a crash while it was made) is removed once this old. */
+const STALE_UNOPENABLE_MS = 24 * 3600_000
 
 /**
  * A restore's plan, kept in a LevelDB of its own beside the register (never the whole snapshot in
@@ -77,19 +79,26 @@ export class RestorePlan {
     return new RestorePlan(db, path)
   }
 
-  /** Removes the plans under `parent` that no running restore holds open (a restore killed mid-way). */
+  /**
+   * Removes the plans under `parent` that no running restore holds: one is removed only once this process
+   * could open it (so holding its lock: a running restore holds its plan open from the moment it is made),
+   * or, when it cannot be opened at all (a crash while it was made), once it is a day old.
+   */
   static async removeStale (parent: string): Promise<number> {
     let names: string[]
     try { names = await readdir(parent) } catch { return 0 }
     let removed = 0
     for (const name of names.filter(n => n.startsWith('plan-'))) {
       const path = join(parent, name)
+      // its age before the attempt below (opening writes LevelDB's LOCK and LOG files into it)
+      const made = await stat(path).then(st => st.mtimeMs, () => undefined)
       const db = new Level(path)
       try {
         await db.open({ createIfMissing: false })
         await db.close()
       } catch (err) {
         if (isLockedByAnotherProcess(err)) continue
+        if (made == null || Date.now() - made < STALE_UNOPENABLE_MS) continue
       }
       await rm(path, { recursive: true, force: true })
       removed++

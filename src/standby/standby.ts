@@ -1,8 +1,8 @@
 import { lstat, readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Repository } from '../repository/repository.js'
-import type { SnapshotRecord } from '../format/format.js'
 import { diffTrees } from '../query/diff-snapshots.js'
+import { samePaths } from '../repository/snapshot-filter.js'
 import { restore, type RestoreEvent, type RestoreResult } from '../restore/restore.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
 import { checkAbort } from '../util/check-abort.js'
@@ -77,9 +77,13 @@ export async function updateStandby (repo: Repository, target: string, options: 
   const base = resolve(target)
   const all = await repo.register.snapshots()
   const wanted = options.paths?.slice().sort()
-  const matching = wanted == null ? all : all.filter(s => s.snapshot.paths.length === wanted.length && s.snapshot.paths.every((p, i) => p === wanted[i]))
+  const matching = wanted == null ? all : all.filter(s => samePaths(s.snapshot.paths, wanted))
   const latest = matching.at(-1)
   if (latest == null) throw new NoSuchSnapshotError(wanted == null ? 'the repository has no snapshots yet' : `no snapshot of ${wanted.join(', ')} yet`)
+  // the folder is a replica the standby removes things from: never the originals ("/"), and never inside
+  // what the snapshots back up (the standby would be backed up, and what it removes could be the user's)
+  const inside = base === '/' ? '/' : latest.snapshot.paths.find(p => base === p || base.startsWith(p === '/' ? '/' : `${p}/`))
+  if (inside != null) throw new UsageError(`the standby folder ${base} is ${base === '/' ? 'the root: a standby cannot be the original files' : `inside ${inside}, which the snapshots back up`}; choose a folder of its own`)
   const state = await readState(base)
   if (state?.snapshot === latest.name) return { snapshot: latest.name, previous: state.snapshot, upToDate: true, removed: 0 }
   let removed = 0
@@ -100,4 +104,3 @@ export async function updateStandby (repo: Repository, target: string, options: 
   return { snapshot: latest.name, ...(state != null ? { previous: state.snapshot } : {}), upToDate: false, removed, restored }
 }
 
-export type { SnapshotRecord }

@@ -82,6 +82,15 @@ describe('standby copy (integration)', function () {
     assert.equal(sessions.filter(s => s.kind === 'restore' && s.target === standby && s.status === 'ok').length, 3, 'three steps, three restore sessions')
   })
 
+  it('a standby folder that is the root or lies inside what is backed up is refused (exit 2), and nothing is touched', async function () {
+    for (const target of ['/', join(src, 'mirror')]) {
+      const r = await hf(repo.home, ['standby', '--target', target])
+      expectCode(r, 2, `standby --target ${target}`)
+      assert.match(r.stderr, /choose a folder of its own/)
+    }
+    assert.deepEqual(await compareTrees(src, join(standby, src)), [], 'the source and the standby are as they were')
+  })
+
   it('a symlink put into the standby where a directory was is never followed when removing', async function () {
     const outside = join(dir, 'outside')
     await mkdir(outside)
