@@ -48,14 +48,8 @@ export function commandSource (argv: string[], options: { name: string, onStderr
   }
   return {
     name: options.name,
-    input: (async function * () {
-      try {
-        for await (const block of output) yield block as Uint8Array
-      } finally {
-        // the backup stopped reading (it failed): the command is stopped too
-        if (child.exitCode == null && child.signalCode == null) child.kill('SIGTERM')
-      }
-    })(),
+    // a command whose output is not read to its end (the backup failed) is stopped by close()
+    input: output,
     close: () => {
       options.signal?.removeEventListener('abort', stop)
       if (child.exitCode == null && child.signalCode == null) child.kill('SIGTERM')

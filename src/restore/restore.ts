@@ -186,15 +186,15 @@ export async function restore (repo: Repository, rootTree: string, target: strin
     try {
       const files = new Map<number, Writing>()
       // files of one blob come with it; larger ones are read from the plan when their first piece comes
-      const larger: number[] = []
+      const larger = new Set<number>()
       for (const b of blobs) {
         if (failedFiles.has(b.file) || files.has(b.file)) continue
         if (b.whole != null) { files.set(b.file, writing(b.whole)); continue }
         const u = underway.get(b.file)
         if (u != null) files.set(b.file, u)
-        else if (!larger.includes(b.file)) larger.push(b.file)
+        else larger.add(b.file)
       }
-      for (const planned of await plan.files(larger)) {
+      for (const planned of await plan.files([...larger])) {
         const u: Underway = { ...writing(planned), remaining: planned.pieces }
         underway.set(planned.file, u)
         files.set(planned.file, u)
