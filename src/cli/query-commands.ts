@@ -95,7 +95,8 @@ const statsCmd: Command = {
       const chosen = ctx.args[0] != null ? (await repo.findSnapshot(ctx.args[0], filter)).name : undefined
       // exclusive bytes count references from every snapshot, so every snapshot is walked
       const stats = await repositoryStats(repo, all, { signal: ctx.signal })
-      const shown = stats.snapshots.filter(s => chosen != null ? s.snapshot === chosen : matchesFilter(all.find(a => a.name === s.snapshot)!.snapshot, filter))
+      const records = new Map(all.map(a => [a.name, a.snapshot]))
+      const shown = stats.snapshots.filter(s => chosen != null ? s.snapshot === chosen : matchesFilter(records.get(s.snapshot)!, filter))
       if (ctx.json) {
         printJson(ctx, { snapshots: shown, repository: stats.repository })
         return EXIT.ok
