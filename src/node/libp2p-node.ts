@@ -82,13 +82,20 @@ export function bootstrapPeerIds (config: Pick<NodeConfig, 'bootstrap'>): string
   return config.bootstrap.map((a) => peerIdStringOf(multiaddr(a))).filter((id): id is string => id != null)
 }
 
+/** Ping streams one connection may hold at once each way (the heartbeats of a busy node overlap). */
+export const PING_STREAMS = 4
+
 export async function createHoldfastNode (init: HoldfastNodeInit): Promise<HoldfastLibp2p> {
   const { config, trust } = init
   const gate = init.gate ?? new TrustGate({ trust, infrastructure: bootstrapPeerIds(config) })
 
   const services: Record<string, unknown> = {
     identify: identify(),
-    ping: ping(),
+    // libp2p's connection monitor pings every connection every 10 s without waiting for the last ping to
+    // end, and aborts the connection when a ping fails. With the protocol's default of one outbound ping
+    // stream, a ping still open on a loaded machine made the next heartbeat fail ("Too many outbound
+    // protocol streams") and cut the connection with every shard transfer on it. A few may overlap.
+    ping: ping({ maxOutboundStreams: PING_STREAMS, maxInboundStreams: PING_STREAMS + 1 }),
     // ping is exempt: libp2p's connection monitor pings every open connection every few seconds and
     // aborts it when the ping fails, which cut pairing handshakes that ran into a heartbeat
     trustGuard: trustGuard({ gate, trust, exempt: [PAIR_PROTOCOL, PING_PROTOCOL], provisionalMs: init.provisionalMs })

@@ -61,7 +61,8 @@ export class PackIo {
    * Puts each shard of a built pack on a distinct store and returns the pack's descriptor. Stores are
    * ranked by rendezvous hashing; a shard whose store fails (offline, full) goes to the next store in the
    * ranking that holds nothing of this pack; a store that failed (until it answers again) or that is
-   * known unreachable (an offline peer) is tried last. Fails only when fewer than k+m stores take a shard: never stores less redundancy than asked.
+   * known unreachable (an offline peer) is tried last; when no spare is left, a store that failed the shard
+   * is asked once more. Fails only when fewer than k+m stores take a shard: never stores less redundancy than asked.
    */
   async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> {
     const n = built.shards.length
@@ -79,18 +80,29 @@ export class PackIo {
     next = first.length // the first choice of each shard is its own; the rest are spares, in order
     await Promise.all(built.shards.map(async (shard, i) => {
       let own: string | undefined = first[i]
+      // the stores that failed this shard, asked once more when no spare is left: a connection cut in the
+      // middle of a put or a peer restarting must not fail a session that a second try completes (each
+      // store was handed to this shard alone, so a second try keeps the shards on distinct stores)
+      const again: string[] = []
+      let retrying = false
       for (;;) {
-        if (own == null && next >= order.length) throw new PlacementError(`shard ${i} of pack ${built.id.slice(0, 12)} found no store: ${problems.join('; ')}`)
+        if (own == null && next >= order.length) {
+          if (again.length === 0) throw new PlacementError(`shard ${i} of pack ${built.id.slice(0, 12)} found no store: ${problems.join('; ')}`)
+          own = again.shift()
+          retrying = true
+        }
         const id = own ?? order[next++]
         own = undefined
         try {
           await this.storeById(id)!.put('shard', built.names[i], shard, options)
           placed[i] = id
+          if (retrying) this.failedStores.delete(id)
           return
         } catch (err) {
           if (options.signal?.aborted === true) throw err
           this.failedStores.add(id)
           problems.push(`${id}: ${(err as Error).message}`)
+          if (!retrying) again.push(id)
         }
       }
     }))

@@ -125,12 +125,5 @@ export async function nextEvent<T> (target: EventTarget, type: string, ms: numbe
  * and ping allows one outbound stream per connection, so a collision is retried.
  */
 export async function pingPeer (node: HoldfastLibp2p, peer: PeerId): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await node.services.ping.ping(peer, { signal: AbortSignal.timeout(5000) })
-    } catch (err) {
-      if ((err as Error).name !== 'TooManyOutboundProtocolStreamsError' || attempt >= 10) throw err
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
+  return await node.services.ping.ping(peer, { signal: AbortSignal.timeout(5000) })
 }

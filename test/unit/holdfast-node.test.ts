@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { DHT_PROTOCOL } from '../../src/node/libp2p-node.js'
+import { DHT_PROTOCOL, PING_STREAMS } from '../../src/node/libp2p-node.js'
 import { PAIR_PROTOCOL } from '../../src/node/pairing.js'
 import { eventually, pingPeer, startPeer, type TestPeer } from './holdfast-node-helpers.js'
 
@@ -52,5 +52,18 @@ describe('node/createHoldfastNode', function () {
     assert.ok(conn.remoteAddr.toString().includes('/p2p-circuit'))
     assert.equal(conn.limits, undefined, 'no relay limits between trusted peers')
     assert.ok(await pingPeer(a.node, b.node.peerId) >= 0)
+  })
+
+  it('overlapping pings on one connection (a busy node\'s heartbeats) neither fail nor cut the connection', async () => {
+    const a = await startPeer({ name: 'a' })
+    const b = await startPeer({ name: 'b' })
+    peers.push(a, b)
+    await trustAll([a, b])
+    const conn = await a.node.dial(b.node.getMultiaddrs())
+    const rtts = await Promise.all(Array.from({ length: PING_STREAMS }, async () =>
+      await a.node.services.ping.ping(b.node.peerId, { signal: AbortSignal.timeout(5000) })))
+    assert.equal(rtts.length, PING_STREAMS)
+    assert.ok(rtts.every((ms) => ms >= 0))
+    assert.equal(conn.status, 'open')
   })
 })
