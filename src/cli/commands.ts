@@ -1,4 +1,3 @@
-import { newKdfParams } from '../crypto/kdf.js'
 import { resolve } from 'node:path'
 import type { LockRecord, TreeNode } from '../format/format.js'
 import type { OverwritePolicy } from '../restore/restore-target.js'
@@ -6,12 +5,13 @@ import { formatBytes, parseSize } from '../util/format.js'
 import { UsageError } from '../errors.js'
 import { Command, EXIT, intOption } from './command.js'
 import { homeOf, printJson, snapshotFilter, SNAPSHOT_FILTER_OPTIONS, withRepository } from './context.js'
-import { getPassphrase } from './passphrase.js'
+import { getPassphrase, kdfMemoryOption } from './passphrase.js'
 import { NODE_COMMANDS } from './node-commands.js'
 import { SESSION_COMMANDS } from './session-commands.js'
 import { RETENTION_COMMANDS } from './retention-commands.js'
 import { QUERY_COMMANDS } from './query-commands.js'
 import { standbyCommand } from './standby-command.js'
+import { keyCommand } from './key-commands.js'
 import { modeString } from './mode-string.js'
 import { RECOVERY_COMMANDS } from './recovery-commands.js'
 import { SEED_COMMANDS } from './seed-commands.js'
@@ -34,15 +34,7 @@ const init: Command = {
   maxArgs: 0,
   async run (ctx) {
     const stores = (ctx.values.store as string[] | undefined) ?? []
-    // the passphrase's key derivation: 128 MiB unless told (a box short of memory; the test suite)
-    const kdfText = (ctx.values['kdf-memory'] as string | undefined) ?? process.env.HOLDFAST_KDF_MEMORY
-    let kdfMemory: number | undefined
-    if (kdfText != null && kdfText !== '') {
-      try {
-        kdfMemory = parseSize(kdfText)
-        newKdfParams(kdfMemory)
-      } catch (err) { throw new UsageError(`--kdf-memory: ${(err as Error).message}`) }
-    }
+    const kdfMemory = kdfMemoryOption(ctx)
     const home = homeOf(ctx)
     const site = ctx.values.site as string | undefined
     const nodeName = ctx.values.name as string | undefined
@@ -399,4 +391,4 @@ const unlockCmd: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, ...QUERY_COMMANDS, standbyCommand, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, keyCommand, ...QUERY_COMMANDS, standbyCommand, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]

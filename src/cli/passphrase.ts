@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises'
+import { newKdfParams } from '../crypto/kdf.js'
 import { UsageError } from '../errors.js'
+import { parseSize } from '../util/format.js'
 
 /**
  * Where the passphrase comes from, in order: HOLDFAST_PASSPHRASE, --passphrase-file, a prompt on a
@@ -21,6 +23,36 @@ export async function getPassphrase (opts: { file?: string, confirm?: boolean, e
   }
   if (first === '') throw new UsageError('the passphrase must not be empty')
   return first
+}
+
+/**
+ * The new passphrase of `key add` and `key passwd`: HOLDFAST_NEW_PASSPHRASE, --new-passphrase-file, or
+ * asked twice on a terminal.
+ */
+export async function getNewPassphrase (opts: { file?: string, env?: NodeJS.ProcessEnv }): Promise<string> {
+  const env = opts.env ?? process.env
+  if (env.HOLDFAST_NEW_PASSPHRASE != null && env.HOLDFAST_NEW_PASSPHRASE !== '') return env.HOLDFAST_NEW_PASSPHRASE
+  if (opts.file != null) {
+    const text = (await readFile(opts.file, 'utf8')).replace(/\r?\n$/, '')
+    if (text === '') throw new UsageError(`passphrase file ${opts.file} is empty`)
+    return text
+  }
+  if (process.stdin.isTTY !== true) throw new UsageError('no new passphrase: set HOLDFAST_NEW_PASSPHRASE, pass --new-passphrase-file FILE, or run on a terminal')
+  const first = await prompt('New passphrase: ')
+  if (await prompt('New passphrase again: ') !== first) throw new UsageError('the passphrases do not match')
+  if (first === '') throw new UsageError('the passphrase must not be empty')
+  return first
+}
+
+/** --kdf-memory SIZE (or HOLDFAST_KDF_MEMORY): the memory of a new passphrase's key derivation, checked; undefined for the default. */
+export function kdfMemoryOption (ctx: { values: Record<string, unknown> }): number | undefined {
+  const text = (ctx.values['kdf-memory'] as string | undefined) ?? process.env.HOLDFAST_KDF_MEMORY
+  if (text == null || text === '') return undefined
+  try {
+    const memory = parseSize(text)
+    newKdfParams(memory)
+    return memory
+  } catch (err) { throw new UsageError(`--kdf-memory: ${(err as Error).message}`) }
 }
 
 /** Asks on the terminal (stderr) and reads one line from it without echo. */

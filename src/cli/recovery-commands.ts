@@ -21,7 +21,7 @@ const recoveryKitCmd: Command = {
     const home = homeOf(ctx)
     const { readHomeConfig, homePaths } = await import('../home/home.js')
     const { writeFileAtomic } = await import('../util/write-file-atomic.js')
-    const { parseKeyFile, unlockKeyFile } = await import('../crypto/keys.js')
+    const { parseKeyFile, openKeyFile } = await import('../crypto/keys.js')
     const { loadIdentity, peerIdOf } = await import('../node/identity.js')
     const { privateKeyToProtobuf } = await import('@libp2p/crypto/keys')
     const { readProfile } = await import('../node/profile.js')
@@ -30,9 +30,9 @@ const recoveryKitCmd: Command = {
     const homeConfig = await readHomeConfig(home)
     if (homeConfig.peers !== true) throw new UsageError('this repository keeps its shards in directory stores: back up its home and stores instead; a recovery kit finds peers')
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
-    // the kit is sealed with the passphrase: check it is the repository's, or the kit would never open
+    // the kit is sealed under the master secrets that the repository's keys wrap: any of its passphrases opens it
     const keyFile = await readFile(homePaths(home).key)
-    await unlockKeyFile(parseKeyFile(keyFile), passphrase)
+    const { secrets } = await openKeyFile(parseKeyFile(keyFile), passphrase)
     const key = await loadIdentity(home)
     const profile = await readProfile(home)
     const peers = (await TrustList.open(home)).list()
@@ -40,7 +40,7 @@ const recoveryKitCmd: Command = {
       .slice(0, MAX_KIT_PEERS)
       .map(p => ({ peerId: p.peerId, name: p.name, site: p.site, addresses: p.addresses, quotaGranted: p.quotaGranted, quotaReceived: p.quotaReceived }))
     if (peers.length === 0) throw new UsageError('this node has no trusted peers yet: pair first (holdfast peers invite/accept)')
-    const kit = await makeKit({ repository: homeConfig.repository, peerId: peerIdOf(key).toString(), name: profile.name, site: profile.site, identity: privateKeyToProtobuf(key), keyFile, peers }, passphrase)
+    const kit = await makeKit({ repository: homeConfig.repository, peerId: peerIdOf(key).toString(), name: profile.name, site: profile.site, identity: privateKeyToProtobuf(key), keyFile, peers }, secrets)
     const text = JSON.stringify(kit, null, 2) + '\n'
     // from now on the kit holds the key file: the next backup removes the copies older versions gave the peers
     await writeFileAtomic(homePaths(home).kitHoldsKey, new Date().toISOString() + '\n')

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { unlockKeyFile, type KeyFile, type RepositoryKeys } from '../crypto/keys.js'
+import { unlockKeyFile, type DataKeys, type KeyFile, type RepositoryKeys } from '../crypto/keys.js'
 
 /**
  * The daemon's memory of a repository's unlocked keys, so that it does not derive the passphrase key
@@ -83,15 +83,20 @@ export class UnlockCache {
     this.entries.delete(id)
     clearTimeout(entry.timer)
     entry.verifier.fill(0)
-    for (const key of Object.values(entry.keys) as Buffer[]) key.fill(0)
+    zero(entry.keys)
   }
 }
 
-/** A key file's identity: its wrapped secret and KDF parameters (a new key file is a new entry). */
+/** A key file's identity: its keys' wrapped secrets and KDF parameters (a key file changed is a new entry). */
 function keyFileId (keyFile: KeyFile): string {
-  return createHash('sha256').update(JSON.stringify([keyFile.kdf.algorithm, keyFile.kdf.N, keyFile.kdf.r, keyFile.kdf.p, keyFile.kdf.salt, keyFile.wrapped])).digest('hex')
+  return createHash('sha256').update(JSON.stringify(keyFile.keys.map(k => [k.id, k.kdf.algorithm, k.kdf.N, k.kdf.r, k.kdf.p, k.kdf.salt, k.wrapped]))).digest('hex')
 }
 
 function copyKeys (keys: RepositoryKeys): RepositoryKeys {
-  return { encryption: Buffer.from(keys.encryption), id: Buffer.from(keys.id), chunker: Buffer.from(keys.chunker) }
+  const copy = (k: DataKeys): DataKeys => ({ encryption: Buffer.from(k.encryption), id: Buffer.from(k.id), chunker: Buffer.from(k.chunker) })
+  return keys.older != null ? { ...copy(keys), older: keys.older.map(copy) } : copy(keys)
+}
+
+function zero (keys: RepositoryKeys): void {
+  for (const k of [keys, ...(keys.older ?? [])]) { k.encryption.fill(0); k.id.fill(0); k.chunker.fill(0) }
 }

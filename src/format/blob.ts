@@ -62,14 +62,38 @@ export function sealBlobInto (encKey: Uint8Array, type: BlobType, id: Uint8Array
 
 const CODEC_BYTES = [Uint8Array.of(RAW), Uint8Array.of(ZSTD)]
 
-export function openBlob (keys: { encryption: Uint8Array, id: Uint8Array }, type: BlobType, idHex: string, sealed: Uint8Array, rawLength: number): Buffer {
+/** Keys that open blobs: the current epoch's, and the older epochs' (tried in turn; see crypto/keys.ts). */
+export interface BlobKeys { encryption: Uint8Array, id: Uint8Array, older?: Array<{ encryption: Uint8Array, id: Uint8Array }> }
+
+/**
+ * Opens a sealed blob and checks that its plaintext hashes to its id. A blob that the current keys do
+ * not authenticate is tried with each older epoch's keys (written before a `key rotate`); it fails only
+ * when none does. The epoch that opened the last blob is tried first (`hint`, kept by the caller).
+ */
+export function openBlob (keys: BlobKeys, type: BlobType, idHex: string, sealed: Uint8Array, rawLength: number, hint?: { epoch: number }): Buffer {
   const id = Buffer.from(idHex, 'hex')
-  const framed = open(keys.encryption, sealed, blobAad(type, id), `${type} blob ${idHex.slice(0, 12)}`)
+  const all = keys.older == null || keys.older.length === 0 ? [keys] : [keys, ...keys.older]
+  const first = hint != null && hint.epoch < all.length ? hint.epoch : 0
+  let framed: Buffer | undefined
+  let epoch = first
+  let failure: unknown
+  for (let t = 0; t < all.length; t++) {
+    epoch = (first + t) % all.length
+    try {
+      framed = open(all[epoch].encryption, sealed, blobAad(type, id), `${type} blob ${idHex.slice(0, 12)}`)
+      break
+    } catch (err) {
+      if (!(err instanceof TamperedDataError)) throw err
+      failure ??= err
+    }
+  }
+  if (framed == null) throw failure
+  if (hint != null) hint.epoch = epoch
   let plain: Buffer
   if (framed[0] === RAW) plain = framed.subarray(1)
   else if (framed[0] === ZSTD) plain = zstdDecompress(framed.subarray(1))
   else throw new TamperedDataError(`${type} blob ${idHex.slice(0, 12)} has unknown codec ${framed[0]}`)
-  if (plain.length !== rawLength || !blobId(keys.id, plain).equals(id)) {
+  if (plain.length !== rawLength || !blobId(all[epoch].id, plain).equals(id)) {
     throw new IntegrityError(`${type} blob ${idHex.slice(0, 12)} does not match its id`)
   }
   return plain

@@ -1,6 +1,6 @@
 import { open, seal } from '../crypto/aead.js'
 import { zstdCompress, zstdDecompress } from '../compress/zstd.js'
-import { TooLargeError } from '../errors.js'
+import { TamperedDataError, TooLargeError } from '../errors.js'
 
 /**
  * Records are the small objects replicated to every store: the repository config, index records,
@@ -20,9 +20,20 @@ export function sealRecord (encKey: Uint8Array, kind: RecordKind, value: unknown
   return seal(encKey, plain, Buffer.from(`holdfast ${kind} record v1`))
 }
 
-export function openRecord<T> (encKey: Uint8Array, kind: RecordKind, sealed: Uint8Array): T {
+/** Opens a record with its key, or with the first of several keys that authenticates it (older key epochs). */
+export function openRecord<T> (encKey: Uint8Array | readonly Uint8Array[], kind: RecordKind, sealed: Uint8Array): T {
   if (sealed.length > MAX_RECORD_SIZE) throw new TooLargeError(`${kind} record larger than ${MAX_RECORD_SIZE} bytes`)
-  const plain = open(encKey, sealed, Buffer.from(`holdfast ${kind} record v1`), `${kind} record`)
+  const keys = encKey instanceof Uint8Array ? [encKey] : encKey
+  const aad = Buffer.from(`holdfast ${kind} record v1`)
+  let plain: Buffer | undefined
+  let failure: unknown
+  for (const key of keys) {
+    try { plain = open(key, sealed, aad, `${kind} record`); break } catch (err) {
+      if (!(err instanceof TamperedDataError)) throw err
+      failure ??= err
+    }
+  }
+  if (plain == null) throw failure
   // authenticated first: only a holder of the key can have compressed what is decompressed here
   const json = ZSTD_MAGIC.every((b, i) => plain[i] === b) ? zstdDecompress(plain) : plain
   return JSON.parse(json.toString('utf8')) as T

@@ -1,5 +1,6 @@
-import { deriveKey, KdfParams, newKdfParams, validateKdfParams } from '../crypto/kdf.js'
+import { deriveKey, KdfParams, validateKdfParams } from '../crypto/kdf.js'
 import { open, seal } from '../crypto/aead.js'
+import { openKeyFile, parseKeyFile, purposeKey } from '../crypto/keys.js'
 import { RecoveryKitError, WrongPassphraseError } from '../errors.js'
 
 /**
@@ -11,6 +12,12 @@ import { RecoveryKitError, WrongPassphraseError } from '../errors.js'
  * peers never receive it, so a host cannot try passphrases against it offline. It holds no passphrase.
  * Kits made before the key file was kept in them lack it; recovering from one fetches the key file from
  * the peers that still hold it.
+ *
+ * Version 2 (since a repository has several keys): the identity is sealed with a key derived from the
+ * repository's first master secret, so that every passphrase of the key file the kit carries opens it.
+ * A key added after the kit was made is not in its key file: make a new kit after `key add`, `passwd`
+ * or `remove` (a removed passphrase still opens a kit made before its removal; `key rotate` keeps what
+ * is written afterwards from it). Version 1 kits (the identity sealed with the passphrase) are still read.
  */
 export const KIT_KIND = 'holdfast-recovery-kit'
 export const MAX_KIT_PEERS = 16
@@ -29,22 +36,23 @@ export interface KitPeer {
 
 export interface RecoveryKit {
   kind: typeof KIT_KIND
-  v: 1
+  v: 1 | 2
   created: string
   repository: string
   peerId: string
   name: string
   site: string
-  kdf: KdfParams
+  /** version 1: the derivation of the key that seals the identity from the passphrase */
+  kdf?: KdfParams
   /** base64: the identity key (libp2p protobuf), sealed; the AAD binds it to the repository and peer id. */
   identity: string
-  /** base64: the repository's key file (already wrapped by the passphrase); absent in older kits. */
+  /** base64: the repository's key file (its keys wrap the master secrets); absent in the oldest kits. */
   keyFile?: string
   peers: KitPeer[]
 }
 
 /** Largest key file a kit carries. */
-export const MAX_KIT_KEY_FILE = 8 * 1024
+export const MAX_KIT_KEY_FILE = 32 * 1024
 
 export interface KitContents {
   repository: string
@@ -56,23 +64,24 @@ export interface KitContents {
   peers: KitPeer[]
 }
 
+const KIT_IDENTITY = 'recovery-kit-identity'
+
 const aad = (kit: Pick<RecoveryKit, 'repository' | 'peerId'>): Buffer => Buffer.from(`${KIT_KIND}/1 ${kit.repository} ${kit.peerId}`)
 
-export async function makeKit (c: KitContents, passphrase: string): Promise<RecoveryKit> {
-  const kdf = newKdfParams()
-  const key = await deriveKey(passphrase, kdf)
+/** A version-2 kit: the identity sealed under the repository's master secrets (`secrets`, oldest first). */
+export async function makeKit (c: KitContents & { keyFile: Uint8Array }, secrets: readonly Uint8Array[]): Promise<RecoveryKit> {
+  if (c.keyFile.length > MAX_KIT_KEY_FILE) throw new RecoveryKitError(`the key file is larger than a kit carries (${MAX_KIT_KEY_FILE} bytes): remove keys first`)
   const peers = c.peers.slice(0, MAX_KIT_PEERS).map(p => ({ ...p, addresses: p.addresses.slice(0, MAX_KIT_ADDRESSES) }))
   return {
     kind: KIT_KIND,
-    v: 1,
+    v: 2,
     created: new Date().toISOString(),
     repository: c.repository,
     peerId: c.peerId,
     name: c.name,
     site: c.site,
-    kdf,
-    identity: seal(key, c.identity, aad(c)).toString('base64'),
-    ...(c.keyFile != null ? { keyFile: Buffer.from(c.keyFile).toString('base64') } : {}),
+    identity: seal(purposeKey(secrets, KIT_IDENTITY), c.identity, aad(c)).toString('base64'),
+    keyFile: Buffer.from(c.keyFile).toString('base64'),
     peers
   }
 }
@@ -84,7 +93,8 @@ export function parseKit (text: string): RecoveryKit {
   try { kit = JSON.parse(text) } catch { throw new RecoveryKitError('not a recovery kit (not JSON)') }
   const str = (v: unknown): boolean => typeof v === 'string' && v.length > 0 && v.length < 4096
   if (kit?.kind !== KIT_KIND) throw new RecoveryKitError('not a Holdfast recovery kit')
-  if (kit.v !== 1) throw new RecoveryKitError(`recovery kit version ${String(kit.v)} is not supported`)
+  if (kit.v !== 1 && kit.v !== 2) throw new RecoveryKitError(`recovery kit version ${String(kit.v)} is not supported`)
+  if (kit.v === 2 && kit.keyFile == null) throw new RecoveryKitError('the recovery kit is incomplete: it has no key file')
   if (!str(kit.repository) || !/^[0-9a-f]{32}$/.test(kit.repository) || !str(kit.peerId) || !str(kit.identity) || typeof kit.name !== 'string' || typeof kit.site !== 'string') throw new RecoveryKitError('the recovery kit is incomplete')
   if (!Array.isArray(kit.peers) || kit.peers.length > MAX_KIT_PEERS) throw new RecoveryKitError('the recovery kit\'s peer list is malformed')
   for (const p of kit.peers) {
@@ -92,13 +102,30 @@ export function parseKit (text: string): RecoveryKit {
         !Number.isSafeInteger(p.quotaGranted) || !Number.isSafeInteger(p.quotaReceived)) throw new RecoveryKitError(`the recovery kit's entry for peer ${String(p?.peerId)} is malformed`)
   }
   if (kit.keyFile != null && (!str(kit.keyFile) || kit.keyFile.length > MAX_KIT_KEY_FILE * 4 / 3 + 4)) throw new RecoveryKitError('the recovery kit\'s key file is malformed')
-  try { validateKdfParams(kit.kdf) } catch (err) { throw new RecoveryKitError(`the recovery kit's key derivation: ${(err as Error).message}`) }
+  if (kit.v === 1) {
+    try { validateKdfParams(kit.kdf as KdfParams) } catch (err) { throw new RecoveryKitError(`the recovery kit's key derivation: ${(err as Error).message}`) }
+  }
   return kit
 }
 
-/** Opens a kit with the passphrase: WrongPassphraseError when it does not open the sealed identity. */
+/**
+ * Opens a kit with a passphrase: WrongPassphraseError when it opens none of the keys of the kit's key file
+ * (version 2) or does not open the sealed identity (version 1).
+ */
 export async function openKit (kit: RecoveryKit, passphrase: string): Promise<KitContents> {
-  const key = await deriveKey(passphrase, kit.kdf)
+  let key: Buffer
+  if (kit.v === 2) {
+    let keyFile
+    try { keyFile = parseKeyFile(Buffer.from(kit.keyFile!, 'base64')) } catch (err) { throw new RecoveryKitError(`the recovery kit's key file: ${(err as Error).message}`) }
+    let opened
+    try { opened = await openKeyFile(keyFile, passphrase) } catch (err) {
+      if ((err as Error).name === 'WrongPassphraseError') throw new WrongPassphraseError('the passphrase opens none of the keys this recovery kit knows (a key added after the kit was made does not open it)', { cause: err })
+      throw err
+    }
+    key = purposeKey(opened.secrets, KIT_IDENTITY)
+  } else {
+    key = await deriveKey(passphrase, kit.kdf as KdfParams)
+  }
   let identity: Uint8Array
   try {
     identity = open(key, Buffer.from(kit.identity, 'base64'), aad(kit), 'recovery kit identity')

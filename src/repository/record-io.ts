@@ -30,6 +30,13 @@ export class RecordIo {
     return key
   }
 
+  /** The keys a record of this kind may be sealed with: the repository's current and older epochs', or the node record key. */
+  keysFor (kind: RecordKind): Uint8Array[] {
+    if (kind === 'placement' || kind === 'lock') return [this.keyFor(kind)]
+    const keys = this.keys()
+    return [keys.encryption, ...(keys.older ?? []).map(k => k.encryption)]
+  }
+
   /** Seals a small record and puts it on every store; it must reach at least m+1 of them. */
   async putRecord (kind: RecordKind, value: unknown, options: CallOptions = {}): Promise<string> {
     const bytes = sealRecord(this.keyFor(kind), kind, value)
@@ -82,6 +89,6 @@ export class RecordIo {
   }
 
   async getRecord<T> (kind: RecordKind, name: string, options: CallOptions = {}): Promise<T> {
-    return openRecord<T>(this.keyFor(kind), kind, await this.getRecordBytes(kind, name, options))
+    return openRecord<T>(this.keysFor(kind), kind, await this.getRecordBytes(kind, name, options))
   }
 }

@@ -9,7 +9,7 @@ import { StoreUnavailableError, UnsupportedFormatError, WrongPassphraseError } f
 export async function readLocalConfig (path: string, keys: RepositoryKeys): Promise<RepositoryConfig | undefined> {
   let bytes: Buffer
   try { bytes = await readFile(path) } catch { return undefined }
-  const config = openRecord<RepositoryConfig>(keys.encryption, 'config', bytes)
+  const config = openRecord<RepositoryConfig>([keys.encryption, ...(keys.older ?? []).map(k => k.encryption)], 'config', bytes)
   if (config.version !== FORMAT_VERSION) throw new UnsupportedFormatError(`repository format ${config.version} is not supported by this version (reads ${FORMAT_VERSION})`)
   return config
 }
@@ -21,7 +21,7 @@ export async function readConfig (stores: ShardStore[], keys: RepositoryKeys, op
       for await (const name of s.list('config', options)) {
         const bytes = await s.get('config', name, options)
         if (hashName(bytes) !== name) { problems.push(`${s.id}: config corrupt`); continue }
-        const config = openRecord<RepositoryConfig>(keys.encryption, 'config', bytes)
+        const config = openRecord<RepositoryConfig>([keys.encryption, ...(keys.older ?? []).map(k => k.encryption)], 'config', bytes)
         if (config.version !== FORMAT_VERSION) throw new UnsupportedFormatError(`repository format ${config.version} is not supported by this version (reads ${FORMAT_VERSION})`)
         return config
       }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { blobId, createKeyFile, KeyFile, parseKeyFile, RepositoryKeys, unlockKeyFile } from '../crypto/keys.js'
+import { blobId, createKeyFile, KeyFile, parseKeyFile, RepositoryKeys, serializeKeyFile, unlockKeyFile } from '../crypto/keys.js'
 import { createCodec, ErasureCodec } from '../erasure/index.js'
 import { DEFAULT_CHUNKER_PARAMS, validateChunkerParams } from '../chunking/index.js'
 import { SEGMENT_SIZE } from '../audit/index.js'
@@ -173,7 +173,7 @@ export class Repository {
       compression: { codec: 'zstd', level: ZSTD_DEFAULT_LEVEL },
       segmentSize: SEGMENT_SIZE
     }
-    const keyBytes = Buffer.from(JSON.stringify(keyFile, null, 2) + '\n')
+    const keyBytes = serializeKeyFile(keyFile)
     const configBytes = sealRecord(keys.encryption, 'config', config)
     for (const s of stores) {
       await s.put('key', hashName(keyBytes), keyBytes)
@@ -332,6 +332,7 @@ export class Repository {
         // passphrases offline. Older versions gave it to peers; once a recovery kit holds it, those go.
         if (isOwnStore(s)) {
           if (!await s.has('key', keyName, options)) await s.put('key', keyName, keyBytes, options)
+          await removeOlderKeyFiles(s, keyName, parseKeyFile(keyBytes).generation, options)
         } else if (kitHoldsKey && await s.has('key', keyName, options)) {
           await s.delete('key', keyName, options)
         }
@@ -484,3 +485,19 @@ async function exists (path: string): Promise<boolean> {
   try { await stat(path); return true } catch { return false }
 }
 
+/**
+ * Removes the key files on an own store older than the home's (a lower generation: before a key was
+ * added, removed or changed), so that a removed key opens nothing the stores keep. A copy that does not
+ * parse is left alone.
+ */
+export async function removeOlderKeyFiles (store: ShardStore, current: string, generation: number, options: CallOptions = {}): Promise<number> {
+  let removed = 0
+  const names: string[] = []
+  for await (const name of store.list('key', options)) { if (name !== current) names.push(name); if (names.length > 64) break }
+  for (const name of names) {
+    let old: KeyFile
+    try { old = parseKeyFile(await store.get('key', name, options)) } catch { continue }
+    if (old.generation < generation) { await store.delete('key', name, options); removed++ }
+  }
+  return removed
+}

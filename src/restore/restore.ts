@@ -151,7 +151,7 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   const plans = homePaths(repo.home).restorePlans
   await RestorePlan.removeStale(plans)
   const plan = await RestorePlan.create(plans)
-  const pool = new WorkerPool(new URL('../worker/restore-worker.js', import.meta.url), { encKey: repo.keys.encryption, idKey: repo.keys.id, chown: isRoot } satisfies RestoreWorkerInit, workerCount())
+  const pool = new WorkerPool(new URL('../worker/restore-worker.js', import.meta.url), { encKey: repo.keys.encryption, idKey: repo.keys.id, older: repo.keys.older?.map(k => ({ encryption: k.encryption, id: k.id })), chown: isRoot } satisfies RestoreWorkerInit, workerCount())
   pool.start()
 
   // a planned file with the names the workers use: its final name in the target, its temporary one beside it

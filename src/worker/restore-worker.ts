@@ -17,6 +17,8 @@ import type { BlobType } from '../format/format.js'
 export interface RestoreWorkerInit {
   encKey: Uint8Array
   idKey: Uint8Array
+  /** the older key epochs' keys (data written before a key rotation), newest first */
+  older?: Array<{ encryption: Uint8Array, id: Uint8Array }>
   /** set owners (running as root) */
   chown: boolean
 }
@@ -51,7 +53,9 @@ export interface RestorePackResult {
 }
 
 const init = workerData as RestoreWorkerInit
-const keys = { encryption: init.encKey, id: init.idKey }
+const keys = { encryption: init.encKey, id: init.idKey, older: init.older }
+/** the key epoch that opened the last blob: tried first for the next */
+const hint = { epoch: 0 }
 const CREATE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW
 const OPEN_PIECE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW
 
@@ -102,7 +106,7 @@ function restorePack (job: RestorePackJob): RestorePackResult {
     let data: Buffer
     try {
       if (b.offset + b.length > pack.length) throw new Error(`blob ${b.id.slice(0, 12)} lies outside its pack`)
-      data = openBlob(keys, b.type, b.id, pack.subarray(b.offset, b.offset + b.length), b.rawLength)
+      data = openBlob(keys, b.type, b.id, pack.subarray(b.offset, b.offset + b.length), b.rawLength, hint)
     } catch (err) {
       const reason = (err as Error).message
       for (const f of b.whole) result.failed.push({ file: f.file, reason })

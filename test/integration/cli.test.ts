@@ -1060,8 +1060,8 @@ describe('holdfast CLI (integration)', function () {
       const stores = (name: string): string[] => [1, 2, 3, 4, 5, 6].flatMap(i => ['--store', `dir:${join(dir, name, `s${i}`)}`])
       const home = join(dir, 'home-kdf')
       expectCode(await hf(home, ['init', '--kdf-memory', '32MiB', ...stores('kdf')]), 0, 'init --kdf-memory 32MiB')
-      const key = JSON.parse(await readFile(join(home, 'key.json'), 'utf8')) as { kdf: { N: number, r: number } }
-      assert.deepEqual({ N: key.kdf.N, r: key.kdf.r }, { N: 2 ** 15, r: 8 })
+      const key = JSON.parse(await readFile(join(home, 'key.json'), 'utf8')) as { keys: Array<{ kdf: { N: number, r: number } }> }
+      assert.deepEqual({ N: key.keys[0].kdf.N, r: key.keys[0].kdf.r }, { N: 2 ** 15, r: 8 })
       expectCode(await hf(home, ['snapshots']), 0, 'snapshots')
       for (const bad of ['20MiB', '8MiB', 'lots']) {
         const r = await hf(join(dir, `home-kdf-${bad}`), ['init', '--kdf-memory', bad, ...stores(`kdf-${bad}`)])

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { NONCE_LENGTH, SEAL_OVERHEAD, TAG_LENGTH, open, seal } from '../../src/crypto/aead.js'
 import { DEFAULT_KDF, KdfParams, MIN_KDF_N, deriveKey, newKdfParams, validateKdfParams } from '../../src/crypto/kdf.js'
-import { KeyFile, RepositoryKeys, blobId, createKeyFile, deriveRepositoryKeys, parseKeyFile, unlockKeyFile } from '../../src/crypto/keys.js'
+import { KeyFile, RepositoryKeys, addKey, blobId, createKeyFile, deriveRepositoryKeys, openKeyFile, parseKeyFile, removeKey, rotateKeys, serializeKeyFile, unlockKeyFile } from '../../src/crypto/keys.js'
 
 /** Asserts that `fn` throws (or rejects with) an error whose `name` is `name`. */
 async function rejectsNamed (fn: () => unknown, name: string): Promise<void> {
@@ -213,19 +213,35 @@ describe('crypto/keys', function () {
     assert.deepEqual(a.chunker, b.chunker)
   }
 
-  it('writes a version 1 key file with default KDF parameters', () => {
-    assert.equal(keyFile.version, 1)
-    assert.equal(keyFile.kdf.N, 2 ** 17)
-    assert.equal(typeof keyFile.wrapped, 'string')
-    assert.ok(!Number.isNaN(Date.parse(keyFile.created)))
-    // wrapped = seal(32-byte master)
-    assert.equal(Buffer.from(keyFile.wrapped, 'base64').length, 32 + SEAL_OVERHEAD)
+  it('writes a version 2 key file of one key with default KDF parameters', () => {
+    assert.equal(keyFile.version, 2)
+    assert.equal(keyFile.generation, 1)
+    assert.equal(keyFile.keys.length, 1)
+    const [k] = keyFile.keys
+    assert.match(k.id, /^[0-9a-f]{16}$/)
+    assert.equal(k.label, 'initial')
+    assert.equal(k.kdf.N, 2 ** 17)
+    assert.ok(!Number.isNaN(Date.parse(k.created)))
+    // wrapped = seal(one 32-byte master secret)
+    assert.equal(Buffer.from(k.wrapped, 'base64').length, 32 + SEAL_OVERHEAD)
   })
 
   it('createKeyFile + parseKeyFile + unlockKeyFile round trip gives identical keys', async () => {
-    const parsed = parseKeyFile(Buffer.from(JSON.stringify(keyFile)))
+    const parsed = parseKeyFile(serializeKeyFile(keyFile))
     assert.deepEqual(parsed, keyFile)
     keysEqual(await unlockKeyFile(parsed, passphrase), keys)
+  })
+
+  it('a version 1 key file (made before keys had labels) is read as one legacy key and opens with its passphrase', async () => {
+    const master = randomBytes(32)
+    const kdf = newKdfParams(16 * 1024 * 1024)
+    const v1 = { version: 1, created: '2025-01-01T00:00:00.000Z', kdf, wrapped: seal(await deriveKey('old one', kdf), master, Buffer.from('holdfast key v1')).toString('base64') }
+    const parsed = parseKeyFile(Buffer.from(JSON.stringify(v1)))
+    assert.equal(parsed.keys.length, 1)
+    assert.equal(parsed.keys[0].legacy, true)
+    assert.equal(parsed.keys[0].created, v1.created)
+    keysEqual(await unlockKeyFile(parsed, 'old one'), deriveRepositoryKeys(master))
+    await rejectsNamed(() => unlockKeyFile(parsed, 'not it'), 'WrongPassphraseError')
   })
 
   it('createKeyFile with a given master derives the same keys as deriveRepositoryKeys', () => {
@@ -233,18 +249,20 @@ describe('crypto/keys', function () {
   })
 
   it('a wrong passphrase, or a tampered `wrapped` -> WrongPassphraseError', async () => {
-    const wrapped = Buffer.from(keyFile.wrapped, 'base64')
+    const wrapped = Buffer.from(keyFile.keys[0].wrapped, 'base64')
     wrapped[NONCE_LENGTH + 3] ^= 0x10
+    const tampered: KeyFile = { ...keyFile, keys: [{ ...keyFile.keys[0], wrapped: wrapped.toString('base64') }] }
     // Run concurrently: each is a full-cost scrypt.
     await Promise.all([
       rejectsNamed(() => unlockKeyFile(keyFile, passphrase + ' '), 'WrongPassphraseError'),
-      rejectsNamed(() => unlockKeyFile({ ...keyFile, wrapped: wrapped.toString('base64') }, passphrase), 'WrongPassphraseError')
+      rejectsNamed(() => unlockKeyFile(tampered, passphrase), 'WrongPassphraseError')
     ])
   })
 
+  const withKdf = (kdf: unknown): Buffer => Buffer.from(JSON.stringify({ ...keyFile, keys: [{ ...keyFile.keys[0], kdf }] }))
+
   it('parseKeyFile rejects a key file whose kdf.N was lowered to 2^10 (ConfigError)', () => {
-    const weakened = { ...keyFile, kdf: { ...keyFile.kdf, N: 2 ** 10 } }
-    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify(weakened))), 'ConfigError')
+    throwsNamed(() => parseKeyFile(withKdf({ ...keyFile.keys[0].kdf, N: 2 ** 10 })), 'ConfigError')
   })
 
   it('parseKeyFile rejects other KDF tampering (ConfigError)', () => {
@@ -254,18 +272,53 @@ describe('crypto/keys', function () {
       { r: 0 },
       { algorithm: 'pbkdf2' as 'scrypt' }
     ]
-    for (const v of variants) {
-      throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify({ ...keyFile, kdf: { ...keyFile.kdf, ...v } }))), 'ConfigError')
-    }
-    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify({ ...keyFile, kdf: undefined }))), 'ConfigError')
+    for (const v of variants) throwsNamed(() => parseKeyFile(withKdf({ ...keyFile.keys[0].kdf, ...v })), 'ConfigError')
+    throwsNamed(() => parseKeyFile(withKdf(undefined)), 'ConfigError')
   })
 
-  it('parseKeyFile rejects bad JSON, another version or no wrapped key (UnsupportedFormatError)', () => {
+  it('parseKeyFile rejects bad JSON, another version, no keys, a bad id or no wrapped key (UnsupportedFormatError)', () => {
     throwsNamed(() => parseKeyFile(Buffer.from('{not json')), 'UnsupportedFormatError')
     throwsNamed(() => parseKeyFile(Buffer.from('null')), 'UnsupportedFormatError')
-    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify({ ...keyFile, version: 2 }))), 'UnsupportedFormatError')
-    const { wrapped: _, ...noWrapped } = keyFile
-    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify(noWrapped))), 'UnsupportedFormatError')
+    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify({ ...keyFile, version: 3 }))), 'UnsupportedFormatError')
+    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify({ ...keyFile, keys: [] }))), 'UnsupportedFormatError')
+    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify({ ...keyFile, keys: [{ ...keyFile.keys[0], id: '../x' }] }))), 'UnsupportedFormatError')
+    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify({ ...keyFile, keys: [keyFile.keys[0], keyFile.keys[0]] }))), 'UnsupportedFormatError')
+    const { wrapped: _, ...noWrapped } = keyFile.keys[0]
+    throwsNamed(() => parseKeyFile(Buffer.from(JSON.stringify({ ...keyFile, keys: [noWrapped] }))), 'UnsupportedFormatError')
+  })
+
+  it('several keys: each opens the same master secrets; a removed one opens nothing; the last cannot be removed', async () => {
+    const small = 16 * 1024 * 1024
+    const first = await createKeyFile('first', undefined, small)
+    const opened = await openKeyFile(first.keyFile, 'first')
+    const { keyFile: two, entry } = await addKey(first.keyFile, opened.secrets, 'second', 'laptop', small)
+    assert.equal(two.generation, first.keyFile.generation + 1)
+    assert.equal(entry.label, 'laptop')
+    keysEqual(await unlockKeyFile(two, 'second'), first.keys)
+    keysEqual(await unlockKeyFile(two, 'first'), first.keys)
+    const one = removeKey(two, opened.entry.id)
+    await rejectsNamed(() => unlockKeyFile(one, 'first'), 'WrongPassphraseError')
+    keysEqual(await unlockKeyFile(one, 'second'), first.keys)
+    throwsNamed(() => removeKey(one, entry.id), 'UsageError')
+    throwsNamed(() => removeKey(one, 'ffffffffffffffff'), 'UsageError')
+    await rejectsNamed(() => addKey(one, opened.secrets, 'x', '', small), 'UsageError')
+  })
+
+  it('rotate: a new epoch writes, the old keys still read; refused while other keys exist', async () => {
+    const small = 16 * 1024 * 1024
+    const made = await createKeyFile('only', undefined, small)
+    const opened = await openKeyFile(made.keyFile, 'only')
+    const rotated = await rotateKeys(made.keyFile, opened, 'only', small)
+    assert.equal(rotated.secrets.length, 2)
+    assert.notDeepEqual(rotated.keys.encryption, made.keys.encryption)
+    assert.notDeepEqual(rotated.keys.id, made.keys.id)
+    assert.notDeepEqual(rotated.keys.chunker, made.keys.chunker)
+    keysEqual(rotated.keys.older![0] as RepositoryKeys, made.keys)
+    const reopened = await openKeyFile(parseKeyFile(serializeKeyFile(rotated.keyFile)), 'only')
+    keysEqual(reopened.keys, rotated.keys)
+    assert.equal(reopened.entry.id, opened.entry.id)
+    const { keyFile: two } = await addKey(made.keyFile, opened.secrets, 'other', 'other', small)
+    await rejectsNamed(() => rotateKeys(two, opened, 'only', small), 'UsageError')
   })
 
   it('deriveRepositoryKeys gives three distinct 32-byte keys, deterministically', () => {

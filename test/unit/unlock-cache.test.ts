@@ -6,7 +6,7 @@ import { WrongPassphraseError } from '../../src/errors.js'
 
 /** A key file stand-in whose "derivation" is counted: keys from the passphrase, refused unless it is `right`. */
 function fakeKeyFile (salt: string): KeyFile {
-  return { version: 1, created: '2026-01-01T00:00:00.000Z', kdf: { algorithm: 'scrypt', N: 1 << 14, r: 8, p: 1, salt }, wrapped: `wrapped-${salt}` }
+  return { version: 2, generation: 1, keys: [{ id: '0123456789abcdef', label: 'initial', created: '2026-01-01T00:00:00.000Z', kdf: { algorithm: 'scrypt', N: 1 << 14, r: 8, p: 1, salt }, wrapped: `wrapped-${salt}` }] }
 }
 
 function counting (right: string): { unlock: (kf: KeyFile, pw: string) => Promise<RepositoryKeys>, calls: () => number } {
@@ -16,7 +16,7 @@ function counting (right: string): { unlock: (kf: KeyFile, pw: string) => Promis
     unlock: async (kf, pw) => {
       calls++
       if (pw.normalize('NFC') !== right.normalize('NFC')) throw new WrongPassphraseError('wrong passphrase')
-      const k = (label: string): Buffer => createHash('sha256').update(`${kf.kdf.salt}/${label}`).digest()
+      const k = (label: string): Buffer => createHash('sha256').update(`${kf.keys[0].kdf.salt}/${label}`).digest()
       return { encryption: k('enc'), id: k('id'), chunker: k('chunker') }
     }
   }
