@@ -55,6 +55,8 @@ export const NoSuchSnapshotError = define('NoSuchSnapshotError')
 export const PlacementError = define('PlacementError')
 /** A path given to back up does not exist. */
 export const SourceNotFoundError = define('SourceNotFoundError')
+/** This node's role does not allow the operation (a device with read access asked to write, prune or repair). */
+export const RoleError = define('RoleError', 14)
 /** The operation was cancelled through its AbortSignal. */
 export const AbortedError = define('AbortedError', 130)
 /** A message or object is larger than its bound. */

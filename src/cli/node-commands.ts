@@ -22,11 +22,13 @@ const daemon: Command = {
     const home = resolve(homeOf(ctx))
     // loaded here only: the libp2p stack is not needed by any other command
     const { executeCommand } = await import('./execute.js')
+    const { COMMANDS } = await import('./commands.js')
     const { Daemon, maintenanceLines, scrubLine, sessionLine } = await import('../daemon/index.js')
     const node = new Daemon({
       home,
       listen: ctx.values.listen as string[] | undefined,
       runCommand: async (argv, io) => await executeCommand(argv, io),
+      readsOnly: (name) => COMMANDS.find(c => c.name === name)?.readOnly === true,
       onError: (err, where) => { if (where === 'dashboard' || process.env.HOLDFAST_DEBUG != null) ctx.err(`holdfast daemon: ${where}: ${(err as Error).message ?? String(err)}`) },
       onScrub: pass => { const line = scrubLine(pass); if (line != null) ctx.out(`holdfast daemon: ${line}`) },
       onSession: r => ctx.out(`holdfast daemon: ${sessionLine(r)}`),

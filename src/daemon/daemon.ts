@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ApiServer, apiSocketPath, newApiToken, readApiToken, removeDaemonInfo, writeDaemonInfo } from '../api/index.js'
 import { DaemonMetrics, guiSecurity, webRoutes, WebServer, type DaemonView, type MetricsSource, type PackHealthSummary, type Peer, type WebMount } from '../web/index.js'
@@ -12,15 +13,18 @@ import { createHoldfastNode, type HoldfastLibp2p } from '../node/libp2p-node.js'
 import { PairingService } from '../node/pairing.js'
 import { Presence } from '../node/presence.js'
 import { readProfile } from '../node/profile.js'
-import { TrustList } from '../node/trust-list.js'
+import { TrustList, type TrustEntry } from '../node/trust-list.js'
+import { DeviceService, MAX_BUNDLE_HOSTS, type DeviceBundle } from '../device/index.js'
+import { loadNodeRecordKey } from '../repository/node-record-key.js'
+import { checkAbort } from '../util/check-abort.js'
 import { gateOf } from '../node/libp2p-node.js'
-import type { ShardStore } from '../store/index.js'
+import { ReadOnlyStore, type ShardStore } from '../store/index.js'
 import type { HealthSettings } from '../maintenance/repository-health.js'
-import { UsageError } from '../errors.js'
+import { RoleError, UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
 import { UnlockCache, type UnlockFn } from './unlock-cache.js'
 import { healthSettings, MaintenanceScheduler, type MaintenanceRound } from './maintenance-scheduler.js'
-import { readHomeConfig } from '../home/home.js'
+import { homePaths, readHomeConfig } from '../home/home.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ConfigError } from '../errors.js'
 import { RepositoryAccess } from './repository-access.js'
@@ -63,6 +67,8 @@ export interface DaemonInit {
   listen?: string[]
   /** Runs a CLI command inside the daemon (the API's /cli route); given by the CLI module. */
   runCommand?: (argv: string[], io: CommandIo) => Promise<number>
+  /** Whether a CLI command only reads the repository (a device with read access runs no other). */
+  readsOnly?: (command: string) => boolean
   /** Told of failures the daemon survives (a peer's broken stream, say); the daemon itself prints nothing. */
   onError?: (err: unknown, where: string) => void
   /** Told of every scrub pass over what this node hosts. */
@@ -118,6 +124,9 @@ export class Daemon {
   host?: HostStore
   private shards?: ShardService
   pairing?: PairingService
+  devices?: DeviceService
+  /** set when this node is a second device of an owner (holdfast device join): the owner and the role */
+  private ownerOf?: { owner: string, role: 'read' }
   presence?: Presence
   private api?: ApiServer
   private web?: WebServer
@@ -201,14 +210,30 @@ export class Daemon {
       this.purgeTimer = setInterval(purge, QUARANTINE_PURGE_MS)
       this.purgeTimer.unref()
       purge()
-      this.shards = new ShardService(node, { store: this.host, onError: (err, peer) => this.onError(err, `shard protocol, peer ${peer}`) })
+      const homeConfig = await readHomeConfig(home).catch(() => undefined)
+      this.ownerOf = homeConfig?.owner != null ? { owner: homeConfig.owner, role: homeConfig.role ?? 'read' } : undefined
+      this.shards = new ShardService(node, {
+        store: this.host,
+        // the devices an owner named here read that owner's objects (device-service.ts)
+        authorize: (asker, owner, op) => { this.devices!.authorize(asker, owner, op) },
+        onError: (err, peer) => this.onError(err, `shard protocol, peer ${peer}`)
+      })
       await this.shards.start()
       this.pairing = new PairingService({ node, home, trust, gate: gateOf(node), profile, inviteExpirySeconds: config.inviteExpirySeconds })
       this.pairing.addEventListener('pairing:failed', (evt) => {
         this.onError(evt.detail.error, `pairing as ${evt.detail.role}${evt.detail.peerId != null ? ` with ${evt.detail.peerId.toString()}` : ''}`)
       })
       await this.pairing.start()
+      this.devices = new DeviceService({ node, home, trust, gate: gateOf(node), bundle: async (device, signal) => await this.deviceBundle(device, signal), onError: (err, what) => this.onError(err, what) })
+      await this.devices.start()
+      // a device linked here: every host is told it may read our objects (those offline, once they are back)
+      this.pairing.addEventListener('pairing:completed', (evt) => {
+        if (evt.detail.entry.deviceOf === node.peerId.toString()) void this.devices?.tellHosts().catch(err => this.onError(err, 'telling hosts of a device'))
+      })
       this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht })
+      this.presence.addEventListener('peer:online', () => {
+        if (this.devices != null && this.trust!.list({ includeRevoked: true }).some(e => e.deviceOf === node.peerId.toString())) void this.devices.tellHosts().catch(err => this.onError(err, 'telling hosts of a device'))
+      })
       await this.presence.start()
       this.api = new ApiServer({ token: await newApiToken(home), socketPath: apiSocketPath(home) })
       this.routes(this.api)
@@ -341,6 +366,8 @@ export class Daemon {
   private async startMaintenance (config: NodeConfig): Promise<void> {
     const home = this.init.home
     if ((await readHomeConfig(home).catch(() => undefined))?.peers !== true) return
+    // a device reads its owner's repository: audits and repairs are the owner's
+    if (this.ownerOf != null) return
     this.maintenance = new MaintenanceScheduler({
       home,
       settings: config.maintenance,
@@ -371,6 +398,7 @@ export class Daemon {
       ['dashboard', this.web != null ? async () => await this.web!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
+      ['devices', this.devices != null ? async () => await this.devices!.stop() : undefined],
       ['pairing', this.pairing != null ? async () => await this.pairing!.stop() : undefined],
       ['shard service', this.shards != null ? async () => await this.shards!.stop() : undefined],
       ['libp2p', this.node != null ? async () => await this.node!.stop() : undefined],
@@ -391,6 +419,7 @@ export class Daemon {
     this.scrubber = undefined
     this.presence = undefined
     this.pairing = undefined
+    this.devices = undefined
     this.shards = undefined
     this.node = undefined
     this.host = undefined
@@ -406,7 +435,10 @@ export class Daemon {
     const ledger = this.host!.ledger
     const presence = this.presence!
     const dialer = reachingDialer({ node, reach: async (peer, options) => { await presence.reach(peer, options) } })
-    const peers = this.trust!.list().filter(e => e.revoked !== true)
+    // hosts only: a device (ours, or another owner's that reads through us) keeps nothing of ours
+    const device = this.ownerOf
+    // a device reads from its owner's hosts, not from the owner
+    const peers = this.trust!.hosts().filter(e => e.peerId !== device?.owner)
     const isOnline = (id: string): boolean => presence.isOnline(id)
     peers.sort((a, b) => Number(isOnline(b.peerId)) - Number(isOnline(a.peerId)))
     return limitStores(peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), {
@@ -417,8 +449,25 @@ export class Daemon {
       // the quota the peer granted at pairing, less what the ledger says we keep there
       room: () => { const t = this.trust?.get(e.peerId); return t == null ? undefined : Math.max(0, t.quotaReceived - ledger.storedByPeer(e.peerId).bytes) },
       label: e.name,
-      site: e.site
-    })), this.limiter, this.slots)
+      site: e.site,
+      ...(device != null ? { as: device.owner } : {})
+    })), this.limiter, this.slots).map(store => device != null ? new ReadOnlyStore(store, `this node is a device with ${device.role} access to its owner's repository`) : store)
+  }
+
+  /** Owner side: what one of this node's devices needs to read the repository (device link, then join). */
+  private async deviceBundle (device: TrustEntry, signal: AbortSignal): Promise<DeviceBundle> {
+    const home = this.init.home
+    const homeConfig = await readHomeConfig(home)
+    if (homeConfig.peers !== true || homeConfig.owner != null) throw new RoleError('this node keeps no repository on peers of its own: a device links to the node that backs up')
+    const paths = homePaths(home)
+    const [keyFile, repoConfig] = await Promise.all([readFile(paths.key), readFile(paths.repoConfig)])
+    checkAbort(signal)
+    const recordKey = await loadNodeRecordKey(home, homeConfig.repository)
+    if (recordKey == null) throw new RoleError('this home has no node identity')
+    const profile = await readProfile(home)
+    const hosts = this.trust!.hosts().filter(e => e.peerId !== device.peerId).slice(0, MAX_BUNDLE_HOSTS)
+      .map(e => ({ peerId: e.peerId, name: e.name, site: e.site, addresses: e.addresses.slice(0, 16) }))
+    return { t: 'bundle', repository: homeConfig.repository, keyFile, repoConfig, recordKey, name: profile.name, site: profile.site, role: device.role ?? 'read', hosts }
   }
 
   private newBackupScheduler (config: NodeConfig): BackupScheduler {
@@ -734,6 +783,21 @@ export class Daemon {
       this.presence?.retryNow(entry.peerId)
       return entry
     })
+    api.route('/devices/link', async ({ body }) => {
+      const homeConfig = await readHomeConfig(this.init.home).catch(() => undefined)
+      if (homeConfig?.peers !== true || homeConfig.owner != null) throw new RoleError('a device links to the node that backs up to its peers (its own repository), not to a device or a node without one')
+      const code = await this.pairing!.createInvite({ quota: 0, device: 'read', name: optString(body.name, 'name'), expirySeconds: optNumber(body.expirySeconds, 'expirySeconds') ?? this.config?.inviteExpirySeconds })
+      return { code }
+    })
+    api.route('/devices/list', async () => {
+      return this.devices!.devices().map(e => ({ peerId: e.peerId, name: e.name, role: e.role ?? 'read', addedAt: e.addedAt, online: this.presence?.isOnline(e.peerId) === true, lastSeen: e.lastSeen ?? null, hostsTold: this.devices!.hostsTold(e.peerId) }))
+    })
+    api.route('/devices/revoke', async ({ body }) => {
+      if (typeof body.device !== 'string' || body.device === '') throw new UsageError('which device? (a peer ID or name)')
+      const entry = this.devices!.devices().find(e => e.peerId === body.device || e.name === body.device)
+      if (entry == null) throw new UsageError(`no device ${String(body.device)} (holdfast device list)`)
+      return await this.devices!.revoke(entry.peerId)
+    })
     api.route('/peers/list', async () => {
       const ledger = this.host!.ledger
       const relays = new Map((this.node!.services.relayReservations?.status() ?? []).map(r => [r.relay, r]))
@@ -766,6 +830,9 @@ export class Daemon {
     api.route('/cli', async ({ body, signal, emit }) => {
       if (!Array.isArray(body.argv) || !body.argv.every((a: unknown) => typeof a === 'string')) throw new UsageError('argv must be a list of strings')
       if (this.init.runCommand == null) throw new UsageError('this daemon runs no commands')
+      if (this.ownerOf != null && this.init.readsOnly?.(String(body.argv[0])) !== true) {
+        throw new RoleError(`this node is a device with ${this.ownerOf.role} access to its owner's repository: it lists, browses and restores; ${String(body.argv[0])} is the owner's to run`)
+      }
       // a maintenance round under way finishes first (rounds are short); none starts while commands run
       await this.maintenance?.idle()
       this.commands++

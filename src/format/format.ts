@@ -189,4 +189,10 @@ export interface HomeConfig {
   stores: string[]
   /** the shards go to the node's trusted peers (through its daemon) */
   peers?: boolean
+  /**
+   * A second device of the repository's owner (holdfast device join): the owner's peer id, under which
+   * the hosts keep the objects this node reads, and what it may do with them.
+   */
+  owner?: string
+  role?: 'read'
 }

@@ -1,6 +1,6 @@
 import type { Connection, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { ObjectKind } from '../store/shard-store.js'
-import { AbortedError, HoldfastError, ProtocolError } from '../errors.js'
+import { AbortedError, HoldfastError, PeerNotTrustedError, ProtocolError } from '../errors.js'
 import { deadline } from '../util/deadline.js'
 import {
   LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, SHARD_PROTOCOL, Request, StreamReader, errorReply, parseRequest, sendMessage,
@@ -26,13 +26,18 @@ export interface ShardServiceInit {
   /** Slowest transfer rate allowed, in bytes per second: a transfer gets timeout + size / this (default 256 KiB/s). */
   minTransferRate?: number
   /**
+   * Whose objects a request that names an owner (`as`) reaches: the owner's when the asker is a device
+   * that owner granted this op, else a PeerNotTrustedError. Without it, `as` is refused.
+   */
+  authorize?: (asker: string, owner: string, op: Request['op']) => void
+  /**
    * Told of every stream reset and every unexpected failure on this side; not of refusals answered by name
    * (not found, quota, ...). The service itself writes no log.
    */
   onError?: (err: unknown, peer: string) => void
 }
 
-export const SHARD_SERVICE_DEFAULTS: Required<Omit<ShardServiceInit, 'store' | 'onError'>> = {
+export const SHARD_SERVICE_DEFAULTS: Required<Omit<ShardServiceInit, 'store' | 'onError' | 'authorize'>> = {
   maxInboundStreams: 16,
   requestTimeout: 10_000,
   timeout: 30_000,
@@ -51,7 +56,7 @@ export const SHARD_SERVICE_DEFAULTS: Required<Omit<ShardServiceInit, 'store' | '
  * are harmless to repeat, and stop() before start() does nothing.
  */
 export class ShardService implements Startable {
-  private readonly opts: Required<Omit<ShardServiceInit, 'store' | 'onError'>>
+  private readonly opts: Required<Omit<ShardServiceInit, 'store' | 'onError' | 'authorize'>>
   private started = false
   private shutdown = new AbortController()
   private readonly inFlight = new Set<Promise<void>>()
@@ -129,11 +134,18 @@ export class ShardService implements Startable {
   }
 
   /** Answers one request. Errors with a wire code become an error reply; others propagate (and reset). */
-  private async dispatch (stream: Stream, reader: StreamReader, owner: string, request: Request, signal: AbortSignal): Promise<void> {
+  private async dispatch (stream: Stream, reader: StreamReader, asker: string, request: Request, signal: AbortSignal): Promise<void> {
     const store = this.init.store
     const reply = async (message: unknown): Promise<void> => { await sendMessage(stream, message, signal) }
     let rawBytesSent = false // once a get's bytes flow, no error reply can follow: the stream is reset instead
+    let owner = asker
     try {
+      const as = (request as { as?: string }).as
+      if (as != null && as !== asker) {
+        if (this.init.authorize == null) throw new PeerNotTrustedError('this host serves no device of another peer')
+        this.init.authorize(asker, as, request.op)
+        owner = as
+      }
       switch (request.op) {
         case 'put': {
           const pending = await store.beginPut(owner, request.kind, request.name, request.size, { signal })

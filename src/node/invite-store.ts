@@ -20,6 +20,8 @@ export interface PendingInvite {
   quota: number
   /** What this node will call the peer that accepts (default: the name it announces). */
   name?: string
+  /** An invite for a second device of this node's owner (holdfast device link), with its role. */
+  device?: 'read'
   createdAt: string
   usedAt?: string
   usedBy?: string
@@ -118,5 +120,6 @@ function isInvite (v: unknown): v is PendingInvite {
     (i.name === undefined || typeof i.name === 'string') &&
     typeof i.createdAt === 'string' &&
     (i.usedAt === undefined || typeof i.usedAt === 'string') &&
-    (i.usedBy === undefined || typeof i.usedBy === 'string')
+    (i.usedBy === undefined || typeof i.usedBy === 'string') &&
+    (i.device === undefined || i.device === 'read')
 }

@@ -68,6 +68,8 @@ export interface CreateInviteOptions {
   expirySeconds?: number
   /** Addresses written into the code (default: this node's current addresses). */
   addrs?: string[]
+  /** An invite for a second device of this node's owner, with this role (quota is then 0). */
+  device?: 'read'
 }
 
 export interface AcceptInviteOptions extends AbortOptions {
@@ -143,6 +145,7 @@ export class PairingService extends TypedEventEmitter<PairingEvents> {
       createdAt: new Date(this.now()).toISOString()
     }
     if (options.name != null) invite.name = options.name
+    if (options.device != null) invite.device = options.device
     const code = encodeInvite({
       id: invite.id,
       peerId: this.init.node.peerId.toString(),
@@ -305,7 +308,9 @@ export class PairingService extends TypedEventEmitter<PairingEvents> {
         site: proof.site,
         quotaGranted: invite.quota,
         quotaReceived: proof.quota,
-        addresses: parseAddrs(proof.addrs).map((a) => withoutPeerId(a).toString())
+        addresses: parseAddrs(proof.addrs).map((a) => withoutPeerId(a).toString()),
+        // a second device of this node's owner: trusted as such, never a host
+        ...(invite.device != null ? { deviceOf: self.toString(), role: invite.device, quotaGranted: 0, quotaReceived: 0 } : {})
       })
       await invites.markUsed(invite.id, remote.toString())
       await writeMessage(lp, { t: 'ack' }, { signal })

@@ -34,9 +34,19 @@ export interface TrustEntry {
   revoked?: boolean
   /** ISO time of revocation. */
   revokedAt?: string
+  /**
+   * A device of an owner: the owner's peer id (this node's own, for its own second device), and what it
+   * may do with that owner's objects. A device is no host: no shard of ours goes to it.
+   */
+  deviceOf?: string
+  role?: DeviceRole
 }
 
-export type NewTrustEntry = Pick<TrustEntry, 'peerId' | 'name' | 'site'> & Partial<Pick<TrustEntry, 'quotaGranted' | 'quotaReceived' | 'addresses'>>
+/** What a device may do with its owner's repository: read it (list, browse, restore). */
+export type DeviceRole = 'read'
+export const DEVICE_ROLES: readonly DeviceRole[] = ['read']
+
+export type NewTrustEntry = Pick<TrustEntry, 'peerId' | 'name' | 'site'> & Partial<Pick<TrustEntry, 'quotaGranted' | 'quotaReceived' | 'addresses' | 'deviceOf' | 'role'>>
 
 export interface TrustListEvents {
   /** A peer was added (or paired again). */
@@ -84,6 +94,11 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
     return e == null ? undefined : copy(e)
   }
 
+  /** Trusted peers that are hosts: not devices (which keep nothing of ours). */
+  hosts (): TrustEntry[] {
+    return this.list().filter(e => e.deviceOf == null)
+  }
+
   /** Trusted peers; revoked ones too when asked. */
   list (options: { includeRevoked?: boolean } = {}): TrustEntry[] {
     return [...this.entries.values()].filter((e) => options.includeRevoked === true || e.revoked !== true).map(copy)
@@ -98,7 +113,8 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
       quotaGranted: entry.quotaGranted ?? 0,
       quotaReceived: entry.quotaReceived ?? 0,
       addresses: (entry.addresses ?? []).slice(0, MAX_ADDRESSES),
-      addedAt: new Date().toISOString()
+      addedAt: new Date().toISOString(),
+      ...(entry.deviceOf != null ? { deviceOf: entry.deviceOf, role: entry.role ?? 'read' } : {})
     }
     if (!isEntry(e)) throw new ConfigError(`invalid trust entry for ${entry.peerId}`)
     try { peerIdFromString(e.peerId) } catch (err) { throw new ConfigError(`invalid peer id ${JSON.stringify(e.peerId)}`, { cause: err }) }
@@ -166,5 +182,7 @@ function isEntry (v: unknown): v is TrustEntry {
     isTime(e.addedAt) &&
     (e.lastSeen === undefined || isTime(e.lastSeen)) &&
     (e.revoked === undefined || typeof e.revoked === 'boolean') &&
-    (e.revokedAt === undefined || isTime(e.revokedAt))
+    (e.revokedAt === undefined || isTime(e.revokedAt)) &&
+    (e.deviceOf === undefined || (typeof e.deviceOf === 'string' && e.deviceOf.length > 0 && DEVICE_ROLES.includes(e.role as DeviceRole))) &&
+    (e.role === undefined || e.deviceOf !== undefined)
 }

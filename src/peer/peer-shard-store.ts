@@ -37,6 +37,8 @@ export interface PeerShardStoreInit {
   label?: string
   /** The site the peer stands at (its failure domain), for placement. */
   site?: string
+  /** Read another node's objects (`as` of get, has, list): this node is a device of that owner. */
+  as?: string
 }
 
 export interface PeerUsage extends StoreUsage {
@@ -73,6 +75,11 @@ export class PeerShardStore implements ShardStore {
   }
 
   get label (): string | undefined { return this.init.label }
+
+  /** The `as` of a read request, for a device reading its owner's objects. */
+  private owner (): { as?: string } {
+    return this.init.as != null ? { as: this.init.as } : {}
+  }
   get site (): string | undefined { return this.init.site }
 
   freeBytes (): number | undefined {
@@ -108,7 +115,7 @@ export class PeerShardStore implements ShardStore {
     const { offset, length } = options
     if (offset != null && (!Number.isSafeInteger(offset) || offset < 0)) throw new UsageError(`invalid offset: ${offset}`)
     if (length != null && (!Number.isSafeInteger(length) || length < 0)) throw new UsageError(`invalid length: ${length}`)
-    const request: Request = { op: 'get', kind, name, ...(offset != null ? { offset } : {}), ...(length != null ? { length } : {}) }
+    const request: Request = { op: 'get', kind, name, ...(offset != null ? { offset } : {}), ...(length != null ? { length } : {}), ...this.owner() }
     const bound = Math.min(length ?? MAX_OBJECT_SIZE, MAX_OBJECT_SIZE)
     return await this.call(request, bound, options, async (stream, reader, signal) => {
       await stream.close({ signal })
@@ -120,7 +127,7 @@ export class PeerShardStore implements ShardStore {
 
   async has (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
     checkObject(kind, name)
-    return await this.call({ op: 'has', kind, name }, 0, options, async (stream, reader, signal) => {
+    return await this.call({ op: 'has', kind, name, ...this.owner() }, 0, options, async (stream, reader, signal) => {
       await stream.close({ signal })
       return expectOk(parseHasReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).has
     })
@@ -129,7 +136,7 @@ export class PeerShardStore implements ShardStore {
   async * list (kind: ObjectKind, options: StoreCallOptions = {}): AsyncIterable<string> {
     checkKind(kind)
     // names arrive in batches; one stream for the whole listing, each batch read under its own deadline
-    const { stream, reader, limit } = await this.open({ op: 'list', kind }, options)
+    const { stream, reader, limit } = await this.open({ op: 'list', kind, ...this.owner() }, options)
     let done = false
     try {
       await stream.close({ signal: limit.signal })

@@ -21,14 +21,17 @@ import { LIST_BATCH_SIZE, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_PATH, MA
  *           (an audit: the segments at `indices` of the object and their Merkle paths, the nonce echoed;
  *           hosts that predate it reset the stream on the unknown op)
  *
+ * A read request (get, has, list) may carry `as`, an owner's peer id: a device of that owner (its second
+ * machine, which the owner told this host of on /holdfast/device/1.0.0) reads the owner's objects.
+ *
  * Any reply may instead be an ErrorReply, after which the host ends the stream. Validators take what the CBOR
  * decoder gave (Maps) and return plain objects; an unknown key, a missing key or a wrong type is a
  * ProtocolError. Nothing outside this file needs to look inside a decoded Map.
  */
 export interface PutRequest { op: 'put', kind: ObjectKind, name: string, size: number }
-export interface GetRequest { op: 'get', kind: ObjectKind, name: string, offset?: number, length?: number }
-export interface HasRequest { op: 'has', kind: ObjectKind, name: string }
-export interface ListRequest { op: 'list', kind: ObjectKind }
+export interface GetRequest { op: 'get', kind: ObjectKind, name: string, offset?: number, length?: number, as?: string }
+export interface HasRequest { op: 'has', kind: ObjectKind, name: string, as?: string }
+export interface ListRequest { op: 'list', kind: ObjectKind, as?: string }
 export interface DeleteRequest { op: 'delete', kind: ObjectKind, name: string }
 export interface UsageRequest { op: 'usage' }
 export interface ProveRequest { op: 'prove', kind: ObjectKind, name: string, nonce: Uint8Array, segmentSize: number, indices: number[] }
@@ -109,6 +112,9 @@ const bytes = (min: number, max: number): Check => (value, field) =>
 
 const nonce = bytes(16, 64)
 
+/** A peer id's text (base58btc): what `as` names. */
+const owner: Check = (value, field) => typeof value === 'string' && /^[1-9A-HJ-NP-Za-km-z]{40,64}$/.test(value) ? value : fail(`${field}: expected a peer id`)
+
 const segmentSize: Check = (value, field) => count(MAX_PROVE_SEGMENT_SIZE)(value, field) as number >= MIN_PROVE_SEGMENT_SIZE
   ? value
   : fail(`${field}: expected a segment size from ${MIN_PROVE_SEGMENT_SIZE} to ${MAX_PROVE_SEGMENT_SIZE}`)
@@ -143,9 +149,9 @@ const wireError: Check = (value, field) => record(value, field, { code: text(64)
 
 const REQUESTS: Record<RequestOp, { required: Record<string, Check>, optional?: Record<string, Check> }> = {
   put: { required: { op: literal('put'), kind, name, size: count(MAX_OBJECT_SIZE) } },
-  get: { required: { op: literal('get'), kind, name }, optional: { offset: anyCount, length: anyCount } },
-  has: { required: { op: literal('has'), kind, name } },
-  list: { required: { op: literal('list'), kind } },
+  get: { required: { op: literal('get'), kind, name }, optional: { offset: anyCount, length: anyCount, as: owner } },
+  has: { required: { op: literal('has'), kind, name }, optional: { as: owner } },
+  list: { required: { op: literal('list'), kind }, optional: { as: owner } },
   delete: { required: { op: literal('delete'), kind, name } },
   usage: { required: { op: literal('usage') } },
   prove: { required: { op: literal('prove'), kind, name, nonce, segmentSize, indices } },
