@@ -121,6 +121,35 @@ try {
   say('\nThe new machine backs up the set again (its hosts still trust it)')
   await step(newHome, ['backup', '--set', 'sample'])
 
+  say('\nA standby copy: a folder kept equal to the set\'s latest snapshot, then following a new backup')
+  const standby = join(root, 'standby')
+  await step(newHome, ['standby', '--target', standby, '--set', 'sample'])
+  await writeFile(join(sample, 'documents', 'note-3.txt'), 'written after the standby was made\n')
+  await rm(join(sample, 'documents', 'note-2.txt'))
+  await step(newHome, ['backup', '--set', 'sample'])
+  await step(newHome, ['standby', '--target', standby, '--set', 'sample'])
+  const standbyDiffs = await compareTrees(sample, join(standby, sample))
+  if (standbyDiffs.length > 0) throw new Error(`the standby folder differs from the sample:\n${standbyDiffs.join('\n')}`)
+  say('    compared: the standby folder equals the sample (the new file there, the deleted one gone)')
+
+  say('\nA second device of the owner (a laptop): linked by a one-time code, it restores from the same hosts')
+  const linkCode = (await step(newHome, ['device', 'link', '--name', 'laptop'])).trim()
+  const laptopHome = join(root, 'laptop')
+  await step(laptopHome, ['device', 'join', linkCode, '--home', laptopHome, '--name', 'laptop', '--listen', '/ip4/127.0.0.1/tcp/0'])
+  for (let told = 0; told < hosts.length;) {
+    await new Promise(resolve => setTimeout(resolve, 300))
+    told = Math.min(...(JSON.parse(await step(newHome, ['device', 'list', '--json'], { quiet: true })) as Array<{ hostsTold: number }>).map(d => d.hostsTold))
+  }
+  await writeFile(join(laptopHome, 'node.json'), JSON.stringify({ gui: { enabled: false } }))
+  daemons.push(await startDaemon(laptopHome, { HOLDFAST_PASSPHRASE: PASSPHRASE }))
+  await step(laptopHome, ['snapshots'])
+  const target3 = join(root, 'restored-on-laptop')
+  await step(laptopHome, ['restore', 'latest', '--target', target3])
+  const diffs3 = await compareTrees(sample, join(target3, sample))
+  if (diffs3.length > 0) throw new Error(`the tree restored on the second device differs:\n${diffs3.join('\n')}`)
+  say('    compared: byte-identical on the second device')
+  await step(laptopHome, ['prune'], { expect: 14 })
+
   const dashboard = (JSON.parse(await readFile(join(newHome, 'daemon.json'), 'utf8')) as { gui?: string }).gui
   if (dashboard == null) throw new Error('the recovered owner serves no dashboard')
   const overview = await (await fetch(`${dashboard}/api/v1/overview`)).json() as { summary: string }
@@ -132,6 +161,8 @@ try {
   say('  restore with 2 of the 6 hosts stopped: byte-identical, with modes, mtimes and symlinks')
   say('  forget --keep-last 1 --prune: the hosts deleted what only the older snapshot needed')
   say('  recovery from the kit and the passphrase on a new home: same identity, same snapshots, byte-identical restore')
+  say('  a standby folder kept equal to the latest snapshot, following a backup (new and deleted files)')
+  say('  a second device joined by a one-time code: restores byte-identically from the hosts, refused a prune')
   say(`  dashboard, REST API and metrics of the owner at ${dashboard}`)
   say(`  total ${((Date.now() - started) / 1000).toFixed(1)} s`)
   if (wait) {

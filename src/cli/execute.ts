@@ -36,7 +36,7 @@ export function help (): string {
     'Commands that change the repository (backup, forget, archive, prune, repair, rebuild-index) take its',
     'lock; --lock-wait DURATION (e.g. 30s, 5m) waits that long for another holder, instead of exit 11.',
     'Exit codes: 0 ok, 1 error, 2 usage, 3 partial (files skipped or not restored), 10 no repository,',
-    '11 locked, 12 wrong passphrase, 130 interrupted.'].join('\n')
+    '11 locked, 12 wrong passphrase, 13 no daemon runs, 14 not allowed by this node\'s role (a read-only device), 130 interrupted.'].join('\n')
 }
 
 export async function executeCommand (argv: string[], io: CommandIo): Promise<number> {

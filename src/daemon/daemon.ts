@@ -18,9 +18,9 @@ import { DeviceService, MAX_BUNDLE_HOSTS, type DeviceBundle } from '../device/in
 import { loadNodeRecordKey } from '../repository/node-record-key.js'
 import { checkAbort } from '../util/check-abort.js'
 import { gateOf } from '../node/libp2p-node.js'
-import { ReadOnlyStore, type ShardStore } from '../store/index.js'
+import { hashName, ReadOnlyStore, type ShardStore } from '../store/index.js'
 import type { HealthSettings } from '../maintenance/repository-health.js'
-import { RoleError, UsageError } from '../errors.js'
+import { RoleError, StoreUnavailableError, UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
 import { UnlockCache, type UnlockFn } from './unlock-cache.js'
 import { healthSettings, MaintenanceScheduler, type MaintenanceRound } from './maintenance-scheduler.js'
@@ -274,7 +274,13 @@ export class Daemon {
       this.running = true
       await this.restartBackups(config)
       // standby folders that lag behind their set's latest snapshot (the daemon was off) catch up now
-      this.standbyCatchUp = Promise.all(config.backup.sets.filter(s => s.standby != null).map(async s => await this.followStandby(s, this.standbyStop.signal))).then(() => {})
+      // (a failure there, say the register still held by a command that ends as the daemon starts, is tried again a few times)
+      this.standbyCatchUp = Promise.all(config.backup.sets.filter(s => s.standby != null).map(async s => {
+        for (let attempt = 0; attempt < 5 && !this.standbyStop.signal.aborted; attempt++) {
+          if (await this.followStandby(s, this.standbyStop.signal)) return
+          await sleep(2_000, undefined, { signal: this.standbyStop.signal }).catch(() => {})
+        }
+      })).then(() => {})
       this.log.add('info', `node ${node.peerId.toString()} started, listening on ${node.getMultiaddrs().map(String).join(', ') || '(no addresses)'}${this.web != null ? `; dashboard at ${this.web.url}` : ''}`)
       await writeDaemonInfo(home, {
         pid: process.pid,
@@ -454,13 +460,33 @@ export class Daemon {
     })), this.limiter, this.slots).map(store => device != null ? new ReadOnlyStore(store, `this node is a device with ${device.role} access to its owner's repository`) : store)
   }
 
+  /** A copy of the repository's sealed config from the first host that has one whose bytes hash to its name. */
+  private async configFromHosts (signal: AbortSignal): Promise<Buffer> {
+    const problems: string[] = []
+    for (const store of this.peerStores()) {
+      try {
+        for await (const name of store.list('config', { signal })) {
+          const bytes = await store.get('config', name, { signal })
+          if (hashName(bytes) === name) return Buffer.from(bytes)
+          problems.push(`${store.label ?? store.id}: a corrupt copy`)
+        }
+      } catch (err) {
+        checkAbort(signal)
+        problems.push(`${store.label ?? store.id}: ${(err as Error).message}`)
+      }
+    }
+    throw new StoreUnavailableError(`no host gave the repository's config${problems.length > 0 ? `: ${problems.slice(0, 4).join('; ')}` : ''}`)
+  }
+
   /** Owner side: what one of this node's devices needs to read the repository (device link, then join). */
   private async deviceBundle (device: TrustEntry, signal: AbortSignal): Promise<DeviceBundle> {
     const home = this.init.home
     const homeConfig = await readHomeConfig(home)
     if (homeConfig.peers !== true || homeConfig.owner != null) throw new RoleError('this node keeps no repository on peers of its own: a device links to the node that backs up')
     const paths = homePaths(home)
-    const [keyFile, repoConfig] = await Promise.all([readFile(paths.key), readFile(paths.repoConfig)])
+    const keyFile = await readFile(paths.key)
+    // the sealed config: the home's copy, or (a recovered home keeps none) a copy from the hosts, checked against its name
+    const repoConfig = await readFile(paths.repoConfig).catch(async () => await this.configFromHosts(signal))
     checkAbort(signal)
     const recordKey = await loadNodeRecordKey(home, homeConfig.repository)
     if (recordKey == null) throw new RoleError('this home has no node identity')
@@ -558,8 +584,8 @@ export class Daemon {
    * Brings the set's standby folder to its latest snapshot (after a session that saved one, and at start
    * when it lags behind), logged as a restore session; a failure is logged and waits for the next one.
    */
-  private async followStandby (set: BackupSetConfig, signal: AbortSignal): Promise<void> {
-    if (set.standby == null) return
+  private async followStandby (set: BackupSetConfig, signal: AbortSignal): Promise<boolean> {
+    if (set.standby == null) return true
     const started = new Date().toISOString()
     const paths = setSnapshotPaths(set)
     this.restores++
@@ -571,11 +597,13 @@ export class Daemon {
       } finally {
         await repo.close()
       }
+      return true
     } catch (err) {
       // nothing to follow yet (no snapshot of the set), or the daemon is stopping
-      if (signal.aborted || (err as Error).name === 'NoSuchSnapshotError') return
+      if (signal.aborted || (err as Error).name === 'NoSuchSnapshotError') return true
       await this.sessionLog?.append(restoreReport({ id: SessionLog.newId(), trigger: 'schedule', started, ended: new Date().toISOString(), snapshot: '', paths, target: set.standby, error: err as Error })).catch(() => {})
       this.onError(err, `standby of set ${set.name}`)
+      return false
     } finally {
       this.restores--
     }
@@ -608,9 +636,10 @@ export class Daemon {
   }
 
   /** The peers as the API and the metrics show them. */
+  /** The peers that are hosts (devices are listed by holdfast device list), for the dashboard and metrics. */
   private peerViews (): Peer[] {
     const ledger = this.host!.ledger
-    return this.trust!.list({ includeRevoked: true }).map(e => {
+    return this.trust!.list({ includeRevoked: true }).filter(e => e.deviceOf == null).map(e => {
       const connections = this.node!.getConnections(peerIdFromString(e.peerId))
       const online = this.presence?.isOnline(e.peerId) === true
       return {
