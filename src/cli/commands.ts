@@ -13,6 +13,7 @@ import { QUERY_COMMANDS } from './query-commands.js'
 import { standbyCommand } from './standby-command.js'
 import { keyCommand } from './key-commands.js'
 import { deviceCommand } from './device-commands.js'
+import { fleetCommand } from './fleet-command.js'
 import { modeString } from './mode-string.js'
 import { RECOVERY_COMMANDS } from './recovery-commands.js'
 import { SEED_COMMANDS } from './seed-commands.js'
@@ -392,4 +393,4 @@ const unlockCmd: Command = {
   }
 }
 
-export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, keyCommand, deviceCommand, ...QUERY_COMMANDS, standbyCommand, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]
+export const COMMANDS: Command[] = [init, ...SESSION_COMMANDS, snapshots, ls, restoreCmd, checkCmd, auditCmd, healthCmd, repairCmd, rebuildIndex, unlockCmd, keyCommand, deviceCommand, fleetCommand, ...QUERY_COMMANDS, standbyCommand, ...RETENTION_COMMANDS, ...RECOVERY_COMMANDS, ...SEED_COMMANDS, ...NODE_COMMANDS, doctorCommand]

@@ -68,13 +68,14 @@ const daemon: Command = {
 
 const peers: Command = {
   name: 'peers',
-  usage: 'holdfast peers invite [--quota SIZE] [--name N] [--expires SECONDS] | accept CODE [--quota SIZE] [--name N] | list [--json] | revoke PEER',
-  summary: 'pair with trusted peers (through the running daemon): invite, accept, list, revoke',
+  usage: 'holdfast peers invite [--quota SIZE] [--name N] [--expires SECONDS] | accept CODE [--quota SIZE] [--name N] | list [--json] | revoke PEER | grant PEER admin | ungrant PEER admin',
+  summary: 'pair with trusted peers (through the running daemon): invite, accept, list, revoke; grant a node of your office the admin role (its Fleet page then shows this node)',
   options: { quota: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' } },
   minArgs: 1,
-  maxArgs: 2,
+  maxArgs: 3,
   async run (ctx) {
     const [sub, arg] = ctx.args
+    if (ctx.args.length > 2 && sub !== 'grant' && sub !== 'ungrant') throw new UsageError(`peers ${String(sub)} takes at most one argument`)
     const client = await daemonFor(resolve(homeOf(ctx)))
     const call = async <T>(path: string, body: unknown): Promise<T> => await client.call<T>(path, body, { signal: ctx.signal })
     const quota = (ctx.values.quota as string | undefined) ?? DEFAULT_QUOTA
@@ -118,7 +119,14 @@ const peers: Command = {
       else ctx.out(`revoked ${entry.name} (${entry.peerId}): it can no longer connect or store`)
       return 0
     }
-    throw new UsageError(`unknown peers command "${String(sub)}": invite, accept, list or revoke`)
+    if (sub === 'grant' || sub === 'ungrant') {
+      if (arg == null || ctx.args[2] !== 'admin') throw new UsageError(`peers ${sub} PEER admin: the peer's ID or name, and the role (admin)`)
+      const entry = await call<{ peerId: string, name: string, admin?: boolean }>('/peers/grant', { peer: arg, role: 'admin', grant: sub === 'grant' })
+      if (ctx.json) printJson(ctx, entry)
+      else ctx.out(sub === 'grant' ? `${entry.name} (${entry.peerId}) is an admin of this node: its Fleet page shows this node's status and starts its backups, audits and repairs (never its data or passphrase)` : `${entry.name} (${entry.peerId}) is no longer an admin of this node: it is refused from now on`)
+      return 0
+    }
+    throw new UsageError(`unknown peers command "${String(sub)}": invite, accept, list, revoke, grant or ungrant`)
   }
 }
 

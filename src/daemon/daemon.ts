@@ -15,6 +15,8 @@ import { Presence } from '../node/presence.js'
 import { readProfile } from '../node/profile.js'
 import { TrustList, type TrustEntry } from '../node/trust-list.js'
 import { DeviceService, MAX_BUNDLE_HOSTS, type DeviceBundle } from '../device/index.js'
+import { FLEET_ACTIONS, FleetService, type FleetAction } from '../fleet/index.js'
+import { FleetNode } from './fleet-node.js'
 import { loadNodeRecordKey } from '../repository/node-record-key.js'
 import { checkAbort } from '../util/check-abort.js'
 import { gateOf } from '../node/libp2p-node.js'
@@ -94,7 +96,8 @@ export interface CommandIo {
   err: (line: string) => void
   signal: AbortSignal
   passphrase?: string
-  openStores: () => Promise<ShardStore[]>
+  /** the stores of a repository on peers (absent: the repository opens its own directory stores) */
+  openStores?: () => Promise<ShardStore[]>
   placement?: { onShortfall: 'reduced' | 'wait', waitSeconds: number }
   health?: HealthSettings
   /** Opens the key file, from the daemon's unlock cache when this passphrase opened it before. */
@@ -125,6 +128,7 @@ export class Daemon {
   private shards?: ShardService
   pairing?: PairingService
   devices?: DeviceService
+  fleet?: FleetService
   /** set when this node is a second device of an owner (holdfast device join): the owner and the role */
   private ownerOf?: { owner: string, role: 'read' }
   presence?: Presence
@@ -226,6 +230,8 @@ export class Daemon {
       await this.pairing.start()
       this.devices = new DeviceService({ node, home, trust, gate: gateOf(node), bundle: async (device, signal) => await this.deviceBundle(device, signal), onError: (err, what) => this.onError(err, what) })
       await this.devices.start()
+      this.fleet = new FleetService({ node, home, trust, gate: gateOf(node), view: this.fleetNode(profile), onError: (err, what) => this.onError(err, what) })
+      await this.fleet.start()
       // a device linked here: every host is told it may read our objects (those offline, once they are back)
       this.pairing.addEventListener('pairing:completed', (evt) => {
         if (evt.detail.entry.deviceOf === node.peerId.toString()) void this.devices?.tellHosts().catch(err => this.onError(err, 'telling hosts of a device'))
@@ -404,6 +410,7 @@ export class Daemon {
       ['dashboard', this.web != null ? async () => await this.web!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
+      ['fleet', this.fleet != null ? async () => await this.fleet!.stop() : undefined],
       ['devices', this.devices != null ? async () => await this.devices!.stop() : undefined],
       ['pairing', this.pairing != null ? async () => await this.pairing!.stop() : undefined],
       ['shard service', this.shards != null ? async () => await this.shards!.stop() : undefined],
@@ -426,6 +433,7 @@ export class Daemon {
     this.presence = undefined
     this.pairing = undefined
     this.devices = undefined
+    this.fleet = undefined
     this.shards = undefined
     this.node = undefined
     this.host = undefined
@@ -458,6 +466,32 @@ export class Daemon {
       site: e.site,
       ...(device != null ? { as: device.owner } : {})
     })), this.limiter, this.slots).map(store => device != null ? new ReadOnlyStore(store, `this node is a device with ${device.role} access to its owner's repository`) : store)
+  }
+
+  /** What this node shows the admins it granted the role, and how it runs what they start (fleet-node.ts). */
+  private fleetNode (profile: { name: string, site: string }): FleetNode {
+    return new FleetNode({
+      view: this.view(profile),
+      profile: () => profile,
+      sets: () => this.config?.backup.sets.map(s => s.name) ?? [],
+      backupNow: async set => await this.backupControl.backupNow(set),
+      running: id => this.backupControl.runs().some(r => r.id === id),
+      command: async argv => {
+        const lines: string[] = []
+        const passphrase = await this.access.passphrase()
+        await this.maintenance?.idle()
+        this.commands++
+        try {
+          const code = await this.runForwarded(argv, passphrase, e => { const m = e as { out?: string, err?: string }; lines.push(m.out ?? m.err ?? '') }, this.standbyStop.signal)
+          this.log.add(code === 0 ? 'info' : 'warning', `${argv[0]} started by an admin ended with exit code ${code}`)
+          return { code, lines: lines.slice(-20) }
+        } finally {
+          this.commands--
+          this.invalidateRegister()
+        }
+      },
+      onError: (err, what) => this.onError(err, what)
+    })
   }
 
   /** A copy of the repository's sealed config from the first host that has one whose bytes hash to its name. */
@@ -827,6 +861,18 @@ export class Daemon {
       if (entry == null) throw new UsageError(`no device ${String(body.device)} (holdfast device list)`)
       return await this.devices!.revoke(entry.peerId)
     })
+    api.route('/peers/grant', async ({ body }) => {
+      if (body.role !== 'admin') throw new UsageError('the role to grant: admin')
+      const entry = this.trust!.hosts().find(e => e.peerId === body.peer || e.name === body.peer)
+      if (entry == null) throw new UsageError(`no trusted peer ${String(body.peer)}`)
+      return await this.trust!.setAdmin(entry.peerId, body.grant !== false)
+    })
+    api.route('/fleet/list', async ({ signal }) => await this.fleet!.members(signal))
+    api.route('/fleet/sessions', async ({ body, signal }) => await this.fleet!.sessions(String(body.peer), optNumber(body.limit, 'limit') ?? 20, signal))
+    api.route('/fleet/run', async ({ body, signal }) => {
+      if (!FLEET_ACTIONS.includes(body.action as FleetAction)) throw new UsageError('the action to run: backup, audit or repair')
+      return await this.fleet!.run(String(body.peer), body.action as FleetAction, optString(body.set, 'set'), signal)
+    })
     api.route('/peers/list', async () => {
       const ledger = this.host!.ledger
       const relays = new Map((this.node!.services.relayReservations?.status() ?? []).map(r => [r.relay, r]))
@@ -885,12 +931,14 @@ export class Daemon {
   }
 
   private async runForwarded (argv: string[], passphrase: unknown, emit: (e: unknown) => void, signal: AbortSignal): Promise<number> {
+    // the peers' stores for a repository on peers; a repository on directory stores opens its own (an admin's audit here)
+    const onPeers = (await readHomeConfig(this.init.home).catch(() => undefined))?.peers === true
     return await this.init.runCommand!(argv, {
       out: line => emit({ out: line }),
       err: line => emit({ err: line }),
       signal,
       passphrase: typeof passphrase === 'string' ? passphrase : undefined,
-      openStores: async () => this.peerStores(),
+      openStores: onPeers ? async () => this.peerStores() : undefined,
       unlock: this.unlocks.unlock,
       placement: this.config?.placement,
       pause: this.pauseForRestore,

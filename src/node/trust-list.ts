@@ -40,6 +40,8 @@ export interface TrustEntry {
    */
   deviceOf?: string
   role?: DeviceRole
+  /** This node granted the peer the admin role: it sees this node's status and starts its backups, audits and repairs (fleet). */
+  admin?: boolean
 }
 
 /** What a device may do with its owner's repository: read it (list, browse, restore). */
@@ -135,6 +137,17 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
     return copy(e)
   }
 
+  /** Grants or withdraws the admin role of a trusted peer (holdfast peers grant|ungrant PEER admin). */
+  async setAdmin (peer: PeerRef, admin: boolean): Promise<TrustEntry> {
+    const e = this.entries.get(key(peer))
+    if (e == null || e.revoked === true) throw new UnknownPeerError(`peer ${key(peer)} is not a trusted peer`)
+    if (e.deviceOf != null) throw new ConfigError(`${e.name} is a device, not a node of the office: it cannot be an admin`)
+    if (admin) e.admin = true
+    else delete e.admin
+    await this.persist()
+    return copy(e)
+  }
+
   /** Records the peer's current addresses; returns false (and writes nothing) if unknown or unchanged. */
   async updateAddresses (peer: PeerRef, addresses: Array<string | Multiaddr>): Promise<boolean> {
     const e = this.entries.get(key(peer))
@@ -184,5 +197,6 @@ function isEntry (v: unknown): v is TrustEntry {
     (e.revoked === undefined || typeof e.revoked === 'boolean') &&
     (e.revokedAt === undefined || isTime(e.revokedAt)) &&
     (e.deviceOf === undefined || (typeof e.deviceOf === 'string' && e.deviceOf.length > 0 && DEVICE_ROLES.includes(e.role as DeviceRole))) &&
-    (e.role === undefined || e.deviceOf !== undefined)
+    (e.role === undefined || e.deviceOf !== undefined) &&
+    (e.admin === undefined || typeof e.admin === 'boolean')
 }
