@@ -265,7 +265,7 @@ export class Daemon {
         restores: this.restoreJobs
       })
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser, backup: this.backupControl, settings: this.settingsView(profile.name), peerActions: this.peerActionsView() }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser, backup: this.backupControl, settings: this.settingsView(profile.name), peerActions: this.peerActionsView(), fleet: { members: async signal => await this.fleet!.members(signal), sessions: async (peer, limit, signal) => await this.fleet!.sessions(peer, limit, signal), run: async (peer, action, set, signal) => await this.fleet!.run(peer, action, set, signal) } }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
         try {
           await web.start()
           this.web = web

@@ -6,6 +6,7 @@ import { AUTH_SPEC } from './auth-spec.js'
 import { BACKUP_SPEC } from './backup-spec.js'
 import { SETTINGS_SPEC } from './settings-spec.js'
 import { PEER_ACTION_SPEC } from './peer-action-spec.js'
+import { FLEET_SPEC } from './fleet-spec.js'
 
 /** What the OpenAPI document says of one route. */
 export interface ApiOperation {
@@ -41,7 +42,8 @@ export const API_SPEC: ApiOperation[] = [
   ...AUTH_SPEC,
   ...BACKUP_SPEC,
   ...SETTINGS_SPEC,
-  ...PEER_ACTION_SPEC
+  ...PEER_ACTION_SPEC,
+  ...FLEET_SPEC
 ]
 
 /** The OpenAPI 3.1 document of the routes (built into dist/web/openapi.json, served at /api/v1/openapi.json). */

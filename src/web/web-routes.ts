@@ -5,6 +5,7 @@ import { snapshotRoutes, type SnapshotView } from './snapshot-routes.js'
 import { backupRoutes, type BackupView } from './backup-routes.js'
 import { settingsRoutes, type SettingsView } from './settings-routes.js'
 import { peerActionRoutes, type PeerActionView } from './peer-routes.js'
+import { fleetRoutes, type FleetView } from './fleet-routes.js'
 
 /** What each part of the REST API reads from and asks of the daemon. */
 export interface WebViews {
@@ -14,6 +15,7 @@ export interface WebViews {
   backup: BackupView
   settings: SettingsView
   peerActions: PeerActionView
+  fleet: FleetView
 }
 
 /** Every route of the REST API (each part's routes in its own file; api-spec.ts documents them all). */
@@ -24,6 +26,7 @@ export function webRoutes (views: WebViews, now: () => number = Date.now): ApiRo
     ...snapshotRoutes(views.snapshots),
     ...backupRoutes(views.backup),
     ...settingsRoutes(views.settings),
-    ...peerActionRoutes(views.peerActions)
+    ...peerActionRoutes(views.peerActions),
+    ...fleetRoutes(views.fleet)
   ]
 }

@@ -9,6 +9,7 @@ import { RestorePage } from './restore-page.js'
 import { SignInGate, type SignedIn } from './sign-in-gate.js'
 import { BackupPage } from './backup-page.js'
 import { SettingsPage } from './settings-page.js'
+import { FleetPage } from './fleet-page.js'
 
 const PAGES = [
   { path: 'overview', title: 'Overview', view: OverviewPage },
@@ -16,6 +17,7 @@ const PAGES = [
   { path: 'backup', title: 'Backup', view: BackupPage },
   { path: 'restore', title: 'Restore', view: RestorePage },
   { path: 'peers', title: 'Peers', view: PeersPage },
+  { path: 'fleet', title: 'Fleet', view: FleetPage },
   { path: 'settings', title: 'Settings', view: SettingsPage }
 ] as const
 
