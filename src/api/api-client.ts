@@ -1,4 +1,6 @@
 import { request } from 'node:http'
+import { pipeline } from 'node:stream/promises'
+import { Readable } from 'node:stream'
 import { lstat } from 'node:fs/promises'
 import { DaemonNotRunningError, HoldfastError, StoreUnavailableError } from '../errors.js'
 import { apiSocketPath, readApiToken } from './daemon-info.js'
@@ -87,6 +89,47 @@ export class ApiClient {
         else reject(new StoreUnavailableError(`cannot reach the daemon at ${this.socketPath}: ${err.message}`))
       })
       req.end(data)
+    })
+  }
+
+  /**
+   * Sends `source` (this process's standard input) as the raw body of /pipe/stdin?id=ID, for the command
+   * the /cli request with the same id runs; resolves when the daemon has answered (the command ended).
+   */
+  async pipeIn (id: string, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const req = request({
+        socketPath: this.socketPath,
+        path: `/pipe/stdin?id=${id}`,
+        method: 'POST',
+        headers: { host: 'holdfast', authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+        signal
+      }, res => { res.resume(); res.on('end', () => { resolve() }); res.on('error', reject) })
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // the daemon answers as soon as the command ends, which may be before all was sent (a failed command)
+        if (err.code === 'EPIPE' || err.code === 'ECONNRESET') resolve(); else reject(err)
+      })
+      pipeline(Readable.from(source), req).catch(() => {})
+    })
+  }
+
+  /** Copies the raw answer of /pipe/stdout?id=ID (the command's output) into `sink` until the command ends. */
+  async pipeOut (id: string, sink: NodeJS.WritableStream, signal?: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const req = request({
+        socketPath: this.socketPath,
+        path: `/pipe/stdout?id=${id}`,
+        method: 'POST',
+        headers: { host: 'holdfast', authorization: `Bearer ${this.token}`, 'content-length': 0 },
+        signal
+      }, res => {
+        if (res.statusCode !== 200) { res.resume(); reject(new HoldfastError(`the daemon refused the output pipe (${res.statusCode ?? '?'})`)); return }
+        res.on('data', (chunk: Buffer) => { if (!sink.write(chunk)) { res.pause(); sink.once('drain', () => res.resume()) } })
+        res.on('end', () => { resolve() })
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end()
     })
   }
 }

@@ -29,6 +29,9 @@ export interface RouteContext {
 
 export type RouteHandler = (ctx: RouteContext) => Promise<unknown>
 
+/** A route that reads its request body or writes its answer as raw bytes itself (a CLI's standard input or output). */
+export type RawRouteHandler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams, signal: AbortSignal) => Promise<void>
+
 export interface ApiServerInit {
   token: string
   /** Where the socket is made (HOME/api.sock). */
@@ -38,6 +41,7 @@ export interface ApiServerInit {
 export class ApiServer {
   private server?: Server
   private readonly routes = new Map<string, { handler: RouteHandler, stream: boolean }>()
+  private readonly rawRoutes = new Map<string, RawRouteHandler>()
   private readonly active = new Set<AbortController>()
 
   constructor (private readonly init: ApiServerInit) {}
@@ -45,6 +49,11 @@ export class ApiServer {
   /** Registers `POST /path` (all routes are POST with a JSON body; `stream` routes answer NDJSON). */
   route (path: string, handler: RouteHandler, options: { stream?: boolean } = {}): void {
     this.routes.set(path, { handler, stream: options.stream === true })
+  }
+
+  /** Registers `POST /path` whose handler reads the raw request body or writes a raw answer itself. */
+  rawRoute (path: string, handler: RawRouteHandler): void {
+    this.rawRoutes.set(path, handler)
   }
 
   /** The socket's path, once listening. */
@@ -106,7 +115,16 @@ export class ApiServer {
     }
     try {
       if (!this.authorized(req)) { reply(401, { error: { name: 'UnauthorizedError', message: 'missing or wrong API token' } }); req.resume(); return }
-      const route = req.method === 'POST' ? this.routes.get(new URL(req.url ?? '/', 'http://x').pathname) : undefined
+      const url = new URL(req.url ?? '/', 'http://x')
+      const raw = req.method === 'POST' ? this.rawRoutes.get(url.pathname) : undefined
+      if (raw != null) {
+        const controller = new AbortController()
+        this.active.add(controller)
+        res.on('close', () => { if (!res.writableFinished) controller.abort() })
+        try { await raw(req, res, url.searchParams, controller.signal) } finally { this.active.delete(controller) }
+        return
+      }
+      const route = req.method === 'POST' ? this.routes.get(url.pathname) : undefined
       if (route == null) { reply(404, { error: { name: 'UsageError', message: `no route ${req.method ?? ''} ${req.url ?? ''}` } }); req.resume(); return }
       const body = await readBody(req)
       const controller = new AbortController()

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js'
+import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { ApiClient, notRunning } from '../api/index.js'
 import { readHomeConfig } from '../home/home.js'
@@ -17,9 +18,11 @@ export async function forwardToDaemon (cmd: Pick<Command, 'name' | 'absoluteArgs
   let peers = false
   try { peers = (await readHomeConfig(home)).peers === true } catch { return undefined } // the command reports it
   if (!peers) return undefined
-  // the daemon cannot read this process's standard input (a command's output: --stdin-from-command, which it runs)
-  if (ctx.values.stdin === true) throw new UsageError('--stdin cannot be sent to the daemon that reaches the peers: use --stdin-from-command -- COMMAND ARGS... (the daemon runs it), or back up a file')
-  if (cmd.name === 'dump' && ctx.values.output == null) throw new UsageError('dump writes to standard output only here: with a daemon reaching the peers, give --output FILE')
+  // this process's standard input (backup --stdin) or output (dump) travel to the daemon beside the command
+  const stdin = ctx.values.stdin === true
+  const stdout = cmd.name === 'dump' && ctx.values.output == null
+  if (stdin && ctx.stdin == null) throw new UsageError('--stdin: this process has no standard input to read')
+  if (stdout && ctx.stdout == null) throw new UsageError('dump: no standard output here; give --output FILE')
   const client = await daemonFor(home)
   const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
   const argv = [cmd.name, '--home', home]
@@ -30,10 +33,17 @@ export async function forwardToDaemon (cmd: Pick<Command, 'name' | 'absoluteArgs
   }
   // paths are the CLI's, relative to its working directory: the daemon gets them absolute
   argv.push('--', ...(cmd.absoluteArgs?.(ctx.args, ctx.values) ?? ctx.args))
-  const { code } = await client.call<{ code: number }>('/cli', { argv, passphrase }, {
+  const pipe = stdin || stdout ? randomBytes(16).toString('hex') : undefined
+  const piped = pipe == null
+    ? Promise.resolve()
+    : stdin ? client.pipeIn(pipe, ctx.stdin!, ctx.signal) : client.pipeOut(pipe, ctx.stdout!, ctx.signal)
+  // a pipe that fails is told by the command's own error (it waits for its end, then gives up)
+  piped.catch(() => {})
+  const { code } = await client.call<{ code: number }>('/cli', { argv, passphrase, ...(pipe != null ? { pipe, stdin, stdout } : {}) }, {
     signal: ctx.signal,
     onEvent: (e: { out?: string, err?: string }) => { if (e.out != null) ctx.out(e.out); else if (e.err != null) ctx.err(e.err) }
   })
+  await piped.catch(() => {})
   return code
 }
 

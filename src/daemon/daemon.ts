@@ -17,6 +17,8 @@ import { TrustList, type TrustEntry } from '../node/trust-list.js'
 import { DeviceService, MAX_BUNDLE_HOSTS, type DeviceBundle } from '../device/index.js'
 import { FLEET_ACTIONS, FleetService, type FleetAction } from '../fleet/index.js'
 import { FleetNode } from './fleet-node.js'
+import { CliPipes } from './cli-pipes.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { loadNodeRecordKey } from '../repository/node-record-key.js'
 import { checkAbort } from '../util/check-abort.js'
 import { gateOf } from '../node/libp2p-node.js'
@@ -106,6 +108,9 @@ export interface CommandIo {
   pause?: (signal?: AbortSignal) => Promise<void>
   /** Writes a session report to the daemon's session log (a forwarded restore's). */
   logSession?: (report: SessionReport) => Promise<void>
+  /** The CLI's standard input and output, carried over the API (backup --stdin, dump). */
+  stdin?: AsyncIterable<Uint8Array>
+  stdout?: NodeJS.WritableStream
 }
 
 /** What the dashboard reads of the register. */
@@ -128,6 +133,7 @@ export class Daemon {
   private shards?: ShardService
   pairing?: PairingService
   devices?: DeviceService
+  private readonly pipes = new CliPipes()
   fleet?: FleetService
   /** set when this node is a second device of an owner (holdfast device join): the owner and the role */
   private ownerOf?: { owner: string, role: 'read' }
@@ -902,6 +908,8 @@ export class Daemon {
         put: async (owner, name, data) => { await host.put(owner, 'shard', name, data, { signal }) }
       }, { signal })
     })
+    api.rawRoute('/pipe/stdin', this.pipes.route('stdin'))
+    api.rawRoute('/pipe/stdout', this.pipes.route('stdout'))
     api.route('/cli', async ({ body, signal, emit }) => {
       if (!Array.isArray(body.argv) || !body.argv.every((a: unknown) => typeof a === 'string')) throw new UsageError('argv must be a list of strings')
       if (this.init.runCommand == null) throw new UsageError('this daemon runs no commands')
@@ -914,8 +922,12 @@ export class Daemon {
       const restore = body.argv[0] === 'restore'
       if (restore) this.restores++
       const started = Date.now()
+      // the CLI's standard input or output, when the command reads or writes it (cli-pipes.ts)
+      const pipe = typeof body.pipe === 'string' ? body.pipe : undefined
+      const stdin = pipe != null && body.stdin === true ? await this.pipes.take('stdin', pipe, signal) : undefined
+      const stdout = pipe != null && body.stdout === true ? await this.pipes.take('stdout', pipe, signal) : undefined
       try {
-        const code = await this.runForwarded(body.argv, body.passphrase, emit, signal)
+        const code = await this.runForwarded(body.argv, body.passphrase, emit, signal, { stdin: stdin?.stream as IncomingMessage | undefined, stdout: stdout?.stream as ServerResponse | undefined })
         // the command's name only: its arguments may name private paths
         this.log.add(code === 0 ? 'info' : 'warning', `command ${String(body.argv[0] ?? '')} ended with exit code ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
         return { code }
@@ -923,6 +935,8 @@ export class Daemon {
         this.log.add('error', `command ${String(body.argv[0] ?? '')} failed: ${(err as Error).message}`)
         throw err
       } finally {
+        stdin?.done()
+        stdout?.done()
         this.commands--
         this.invalidateRegister() // a command may have changed the packs or their places
         if (restore) this.restores--
@@ -930,13 +944,14 @@ export class Daemon {
     }, { stream: true })
   }
 
-  private async runForwarded (argv: string[], passphrase: unknown, emit: (e: unknown) => void, signal: AbortSignal): Promise<number> {
+  private async runForwarded (argv: string[], passphrase: unknown, emit: (e: unknown) => void, signal: AbortSignal, io: { stdin?: AsyncIterable<Uint8Array>, stdout?: NodeJS.WritableStream } = {}): Promise<number> {
     // the peers' stores for a repository on peers; a repository on directory stores opens its own (an admin's audit here)
     const onPeers = (await readHomeConfig(this.init.home).catch(() => undefined))?.peers === true
     return await this.init.runCommand!(argv, {
       out: line => emit({ out: line }),
       err: line => emit({ err: line }),
       signal,
+      ...io,
       passphrase: typeof passphrase === 'string' ? passphrase : undefined,
       openStores: onPeers ? async () => this.peerStores() : undefined,
       unlock: this.unlocks.unlock,

@@ -209,7 +209,11 @@ export class Repository {
     let repo: Repository | undefined
     try {
       const wait = Math.max(0, (options.lock?.wait ?? 0) - (Date.now() - started))
-      const register = await openRegister(home, { readOnly: options.readOnly, holdsLock: releaseLock != null, wait, signal: options.signal })
+      // a second device reads a repository its owner writes: its register is built from the records at each
+      // opening (the owner's new snapshots, prunes and repairs are seen at once)
+      const register = homeConfig.owner != null
+        ? await EphemeralRegister.create(home)
+        : await openRegister(home, { readOnly: options.readOnly, holdsLock: releaseLock != null, wait, signal: options.signal })
       repo = new Repository(home, homeConfig, config, keys, stores, codec, register)
       repo.releaseLock = releaseLock
       repo.packIo.placementPolicy = options.placement

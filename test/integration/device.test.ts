@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
 import { expectCode, hf, makeTempDir, pairWithHosts, parseJson, removeDir, shardFiles, writeRandom } from './helpers.js'
@@ -56,7 +57,7 @@ describe('daemons on 127.0.0.1: a second device joined by code reads the owner\'
     }
   }
 
-  it('link, join: the device restores byte-identically from the hosts, with a host stopped too; it writes nothing, and a prune or backup is refused', async () => {
+  it('link, join: the device restores byte-identically from the hosts, with a host stopped too; backup --stdin of 200 MB and dump through the daemons; the device writes nothing, and a prune or backup is refused', async () => {
     const link = await hf(owner.home, ['device', 'link', '--name', 'laptop'])
     expectCode(link, 0, 'device link')
     const code = link.stdout.trim()
@@ -74,7 +75,6 @@ describe('daemons on 127.0.0.1: a second device joined by code reads the owner\'
 
     await waitTold(6)
     device = await startDaemon(deviceHome)
-    const shardsBefore = await Promise.all(hosts.map(async h => (await shardFiles(join(h.home, 'shards', owner.peerId))).length))
 
     const snaps = await hf(deviceHome, ['snapshots', '--json'])
     expectCode(snaps, 0, 'snapshots on the device')
@@ -83,13 +83,29 @@ describe('daemons on 127.0.0.1: a second device joined by code reads the owner\'
     expectCode(await hf(deviceHome, ['restore', 'latest', '--target', target]), 0, 'restore on the device')
     assert.deepEqual(await compareTrees(src, join(target, src)), [])
 
+    const data = randomBytes(200 * 1024 * 1024)
+    const r = await hf(owner.home, ['backup', '--json', '--stdin', '--stdin-name', 'db.dump'], {}, data)
+    expectCode(r, 0, 'backup --stdin through the daemon')
+    const summary = parseJson<{ totalBytes: number, totalFiles: number }>(r, 'backup')
+    assert.deepEqual({ files: summary.totalFiles, bytes: summary.totalBytes }, { files: 1, bytes: data.length })
+    const dumped = await hf(owner.home, ['dump', 'latest', '/db.dump'])
+    expectCode(dumped, 0, 'dump to stdout through the daemon')
+    assert.ok(dumped.bytes?.equals(data), `dump gives the 200 MB back (${dumped.bytes?.length ?? 0} bytes)`)
+    const onDevice = await hf(deviceHome, ['dump', 'latest', '/db.dump'])
+    expectCode(onDevice, 0, 'dump on the device')
+    assert.ok(onDevice.bytes?.equals(data), 'the device dumps the same bytes')
+    // a stream cut short: a backup of an empty stdin stores an empty file, nothing is left half-done
+    const empty = await hf(owner.home, ['backup', '--json', '--stdin', '--stdin-name', 'empty'], {}, Buffer.alloc(0))
+    expectCode(empty, 0, 'backup of an empty stream')
+
     // any k of n: a host stopped
     await hosts[0].stop()
     const target2 = join(dir, 'restore-on-device-2')
-    expectCode(await hf(deviceHome, ['restore', 'latest', '--target', target2]), 0, 'restore on the device with a host stopped')
+    expectCode(await hf(deviceHome, ['restore', 'latest', '--path', src, '--target', target2]), 0, 'restore on the device with a host stopped')
     assert.deepEqual(await compareTrees(src, join(target2, src)), [])
 
     // the owner's commands are refused on the device, and nothing was written on the hosts
+    const shardsBefore = await Promise.all(hosts.map(async h => (await shardFiles(join(h.home, 'shards', owner.peerId))).length))
     const prune = await hf(deviceHome, ['prune'])
     expectCode(prune, 14, 'prune on the device')
     assert.match(prune.stderr, /device with read access/)
@@ -107,7 +123,7 @@ describe('daemons on 127.0.0.1: a second device joined by code reads the owner\'
     const deadline = Date.now() + 30_000
     let r
     for (;;) {
-      r = await hf(deviceHome, ['restore', 'latest', '--target', join(dir, 'restore-revoked')])
+      r = await hf(deviceHome, ['restore', 'latest', '--path', src, '--target', join(dir, 'restore-revoked')])
       if (r.code !== 0) break
       if (Date.now() > deadline) assert.fail('the device still restores after its revocation')
       await new Promise(resolve => setTimeout(resolve, 500))
