@@ -17,6 +17,9 @@ import { TrustList, type TrustEntry } from '../node/trust-list.js'
 import { DeviceService, MAX_BUNDLE_HOSTS, type DeviceBundle } from '../device/index.js'
 import { FLEET_ACTIONS, FleetService, type FleetAction } from '../fleet/index.js'
 import { FleetNode } from './fleet-node.js'
+import { addHomeKey, changeHomePassphrase, listKeys, removeHomeKey, rotateHomeKeys, type KeyChange } from '../repository/home-keys.js'
+import type { KeyView } from '../web/key-routes.js'
+import type { DeviceRow } from '../web/key-schemas.js'
 import { CliPipes } from './cli-pipes.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { loadNodeRecordKey } from '../repository/node-record-key.js'
@@ -271,7 +274,7 @@ export class Daemon {
         restores: this.restoreJobs
       })
       if (config.gui.enabled) {
-        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser, backup: this.backupControl, settings: this.settingsView(profile.name), peerActions: this.peerActionsView(), fleet: { members: async signal => await this.fleet!.members(signal), sessions: async (peer, limit, signal) => await this.fleet!.sessions(peer, limit, signal), run: async (peer, action, set, signal) => await this.fleet!.run(peer, action, set, signal) } }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
+        const web = new WebServer({ listen: config.gui.listen, apiKey: await readApiToken(home), routes: webRoutes({ daemon: this.view(profile), access: { state: async () => await this.access.state(), unlock: async p => await this.access.unlockWith(p), lock: () => { this.access.lock(); void this.browser?.close() } }, snapshots: this.browser, backup: this.backupControl, settings: this.settingsView(profile.name), peerActions: this.peerActionsView(), fleet: { members: async signal => await this.fleet!.members(signal), sessions: async (peer, limit, signal) => await this.fleet!.sessions(peer, limit, signal), run: async (peer, action, set, signal) => await this.fleet!.run(peer, action, set, signal) }, keys: this.keyView() }), mounts: this.webMounts(), metrics: this.metrics, ...await guiSecurity(home, config.gui) })
         try {
           await web.start()
           this.web = web
@@ -472,6 +475,40 @@ export class Daemon {
       site: e.site,
       ...(device != null ? { as: device.owner } : {})
     })), this.limiter, this.slots).map(store => device != null ? new ReadOnlyStore(store, `this node is a device with ${device.role} access to its owner's repository`) : store)
+  }
+
+  /** A one-time code for a second device of this node's owner (device link). */
+  private async linkDevice (name: string | undefined, expirySeconds: number | undefined): Promise<{ code: string }> {
+    const homeConfig = await readHomeConfig(this.init.home).catch(() => undefined)
+    if (homeConfig?.peers !== true || homeConfig.owner != null) throw new RoleError('a device links to the node that backs up to its peers (its own repository), not to a device or a node without one')
+    const code = await this.pairing!.createInvite({ quota: 0, device: 'read', name, expirySeconds: expirySeconds ?? this.config?.inviteExpirySeconds })
+    return { code }
+  }
+
+  /** This node's devices, revoked ones too. */
+  private deviceRows (): DeviceRow[] {
+    const self = this.peerId
+    return this.trust!.list({ includeRevoked: true }).filter(e => e.deviceOf === self)
+      .map(e => ({ peerId: e.peerId, name: e.name, role: e.role ?? 'read', addedAt: e.addedAt, online: e.revoked !== true && this.presence?.isOnline(e.peerId) === true, revoked: e.revoked === true, hostsTold: this.devices!.hostsTold(e.peerId) }))
+  }
+
+  /** The dashboard's keys and devices (key-routes.ts). */
+  private keyView (): KeyView {
+    const home = this.init.home
+    const changed = (c: KeyChange): KeyChange => { this.log.add('info', `the repository's keys changed (generation ${c.generation})`); return c }
+    return {
+      list: async () => await listKeys(home),
+      add: async (passphrase, newPassphrase, label) => changed(await addHomeKey(home, passphrase, newPassphrase, { label })),
+      remove: async (passphrase, id) => changed(await removeHomeKey(home, passphrase, id)),
+      passwd: async (passphrase, newPassphrase) => changed(await changeHomePassphrase(home, passphrase, newPassphrase)),
+      rotate: async passphrase => changed(await rotateHomeKeys(home, passphrase)),
+      devices: async () => this.deviceRows(),
+      link: async (name, expirySeconds) => await this.linkDevice(name, expirySeconds),
+      revokeDevice: async peerId => {
+        const e = await this.devices!.revoke(peerId)
+        return this.deviceRows().find(d => d.peerId === e.peerId)!
+      }
+    }
   }
 
   /** What this node shows the admins it granted the role, and how it runs what they start (fleet-node.ts). */
@@ -853,13 +890,10 @@ export class Daemon {
       return entry
     })
     api.route('/devices/link', async ({ body }) => {
-      const homeConfig = await readHomeConfig(this.init.home).catch(() => undefined)
-      if (homeConfig?.peers !== true || homeConfig.owner != null) throw new RoleError('a device links to the node that backs up to its peers (its own repository), not to a device or a node without one')
-      const code = await this.pairing!.createInvite({ quota: 0, device: 'read', name: optString(body.name, 'name'), expirySeconds: optNumber(body.expirySeconds, 'expirySeconds') ?? this.config?.inviteExpirySeconds })
-      return { code }
+      return await this.linkDevice(optString(body.name, 'name'), optNumber(body.expirySeconds, 'expirySeconds'))
     })
     api.route('/devices/list', async () => {
-      return this.devices!.devices().map(e => ({ peerId: e.peerId, name: e.name, role: e.role ?? 'read', addedAt: e.addedAt, online: this.presence?.isOnline(e.peerId) === true, lastSeen: e.lastSeen ?? null, hostsTold: this.devices!.hostsTold(e.peerId) }))
+      return this.deviceRows()
     })
     api.route('/devices/revoke', async ({ body }) => {
       if (typeof body.device !== 'string' || body.device === '') throw new UsageError('which device? (a peer ID or name)')

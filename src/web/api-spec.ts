@@ -7,6 +7,7 @@ import { BACKUP_SPEC } from './backup-spec.js'
 import { SETTINGS_SPEC } from './settings-spec.js'
 import { PEER_ACTION_SPEC } from './peer-action-spec.js'
 import { FLEET_SPEC } from './fleet-spec.js'
+import { KEY_SPEC } from './key-spec.js'
 
 /** What the OpenAPI document says of one route. */
 export interface ApiOperation {
@@ -43,7 +44,8 @@ export const API_SPEC: ApiOperation[] = [
   ...BACKUP_SPEC,
   ...SETTINGS_SPEC,
   ...PEER_ACTION_SPEC,
-  ...FLEET_SPEC
+  ...FLEET_SPEC,
+  ...KEY_SPEC
 ]
 
 /** The OpenAPI 3.1 document of the routes (built into dist/web/openapi.json, served at /api/v1/openapi.json). */

@@ -6,6 +6,7 @@ import { backupRoutes, type BackupView } from './backup-routes.js'
 import { settingsRoutes, type SettingsView } from './settings-routes.js'
 import { peerActionRoutes, type PeerActionView } from './peer-routes.js'
 import { fleetRoutes, type FleetView } from './fleet-routes.js'
+import { keyRoutes, type KeyView } from './key-routes.js'
 
 /** What each part of the REST API reads from and asks of the daemon. */
 export interface WebViews {
@@ -16,6 +17,7 @@ export interface WebViews {
   settings: SettingsView
   peerActions: PeerActionView
   fleet: FleetView
+  keys: KeyView
 }
 
 /** Every route of the REST API (each part's routes in its own file; api-spec.ts documents them all). */
@@ -27,6 +29,7 @@ export function webRoutes (views: WebViews, now: () => number = Date.now): ApiRo
     ...backupRoutes(views.backup),
     ...settingsRoutes(views.settings),
     ...peerActionRoutes(views.peerActions),
-    ...fleetRoutes(views.fleet)
+    ...fleetRoutes(views.fleet),
+    ...keyRoutes(views.keys)
   ]
 }

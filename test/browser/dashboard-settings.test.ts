@@ -12,7 +12,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
-import { expectCode, hf, makeTempDir, removeDir } from '../integration/helpers.js'
+import { expectCode, hf, makeTempDir, PASSPHRASE, removeDir } from '../integration/helpers.js'
 
 /** The system's Chromium (as dashboard.test.ts finds it; importing that file would run its tests too). */
 function chromiumPath (): string {
@@ -147,6 +147,43 @@ describe('dashboard: settings and pairing in a browser (integration)', function 
     await pageA.getByRole('button', { name: 'Send test' }).click()
     assert.match(await pageA.getByTestId('notification-test').innerText(), /Test failed: no notification channel is configured/)
     await shot(pageA, 'settings')
+  })
+
+  it('Settings, keys and devices: a key added opens the repository, is listed, and is removed with the other passphrase; a device link gives a code', async function () {
+    await pageA.goto(`${baseA}/#/settings`)
+    const keys = pageA.getByTestId('keys')
+    await keys.getByTestId('key-list').waitFor()
+    assert.deepEqual(await keys.locator('tbody tr').evaluateAll(rows => rows.map(r => r.getAttribute('data-label'))), ['initial'])
+    await keys.getByRole('button', { name: 'Add a key' }).click()
+    const add = keys.getByTestId('key-add')
+    await add.getByLabel('Label').fill('laptop')
+    await add.getByLabel('Your passphrase').fill('not the passphrase')
+    await add.getByLabel('New passphrase', { exact: true }).fill('the laptop passphrase')
+    await add.getByLabel('New passphrase again').fill('the laptop passphrase')
+    await add.getByRole('button', { name: 'Add a key' }).click()
+    await add.getByRole('alert').filter({ hasText: 'wrong passphrase' }).waitFor()
+    await add.getByLabel('Your passphrase').fill(PASSPHRASE)
+    await add.getByRole('button', { name: 'Add a key' }).click()
+    await add.getByTestId('key-add-done').waitFor()
+    await keys.locator('tbody tr[data-label="laptop"]').waitFor()
+    // the new passphrase opens the repository: the CLI lists the snapshots with it
+    expectCode(await hf(ay.home, ['snapshots'], { HOLDFAST_PASSPHRASE: 'the laptop passphrase' }), 0, 'snapshots with the added key')
+    expectCode(await hf(ay.home, ['snapshots'], { HOLDFAST_PASSPHRASE: 'no key of it' }), 12, 'snapshots with no key')
+    await keys.getByRole('button', { name: 'Remove key laptop' }).click()
+    await keys.getByLabel('Another key\'s passphrase, to remove "laptop"').fill(PASSPHRASE)
+    await keys.getByRole('button', { name: 'Remove key laptop' }).click()
+    for (let i = 0; await pageA.locator('[data-testid="key-list"] tbody tr').count() !== 1; i++) {
+      if (i > 100) assert.fail('the list did not change')
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    const keyFile = JSON.parse(await readFile(join(ay.home, 'key.json'), 'utf8')) as { keys: Array<{ label: string }> }
+    assert.deepEqual(keyFile.keys.map(k => k.label), ['initial'])
+
+    const devices = pageA.getByTestId('devices')
+    await devices.getByLabel('Device name (optional)').fill('laptop')
+    await devices.getByRole('button', { name: 'Link a device' }).click()
+    assert.match(await devices.getByTestId('device-code').inputValue(), /^hf1-/)
+    await shot(pageA, 'settings-keys')
   })
 
   it('on a phone\'s screen the Settings and Peers pages do not scroll sideways', async function () {

@@ -4,6 +4,7 @@ import { bytes } from './format.js'
 import { Problem } from './problem.js'
 import { settingsApi, type Settings, type SettingsPatch } from './settings-api.js'
 import { useResource } from './use-resource.js'
+import { KeysPanel } from './keys-panel.js'
 
 /**
  * The Settings page: the node.json sections the daemon applies without a restart (retention, bandwidth,
@@ -27,6 +28,7 @@ export function SettingsPage () {
       <NotificationsForm s={s} onSaved={reload} />
       <VaultForm s={s} onSaved={reload} />
       <MaintenanceForm s={s} onSaved={reload} />
+      <KeysPanel />
     </section>
   )
 }
