@@ -14,9 +14,9 @@ import { homeOf, printJson } from './context.js'
  */
 export const deviceCommand: Command = {
   name: 'device',
-  usage: 'holdfast device link [--name N] [--expires SECONDS] | join CODE --home DIR [--name N] [--site S] [--listen MULTIADDR] | list [--json] | revoke DEVICE',
+  usage: 'holdfast device link [--name N] [--role read|write] [--expires SECONDS] | join CODE --home DIR [--name N] [--site S] [--listen MULTIADDR] | list [--json] | revoke DEVICE',
   summary: 'a second device of yours: link prints a one-time code here; join on the other machine gives it read access to this repository (list, browse, restore from the same peers)',
-  options: { name: { type: 'string' }, site: { type: 'string' }, expires: { type: 'string' }, listen: { type: 'string', multiple: true } },
+  options: { name: { type: 'string' }, site: { type: 'string' }, role: { type: 'string' }, expires: { type: 'string' }, listen: { type: 'string', multiple: true } },
   minArgs: 1,
   maxArgs: 2,
   async run (ctx) {
@@ -29,7 +29,9 @@ export const deviceCommand: Command = {
       if (arg != null) throw new UsageError('device link takes no argument')
       const expires = ctx.values.expires != null ? Number(ctx.values.expires) : undefined
       if (expires != null && !(Number.isInteger(expires) && expires > 0)) throw new UsageError('--expires must be a whole number of seconds')
-      const { code } = await call<{ code: string }>('/devices/link', { name: ctx.values.name, expirySeconds: expires })
+      const role = (ctx.values.role as string | undefined) ?? 'read'
+      if (role !== 'read' && role !== 'write') throw new UsageError('--role must be read (list, browse, restore) or write (back up, prune, repair too)')
+      const { code } = await call<{ code: string }>('/devices/link', { name: ctx.values.name, expirySeconds: expires, role })
       if (ctx.json) printJson(ctx, { code })
       else {
         ctx.out(code)

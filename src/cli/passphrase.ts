@@ -10,11 +10,7 @@ import { parseSize } from '../util/format.js'
 export async function getPassphrase (opts: { file?: string, confirm?: boolean, env?: NodeJS.ProcessEnv }): Promise<string> {
   const env = opts.env ?? process.env
   if (env.HOLDFAST_PASSPHRASE != null && env.HOLDFAST_PASSPHRASE !== '') return env.HOLDFAST_PASSPHRASE
-  if (opts.file != null) {
-    const text = (await readFile(opts.file, 'utf8')).replace(/\r?\n$/, '')
-    if (text === '') throw new UsageError(`passphrase file ${opts.file} is empty`)
-    return text
-  }
+  if (opts.file != null) return await readPassphraseFile(opts.file)
   if (process.stdin.isTTY !== true) throw new UsageError('no passphrase: set HOLDFAST_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal')
   const first = await prompt('Passphrase: ')
   if (opts.confirm === true) {
@@ -32,11 +28,7 @@ export async function getPassphrase (opts: { file?: string, confirm?: boolean, e
 export async function getNewPassphrase (opts: { file?: string, env?: NodeJS.ProcessEnv }): Promise<string> {
   const env = opts.env ?? process.env
   if (env.HOLDFAST_NEW_PASSPHRASE != null && env.HOLDFAST_NEW_PASSPHRASE !== '') return env.HOLDFAST_NEW_PASSPHRASE
-  if (opts.file != null) {
-    const text = (await readFile(opts.file, 'utf8')).replace(/\r?\n$/, '')
-    if (text === '') throw new UsageError(`passphrase file ${opts.file} is empty`)
-    return text
-  }
+  if (opts.file != null) return await readPassphraseFile(opts.file)
   if (process.stdin.isTTY !== true) throw new UsageError('no new passphrase: set HOLDFAST_NEW_PASSPHRASE, pass --new-passphrase-file FILE, or run on a terminal')
   const first = await prompt('New passphrase: ')
   if (await prompt('New passphrase again: ') !== first) throw new UsageError('the passphrases do not match')
@@ -53,6 +45,13 @@ export function kdfMemoryOption (ctx: { values: Record<string, unknown> }): numb
     newKdfParams(memory)
     return memory
   } catch (err) { throw new UsageError(`--kdf-memory: ${(err as Error).message}`) }
+}
+
+/** A passphrase file's first line (its line end dropped); an empty one is refused. */
+async function readPassphraseFile (file: string): Promise<string> {
+  const text = (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+  if (text === '') throw new UsageError(`passphrase file ${file} is empty`)
+  return text
 }
 
 /** Asks on the terminal (stderr) and reads one line from it without echo. */

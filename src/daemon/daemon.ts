@@ -13,7 +13,7 @@ import { createHoldfastNode, type HoldfastLibp2p } from '../node/libp2p-node.js'
 import { PairingService } from '../node/pairing.js'
 import { Presence } from '../node/presence.js'
 import { readProfile } from '../node/profile.js'
-import { TrustList, type TrustEntry } from '../node/trust-list.js'
+import { TrustList, type DeviceRole, type TrustEntry } from '../node/trust-list.js'
 import { DeviceService, MAX_BUNDLE_HOSTS, type DeviceBundle } from '../device/index.js'
 import { FLEET_ACTIONS, FleetService, type FleetAction } from '../fleet/index.js'
 import { FleetNode } from './fleet-node.js'
@@ -139,7 +139,7 @@ export class Daemon {
   private readonly pipes = new CliPipes()
   fleet?: FleetService
   /** set when this node is a second device of an owner (holdfast device join): the owner and the role */
-  private ownerOf?: { owner: string, role: 'read' }
+  private ownerOf?: { owner: string, role: 'read' | 'write' }
   presence?: Presence
   private api?: ApiServer
   private web?: WebServer
@@ -387,7 +387,7 @@ export class Daemon {
   private async startMaintenance (config: NodeConfig): Promise<void> {
     const home = this.init.home
     if ((await readHomeConfig(home).catch(() => undefined))?.peers !== true) return
-    // a device reads its owner's repository: audits and repairs are the owner's
+    // a device's scheduled audits and repairs would repeat its owner's: it runs them only when told (write role)
     if (this.ownerOf != null) return
     this.maintenance = new MaintenanceScheduler({
       home,
@@ -474,14 +474,14 @@ export class Daemon {
       label: e.name,
       site: e.site,
       ...(device != null ? { as: device.owner } : {})
-    })), this.limiter, this.slots).map(store => device != null ? new ReadOnlyStore(store, `this node is a device with ${device.role} access to its owner's repository`) : store)
+    })), this.limiter, this.slots).map(store => device?.role === 'read' ? new ReadOnlyStore(store, 'this node is a device with read access to its owner\'s repository') : store)
   }
 
   /** A one-time code for a second device of this node's owner (device link). */
-  private async linkDevice (name: string | undefined, expirySeconds: number | undefined): Promise<{ code: string }> {
+  private async linkDevice (name: string | undefined, expirySeconds: number | undefined, role: DeviceRole = 'read'): Promise<{ code: string }> {
     const homeConfig = await readHomeConfig(this.init.home).catch(() => undefined)
     if (homeConfig?.peers !== true || homeConfig.owner != null) throw new RoleError('a device links to the node that backs up to its peers (its own repository), not to a device or a node without one')
-    const code = await this.pairing!.createInvite({ quota: 0, device: 'read', name, expirySeconds: expirySeconds ?? this.config?.inviteExpirySeconds })
+    const code = await this.pairing!.createInvite({ quota: 0, device: role, name, expirySeconds: expirySeconds ?? this.config?.inviteExpirySeconds })
     return { code }
   }
 
@@ -890,7 +890,9 @@ export class Daemon {
       return entry
     })
     api.route('/devices/link', async ({ body }) => {
-      return await this.linkDevice(optString(body.name, 'name'), optNumber(body.expirySeconds, 'expirySeconds'))
+      const role = body.role ?? 'read'
+      if (role !== 'read' && role !== 'write') throw new UsageError('a device\'s role: read or write')
+      return await this.linkDevice(optString(body.name, 'name'), optNumber(body.expirySeconds, 'expirySeconds'), role)
     })
     api.route('/devices/list', async () => {
       return this.deviceRows()
@@ -947,7 +949,7 @@ export class Daemon {
     api.route('/cli', async ({ body, signal, emit }) => {
       if (!Array.isArray(body.argv) || !body.argv.every((a: unknown) => typeof a === 'string')) throw new UsageError('argv must be a list of strings')
       if (this.init.runCommand == null) throw new UsageError('this daemon runs no commands')
-      if (this.ownerOf != null && this.init.readsOnly?.(String(body.argv[0])) !== true) {
+      if (this.ownerOf?.role === 'read' && this.init.readsOnly?.(String(body.argv[0])) !== true) {
         throw new RoleError(`this node is a device with ${this.ownerOf.role} access to its owner's repository: it lists, browses and restores; ${String(body.argv[0])} is the owner's to run`)
       }
       // a maintenance round under way finishes first (rounds are short); none starts while commands run

@@ -1,7 +1,7 @@
 import type { AbortOptions } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import { ProtocolError } from '../errors.js'
-import { decodeCbor, encodeCbor } from '../node/cbor.js'
+import { readCborMessage, writeCborMessage } from '../node/cbor.js'
 import { DEVICE_ROLES, type DeviceRole } from '../node/trust-list.js'
 
 /**
@@ -95,12 +95,7 @@ export function parseDeviceAnswer (v: unknown): DeviceAnswer {
 }
 
 export async function writeDeviceMessage (lp: LengthPrefixedStream, message: DeviceRequest | DeviceAnswer, options: AbortOptions): Promise<void> {
-  const bytes = encodeCbor(message)
-  if (bytes.length > MAX_DEVICE_MESSAGE) throw new ProtocolError(`device protocol: a message of ${bytes.length} bytes is over the bound`)
-  await lp.write(bytes, options)
+  await writeCborMessage(lp, message, MAX_DEVICE_MESSAGE, 'device protocol', options)
 }
 
-export async function readDeviceMessage (lp: LengthPrefixedStream, options: AbortOptions): Promise<unknown> {
-  const data = await lp.read(options)
-  return decodeCbor(data.subarray())
-}
+export const readDeviceMessage = readCborMessage

@@ -80,12 +80,12 @@ export class DeviceService {
 
   /**
    * Host side, for the shard service: may `asker` run `op` on `owner`'s objects? Only a device that owner
-   * named, only reads. Throws PeerNotTrustedError or RoleError otherwise.
+   * named: reads with the read role, anything with the write role. Throws PeerNotTrustedError or RoleError otherwise.
    */
   authorize (asker: string, owner: string, op: RequestOp): void {
     const e = this.init.trust.get(asker)
     if (e == null || e.revoked === true || e.deviceOf !== owner || !this.init.trust.isTrusted(owner)) throw new PeerNotTrustedError(`peer ${asker} is no device of ${owner} on this host`)
-    if (!READ_OPS.has(op)) throw new RoleError(`a device with read access may not ${op} its owner's objects`)
+    if (e.role !== 'write' && !READ_OPS.has(op)) throw new RoleError(`a device with read access may not ${op} its owner's objects`)
   }
 
   /** Device side: what the owner gives its device to read the repository. */

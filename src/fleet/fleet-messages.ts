@@ -1,7 +1,7 @@
 import type { AbortOptions } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import { ProtocolError } from '../errors.js'
-import { decodeCbor, encodeCbor } from '../node/cbor.js'
+import { readCborMessage, writeCborMessage } from '../node/cbor.js'
 
 /**
  * The messages of /holdfast/fleet/1.0.0, each a length-prefixed CBOR map of at most MAX_FLEET_MESSAGE
@@ -61,11 +61,7 @@ export function parseFleetAnswer (v: unknown): FleetAnswer {
 }
 
 export async function writeFleetMessage (lp: LengthPrefixedStream, message: FleetRequest | FleetAnswer, options: AbortOptions): Promise<void> {
-  const bytes = encodeCbor(message)
-  if (bytes.length > MAX_FLEET_MESSAGE) throw new ProtocolError(`fleet protocol: a message of ${bytes.length} bytes is over the bound`)
-  await lp.write(bytes, options)
+  await writeCborMessage(lp, message, MAX_FLEET_MESSAGE, 'fleet protocol', options)
 }
 
-export async function readFleetMessage (lp: LengthPrefixedStream, options: AbortOptions): Promise<unknown> {
-  return decodeCbor((await lp.read(options)).subarray())
-}
+export const readFleetMessage = readCborMessage

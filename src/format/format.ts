@@ -194,5 +194,5 @@ export interface HomeConfig {
    * the hosts keep the objects this node reads, and what it may do with them.
    */
   owner?: string
-  role?: 'read'
+  role?: 'read' | 'write'
 }

@@ -21,7 +21,7 @@ export interface PendingInvite {
   /** What this node will call the peer that accepts (default: the name it announces). */
   name?: string
   /** An invite for a second device of this node's owner (holdfast device link), with its role. */
-  device?: 'read'
+  device?: 'read' | 'write'
   createdAt: string
   usedAt?: string
   usedBy?: string
@@ -121,5 +121,5 @@ function isInvite (v: unknown): v is PendingInvite {
     typeof i.createdAt === 'string' &&
     (i.usedAt === undefined || typeof i.usedAt === 'string') &&
     (i.usedBy === undefined || typeof i.usedBy === 'string') &&
-    (i.device === undefined || i.device === 'read')
+    (i.device === undefined || i.device === 'read' || i.device === 'write')
 }

@@ -69,7 +69,7 @@ export interface CreateInviteOptions {
   /** Addresses written into the code (default: this node's current addresses). */
   addrs?: string[]
   /** An invite for a second device of this node's owner, with this role (quota is then 0). */
-  device?: 'read'
+  device?: 'read' | 'write'
 }
 
 export interface AcceptInviteOptions extends AbortOptions {

@@ -44,9 +44,9 @@ export interface TrustEntry {
   admin?: boolean
 }
 
-/** What a device may do with its owner's repository: read it (list, browse, restore). */
-export type DeviceRole = 'read'
-export const DEVICE_ROLES: readonly DeviceRole[] = ['read']
+/** What a device may do with its owner's repository: read it (list, browse, restore), or write it too (back up, prune, repair). */
+export type DeviceRole = 'read' | 'write'
+export const DEVICE_ROLES: readonly DeviceRole[] = ['read', 'write']
 
 export type NewTrustEntry = Pick<TrustEntry, 'peerId' | 'name' | 'site'> & Partial<Pick<TrustEntry, 'quotaGranted' | 'quotaReceived' | 'addresses' | 'deviceOf' | 'role'>>
 

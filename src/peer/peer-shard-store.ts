@@ -37,7 +37,7 @@ export interface PeerShardStoreInit {
   label?: string
   /** The site the peer stands at (its failure domain), for placement. */
   site?: string
-  /** Read another node's objects (`as` of get, has, list): this node is a device of that owner. */
+  /** Reach another node's objects (`as` on every request): this node is a device of that owner. */
   as?: string
 }
 
@@ -76,7 +76,7 @@ export class PeerShardStore implements ShardStore {
 
   get label (): string | undefined { return this.init.label }
 
-  /** The `as` of a read request, for a device reading its owner's objects. */
+  /** The `as` of a request, for a device reaching its owner's objects. */
   private owner (): { as?: string } {
     return this.init.as != null ? { as: this.init.as } : {}
   }
@@ -97,7 +97,7 @@ export class PeerShardStore implements ShardStore {
   async put (kind: ObjectKind, name: string, data: Uint8Array, options: StoreCallOptions = {}): Promise<void> {
     checkObject(kind, name)
     if (data.length > MAX_OBJECT_SIZE) throw new TooLargeError(`an object of ${data.length} bytes exceeds the protocol's limit of ${MAX_OBJECT_SIZE}`)
-    const stored = await this.call({ op: 'put', kind, name, size: data.length }, data.length, options, async (stream, reader, signal) => {
+    const stored = await this.call({ op: 'put', kind, name, size: data.length, ...this.owner() }, data.length, options, async (stream, reader, signal) => {
       const ready = expectOk(parsePutReady(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName)
       if (!ready.send) {
         await stream.close({ signal })
@@ -164,7 +164,7 @@ export class PeerShardStore implements ShardStore {
 
   async delete (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<void> {
     checkObject(kind, name)
-    const freed = await this.call({ op: 'delete', kind, name }, 0, options, async (stream, reader, signal) => {
+    const freed = await this.call({ op: 'delete', kind, name, ...this.owner() }, 0, options, async (stream, reader, signal) => {
       await stream.close({ signal })
       return expectOk(parseDeleteReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).freed
     })
@@ -175,7 +175,7 @@ export class PeerShardStore implements ShardStore {
   async quarantine (kind: ObjectKind, name: string, graceMs: number, options: StoreCallOptions = {}): Promise<void> {
     checkObject(kind, name)
     const graceSeconds = Math.max(0, Math.ceil(graceMs / 1000))
-    const freed = await this.call({ op: 'quarantine', kind, name, graceSeconds }, 0, options, async (stream, reader, signal) => {
+    const freed = await this.call({ op: 'quarantine', kind, name, graceSeconds, ...this.owner() }, 0, options, async (stream, reader, signal) => {
       await stream.close({ signal })
       return expectOk(parseQuarantineReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).freed
     })
@@ -185,7 +185,7 @@ export class PeerShardStore implements ShardStore {
   /** Asks the host to bring the object back from quarantine; false when it has none. */
   async release (kind: ObjectKind, name: string, options: StoreCallOptions = {}): Promise<boolean> {
     checkObject(kind, name)
-    const released = await this.call({ op: 'release', kind, name }, 0, options, async (stream, reader, signal) => {
+    const released = await this.call({ op: 'release', kind, name, ...this.owner() }, 0, options, async (stream, reader, signal) => {
       await stream.close({ signal })
       return expectOk(parseReleaseReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName).released
     })
@@ -196,7 +196,7 @@ export class PeerShardStore implements ShardStore {
 
   /** What the host's scrub found corrupt among our objects (and removed). */
   async damaged (options: StoreCallOptions = {}): Promise<DamagedReport[]> {
-    return await this.call({ op: 'damaged' }, 0, options, async (stream, reader, signal) => {
+    return await this.call({ op: 'damaged', ...this.owner() }, 0, options, async (stream, reader, signal) => {
       await stream.close({ signal })
       const out: DamagedReport[] = []
       for (;;) {
@@ -211,7 +211,7 @@ export class PeerShardStore implements ShardStore {
   async prove (kind: ObjectKind, name: string, request: ProveRequest, options: StoreCallOptions = {}): Promise<ProveAnswer> {
     checkObject(kind, name)
     const { nonce, segmentSize, indices } = request
-    return await this.call({ op: 'prove', kind, name, nonce, segmentSize, indices }, 0, options, async (stream, reader, signal) => {
+    return await this.call({ op: 'prove', kind, name, nonce, segmentSize, indices, ...this.owner() }, 0, options, async (stream, reader, signal) => {
       await stream.close({ signal })
       const reply = expectOk(parseProveReply(await reader.readMessage(MAX_PROOF_FRAME, signal)), this.peerName)
       return { nonce: reply.nonce, proofs: reply.proofs }
@@ -225,7 +225,7 @@ export class PeerShardStore implements ShardStore {
 
   /** What this node keeps on the peer, and the quota the peer grants it. */
   async peerUsage (options: StoreCallOptions = {}): Promise<PeerUsage> {
-    const reply = await this.call({ op: 'usage' }, 0, options, async (stream, reader, signal) => {
+    const reply = await this.call({ op: 'usage', ...this.owner() }, 0, options, async (stream, reader, signal) => {
       await stream.close({ signal })
       return expectOk(parseUsageReply(await reader.readMessage(MAX_CONTROL_FRAME, signal)), this.peerName)
     })

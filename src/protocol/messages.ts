@@ -21,23 +21,24 @@ import { LIST_BATCH_SIZE, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_PATH, MA
  *           (an audit: the segments at `indices` of the object and their Merkle paths, the nonce echoed;
  *           hosts that predate it reset the stream on the unknown op)
  *
- * A read request (get, has, list) may carry `as`, an owner's peer id: a device of that owner (its second
- * machine, which the owner told this host of on /holdfast/device/1.0.0) reads the owner's objects.
+ * Any request may carry `as`, an owner's peer id: a device of that owner (its second machine, which the
+ * owner told this host of on /holdfast/device/1.0.0) reaches the owner's objects: get, has and list with
+ * the read role, every request with the write role.
  *
  * Any reply may instead be an ErrorReply, after which the host ends the stream. Validators take what the CBOR
  * decoder gave (Maps) and return plain objects; an unknown key, a missing key or a wrong type is a
  * ProtocolError. Nothing outside this file needs to look inside a decoded Map.
  */
-export interface PutRequest { op: 'put', kind: ObjectKind, name: string, size: number }
+export interface PutRequest { op: 'put', kind: ObjectKind, name: string, size: number, as?: string }
 export interface GetRequest { op: 'get', kind: ObjectKind, name: string, offset?: number, length?: number, as?: string }
 export interface HasRequest { op: 'has', kind: ObjectKind, name: string, as?: string }
 export interface ListRequest { op: 'list', kind: ObjectKind, as?: string }
-export interface DeleteRequest { op: 'delete', kind: ObjectKind, name: string }
-export interface UsageRequest { op: 'usage' }
-export interface ProveRequest { op: 'prove', kind: ObjectKind, name: string, nonce: Uint8Array, segmentSize: number, indices: number[] }
-export interface DamagedRequest { op: 'damaged' }
-export interface QuarantineRequest { op: 'quarantine', kind: ObjectKind, name: string, graceSeconds: number }
-export interface ReleaseRequest { op: 'release', kind: ObjectKind, name: string }
+export interface DeleteRequest { op: 'delete', kind: ObjectKind, name: string, as?: string }
+export interface UsageRequest { op: 'usage', as?: string }
+export interface ProveRequest { op: 'prove', kind: ObjectKind, name: string, nonce: Uint8Array, segmentSize: number, indices: number[], as?: string }
+export interface DamagedRequest { op: 'damaged', as?: string }
+export interface QuarantineRequest { op: 'quarantine', kind: ObjectKind, name: string, graceSeconds: number, as?: string }
+export interface ReleaseRequest { op: 'release', kind: ObjectKind, name: string, as?: string }
 export type Request = PutRequest | GetRequest | HasRequest | ListRequest | DeleteRequest | UsageRequest | ProveRequest | DamagedRequest | QuarantineRequest | ReleaseRequest
 export type RequestOp = Request['op']
 
@@ -148,16 +149,16 @@ const damagedItems: Check = (value, field) => {
 const wireError: Check = (value, field) => record(value, field, { code: text(64), message: text(MAX_ERROR_MESSAGE) })
 
 const REQUESTS: Record<RequestOp, { required: Record<string, Check>, optional?: Record<string, Check> }> = {
-  put: { required: { op: literal('put'), kind, name, size: count(MAX_OBJECT_SIZE) } },
+  put: { required: { op: literal('put'), kind, name, size: count(MAX_OBJECT_SIZE) }, optional: { as: owner } },
   get: { required: { op: literal('get'), kind, name }, optional: { offset: anyCount, length: anyCount, as: owner } },
   has: { required: { op: literal('has'), kind, name }, optional: { as: owner } },
   list: { required: { op: literal('list'), kind }, optional: { as: owner } },
-  delete: { required: { op: literal('delete'), kind, name } },
-  usage: { required: { op: literal('usage') } },
-  prove: { required: { op: literal('prove'), kind, name, nonce, segmentSize, indices } },
-  damaged: { required: { op: literal('damaged') } },
-  quarantine: { required: { op: literal('quarantine'), kind, name, graceSeconds: anyCount } },
-  release: { required: { op: literal('release'), kind, name } }
+  delete: { required: { op: literal('delete'), kind, name }, optional: { as: owner } },
+  usage: { required: { op: literal('usage') }, optional: { as: owner } },
+  prove: { required: { op: literal('prove'), kind, name, nonce, segmentSize, indices }, optional: { as: owner } },
+  damaged: { required: { op: literal('damaged') }, optional: { as: owner } },
+  quarantine: { required: { op: literal('quarantine'), kind, name, graceSeconds: anyCount }, optional: { as: owner } },
+  release: { required: { op: literal('release'), kind, name }, optional: { as: owner } }
 }
 
 /** Validates a decoded request. An announced size above MAX_OBJECT_SIZE is refused here, before any byte. */

@@ -19,6 +19,8 @@ describe('daemons on 127.0.0.1: a second device joined by code reads the owner\'
   let dir: string
   let owner: RunningDaemon
   let device: RunningDaemon | undefined
+  let writer: RunningDaemon | undefined
+  let hostListen = ''
   const hosts: RunningDaemon[] = []
   let src: string
   let deviceHome: string
@@ -43,7 +45,7 @@ describe('daemons on 127.0.0.1: a second device joined by code reads the owner\'
   })
 
   after(async () => {
-    await Promise.all([owner, device, ...hosts].filter(d => d != null).map(async d => await d!.stop()))
+    await Promise.all([owner, device, writer, ...hosts].filter(d => d != null).map(async d => await d!.stop()))
     await removeDir(dir)
   })
 
@@ -101,6 +103,7 @@ describe('daemons on 127.0.0.1: a second device joined by code reads the owner\'
     expectCode(empty, 0, 'backup of an empty stream')
 
     // any k of n: a host stopped
+    hostListen = hosts[0].addresses[0].replace(/\/p2p\/.*$/, '')
     await hosts[0].stop()
     const target2 = join(dir, 'restore-on-device-2')
     expectCode(await hf(deviceHome, ['restore', 'latest', '--path', src, '--target', target2]), 0, 'restore on the device with a host stopped')
@@ -116,6 +119,31 @@ describe('daemons on 127.0.0.1: a second device joined by code reads the owner\'
     const shardsAfter = await Promise.all(hosts.slice(1).map(async h => (await shardFiles(join(h.home, 'shards', owner.peerId))).length))
     assert.deepEqual(shardsAfter, shardsBefore.slice(1))
     for (const h of hosts.slice(1)) assert.deepEqual(await readdir(join(h.home, 'shards', device.peerId)).catch(() => []), [], 'nothing of the device\'s own on the hosts')
+  })
+
+  it('a device given the write role backs up into the owner\'s repository from its own daemon; its snapshot restores byte-identical on the owner after a rebuild from the stores', async () => {
+    // host1 is back for the 4+2 spread (the test before stopped it)
+    hosts[0] = await startDaemon(hosts[0].home, {}, { listen: [hostListen] })
+    const link = await hf(owner.home, ['device', 'link', '--name', 'desktop', '--role', 'write'])
+    expectCode(link, 0, 'device link --role write')
+    const desktopHome = join(dir, 'desktop')
+    expectCode(await hf(desktopHome, ['device', 'join', link.stdout.trim(), '--home', desktopHome, '--listen', '/ip4/127.0.0.1/tcp/0']), 0, 'device join (write)')
+    await waitTold(6)
+    writer = await startDaemon(desktopHome)
+    const theirs = join(dir, 'desktop-src')
+    await mkdir(theirs)
+    await writeRandom(join(theirs, 'report.bin'), 600_000)
+    const b = await hf(desktopHome, ['backup', '--json', theirs])
+    expectCode(b, 0, 'backup on the write device')
+    const id = parseJson<{ snapshot: string }>(b, 'backup').snapshot
+    const target = join(dir, 'restore-desktop')
+    expectCode(await hf(desktopHome, ['restore', id, '--target', target]), 0, 'restore on the write device')
+    assert.deepEqual(await compareTrees(theirs, join(target, theirs)), [])
+    // the owner finds it in the records the stores hold
+    expectCode(await hf(owner.home, ['rebuild-index']), 0, 'rebuild-index on the owner')
+    const onOwner = join(dir, 'restore-desktop-on-owner')
+    expectCode(await hf(owner.home, ['restore', id, '--target', onOwner]), 0, 'the owner restores the device\'s snapshot')
+    assert.deepEqual(await compareTrees(theirs, join(onOwner, theirs)), [])
   })
 
   it('revoked by the owner: the hosts refuse the device', async () => {
