@@ -56,6 +56,7 @@ export async function fetchKeyFile (home: string, stores: ShardStore[], passphra
       for (const name of listed.names) {
         const bytes = await store.get('key', name, options)
         if (hashName(bytes) !== name) { problems.push(`${store.label ?? store.id}: a corrupt key file`); continue }
+        if (bytes[0] !== 0x7b) continue // a key record (sealed under the repository's keys), not a key file
         found++
         try {
           await unlockKeyFile(parseKeyFile(bytes), passphrase)

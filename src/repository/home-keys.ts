@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises'
-import { addKey, openKeyFile, parseKeyFile, removeKey, rotateKeys, serializeKeyFile, type KeyEntry, type KeyFile, type OpenedKeys } from '../crypto/keys.js'
+import { addKey, openKeyFile, parseKeyFile, removeKey, rotateKeys, serializeKeyFile, type KeyEntry, type KeyFile, type OpenedKeys, type RepositoryKeys } from '../crypto/keys.js'
 import { acquireLock, homePaths, readHomeConfig } from '../home/home.js'
 import { hashName } from '../store/hash-name.js'
 import { openStore } from '../store/open-store.js'
 import type { ShardStore } from '../store/shard-store.js'
 import { readLocalConfig } from './repository-config.js'
 import { removeOlderKeyFiles } from './repository.js'
+import { syncKeyRecord } from './key-record.js'
 import { IntegrityError, UsageError } from '../errors.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
 
@@ -112,7 +113,7 @@ async function change (home: string, passphrase: string, plan: (kf: KeyFile, ope
     // what is written is what was checked: the bytes parsed again and opened with the passphrase they keep
     const reopened = await verify(home, parseKeyFile(bytes), planned.check, planned.rotated === true ? undefined : opened)
     await writeFileAtomic(homePaths(home).key, bytes)
-    const copies = await syncKeyCopies(home, bytes, planned.keyFile.generation, options.signal)
+    const copies = await syncKeyCopies(home, bytes, planned.keyFile.generation, reopened.keys, options.signal)
     return {
       generation: planned.keyFile.generation,
       keys: planned.keyFile.keys.map(keyInfo),
@@ -139,9 +140,10 @@ async function verify (home: string, kf: KeyFile, passphrase: string, before?: O
 
 /**
  * Brings the copies of the key file on the owner's directory stores to `bytes`: puts it, then removes
- * every other key file there whose generation is lower (a copy that does not parse is left alone).
+ * every other key file there whose generation is lower (a copy that does not parse is left alone), and
+ * its key record likewise (the peers' records follow at the next backup's seeding).
  */
-async function syncKeyCopies (home: string, bytes: Buffer, generation: number, signal?: AbortSignal): Promise<{ storesUpdated: number, storeProblems: string[] }> {
+async function syncKeyCopies (home: string, bytes: Buffer, generation: number, keys: RepositoryKeys, signal?: AbortSignal): Promise<{ storesUpdated: number, storeProblems: string[] }> {
   const homeConfig = await readHomeConfig(home)
   const name = hashName(bytes)
   let storesUpdated = 0
@@ -153,6 +155,7 @@ async function syncKeyCopies (home: string, bytes: Buffer, generation: number, s
       store = openStore(spec, { verifyWrites: true })
       await store.put('key', name, bytes, { signal })
       await removeOlderKeyFiles(store, name, generation, { signal })
+      await syncKeyRecord(store, keys, bytes, generation, { signal })
       storesUpdated++
     } catch (err) {
       if (signal?.aborted === true) throw err

@@ -17,6 +17,7 @@ import { Register } from './register.js'
 import type { ListedNames, ListLimits } from './record-list.js'
 import { rebuildRegister, type RebuildResult } from './rebuild.js'
 import { loadNodeRecordKey } from './node-record-key.js'
+import { syncKeyRecord } from './key-record.js'
 import { describeFilter, matchesFilter, type SnapshotFilter } from './snapshot-filter.js'
 import { PackIo } from './pack-io.js'
 import { RecordIo } from './record-io.js'
@@ -320,9 +321,10 @@ export class Repository {
 
   /**
    * Makes sure every reachable store holds the sealed config and a copy of every record in force
-   * (replicate-records.ts), and the owner's own directory stores the key file, so that the stores hold
-   * what a recovery needs beside the passphrase and the recovery kit. Peers paired after init receive
-   * them here. Peers never receive the key file (see docs/ARCHITECTURE.md, threat model).
+   * (replicate-records.ts), the owner's own directory stores the key file, and every store the key record
+   * (the key file sealed under the repository's keys, key-record.ts), so that the stores hold what a
+   * recovery needs beside the passphrase and the recovery kit. Peers paired after init receive them here.
+   * Peers never receive the plain key file (see docs/ARCHITECTURE.md, threat model).
    */
   async seedRecords (options: CallOptions = {}): Promise<ReplicationReport> {
     const paths = homePaths(this.home)
@@ -341,6 +343,8 @@ export class Repository {
           await s.delete('key', keyName, options)
         }
         if (configBytes != null && !await s.has('config', hashName(configBytes), options)) await s.put('config', hashName(configBytes), configBytes, options)
+        // the key file sealed under the repository's keys, on every store (key-record.ts)
+        await syncKeyRecord(s, this.keys, keyBytes, parseKeyFile(keyBytes).generation, options)
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         this.packIo.failedStores.add(s.id)

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
+import { parseKeyFile, unlockKeyFile } from '../../src/crypto/keys.js'
+import { openKeyRecord } from '../../src/repository/key-record.js'
 import { expectCode, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, writeRandom, type TestRepo } from './helpers.js'
 
 /**
@@ -19,15 +21,20 @@ describe('holdfast key: list, add, passwd, remove, rotate (CLI on directory stor
   interface Listed { generation: number, keys: Array<{ id: string, label: string, created: string, legacy: boolean }> }
   const list = async (): Promise<Listed> => parseJson<Listed>(await hf(repo.home, ['key', 'list', '--json']), 'key list')
 
-  /** Every key file the stores keep, parsed. */
-  async function storeKeyFiles (): Promise<Array<{ generation: number, keys: Array<{ id: string }> }>> {
-    const out = []
-    for (const store of repo.stores) {
+  /** Every `key` object the stores keep. */
+  async function storeKeyObjects (): Promise<Buffer[][]> {
+    return await Promise.all(repo.stores.map(async store => {
+      const out: Buffer[] = []
       for (const fan of await readdir(join(store, 'key')).catch(() => [])) {
-        for (const f of await readdir(join(store, 'key', fan))) out.push(JSON.parse(await readFile(join(store, 'key', fan, f), 'utf8')))
+        for (const f of await readdir(join(store, 'key', fan))) out.push(await readFile(join(store, 'key', fan, f)))
       }
-    }
-    return out
+      return out
+    }))
+  }
+
+  /** Every plain key file the stores keep, parsed (key records, sealed, are not JSON). */
+  async function storeKeyFiles (): Promise<Array<{ generation: number, keys: Array<{ id: string }> }>> {
+    return (await storeKeyObjects()).flat().filter(b => b[0] === 0x7b).map(b => JSON.parse(b.toString('utf8')))
   }
 
   before(async () => {
@@ -125,5 +132,18 @@ describe('holdfast key: list, add, passwd, remove, rotate (CLI on directory stor
     expectCode(await hf(repo.home, ['check', '--read-data'], main), 0, 'check --read-data')
     expectCode(await hf(repo.home, ['rebuild-index'], main), 0, 'rebuild-index')
     assert.equal((await snapshotsAs(main)).length, snaps.length)
+
+    // every store keeps one key record (the key file sealed under the repository's keys) of the current
+    // key file: the key commands and the backup after them replaced the older ones
+    const keyFileBytes = await readFile(join(repo.home, 'key.json'))
+    const keys = await unlockKeyFile(parseKeyFile(keyFileBytes), 'new main passphrase')
+    for (const objects of await storeKeyObjects()) {
+      const records = objects.filter(b => b[0] !== 0x7b)
+      assert.equal(records.length, 1, 'one key record per store')
+      const opened = openKeyRecord(keys, records[0])
+      assert.ok(opened != null, 'the record opens with the repository keys')
+      assert.ok(opened.bytes.equals(keyFileBytes), 'it holds the current key file')
+      assert.ok(!opened.bytes.toString().includes(other.id), 'no removed key in it')
+    }
   })
 })
