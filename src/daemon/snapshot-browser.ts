@@ -1,3 +1,5 @@
+import { countChange, diffTrees, emptyDiffSummary, repositoryStats } from '../query/index.js'
+import type { DiffResult, StatsResult } from '../web/snapshot-schemas.js'
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import type { Repository } from '../repository/repository.js'
@@ -71,6 +73,28 @@ export class SnapshotBrowser implements SnapshotView {
       const nodes = tree.nodes.filter(n => isShown(n))
       return { snapshot: name, path: at, entries: nodes.slice(page.offset, page.offset + page.limit).map(entryOf), offset: page.offset, total: nodes.length, truncated: page.offset + page.limit < nodes.length }
     })
+  }
+
+  /** What changed from snapshot `from` to `to` (holdfast diff): the summary of all, the first `limit` changes. */
+  async diff (to: string, from: string, limit: number, signal?: AbortSignal): Promise<DiffResult> {
+    return await this.use(signal, async repo => {
+      const b = await repo.findSnapshot(to)
+      const a = await repo.findSnapshot(from)
+      const summary = emptyDiffSummary()
+      const entries: DiffResult['entries'] = []
+      let truncated = false
+      for await (const e of diffTrees(repo, a.snapshot.tree, b.snapshot.tree, '', { signal })) {
+        countChange(summary, e)
+        if (entries.length < limit) entries.push({ path: e.path, change: e.change, type: e.type, ...(e.size != null ? { size: e.size } : {}) })
+        else truncated = true
+      }
+      return { from: a.name, to: b.name, summary, entries, truncated }
+    })
+  }
+
+  /** Per snapshot and for the repository: files, logical, unique and stored bytes, dedup (holdfast stats). */
+  async stats (signal?: AbortSignal): Promise<StatsResult> {
+    return await this.use(signal, async repo => await repositoryStats(repo, await repo.register.snapshots(), { signal }) as unknown as StatsResult)
   }
 
   async entry (ref: string, path: string, signal?: AbortSignal): Promise<SnapshotEntry> {

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js'
 import { intParam, textParam, type ApiRoute } from './api-routes.js'
 import { contentDisposition } from './http-range.js'
-import type { DirListing, FileVersion, RestoreBody, RestoreProgress, SearchResult, SnapshotEntry, SnapshotInfo } from './snapshot-schemas.js'
+import type { DiffResult, DirListing, FileVersion, RestoreBody, RestoreProgress, SearchResult, SnapshotEntry, SnapshotInfo, StatsResult } from './snapshot-schemas.js'
 
 /** A file of a snapshot, ready to be read (nothing is fetched until `read`). */
 export interface SnapshotFile {
@@ -23,6 +23,8 @@ export interface SnapshotView {
   /** What is at `path` (a directory, file or symlink; '/' is the snapshot's root directory). */
   entry: (snapshot: string, path: string, signal?: AbortSignal) => Promise<SnapshotEntry>
   search: (query: { q: string, limit: number, snapshot?: string }, signal?: AbortSignal) => Promise<SearchResult>
+  diff: (to: string, from: string, limit: number, signal?: AbortSignal) => Promise<DiffResult>
+  stats: (signal?: AbortSignal) => Promise<StatsResult>
   versions: (path: string, limit: number, signal?: AbortSignal) => Promise<FileVersion[]>
   file: (snapshot: string, path: string, signal?: AbortSignal) => Promise<SnapshotFile>
   /** A folder as a zip, streamed; `name` is the zip's file name. */
@@ -65,6 +67,16 @@ export function restoreBody (body: unknown): RestoreBody {
 export function snapshotRoutes (view: SnapshotView): ApiRoute[] {
   return [
     { method: 'get', path: '/snapshots', handler: async ({ signal }) => await view.snapshots(signal) },
+    {
+      method: 'get',
+      path: '/snapshots/{id}/diff',
+      query: raw => ({ with: snapshotRef(textParam(raw, 'with', 64)), limit: intParam(raw, 'limit', 1, 10000) ?? 1000 }),
+      handler: async ({ params, query, signal }) => {
+        const q = query as { with: string, limit: number }
+        return await view.diff(snapshotRef(params.id), q.with, q.limit, signal)
+      }
+    },
+    { method: 'get', path: '/stats', handler: async ({ signal }) => await view.stats(signal) },
     {
       method: 'get',
       path: '/snapshots/{id}/tree',

@@ -117,3 +117,38 @@ export const RestoreProgress = Type.Object({
   session: Type.Union([Type.String(), Type.Null()], { description: 'its report in the session log, once written' })
 }, { $id: 'RestoreProgress' })
 export type RestoreProgress = Static<typeof RestoreProgress>
+
+const Side = Type.Object({ files: Type.Integer(), dirs: Type.Integer(), symlinks: Type.Integer(), bytes: Type.Integer() })
+
+/** GET /snapshots/{id}/diff?with=OTHER: what changed from OTHER to {id} (holdfast diff). */
+export const DiffQuery = Type.Object({
+  with: Type.String({ description: 'the snapshot compared from (its id or a prefix of 4 hex digits or more)' }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 }))
+})
+export const DiffResult = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  summary: Type.Object({ added: Side, removed: Side, modified: Type.Integer(), typeChanged: Type.Integer(), metadata: Type.Integer() }),
+  entries: Type.Array(Type.Object({
+    path: Type.String(),
+    change: Type.Union([Type.Literal('+'), Type.Literal('-'), Type.Literal('M'), Type.Literal('T'), Type.Literal('U')], { description: '+ added, - removed, M content, T type, U metadata only' }),
+    type: Type.String(),
+    size: Type.Optional(Type.Integer())
+  })),
+  truncated: Type.Boolean({ description: 'more changes than `limit`: the summary counts them all' })
+}, { $id: 'DiffResult' })
+export type DiffResult = Static<typeof DiffResult>
+
+const Stats = {
+  logicalBytes: Type.Integer(),
+  chunks: Type.Integer(),
+  uniqueBytes: Type.Integer(),
+  storedBytes: Type.Integer(),
+  dedupRatio: Type.Number()
+}
+/** GET /stats: per snapshot and for the repository (holdfast stats). */
+export const StatsResult = Type.Object({
+  snapshots: Type.Array(Type.Object({ snapshot: Type.String(), time: Type.String(), hostname: Type.String(), paths: Type.Array(Type.String()), files: Type.Integer(), dirs: Type.Integer(), exclusiveBytes: Type.Integer(), ...Stats }, { additionalProperties: true })),
+  repository: Type.Object({ snapshots: Type.Integer(), compressedBytes: Type.Integer(), packs: Type.Integer(), compressionRatio: Type.Number(), ...Stats }, { additionalProperties: true })
+}, { $id: 'StatsResult' })
+export type StatsResult = Static<typeof StatsResult>

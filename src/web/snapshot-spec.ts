@@ -1,10 +1,12 @@
 import Type from 'typebox'
 import type { ApiOperation } from './api-spec.js'
-import { DirListing, FileVersion, PathQuery, RestoreBody, RestoreProgress, RestoreStarted, SearchQuery, SearchResult, SnapshotInfo, TreeQuery, VersionsQuery } from './snapshot-schemas.js'
+import { DiffQuery, DiffResult, DirListing, FileVersion, PathQuery, RestoreBody, RestoreProgress, RestoreStarted, SearchQuery, SearchResult, SnapshotInfo, StatsResult, TreeQuery, VersionsQuery } from './snapshot-schemas.js'
 
 /** The snapshot browser's routes (snapshot-routes.ts), as documented. */
 export const SNAPSHOT_SPEC: ApiOperation[] = [
   { method: 'get', path: '/snapshots', tag: 'restore', summary: 'The snapshots, newest first (needs the passphrase: 423 until unlocked)', response: Type.Array(SnapshotInfo) },
+  { method: 'get', path: '/snapshots/{id}/diff', tag: 'restore', summary: 'What changed from the snapshot `with` to this one (added, removed, content, type, metadata), as holdfast diff', query: DiffQuery, response: DiffResult },
+  { method: 'get', path: '/stats', tag: 'restore', summary: 'Per snapshot and for the repository: files, logical, unique and stored bytes, the dedup ratio, as holdfast stats', response: StatsResult },
   { method: 'get', path: '/snapshots/{id}/tree', tag: 'restore', summary: 'One directory of a snapshot: its entries, a page at a time', query: TreeQuery, response: DirListing },
   { method: 'get', path: '/search', tag: 'restore', summary: 'File and folder names matching a part or a glob, across snapshots (newest first; bounded)', query: SearchQuery, response: SearchResult },
   { method: 'get', path: '/versions', tag: 'restore', summary: 'A file\'s versions across snapshots, newest first, and whether its content changed', query: VersionsQuery, response: Type.Array(FileVersion) },

@@ -121,6 +121,12 @@ describe('Restore page in a browser (integration)', function () {
     const results = page.getByTestId('search-results')
     await results.waitFor()
     assert.match(await results.innerText(), /report\.pdf/)
+    // the repository's statistics (one snapshot: no snapshot before it to compare with)
+    const insights = page.getByTestId('insights')
+    assert.equal(await insights.getByRole('button', { name: 'What changed since the snapshot before' }).isDisabled(), true)
+    await insights.getByRole('button', { name: 'Repository statistics' }).click()
+    await insights.getByTestId('stats').waitFor()
+    assert.match(await insights.getByTestId('stats').innerText(), /1 snapshot\(s\):/)
     const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`)
     await shot('restore-phone')

@@ -15,7 +15,7 @@ import type { TSchema } from 'typebox'
 import { createClient, type FileStat } from 'webdav'
 import { startDaemon, type RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { Session } from '../../src/web/api-schemas.js'
-import { DirListing, FileVersion, RestoreProgress, SearchResult, SnapshotInfo } from '../../src/web/snapshot-schemas.js'
+import { DiffResult, DirListing, FileVersion, RestoreProgress, SearchResult, SnapshotInfo, StatsResult } from '../../src/web/snapshot-schemas.js'
 import { expectCode, fileHashes, hf, makeTempDir, PASSPHRASE, pairWithHosts, removeDir, writeRandom } from './helpers.js'
 
 describe('Restore page API, downloads and WebDAV (integration)', function () {
@@ -120,6 +120,20 @@ describe('Restore page API, downloads and WebDAV (integration)', function () {
     assert.equal(missing.status, 404)
     assert.equal((await get(`/snapshots/${id}/tree?path=relative`)).status, 400)
     assert.equal((await get('/snapshots/ffffffff/tree')).status, 404)
+
+    // what changed between the two backups (the notes file), and the statistics, as holdfast diff and stats say
+    const diff = await get<DiffResult>(`/snapshots/${id.slice(0, 8)}/diff?with=${snaps.body[1].id}`)
+    assert.equal(diff.status, 200, JSON.stringify(diff.body))
+    valid(DiffResult, diff.body, 'diff')
+    assert.deepEqual(diff.body.entries.map(e => `${e.change} ${e.path}`), [`M ${join(src, NOTES)}`])
+    assert.equal(diff.body.summary.modified, 1)
+    assert.equal((await get(`/snapshots/${id}/diff`)).status, 400, 'with is needed')
+    const stats = await get<StatsResult>('/stats')
+    assert.equal(stats.status, 200)
+    valid(StatsResult, stats.body, 'stats')
+    assert.equal(stats.body.repository.snapshots, 2)
+    assert.equal(stats.body.snapshots.length, 2)
+    assert.ok(stats.body.repository.dedupRatio > 1.5, `two backups of nearly the same files: ${stats.body.repository.dedupRatio}`)
 
     const search = await get<SearchResult>(`/search?q=${q('NOTES é')}`)
     assert.equal(search.status, 200)

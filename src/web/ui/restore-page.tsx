@@ -6,6 +6,7 @@ import { UnlockGate } from './unlock-gate.js'
 import { SnapshotTree, VersionsPanel } from './snapshot-tree.js'
 import { RestoreForm } from './restore-form.js'
 import { bytes, when } from './format.js'
+import { SnapshotInsights } from './snapshot-insights.js'
 
 /**
  * The Restore page: the snapshots by date; one browsed as a file tree; names searched across
@@ -53,6 +54,7 @@ function RestoreView () {
           />
         </section>
         {restoring != null && <RestoreForm key={restoring.join('\n')} snapshot={snap.id} paths={restoring} onClose={() => setRestoring(undefined)} />}
+        <SnapshotInsights key={snap.id} snapshot={snap.id} previous={snaps.data[snaps.data.findIndex(s => s.id === snap.id) + 1]?.id} />
         {versions != null && <VersionsPanel path={versions} onClose={() => setVersions(undefined)} onOpen={id => open(id, versions.slice(0, versions.lastIndexOf('/')) || '/')} />}
       </div>
     </div>

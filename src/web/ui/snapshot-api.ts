@@ -1,5 +1,5 @@
 import { get, send } from './api.js'
-import type { DirListing, FileVersion, RestoreBody, RestoreProgress, SearchResult, SnapshotEntry, SnapshotInfo } from '../snapshot-schemas.js'
+import type { DiffResult, DirListing, FileVersion, RestoreBody, RestoreProgress, SearchResult, SnapshotEntry, SnapshotInfo, StatsResult } from '../snapshot-schemas.js'
 
 /** The Restore page's calls (routes in snapshot-routes.ts). */
 const qs = (o: Record<string, string | number | undefined>): string => {
@@ -13,6 +13,8 @@ export const snapshotApi = {
   tree: async (id: string, path: string, signal?: AbortSignal) => await get<DirListing>(`/snapshots/${id}/tree${qs({ path, limit: 10000 })}`, signal),
   search: async (q: string, snapshot?: string, signal?: AbortSignal) => await get<SearchResult>(`/search${qs({ q, snapshot, limit: 200 })}`, signal),
   versions: async (path: string, signal?: AbortSignal) => await get<FileVersion[]>(`/versions${qs({ path })}`, signal),
+  diff: async (id: string, from: string, signal?: AbortSignal) => await get<DiffResult>(`/snapshots/${id}/diff${qs({ with: from, limit: 500 })}`, signal),
+  stats: async (signal?: AbortSignal) => await get<StatsResult>('/stats', signal),
   startRestore: async (body: RestoreBody) => await send<{ id: string }>('POST', '/restores', body),
   restore: async (id: string, signal?: AbortSignal) => await get<RestoreProgress>(`/restores/${id}`, signal),
   /** A restore's progress as server-sent events (`progress`, then `end`). */
@@ -27,4 +29,4 @@ export function childPath (dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`
 }
 
-export type { DirListing, FileVersion, RestoreBody, RestoreProgress, SearchResult, SnapshotEntry, SnapshotInfo }
+export type { DiffResult, DirListing, FileVersion, RestoreBody, RestoreProgress, SearchResult, SnapshotEntry, SnapshotInfo, StatsResult }
