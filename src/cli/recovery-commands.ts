@@ -93,10 +93,14 @@ const recoverCmd: Command = {
             const { from } = contents.keyFile != null
               ? await writeKitKeyFile(home, contents.keyFile, passphrase)
               : await fetchKeyFile(home, daemon.peerStores(), passphrase, { signal: ctx.signal })
+            // keys changed since the kit was made (a rotation): the peers' key record carries the newer key file
+            const { adoptNewerKeyFile } = await import('../repository/key-record.js')
+            const newer = await adoptNewerKeyFile(home, daemon.peerStores(), passphrase, { signal: ctx.signal })
+            if (newer.outcome === 'stale') ctx.err(`recover: the repository's keys changed after this kit was made and this passphrase is not among them now: what was written after a key rotation cannot be read here; recover with a newer kit or a current passphrase`)
             const repo = await Repository.open(home, passphrase, { signal: ctx.signal, stores: daemon.peerStores() })
             try {
               const snapshots = await repo.register.snapshots()
-              const result = { home, repository: kit.repository, peerId: kit.peerId, keyFrom: from, peersOnline: online.length, peers: kit.peers.length, packs: repo.register.packs.size, snapshots: snapshots.length }
+              const result = { home, repository: kit.repository, peerId: kit.peerId, keyFrom: from, keysUpdated: newer.outcome === 'adopted', peersOnline: online.length, peers: kit.peers.length, packs: repo.register.packs.size, snapshots: snapshots.length }
               if (ctx.json) printJson(ctx, result)
               else {
                 ctx.out(`recovered repository ${kit.repository.slice(0, 8)} into ${home}: node ${kit.peerId}`)

@@ -1,6 +1,10 @@
 import { hkdfSync } from 'node:crypto'
 import { open, seal } from '../crypto/aead.js'
-import { parseKeyFile, type KeyFile, type RepositoryKeys } from '../crypto/keys.js'
+import { readFile } from 'node:fs/promises'
+import { openKeyFile, parseKeyFile, unlockKeyFile, type KeyFile, type RepositoryKeys } from '../crypto/keys.js'
+import { homePaths } from '../home/home.js'
+import { writeFileAtomic } from '../util/write-file-atomic.js'
+import { listNames } from './record-list.js'
 import { hashName } from '../store/hash-name.js'
 import type { ShardStore } from '../store/shard-store.js'
 
@@ -57,4 +61,42 @@ export async function syncKeyRecord (store: ShardStore, keys: RepositoryKeys, ke
     const sealed = sealKeyRecord(keys, keyFile)
     await store.put('key', hashName(sealed), sealed, options)
   }
+}
+
+/**
+ * Takes the newest key file the stores keep as key records, when it is newer than the home's and
+ * `passphrase` opens it: a node recovered from a kit made before a `key rotate` (or a device linked before
+ * one) then reads what the newer key epochs wrote. Returns what it did: `adopted` (key.json replaced),
+ * `stale` (a newer key file exists that this passphrase does not open: data of later epochs stays
+ * unreadable here), or `current`.
+ */
+export async function adoptNewerKeyFile (home: string, stores: ShardStore[], passphrase: string, options: { signal?: AbortSignal, unlock?: (kf: KeyFile, passphrase: string) => Promise<RepositoryKeys> } = {}): Promise<{ outcome: 'adopted' | 'stale' | 'current', generation: number }> {
+  const path = homePaths(home).key
+  const mine = parseKeyFile(await readFile(path))
+  const keys = await (options.unlock ?? unlockKeyFile)(mine, passphrase)
+  let best: { keyFile: KeyFile, bytes: Buffer } | undefined
+  for (const store of stores) {
+    try {
+      const listed = await listNames([store], 'key', { signal: options.signal, maxNames: MAX_KEY_OBJECTS, timeoutMs: 30_000 })
+      for (const name of listed.names) {
+        const bytes = await store.get('key', name, options)
+        if (hashName(bytes) !== name) continue
+        const record = openKeyRecord(keys, bytes)
+        if (record != null && record.keyFile.generation > (best?.keyFile.generation ?? mine.generation)) best = record
+      }
+    } catch (err) {
+      if (options.signal?.aborted === true) throw err
+      // a store that cannot be read now: the others may have the record
+    }
+  }
+  if (best == null) return { outcome: 'current', generation: mine.generation }
+  try {
+    await openKeyFile(best.keyFile, passphrase)
+  } catch (err) {
+    if ((err as Error).name !== 'WrongPassphraseError') throw err
+    return { outcome: 'stale', generation: best.keyFile.generation }
+  }
+  // sealed under this repository's keys (only their holder could have made it) and opened by the passphrase
+  await writeFileAtomic(path, best.bytes)
+  return { outcome: 'adopted', generation: best.keyFile.generation }
 }

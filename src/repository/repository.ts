@@ -17,7 +17,7 @@ import { Register } from './register.js'
 import type { ListedNames, ListLimits } from './record-list.js'
 import { rebuildRegister, type RebuildResult } from './rebuild.js'
 import { loadNodeRecordKey } from './node-record-key.js'
-import { syncKeyRecord } from './key-record.js'
+import { adoptNewerKeyFile, syncKeyRecord } from './key-record.js'
 import { describeFilter, matchesFilter, type SnapshotFilter } from './snapshot-filter.js'
 import { PackIo } from './pack-io.js'
 import { RecordIo } from './record-io.js'
@@ -199,6 +199,8 @@ export class Repository {
     }
     const opened = options.stores ?? homeConfig.stores.map(spec => openStore(spec, { verifyWrites: false }))
     const stores = options.wrapStores != null ? options.wrapStores(opened) : opened
+    // a device follows its owner's key changes (a rotation) through the key record on the stores
+    if (homeConfig.owner != null) await adoptNewerKeyFile(home, stores, passphrase, { signal: options.signal, unlock: options.unlock })
     const keyFile = parseKeyFile(await readFile(paths.key))
     const keys = await (options.unlock ?? unlockKeyFile)(keyFile, passphrase)
     const config = await readLocalConfig(paths.repoConfig, keys) ?? await readConfig(stores, keys, options)

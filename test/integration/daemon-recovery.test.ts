@@ -167,6 +167,9 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     expectCode(await hf(owner.home, ['recovery-kit', '--out', kitPath]), 0, 'recovery-kit')
     const kitSize = (await stat(kitPath)).size
     assert.ok(kitSize < 8 * KiB, `the kit is small: ${kitSize} bytes`)
+    // the keys rotate after the kit was made (a passphrase may have leaked): what is written from now on is
+    // under a new key epoch the kit's key file does not hold; the recovery must still read it all
+    expectCode(await hf(owner.home, ['key', 'rotate']), 0, 'key rotate after the kit')
     // the kit holds the key file: the next backup takes the copies older versions gave the hosts away,
     // and no host keeps anything a passphrase could be tried against
     expectCode(await hf(owner.home, ['backup', src]), 0, 'backup after the kit')
@@ -193,9 +196,10 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
 
     const r = await hf(fresh, ['recover', '--json', '--home', fresh, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait', '60'])
     expectCode(r, 0, 'recover')
-    const rec = parseJson<{ peerId: string, snapshots: number, peersOnline: number, keyFrom: string }>(r, 'recover')
+    const rec = parseJson<{ peerId: string, snapshots: number, peersOnline: number, keyFrom: string, keysUpdated: boolean }>(r, 'recover')
     assert.equal(rec.peerId, oldPeerId)
     assert.equal(rec.keyFrom, 'the recovery kit')
+    assert.equal(rec.keysUpdated, true, 'the newer key file came from the key record on the hosts')
     assert.equal(rec.snapshots, snapsBefore.length)
 
     // the node config of the new machine names the set the old one backed up, and a dashboard
