@@ -1,7 +1,4 @@
-import type { AbortOptions } from '@libp2p/interface'
-import type { LengthPrefixedStream } from '@libp2p/utils'
 import { ProtocolError } from '../errors.js'
-import { readCborMessage, writeCborMessage } from '../node/cbor.js'
 import { DEVICE_ROLES, type DeviceRole } from '../node/trust-list.js'
 
 /**
@@ -93,9 +90,3 @@ export function parseDeviceAnswer (v: unknown): DeviceAnswer {
   }
   return fail('unknown answer')
 }
-
-export async function writeDeviceMessage (lp: LengthPrefixedStream, message: DeviceRequest | DeviceAnswer, options: AbortOptions): Promise<void> {
-  await writeCborMessage(lp, message, MAX_DEVICE_MESSAGE, 'device protocol', options)
-}
-
-export const readDeviceMessage = readCborMessage

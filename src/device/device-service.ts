@@ -1,13 +1,13 @@
 import { join } from 'node:path'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { AbortedError, PeerNotTrustedError, ProtocolError, RoleError } from '../errors.js'
 import type { TrustGate } from '../node/gater.js'
 import { JsonFile } from '../node/json-file.js'
 import type { TrustEntry, TrustList } from '../node/trust-list.js'
 import type { RequestOp } from '../protocol/messages.js'
-import { DEVICE_PROTOCOL, MAX_DEVICE_MESSAGE, parseDeviceAnswer, parseDeviceRequest, readDeviceMessage, writeDeviceMessage, type DeviceAnswer, type DeviceBundle, type DeviceRequest } from './device-messages.js'
+import { DEVICE_PROTOCOL, MAX_DEVICE_MESSAGE, parseDeviceAnswer, parseDeviceRequest, type DeviceAnswer, type DeviceBundle, type DeviceRequest } from './device-messages.js'
+import { answerOnce, requestOnce } from '../node/one-exchange.js'
 
 /**
  * /holdfast/device/1.0.0 on every node, for its three parts:
@@ -165,38 +165,25 @@ export class DeviceService {
 
   private async ask (peer: PeerId, request: DeviceRequest, signal?: AbortSignal): Promise<DeviceAnswer> {
     const s = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs), ...(signal != null ? [signal] : [])])
-    const stream = await this.init.node.dialProtocol(peer, DEVICE_PROTOCOL, { signal: s, runOnLimitedConnection: true })
-    const lp = lpStream(stream, { maxDataLength: MAX_DEVICE_MESSAGE })
-    try {
-      await writeDeviceMessage(lp, request, { signal: s })
-      const answer = parseDeviceAnswer(await readDeviceMessage(lp, { signal: s }))
-      await stream.close({ signal: s }).catch(() => {})
-      if (answer.t === 'error') {
-        if (request.t === 'bundle') throw new PeerNotTrustedError(`the owner refused: ${answer.message}`)
-      }
-      return answer
-    } catch (err) {
-      if (stream.status === 'open') stream.abort(err as Error)
-      throw err
-    }
+    const answer = parseDeviceAnswer(await requestOnce(this.init.node, peer, DEVICE_PROTOCOL, MAX_DEVICE_MESSAGE, request, s))
+    if (answer.t === 'error' && request.t === 'bundle') throw new PeerNotTrustedError(`the owner refused: ${answer.message}`)
+    return answer
   }
 
   private async answer (stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer.toString()
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)])
-    const lp = lpStream(stream, { maxDataLength: MAX_DEVICE_MESSAGE })
     try {
       if (!this.init.gate.isTrusted(remote)) throw new PeerNotTrustedError('peer is not trusted')
-      const request = parseDeviceRequest(await readDeviceMessage(lp, { signal }))
-      let answer: DeviceAnswer
-      try {
-        answer = await this.serve(remote, request, signal)
-      } catch (err) {
-        if (err instanceof ProtocolError || signal.aborted) throw err
-        answer = { t: 'error', message: String((err as Error).message).slice(0, 1000) }
-      }
-      await writeDeviceMessage(lp, answer, { signal })
-      await stream.close({ signal }).catch(() => {})
+      await answerOnce(stream, DEVICE_PROTOCOL, MAX_DEVICE_MESSAGE, signal, async message => {
+        const request = parseDeviceRequest(message)
+        try {
+          return await this.serve(remote, request, signal)
+        } catch (err) {
+          if (err instanceof ProtocolError || signal.aborted) throw err
+          return { t: 'error', message: String((err as Error).message).slice(0, 1000) }
+        }
+      })
     } catch (err) {
       if (stream.status === 'open') stream.abort(err as Error)
       if (!signal.aborted) this.init.onError?.(err, `device request from ${remote}`)

@@ -1,7 +1,4 @@
-import type { AbortOptions } from '@libp2p/interface'
-import type { LengthPrefixedStream } from '@libp2p/utils'
 import { ProtocolError } from '../errors.js'
-import { readCborMessage, writeCborMessage } from '../node/cbor.js'
 
 /**
  * The messages of /holdfast/fleet/1.0.0, each a length-prefixed CBOR map of at most MAX_FLEET_MESSAGE
@@ -59,9 +56,3 @@ export function parseFleetAnswer (v: unknown): FleetAnswer {
   if (t === 'error') { const o = fields(v, ['t', 'code', 'message']); return { t, code: text(o.code, 64, 'code'), message: text(o.message, 1024, 'message') } }
   return fail('unknown answer')
 }
-
-export async function writeFleetMessage (lp: LengthPrefixedStream, message: FleetRequest | FleetAnswer, options: AbortOptions): Promise<void> {
-  await writeCborMessage(lp, message, MAX_FLEET_MESSAGE, 'fleet protocol', options)
-}
-
-export const readFleetMessage = readCborMessage

@@ -1,12 +1,12 @@
 import { join } from 'node:path'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { AbortedError, ForbiddenError, HoldfastError, PeerUnreachableError, ProtocolError } from '../errors.js'
 import type { TrustGate } from '../node/gater.js'
 import { JsonFile } from '../node/json-file.js'
 import type { TrustList } from '../node/trust-list.js'
-import { FLEET_PROTOCOL, MAX_FLEET_MESSAGE, MAX_FLEET_SESSIONS, parseFleetAnswer, parseFleetRequest, readFleetMessage, writeFleetMessage, type FleetAction, type FleetAnswer, type FleetRequest } from './fleet-messages.js'
+import { FLEET_PROTOCOL, MAX_FLEET_MESSAGE, MAX_FLEET_SESSIONS, parseFleetAnswer, parseFleetRequest, type FleetAction, type FleetAnswer, type FleetRequest } from './fleet-messages.js'
+import { answerOnce, requestOnce } from '../node/one-exchange.js'
 import { FleetSession, FleetStatus, parseFleetJson, type FleetMember } from './fleet-status.js'
 import Type from 'typebox'
 
@@ -127,50 +127,36 @@ export class FleetService {
 
   private async ask (peer: string, request: FleetRequest, signal?: AbortSignal): Promise<Exclude<FleetAnswer, { t: 'error' }>> {
     const s = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs), ...(signal != null ? [signal] : [])])
-    let stream: Stream
+    let answer: FleetAnswer
     try {
-      stream = await this.init.node.dialProtocol(peerIdFromString(peer), FLEET_PROTOCOL, { signal: s, runOnLimitedConnection: true })
+      answer = parseFleetAnswer(await requestOnce(this.init.node, peerIdFromString(peer), FLEET_PROTOCOL, MAX_FLEET_MESSAGE, request, s))
     } catch (err) {
-      throw new PeerUnreachableError(`node ${peer} is unreachable: ${(err as Error).message}`, { cause: err })
-    }
-    const lp = lpStream(stream, { maxDataLength: MAX_FLEET_MESSAGE })
-    try {
-      await writeFleetMessage(lp, request, { signal: s })
-      const answer = parseFleetAnswer(await readFleetMessage(lp, { signal: s }))
-      await stream.close({ signal: s }).catch(() => {})
-      if (answer.t === 'error') {
-        if (answer.code === 'not-admin') throw new ForbiddenError(`node ${peer} has not granted this node the admin role`)
-        throw new HoldfastError(`node ${peer}: ${answer.message}`)
-      }
-      return answer
-    } catch (err) {
-      if (stream.status === 'open') stream.abort(err as Error)
       if (err instanceof HoldfastError) throw err
-      throw new PeerUnreachableError(`node ${peer} did not answer: ${(err as Error).message}`, { cause: err })
+      throw new PeerUnreachableError(`node ${peer} is unreachable or did not answer: ${(err as Error).message}`, { cause: err })
     }
+    if (answer.t === 'error') {
+      if (answer.code === 'not-admin') throw new ForbiddenError(`node ${peer} has not granted this node the admin role`)
+      throw new HoldfastError(`node ${peer}: ${answer.message}`)
+    }
+    return answer
   }
 
   private async answer (stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer.toString()
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)])
-    const lp = lpStream(stream, { maxDataLength: MAX_FLEET_MESSAGE })
     try {
-      const request = parseFleetRequest(await readFleetMessage(lp, { signal }))
-      let answer: FleetAnswer
-      const entry = this.init.trust.get(remote)
-      if (!this.init.gate.isTrusted(remote) || entry?.admin !== true) {
-        answer = { t: 'error', code: 'not-admin', message: 'this node has not granted you the admin role' }
-      } else {
-        try {
-          answer = await this.serve(request)
-        } catch (err) {
-          answer = { t: 'error', code: (err as Error).name.slice(0, 64), message: String((err as Error).message).slice(0, 1000) }
+      await answerOnce(stream, FLEET_PROTOCOL, MAX_FLEET_MESSAGE, signal, async message => {
+        const request = parseFleetRequest(message)
+        if (!this.init.gate.isTrusted(remote) || this.init.trust.get(remote)?.admin !== true) {
+          return { t: 'error', code: 'not-admin', message: 'this node has not granted you the admin role' }
         }
-      }
-      await writeFleetMessage(lp, answer, { signal })
-      await stream.close({ signal }).catch(() => {})
+        try {
+          return await this.serve(request)
+        } catch (err) {
+          return { t: 'error', code: (err as Error).name.slice(0, 64), message: String((err as Error).message).slice(0, 1000) }
+        }
+      })
     } catch (err) {
-      if (stream.status === 'open') stream.abort(err as Error)
       if (!signal.aborted) this.init.onError?.(err, `fleet request from ${remote}`)
     }
   }

@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises'
 import { hashName } from '../store/hash-name.js'
 import type { ShardStore } from '../store/shard-store.js'
 import { parseKeyFile, unlockKeyFile } from '../crypto/keys.js'
+import { isPlainKeyFile } from '../repository/key-record.js'
 import { RecoveryKitError, RepositoryExistsError, WrongPassphraseError } from '../errors.js'
 import { homePaths } from '../home/home.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
@@ -56,7 +57,7 @@ export async function fetchKeyFile (home: string, stores: ShardStore[], passphra
       for (const name of listed.names) {
         const bytes = await store.get('key', name, options)
         if (hashName(bytes) !== name) { problems.push(`${store.label ?? store.id}: a corrupt key file`); continue }
-        if (bytes[0] !== 0x7b) continue // a key record (sealed under the repository's keys), not a key file
+        if (!isPlainKeyFile(bytes)) continue // a key record (sealed under the repository's keys), not a key file
         found++
         try {
           await unlockKeyFile(parseKeyFile(bytes), passphrase)

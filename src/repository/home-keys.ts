@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { addKey, openKeyFile, parseKeyFile, removeKey, rotateKeys, serializeKeyFile, type KeyEntry, type KeyFile, type OpenedKeys, type RepositoryKeys } from '../crypto/keys.js'
 import { acquireLock, homePaths, readHomeConfig } from '../home/home.js'
-import { hashName } from '../store/hash-name.js'
 import { openStore } from '../store/open-store.js'
 import type { ShardStore } from '../store/shard-store.js'
 import { readLocalConfig } from './repository-config.js'
-import { removeOlderKeyFiles } from './repository.js'
+import { storeKeyFile } from './repository.js'
 import { syncKeyRecord } from './key-record.js'
 import { IntegrityError, UsageError } from '../errors.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
@@ -145,7 +144,6 @@ async function verify (home: string, kf: KeyFile, passphrase: string, before?: O
  */
 async function syncKeyCopies (home: string, bytes: Buffer, generation: number, keys: RepositoryKeys, signal?: AbortSignal): Promise<{ storesUpdated: number, storeProblems: string[] }> {
   const homeConfig = await readHomeConfig(home)
-  const name = hashName(bytes)
   let storesUpdated = 0
   const storeProblems: string[] = []
   for (const spec of homeConfig.stores) {
@@ -153,8 +151,7 @@ async function syncKeyCopies (home: string, bytes: Buffer, generation: number, k
     let store: ShardStore | undefined
     try {
       store = openStore(spec, { verifyWrites: true })
-      await store.put('key', name, bytes, { signal })
-      await removeOlderKeyFiles(store, name, generation, { signal })
+      await storeKeyFile(store, bytes, generation, { signal })
       await syncKeyRecord(store, keys, bytes, generation, { signal })
       storesUpdated++
     } catch (err) {

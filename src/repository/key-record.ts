@@ -20,6 +20,9 @@ const AAD = Buffer.from('holdfast key record v1')
 /** Key objects looked at on one store (plain copies and records together). */
 const MAX_KEY_OBJECTS = 64
 
+/** Whether a `key` object is a plain key file (JSON) rather than a key record. */
+export const isPlainKeyFile = (bytes: Uint8Array): boolean => bytes[0] === 0x7b // '{'
+
 export function keyRecordKey (keys: RepositoryKeys): Buffer {
   const first = [keys, ...(keys.older ?? [])].at(-1)!
   return Buffer.from(hkdfSync('sha256', first.encryption, Buffer.alloc(0), 'holdfast/v1/key-record', 32))
@@ -31,7 +34,7 @@ export function sealKeyRecord (keys: RepositoryKeys, keyFile: Uint8Array): Buffe
 
 /** The key file a key record holds; undefined for a `key` object that is not a record of these keys (a plain copy, another repository's). */
 export function openKeyRecord (keys: RepositoryKeys, sealed: Uint8Array): { keyFile: KeyFile, bytes: Buffer } | undefined {
-  if (sealed[0] === 0x7b) return undefined // '{': a plain key file
+  if (isPlainKeyFile(sealed)) return undefined
   try {
     const bytes = open(keyRecordKey(keys), sealed, AAD, 'key record')
     return { keyFile: parseKeyFile(bytes), bytes }
@@ -46,8 +49,7 @@ export function openKeyRecord (keys: RepositoryKeys, sealed: Uint8Array): { keyF
  * open are left alone.
  */
 export async function syncKeyRecord (store: ShardStore, keys: RepositoryKeys, keyFile: Buffer, generation: number, options: { signal?: AbortSignal } = {}): Promise<void> {
-  const names: string[] = []
-  for await (const name of store.list('key', options)) { names.push(name); if (names.length >= MAX_KEY_OBJECTS) break }
+  const { names } = await listNames([store], 'key', { signal: options.signal, maxNames: MAX_KEY_OBJECTS, timeoutMs: 30_000 })
   let present = false
   for (const name of names) {
     const bytes = await store.get('key', name, options)

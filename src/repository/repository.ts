@@ -332,6 +332,7 @@ export class Repository {
     const paths = homePaths(this.home)
     const keyBytes = await readFile(paths.key)
     const keyName = hashName(keyBytes)
+    const generation = parseKeyFile(keyBytes).generation
     const configBytes = await readFile(paths.repoConfig).catch(() => undefined)
     const kitHoldsKey = await exists(paths.kitHoldsKey)
     await Promise.all(this.stores.map(async s => {
@@ -339,14 +340,13 @@ export class Repository {
         // the wrapped key goes only to the owner's own directories: a peer holding it could try
         // passphrases offline. Older versions gave it to peers; once a recovery kit holds it, those go.
         if (isOwnStore(s)) {
-          if (!await s.has('key', keyName, options)) await s.put('key', keyName, keyBytes, options)
-          await removeOlderKeyFiles(s, keyName, parseKeyFile(keyBytes).generation, options)
+          await storeKeyFile(s, keyBytes, generation, options)
         } else if (kitHoldsKey && await s.has('key', keyName, options)) {
           await s.delete('key', keyName, options)
         }
         if (configBytes != null && !await s.has('config', hashName(configBytes), options)) await s.put('config', hashName(configBytes), configBytes, options)
         // the key file sealed under the repository's keys, on every store (key-record.ts)
-        await syncKeyRecord(s, this.keys, keyBytes, parseKeyFile(keyBytes).generation, options)
+        await syncKeyRecord(s, this.keys, keyBytes, generation, options)
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         this.packIo.failedStores.add(s.id)
@@ -493,6 +493,13 @@ export function workerCount (): number {
 
 async function exists (path: string): Promise<boolean> {
   try { await stat(path); return true } catch { return false }
+}
+
+/** Puts the home's key file on an own store (unless there) and removes the older ones there. */
+export async function storeKeyFile (store: ShardStore, keyBytes: Buffer, generation: number, options: CallOptions = {}): Promise<void> {
+  const name = hashName(keyBytes)
+  if (!await store.has('key', name, options)) await store.put('key', name, keyBytes, options)
+  await removeOlderKeyFiles(store, name, generation, options)
 }
 
 /**
