@@ -27,8 +27,8 @@ const PASSPHRASE = 'correct horse battery staple'
 const say = (s: string): void => { process.stdout.write(s + '\n') }
 const daemons: RunningDaemon[] = []
 
-async function step (home: string, args: string[], options: { expect?: number, quiet?: boolean } = {}): Promise<string> {
-  const r = await runCli(args, { HOLDFAST_PASSPHRASE: PASSPHRASE, HOLDFAST_HOME: home })
+async function step (home: string, args: string[], options: { expect?: number, quiet?: boolean, env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const r = await runCli(args, { HOLDFAST_PASSPHRASE: PASSPHRASE, HOLDFAST_HOME: home, ...options.env })
   const who = home.slice(root.length + 1)
   say(`[${who}] $ holdfast ${args.join(' ')}    (${(r.ms / 1000).toFixed(2)} s)`)
   if (options.quiet !== true || r.code !== (options.expect ?? 0)) {
@@ -104,11 +104,14 @@ try {
   say('\nThe owner\'s machine burns: a recovery kit and the passphrase bring it back on a new home')
   const kit = join(root, 'recovery-kit.json')
   await step(owner.home, ['recovery-kit', '--out', kit])
+  say('    after the kit, a second passphrase is added: the kit opens with it too (the hosts keep the current keys for the kits)')
+  const SPARE = 'a spare passphrase added after the kit'
+  await step(owner.home, ['key', 'add', '--label', 'spare'], { env: { HOLDFAST_NEW_PASSPHRASE: SPARE } })
   await owner.stop()
   await rm(owner.home, { recursive: true, force: true })
   say('    owner stopped and its home deleted')
   const newHome = join(root, 'owner-new-machine')
-  await step(newHome, ['recover', '--home', newHome, '--kit', kit, '--listen', '/ip4/127.0.0.1/tcp/0'])
+  await step(newHome, ['recover', '--home', newHome, '--kit', kit, '--listen', '/ip4/127.0.0.1/tcp/0'], { env: { HOLDFAST_PASSPHRASE: SPARE } })
   await writeFile(join(newHome, 'node.json'), JSON.stringify(ownerConfig))
   const recovered = daemons[0] = await startDaemon(newHome, { HOLDFAST_PASSPHRASE: PASSPHRASE })
   say(`    the new machine runs as ${recovered.peerId} (the same peer id: no pairing again)`)

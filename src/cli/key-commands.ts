@@ -41,18 +41,24 @@ export const keyCommand: Command = {
     else if (sub === 'remove') result = await keys.removeHomeKey(home, passphrase, ctx.args[1], options)
     else if (sub === 'passwd') result = await keys.changeHomePassphrase(home, passphrase, await newPassphrase(), options)
     else result = await keys.rotateHomeKeys(home, passphrase, options)
-    report(ctx, sub, result, await kitAdvice(home))
+    report(ctx, sub, result, await kitAdvice(home, ctx.signal))
     return result.storeProblems.length > 0 ? EXIT.partial : EXIT.ok
   }
 }
 
-/** A repository on peers has a recovery kit that carries the key file as it was: it should be made again. */
-async function kitAdvice (home: string): Promise<string | undefined> {
+/**
+ * A repository on peers: its recovery kits open with the key file the hosts keep for them (kit escrow),
+ * which the daemon brings up to date now (or at its start when it is not running).
+ */
+async function kitAdvice (home: string, signal: AbortSignal): Promise<string | undefined> {
   const { readHomeConfig } = await import('../home/home.js')
   const homeConfig = await readHomeConfig(home)
-  return homeConfig.peers === true
-    ? 'make a new recovery kit (holdfast recovery-kit --out FILE) and destroy the old ones: a kit carries the keys as they were when it was made'
-    : undefined
+  if (homeConfig.peers !== true || homeConfig.owner != null) return undefined
+  const { publishKitKeys } = await import('./recovery-commands.js')
+  let escrow
+  try { escrow = await publishKitKeys(home, signal) } catch (err) { return `the recovery kits: the daemon could not give the hosts the new keys (${(err as Error).message}); it tries again when each host is next seen` }
+  if (escrow == null) return 'the recovery kits open with the keys the hosts keep for them: they get the new ones when the daemon runs (holdfast daemon)'
+  return `the recovery kits open with the keys as they are now: the hosts keep them for the kits (${escrow.holding} of ${escrow.hosts} up to date${escrow.holding < escrow.hosts ? ', the others when next seen' : ''}); a kit whose file says "v": 2 (made by an earlier Holdfast) carries the old keys: make a new one`
 }
 
 function report (ctx: CommandContext, sub: string, r: KeyChange, advice: string | undefined): void {

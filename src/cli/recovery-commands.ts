@@ -27,31 +27,39 @@ const recoveryKitCmd: Command = {
     const { readProfile } = await import('../node/profile.js')
     const { TrustList } = await import('../node/trust-list.js')
     const { makeKit, MAX_KIT_PEERS } = await import('../recovery/index.js')
+    const { kitSecretOf } = await import('../crypto/kit-escrow.js')
     const homeConfig = await readHomeConfig(home)
     if (homeConfig.peers !== true) throw new UsageError('this repository keeps its shards in directory stores: back up its home and stores instead; a recovery kit finds peers')
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
+    // the kit names hosts only (a device keeps nothing of ours)
     // the kit is sealed under the master secrets that the repository's keys wrap: any of its passphrases opens it
     const keyFile = await readFile(homePaths(home).key)
     const { secrets } = await openKeyFile(parseKeyFile(keyFile), passphrase)
     const key = await loadIdentity(home)
     const profile = await readProfile(home)
-    const peers = (await TrustList.open(home)).list()
+    const peers = (await TrustList.open(home)).hosts()
       .sort((a, b) => (b.lastSeen ?? b.addedAt).localeCompare(a.lastSeen ?? a.addedAt))
       .slice(0, MAX_KIT_PEERS)
       .map(p => ({ peerId: p.peerId, name: p.name, site: p.site, addresses: p.addresses, quotaGranted: p.quotaGranted, quotaReceived: p.quotaReceived }))
     if (peers.length === 0) throw new UsageError('this node has no trusted peers yet: pair first (holdfast peers invite/accept)')
-    const kit = await makeKit({ repository: homeConfig.repository, peerId: peerIdOf(key).toString(), name: profile.name, site: profile.site, identity: privateKeyToProtobuf(key), keyFile, peers }, secrets)
+    const identity = privateKeyToProtobuf(key)
+    const kit = await makeKit({ repository: homeConfig.repository, peerId: peerIdOf(key).toString(), name: profile.name, site: profile.site, identity, peers }, secrets, kitSecretOf(identity))
     const text = JSON.stringify(kit, null, 2) + '\n'
+    // the kit opens with the key file its hosts keep for it (crypto/kit-escrow.ts): the daemon puts it there
+    const escrow = await publishKitKeys(home, ctx.signal)
     // from now on the kit holds the key file: the next backup removes the copies older versions gave the peers
     await writeFileAtomic(homePaths(home).kitHoldsKey, new Date().toISOString() + '\n')
     const out = ctx.values.out as string | undefined
     if (out != null) {
       await writeFileAtomic(resolve(out), text)
-      if (ctx.json) printJson(ctx, { kit: resolve(out), peers: peers.length, bytes: text.length })
+      if (ctx.json) printJson(ctx, { kit: resolve(out), peers: peers.length, bytes: text.length, hostsHoldingKeys: escrow?.holding ?? null, hosts: escrow?.hosts ?? null })
       else ctx.out(`recovery kit written to ${resolve(out)} (${text.length} bytes, ${peers.length} peers); keep it apart from this machine, with the passphrase remembered`)
     } else {
       ctx.out(text.trimEnd())
     }
+    if (escrow == null) ctx.err('recovery-kit: the daemon is not running: the hosts get the keys that open this kit when it runs (holdfast daemon); until then the kit cannot be used')
+    else if (escrow.holding === 0) ctx.err(`recovery-kit: none of the ${escrow.hosts} hosts could be given the keys that open this kit yet (${escrow.problems.join('; ')}): they get them when next seen`)
+    else if (!ctx.json) ctx.err(`the keys that open this kit (any of the repository's passphrases, now and after a change) are with ${escrow.holding} of ${escrow.hosts} hosts`)
     return EXIT.ok
   }
 }
@@ -70,16 +78,19 @@ const recoverCmd: Command = {
     const home = resolve(ctx.values.home)
     const waitSeconds = intOption(ctx, 'wait') ?? 120
     if (waitSeconds < 1) throw new UsageError('--wait must be at least 1 second')
-    const { parseKit, openKit, writeRecoveredHome, fetchKeyFile, writeKitKeyFile } = await import('../recovery/index.js')
+    const { parseKit, openKit, writeRecoveredHome, fetchKeyFile, writeKitKeyFile, fetchKitKeyFile } = await import('../recovery/index.js')
     const kit = parseKit(await readFile(resolve(kitPath), 'utf8'))
     const passphrase = await getPassphrase({ file: ctx.values['passphrase-file'] as string | undefined })
-    const contents = await openKit(kit, passphrase)
+    // a version-3 kit opens with the key file its hosts keep for it: fetched first, under the kit reader's identity
+    const listen = (ctx.values.listen as string[] | undefined) ?? ['/ip4/0.0.0.0/tcp/0']
+    const fetched = kit.v === 3 ? await fetchKitKeyFile(kit, passphrase, { listen, waitMs: waitSeconds * 1000, signal: ctx.signal }) : undefined
+    const contents = await openKit(kit, passphrase, fetched?.keyFile)
     const { rm } = await import('node:fs/promises')
     const { homePaths } = await import('../home/home.js')
     await writeRecoveredHome(home, contents)
     const { Daemon } = await import('../daemon/index.js')
     const { Repository } = await import('../repository/repository.js')
-    const daemon = new Daemon({ home, listen: (ctx.values.listen as string[] | undefined) ?? ['/ip4/0.0.0.0/tcp/0'] })
+    const daemon = new Daemon({ home, listen })
     let ok = false
     try {
       await daemon.start()
@@ -91,7 +102,7 @@ const recoverCmd: Command = {
           const online = kit.peers.filter(p => daemon.presence?.isOnline(p.peerId) === true)
           if (online.length > 0) {
             const { from } = contents.keyFile != null
-              ? await writeKitKeyFile(home, contents.keyFile, passphrase)
+              ? await writeKitKeyFile(home, contents.keyFile, passphrase, fetched != null ? `the hosts (${fetched.hosts} answered)` : 'the recovery kit')
               : await fetchKeyFile(home, daemon.peerStores(), passphrase, { signal: ctx.signal })
             // keys changed since the kit was made (a rotation): the peers' key record carries the newer key file
             const { adoptNewerKeyFile } = await import('../repository/key-record.js')
@@ -134,3 +145,14 @@ const recoverCmd: Command = {
 }
 
 export const RECOVERY_COMMANDS: Command[] = [recoveryKitCmd, recoverCmd]
+
+/**
+ * Asks the running daemon to put the current key file, sealed for the recovery kits, on every host now
+ * (KitEscrowService). Undefined when no daemon runs (it does so at its start).
+ */
+export async function publishKitKeys (home: string, signal?: AbortSignal): Promise<{ hosts: number, holding: number, problems: string[] } | undefined> {
+  const { ApiClient } = await import('../api/index.js')
+  const client = await ApiClient.forHome(home)
+  if (client == null) return undefined
+  return await client.call<{ hosts: number, holding: number, problems: string[] }>('/keys/publish', {}, { signal })
+}

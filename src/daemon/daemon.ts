@@ -15,6 +15,7 @@ import { Presence } from '../node/presence.js'
 import { readProfile } from '../node/profile.js'
 import { TrustList, type DeviceRole, type TrustEntry } from '../node/trust-list.js'
 import { DeviceService, MAX_BUNDLE_HOSTS, type DeviceBundle } from '../device/index.js'
+import { KitEscrowService } from '../recovery/kit-escrow-service.js'
 import { FLEET_ACTIONS, FleetService, type FleetAction } from '../fleet/index.js'
 import { FleetNode } from './fleet-node.js'
 import { addHomeKey, changeHomePassphrase, listKeys, removeHomeKey, rotateHomeKeys, type KeyChange } from '../repository/home-keys.js'
@@ -136,6 +137,8 @@ export class Daemon {
   private shards?: ShardService
   pairing?: PairingService
   devices?: DeviceService
+  /** The kit escrow on the hosts (an owner backing up to its peers). */
+  private kitEscrow?: KitEscrowService
   private readonly pipes = new CliPipes()
   fleet?: FleetService
   /** set when this node is a second device of an owner (holdfast device join): the owner and the role */
@@ -228,7 +231,7 @@ export class Daemon {
       this.shards = new ShardService(node, {
         store: this.host,
         // the devices an owner named here read that owner's objects (device-service.ts)
-        authorize: (asker, owner, op) => { this.devices!.authorize(asker, owner, op) },
+        authorize: (asker, owner, op, kind) => { this.devices!.authorize(asker, owner, op, kind) },
         onError: (err, peer) => this.onError(err, `shard protocol, peer ${peer}`)
       })
       await this.shards.start()
@@ -246,10 +249,24 @@ export class Daemon {
         if (evt.detail.entry.deviceOf === node.peerId.toString()) void this.devices?.tellHosts().catch(err => this.onError(err, 'telling hosts of a device'))
       })
       this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht })
-      this.presence.addEventListener('peer:online', () => {
+      this.presence.addEventListener('peer:online', (evt) => {
         if (this.devices != null && this.trust!.list({ includeRevoked: true }).some(e => e.deviceOf === node.peerId.toString())) void this.devices.tellHosts().catch(err => this.onError(err, 'telling hosts of a device'))
+        this.kitEscrow?.peerOnline(evt.detail.peerId.toString())
       })
       await this.presence.start()
+      // the recovery kits of a node backing up to its peers: the current key file, sealed for them, on every host
+      if (homeConfig?.peers === true && this.ownerOf == null) {
+        this.kitEscrow = new KitEscrowService({
+          home,
+          self: node.peerId.toString(),
+          site: profile.site,
+          trust,
+          stores: peers => this.peerStores(peers),
+          tellHosts: async () => await this.devices!.tellHosts(),
+          onError: (err, what) => this.onError(err, what)
+        })
+        await this.kitEscrow.start()
+      }
       this.api = new ApiServer({ token: await newApiToken(home), socketPath: apiSocketPath(home) })
       this.routes(this.api)
       await this.api.start()
@@ -418,6 +435,7 @@ export class Daemon {
       ['snapshot browser', this.browser != null ? async () => await this.browser!.close() : undefined],
       ['dashboard', this.web != null ? async () => await this.web!.stop() : undefined],
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
+      ['kit escrow', this.kitEscrow != null ? async () => await this.kitEscrow!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
       ['fleet', this.fleet != null ? async () => await this.fleet!.stop() : undefined],
       ['devices', this.devices != null ? async () => await this.devices!.stop() : undefined],
@@ -442,6 +460,7 @@ export class Daemon {
     this.presence = undefined
     this.pairing = undefined
     this.devices = undefined
+    this.kitEscrow = undefined
     this.fleet = undefined
     this.shards = undefined
     this.node = undefined
@@ -453,7 +472,7 @@ export class Daemon {
    * One store per trusted peer (online ones first): where a peers repository puts its shards. A peer
    * whose known addresses fail is looked for again (presence.reach: the DHT) before its store gives up.
    */
-  peerStores (): ShardStore[] {
+  peerStores (only?: string[]): ShardStore[] {
     const node = this.node!
     const ledger = this.host!.ledger
     const presence = this.presence!
@@ -461,7 +480,7 @@ export class Daemon {
     // hosts only: a device (ours, or another owner's that reads through us) keeps nothing of ours
     const device = this.ownerOf
     // a device reads from its owner's hosts, not from the owner
-    const peers = this.trust!.hosts().filter(e => e.peerId !== device?.owner)
+    const peers = this.trust!.hosts().filter(e => e.peerId !== device?.owner && (only == null || only.includes(e.peerId)))
     const isOnline = (id: string): boolean => presence.isOnline(id)
     peers.sort((a, b) => Number(isOnline(b.peerId)) - Number(isOnline(a.peerId)))
     return limitStores(peers.map(e => new PeerShardStore(dialer, peerIdFromString(e.peerId), {
@@ -478,7 +497,7 @@ export class Daemon {
   }
 
   /** A one-time code for a second device of this node's owner (device link). */
-  private async linkDevice (name: string | undefined, expirySeconds: number | undefined, role: DeviceRole = 'read'): Promise<{ code: string }> {
+  private async linkDevice (name: string | undefined, expirySeconds: number | undefined, role: Exclude<DeviceRole, 'kit'> = 'read'): Promise<{ code: string }> {
     const homeConfig = await readHomeConfig(this.init.home).catch(() => undefined)
     if (homeConfig?.peers !== true || homeConfig.owner != null) throw new RoleError('a device links to the node that backs up to its peers (its own repository), not to a device or a node without one')
     const code = await this.pairing!.createInvite({ quota: 0, device: role, name, expirySeconds: expirySeconds ?? this.config?.inviteExpirySeconds })
@@ -488,14 +507,19 @@ export class Daemon {
   /** This node's devices, revoked ones too. */
   private deviceRows (): DeviceRow[] {
     const self = this.peerId
-    return this.trust!.list({ includeRevoked: true }).filter(e => e.deviceOf === self)
+    return this.trust!.list({ includeRevoked: true }).filter(e => e.deviceOf === self && e.role !== 'kit')
       .map(e => ({ peerId: e.peerId, name: e.name, role: e.role ?? 'read', addedAt: e.addedAt, online: e.revoked !== true && this.presence?.isOnline(e.peerId) === true, revoked: e.revoked === true, hostsTold: this.devices!.hostsTold(e.peerId) }))
   }
 
   /** The dashboard's keys and devices (key-routes.ts). */
   private keyView (): KeyView {
     const home = this.init.home
-    const changed = (c: KeyChange): KeyChange => { this.log.add('info', `the repository's keys changed (generation ${c.generation})`); return c }
+    const changed = (c: KeyChange): KeyChange => {
+      this.log.add('info', `the repository's keys changed (generation ${c.generation})`)
+      // the recovery kits open with the keys the hosts keep for them: those follow now
+      void this.kitEscrow?.publish().catch(err => this.onError(err, 'keeping the kit escrow on the hosts'))
+      return c
+    }
     return {
       list: async () => await listKeys(home),
       add: async (passphrase, newPassphrase, label) => changed(await addHomeKey(home, passphrase, newPassphrase, { label })),
@@ -893,6 +917,13 @@ export class Daemon {
       const role = body.role ?? 'read'
       if (role !== 'read' && role !== 'write') throw new UsageError('a device\'s role: read or write')
       return await this.linkDevice(optString(body.name, 'name'), optNumber(body.expirySeconds, 'expirySeconds'), role)
+    })
+    // after a key change and before a kit is made: the hosts get the current key file for the kits now
+    api.route('/keys/publish', async ({ signal }) => {
+      if (this.kitEscrow == null) throw new RoleError('this node keeps no kit escrow: its repository is not on its peers, or it is a device')
+      const escrow = await this.kitEscrow.publish({ signal })
+      const told = await this.devices!.tellHosts()
+      return { ...escrow, readerPending: told.pending }
     })
     api.route('/devices/list', async () => {
       return this.deviceRows()

@@ -6,6 +6,7 @@ import type { TrustGate } from '../node/gater.js'
 import { JsonFile } from '../node/json-file.js'
 import type { TrustEntry, TrustList } from '../node/trust-list.js'
 import type { RequestOp } from '../protocol/messages.js'
+import type { ObjectKind } from '../store/shard-store.js'
 import { DEVICE_PROTOCOL, MAX_DEVICE_MESSAGE, parseDeviceAnswer, parseDeviceRequest, type DeviceAnswer, type DeviceBundle, type DeviceRequest } from './device-messages.js'
 import { answerOnce, requestOnce } from '../node/one-exchange.js'
 
@@ -82,10 +83,12 @@ export class DeviceService {
    * Host side, for the shard service: may `asker` run `op` on `owner`'s objects? Only a device that owner
    * named: reads with the read role, anything with the write role. Throws PeerNotTrustedError or RoleError otherwise.
    */
-  authorize (asker: string, owner: string, op: RequestOp): void {
+  authorize (asker: string, owner: string, op: RequestOp, kind?: ObjectKind): void {
     const e = this.init.trust.get(asker)
     if (e == null || e.revoked === true || e.deviceOf !== owner || !this.init.trust.isTrusted(owner)) throw new PeerNotTrustedError(`peer ${asker} is no device of ${owner} on this host`)
     if (e.role !== 'write' && !READ_OPS.has(op)) throw new RoleError(`a device with read access may not ${op} its owner's objects`)
+    // the recovery kit's reader: the owner's key objects (the kit escrow among them), nothing else
+    if (e.role === 'kit' && kind !== 'key') throw new RoleError('a recovery kit reads its owner\'s key objects only')
   }
 
   /** Device side: what the owner gives its device to read the repository. */
@@ -112,7 +115,7 @@ export class DeviceService {
   /** Owner side: revokes a device here and tells the hosts (those offline at their next contact). */
   async revoke (device: string): Promise<TrustEntry> {
     const e = this.init.trust.get(device)
-    if (e == null || e.deviceOf !== this.init.node.peerId.toString()) throw new PeerNotTrustedError(`${device} is no device of this node`)
+    if (e == null || e.deviceOf !== this.init.node.peerId.toString() || e.role === 'kit') throw new PeerNotTrustedError(`${device} is no device of this node`)
     const revoked = await this.init.trust.revoke(device)
     this.state()[device] = []
     await this.persist()
@@ -194,7 +197,7 @@ export class DeviceService {
     const self = this.init.node.peerId.toString()
     const asker = this.init.trust.get(remote)!
     if (request.t === 'bundle') {
-      if (asker.deviceOf !== self) throw new PeerNotTrustedError('this peer is no device of this node (holdfast device link makes one)')
+      if (asker.deviceOf !== self || asker.role === 'kit') throw new PeerNotTrustedError('this peer is no device of this node (holdfast device link makes one)')
       return await this.init.bundle(asker, signal)
     }
     // an owner naming its devices: the asker must be a host's peer in its own right

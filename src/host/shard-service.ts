@@ -29,7 +29,7 @@ export interface ShardServiceInit {
    * Whose objects a request that names an owner (`as`) reaches: the owner's when the asker is a device
    * that owner granted this op, else a PeerNotTrustedError. Without it, `as` is refused.
    */
-  authorize?: (asker: string, owner: string, op: Request['op']) => void
+  authorize?: (asker: string, owner: string, op: Request['op'], kind?: ObjectKind) => void
   /**
    * Told of every stream reset and every unexpected failure on this side; not of refusals answered by name
    * (not found, quota, ...). The service itself writes no log.
@@ -143,7 +143,7 @@ export class ShardService implements Startable {
       const as = (request as { as?: string }).as
       if (as != null && as !== asker) {
         if (this.init.authorize == null) throw new PeerNotTrustedError('this host serves no device of another peer')
-        this.init.authorize(asker, as, request.op)
+        this.init.authorize(asker, as, request.op, (request as { kind?: ObjectKind }).kind)
         owner = as
       }
       switch (request.op) {

@@ -190,6 +190,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   }
 
   private async addTrusted (entry: TrustEntry): Promise<void> {
+    // a recovery kit's reader is never looked for: it comes to us, for the length of a recovery
+    if (entry.role === 'kit') return
     const id = peerIdFromString(entry.peerId)
     const existing = this.targets.get(entry.peerId)
     const t: Target = existing ?? { id, kind: 'trusted', addrs: [], online: false, failures: 0 }

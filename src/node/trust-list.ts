@@ -44,9 +44,13 @@ export interface TrustEntry {
   admin?: boolean
 }
 
-/** What a device may do with its owner's repository: read it (list, browse, restore), or write it too (back up, prune, repair). */
-export type DeviceRole = 'read' | 'write'
-export const DEVICE_ROLES: readonly DeviceRole[] = ['read', 'write']
+/**
+ * What a device may do with its owner's repository: read it (list, browse, restore), or write it too (back
+ * up, prune, repair). `kit`: the owner's recovery kit reader (crypto/kit-escrow.ts), which may read the
+ * owner's `key` objects on a host and nothing else; no node runs as one for longer than a recovery.
+ */
+export type DeviceRole = 'read' | 'write' | 'kit'
+export const DEVICE_ROLES: readonly DeviceRole[] = ['read', 'write', 'kit']
 
 export type NewTrustEntry = Pick<TrustEntry, 'peerId' | 'name' | 'site'> & Partial<Pick<TrustEntry, 'quotaGranted' | 'quotaReceived' | 'addresses' | 'deviceOf' | 'role'>>
 

@@ -4,3 +4,6 @@
  */
 export * from './recovery-kit.js'
 export * from './recover.js'
+export * from './kit-reader.js'
+export * from './kit-escrow-service.js'
+export * from './kit-escrow-fetch.js'

@@ -35,11 +35,11 @@ export async function writeRecoveredHome (home: string, kit: KitContents): Promi
   await writeFileAtomic(homePaths(home).config, JSON.stringify(homeConfig, null, 2) + '\n')
 }
 
-/** Writes the key file the kit carries, once the passphrase opens it. */
-export async function writeKitKeyFile (home: string, keyFile: Uint8Array, passphrase: string): Promise<{ from: string }> {
+/** Writes the key file the kit carries (or that its hosts keep for it), once the passphrase opens it. */
+export async function writeKitKeyFile (home: string, keyFile: Uint8Array, passphrase: string, from = 'the recovery kit'): Promise<{ from: string }> {
   await unlockKeyFile(parseKeyFile(keyFile), passphrase)
   await writeFileAtomic(homePaths(home).key, keyFile)
-  return { from: 'the recovery kit' }
+  return { from }
 }
 
 /**

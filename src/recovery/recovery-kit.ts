@@ -1,6 +1,7 @@
 import { deriveKey, KdfParams, validateKdfParams } from '../crypto/kdf.js'
 import { open, seal } from '../crypto/aead.js'
 import { openKeyFile, parseKeyFile, purposeKey } from '../crypto/keys.js'
+import { KIT_SECRET_LENGTH } from '../crypto/kit-escrow.js'
 import { RecoveryKitError, WrongPassphraseError } from '../errors.js'
 
 /**
@@ -13,11 +14,13 @@ import { RecoveryKitError, WrongPassphraseError } from '../errors.js'
  * Kits made before the key file was kept in them lack it; recovering from one fetches the key file from
  * the peers that still hold it.
  *
- * Version 2 (since a repository has several keys): the identity is sealed with a key derived from the
- * repository's first master secret, so that every passphrase of the key file the kit carries opens it.
- * A key added after the kit was made is not in its key file: make a new kit after `key add`, `passwd`
- * or `remove` (a removed passphrase still opens a kit made before its removal; `key rotate` keeps what
- * is written afterwards from it). Version 1 kits (the identity sealed with the passphrase) are still read.
+ * Version 3: the kit carries no key file. It carries the kit secret instead (crypto/kit-escrow.ts), with
+ * which the recovering node fetches the repository's current key file from the hosts (they keep it sealed
+ * under that secret and cannot read it) and opens it with the passphrase. So any passphrase the repository
+ * has now opens every kit, old ones included, and a removed passphrase opens none. The identity is sealed
+ * with a key derived from the repository's first master secret, which no key change alters.
+ * Version 2 kits (the key file as it was when the kit was made; the identity sealed as in version 3) and
+ * version 1 kits (the identity sealed with the passphrase) are still read.
  */
 export const KIT_KIND = 'holdfast-recovery-kit'
 export const MAX_KIT_PEERS = 16
@@ -36,7 +39,7 @@ export interface KitPeer {
 
 export interface RecoveryKit {
   kind: typeof KIT_KIND
-  v: 1 | 2
+  v: 1 | 2 | 3
   created: string
   repository: string
   peerId: string
@@ -46,8 +49,10 @@ export interface RecoveryKit {
   kdf?: KdfParams
   /** base64: the identity key (libp2p protobuf), sealed; the AAD binds it to the repository and peer id. */
   identity: string
-  /** base64: the repository's key file (its keys wrap the master secrets); absent in the oldest kits. */
+  /** base64: the repository's key file (its keys wrap the master secrets); version 2 only. */
   keyFile?: string
+  /** base64: the kit secret (version 3): it finds and opens the key file the hosts keep for the kit. */
+  kitSecret?: string
   peers: KitPeer[]
 }
 
@@ -68,22 +73,31 @@ const KIT_IDENTITY = 'recovery-kit-identity'
 
 const aad = (kit: Pick<RecoveryKit, 'repository' | 'peerId'>): Buffer => Buffer.from(`${KIT_KIND}/1 ${kit.repository} ${kit.peerId}`)
 
-/** A version-2 kit: the identity sealed under the repository's master secrets (`secrets`, oldest first). */
-export async function makeKit (c: KitContents & { keyFile: Uint8Array }, secrets: readonly Uint8Array[]): Promise<RecoveryKit> {
-  if (c.keyFile.length > MAX_KIT_KEY_FILE) throw new RecoveryKitError(`the key file is larger than a kit carries (${MAX_KIT_KEY_FILE} bytes): remove keys first`)
+/**
+ * A version-3 kit: the identity sealed under the repository's master secrets (`secrets`, oldest first), the
+ * kit secret beside it (the key file stays with the hosts, sealed under that secret: KitEscrowService).
+ */
+export async function makeKit (c: Omit<KitContents, 'keyFile'>, secrets: readonly Uint8Array[], kitSecret: Uint8Array): Promise<RecoveryKit> {
+  if (kitSecret.length !== KIT_SECRET_LENGTH) throw new RecoveryKitError('the kit secret has the wrong length')
   const peers = c.peers.slice(0, MAX_KIT_PEERS).map(p => ({ ...p, addresses: p.addresses.slice(0, MAX_KIT_ADDRESSES) }))
   return {
     kind: KIT_KIND,
-    v: 2,
+    v: 3,
     created: new Date().toISOString(),
     repository: c.repository,
     peerId: c.peerId,
     name: c.name,
     site: c.site,
     identity: seal(purposeKey(secrets, KIT_IDENTITY), c.identity, aad(c)).toString('base64'),
-    keyFile: Buffer.from(c.keyFile).toString('base64'),
+    kitSecret: Buffer.from(kitSecret).toString('base64'),
     peers
   }
+}
+
+/** The kit secret of a version-3 kit. */
+export function kitSecretIn (kit: RecoveryKit): Buffer {
+  if (kit.v !== 3 || kit.kitSecret == null) throw new RecoveryKitError(`a version ${kit.v} recovery kit has no kit secret`)
+  return Buffer.from(kit.kitSecret, 'base64')
 }
 
 /** Reads a kit's text; RecoveryKitError when it is not a kit this version reads. */
@@ -93,8 +107,9 @@ export function parseKit (text: string): RecoveryKit {
   try { kit = JSON.parse(text) } catch { throw new RecoveryKitError('not a recovery kit (not JSON)') }
   const str = (v: unknown): boolean => typeof v === 'string' && v.length > 0 && v.length < 4096
   if (kit?.kind !== KIT_KIND) throw new RecoveryKitError('not a Holdfast recovery kit')
-  if (kit.v !== 1 && kit.v !== 2) throw new RecoveryKitError(`recovery kit version ${String(kit.v)} is not supported`)
+  if (kit.v !== 1 && kit.v !== 2 && kit.v !== 3) throw new RecoveryKitError(`recovery kit version ${String(kit.v)} is not supported`)
   if (kit.v === 2 && kit.keyFile == null) throw new RecoveryKitError('the recovery kit is incomplete: it has no key file')
+  if (kit.v === 3 && (typeof kit.kitSecret !== 'string' || Buffer.from(kit.kitSecret, 'base64').length !== KIT_SECRET_LENGTH || kit.keyFile != null)) throw new RecoveryKitError('the recovery kit\'s kit secret is malformed')
   if (!str(kit.repository) || !/^[0-9a-f]{32}$/.test(kit.repository) || !str(kit.peerId) || !str(kit.identity) || typeof kit.name !== 'string' || typeof kit.site !== 'string') throw new RecoveryKitError('the recovery kit is incomplete')
   if (!Array.isArray(kit.peers) || kit.peers.length > MAX_KIT_PEERS) throw new RecoveryKitError('the recovery kit\'s peer list is malformed')
   for (const p of kit.peers) {
@@ -109,17 +124,25 @@ export function parseKit (text: string): RecoveryKit {
 }
 
 /**
- * Opens a kit with a passphrase: WrongPassphraseError when it opens none of the keys of the kit's key file
- * (version 2) or does not open the sealed identity (version 1).
+ * Opens a kit with a passphrase: WrongPassphraseError when it opens none of the keys of the key file
+ * (version 3: `keyFile`, the one the hosts keep for the kit; version 2: the kit's own) or does not open the
+ * sealed identity (version 1).
  */
-export async function openKit (kit: RecoveryKit, passphrase: string): Promise<KitContents> {
+export async function openKit (kit: RecoveryKit, passphrase: string, hostsKeyFile?: Uint8Array): Promise<KitContents> {
   let key: Buffer
-  if (kit.v === 2) {
+  let keyFileBytes: Buffer | undefined
+  if (kit.v === 2 || kit.v === 3) {
+    if (kit.v === 3 && hostsKeyFile == null) throw new RecoveryKitError('a version 3 recovery kit opens with the key file its hosts keep: fetch it first')
+    keyFileBytes = kit.v === 3 ? Buffer.from(hostsKeyFile!) : Buffer.from(kit.keyFile!, 'base64')
     let keyFile
-    try { keyFile = parseKeyFile(Buffer.from(kit.keyFile!, 'base64')) } catch (err) { throw new RecoveryKitError(`the recovery kit's key file: ${(err as Error).message}`) }
+    try { keyFile = parseKeyFile(keyFileBytes) } catch (err) { throw new RecoveryKitError(`the recovery kit's key file: ${(err as Error).message}`) }
     let opened
     try { opened = await openKeyFile(keyFile, passphrase) } catch (err) {
-      if ((err as Error).name === 'WrongPassphraseError') throw new WrongPassphraseError('the passphrase opens none of the keys this recovery kit knows (a key added after the kit was made does not open it)', { cause: err })
+      if ((err as Error).name === 'WrongPassphraseError') {
+        throw new WrongPassphraseError(kit.v === 3
+          ? 'the passphrase opens none of the repository\'s keys'
+          : 'the passphrase opens none of the keys this recovery kit knows (a key added after the kit was made does not open a version 2 kit)', { cause: err })
+      }
       throw err
     }
     key = purposeKey(opened.secrets, KIT_IDENTITY)
@@ -130,7 +153,7 @@ export async function openKit (kit: RecoveryKit, passphrase: string): Promise<Ki
   try {
     identity = open(key, Buffer.from(kit.identity, 'base64'), aad(kit), 'recovery kit identity')
   } catch (err) {
-    throw new WrongPassphraseError('the passphrase does not open this recovery kit', { cause: err })
+    throw new WrongPassphraseError(kit.v === 3 ? 'the repository\'s keys do not open this recovery kit (a kit of another repository?)' : 'the passphrase does not open this recovery kit', { cause: err })
   }
-  return { repository: kit.repository, peerId: kit.peerId, name: kit.name, site: kit.site, identity, peers: kit.peers, ...(kit.keyFile != null ? { keyFile: Buffer.from(kit.keyFile, 'base64') } : {}) }
+  return { repository: kit.repository, peerId: kit.peerId, name: kit.name, site: kit.site, identity, peers: kit.peers, ...(keyFileBytes != null ? { keyFile: keyFileBytes } : {}) }
 }

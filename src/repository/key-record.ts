@@ -1,5 +1,7 @@
 import { hkdfSync } from 'node:crypto'
 import { open, seal } from '../crypto/aead.js'
+import { openKitEscrow, sealKitEscrow } from '../crypto/kit-escrow.js'
+import { StoreUnavailableError } from '../errors.js'
 import { readFile } from 'node:fs/promises'
 import { openKeyFile, parseKeyFile, unlockKeyFile, type KeyFile, type RepositoryKeys } from '../crypto/keys.js'
 import { homePaths } from '../home/home.js'
@@ -43,26 +45,74 @@ export function openKeyRecord (keys: RepositoryKeys, sealed: Uint8Array): { keyF
   }
 }
 
+/** How one kind of sealed key file is made and read: key records, kit escrows. */
+export interface KeyFileSealer {
+  seal: (keyFile: Uint8Array) => Buffer
+  /** The key file `sealed` holds; undefined when it is not one of this kind under this key. */
+  open: (sealed: Uint8Array) => { keyFile: KeyFile, bytes: Buffer } | undefined
+}
+
+export const keyRecordSealer = (keys: RepositoryKeys): KeyFileSealer => ({
+  seal: keyFile => sealKeyRecord(keys, keyFile),
+  open: sealed => openKeyRecord(keys, sealed)
+})
+
+/** The kit escrow of a node (crypto/kit-escrow.ts): the key file sealed under its kit secret. */
+export const kitEscrowSealer = (kitSecret: Uint8Array): KeyFileSealer => ({
+  seal: keyFile => sealKitEscrow(kitSecret, keyFile),
+  open: sealed => {
+    if (isPlainKeyFile(sealed)) return undefined
+    const bytes = openKitEscrow(kitSecret, sealed)
+    if (bytes == null) return undefined
+    try { return { keyFile: parseKeyFile(bytes), bytes } } catch { return undefined }
+  }
+})
+
 /**
  * Brings a store's key records to `keyFile` (its bytes, of `generation`): puts a record of it unless one
  * of the same bytes is there, deletes the records of a lower generation. Plain copies and what does not
  * open are left alone.
  */
 export async function syncKeyRecord (store: ShardStore, keys: RepositoryKeys, keyFile: Buffer, generation: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+  await syncSealedKeyFile(store, keyRecordSealer(keys), keyFile, generation, options)
+}
+
+/** The same for any sealer: the store ends with `keyFile` sealed by it, and nothing older it opens. */
+export async function syncSealedKeyFile (store: ShardStore, sealer: KeyFileSealer, keyFile: Buffer, generation: number, options: { signal?: AbortSignal } = {}): Promise<void> {
   const { names } = await listNames([store], 'key', { signal: options.signal, maxNames: MAX_KEY_OBJECTS, timeoutMs: 30_000 })
   let present = false
   for (const name of names) {
     const bytes = await store.get('key', name, options)
     if (hashName(bytes) !== name) continue
-    const record = openKeyRecord(keys, bytes)
+    const record = sealer.open(bytes)
     if (record == null) continue
-    if (record.bytes.equals(keyFile)) present = true
-    else if (record.keyFile.generation < generation) await store.delete('key', name, options)
+    if (record.bytes.equals(keyFile)) {
+      // two writers (a backup's seeding, the kit escrow service) may each have put one: one is enough
+      if (present) await store.delete('key', name, options)
+      present = true
+    } else if (record.keyFile.generation < generation) await store.delete('key', name, options)
   }
   if (!present) {
-    const sealed = sealKeyRecord(keys, keyFile)
+    const sealed = sealer.seal(keyFile)
     await store.put('key', hashName(sealed), sealed, options)
   }
+}
+
+/**
+ * The key files a store keeps sealed by `sealer` (bounded like every key listing); a store that cannot be
+ * read gives none. Objects that do not hash to their name or do not open are skipped.
+ */
+export async function readSealedKeyFiles (store: ShardStore, sealer: KeyFileSealer, options: { signal?: AbortSignal } = {}): Promise<Array<{ keyFile: KeyFile, bytes: Buffer }>> {
+  const out: Array<{ keyFile: KeyFile, bytes: Buffer }> = []
+  const listed = await listNames([store], 'key', { signal: options.signal, maxNames: MAX_KEY_OBJECTS, timeoutMs: 30_000 })
+  if (listed.reached === 0 && listed.problems.length > 0) throw new StoreUnavailableError(listed.problems.join('; '))
+  for (const name of listed.names) {
+    const bytes = await store.get('key', name, options)
+    if (hashName(bytes) !== name) continue
+    const record = sealer.open(bytes)
+    if (record != null) out.push(record)
+  }
+  return out
 }
 
 /**
@@ -77,14 +127,11 @@ export async function adoptNewerKeyFile (home: string, stores: ShardStore[], pas
   const mine = parseKeyFile(await readFile(path))
   const keys = await (options.unlock ?? unlockKeyFile)(mine, passphrase)
   let best: { keyFile: KeyFile, bytes: Buffer } | undefined
+  const sealer = keyRecordSealer(keys)
   for (const store of stores) {
     try {
-      const listed = await listNames([store], 'key', { signal: options.signal, maxNames: MAX_KEY_OBJECTS, timeoutMs: 30_000 })
-      for (const name of listed.names) {
-        const bytes = await store.get('key', name, options)
-        if (hashName(bytes) !== name) continue
-        const record = openKeyRecord(keys, bytes)
-        if (record != null && record.keyFile.generation > (best?.keyFile.generation ?? mine.generation)) best = record
+      for (const record of await readSealedKeyFiles(store, sealer, options)) {
+        if (record.keyFile.generation > (best?.keyFile.generation ?? mine.generation)) best = record
       }
     } catch (err) {
       if (options.signal?.aborted === true) throw err

@@ -17,7 +17,9 @@ import { Register } from './register.js'
 import type { ListedNames, ListLimits } from './record-list.js'
 import { rebuildRegister, type RebuildResult } from './rebuild.js'
 import { loadNodeRecordKey } from './node-record-key.js'
-import { adoptNewerKeyFile, syncKeyRecord } from './key-record.js'
+import { adoptNewerKeyFile, kitEscrowSealer, syncKeyRecord, syncSealedKeyFile } from './key-record.js'
+import { kitSecretOf } from '../crypto/kit-escrow.js'
+import { identityPath } from '../node/identity.js'
 import { describeFilter, matchesFilter, type SnapshotFilter } from './snapshot-filter.js'
 import { PackIo } from './pack-io.js'
 import { RecordIo } from './record-io.js'
@@ -335,6 +337,10 @@ export class Repository {
     const generation = parseKeyFile(keyBytes).generation
     const configBytes = await readFile(paths.repoConfig).catch(() => undefined)
     const kitHoldsKey = await exists(paths.kitHoldsKey)
+    // the owner's hosts keep the key file sealed for its recovery kits too (crypto/kit-escrow.ts); a device has no kit
+    const escrow = this.homeConfig.peers === true && this.homeConfig.owner == null
+      ? await readFile(identityPath(this.home)).then(id => kitEscrowSealer(kitSecretOf(id)), () => undefined)
+      : undefined
     await Promise.all(this.stores.map(async s => {
       try {
         // the wrapped key goes only to the owner's own directories: a peer holding it could try
@@ -347,6 +353,7 @@ export class Repository {
         if (configBytes != null && !await s.has('config', hashName(configBytes), options)) await s.put('config', hashName(configBytes), configBytes, options)
         // the key file sealed under the repository's keys, on every store (key-record.ts)
         await syncKeyRecord(s, this.keys, keyBytes, generation, options)
+        if (escrow != null && !isOwnStore(s)) await syncSealedKeyFile(s, escrow, keyBytes, generation, options)
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         this.packIo.failedStores.add(s.id)

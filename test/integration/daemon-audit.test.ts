@@ -244,7 +244,12 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
       await new Promise(resolve => setTimeout(resolve, 1000))
     }
     assert.deepEqual((await records(lateHost, 'snapshot')).sort(), [...snapshots].sort())
-    assert.deepEqual(await records(lateHost, 'key'), [], 'no key file for a peer')
+    // a peer gets no key file: only the kit escrow (the key file sealed under the kit secret), put as it came online
+    const keyObjects = await records(lateHost, 'key')
+    assert.equal(keyObjects.length, 1, 'the kit escrow alone')
+    const escrow = await readFile(join(lateHost.home, 'shards', owner.peerId, 'key', keyObjects[0].slice(0, 2), keyObjects[0]))
+    assert.notEqual(escrow[0], 0x7b, 'no plain key file')
+    assert.ok(!escrow.toString('latin1').includes('scrypt'), 'nothing readable in it')
     assert.match(owner.output(), /record copies put on peers that lacked them/)
 
     // the owner's machine is lost; of all its peers only the one paired last is up: the kit and the

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startDaemon, RunningDaemon } from '../../scripts/lib/daemon-runner.js'
-import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom, pairWithHosts } from './helpers.js'
+import { expectCode, fileHashes, hf, makeTempDir, parseJson, removeDir, shardFiles, writeRandom, pairWithHosts, PASSPHRASE } from './helpers.js'
 
 /**
  * Retention and recovery over the network (real daemons on 127.0.0.1): forget + prune make the hosts
@@ -167,39 +167,49 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     expectCode(await hf(owner.home, ['recovery-kit', '--out', kitPath]), 0, 'recovery-kit')
     const kitSize = (await stat(kitPath)).size
     assert.ok(kitSize < 8 * KiB, `the kit is small: ${kitSize} bytes`)
-    // the keys rotate after the kit was made (a passphrase may have leaked): what is written from now on is
-    // under a new key epoch the kit's key file does not hold; the recovery must still read it all
-    expectCode(await hf(owner.home, ['key', 'rotate']), 0, 'key rotate after the kit')
-    // the kit holds the key file: the next backup takes the copies older versions gave the hosts away,
-    // and no host keeps anything a passphrase could be tried against
-    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup after the kit')
+    // after the kit was made the passphrase changes (the old one removed) and the keys rotate (it may have
+    // leaked): the kit must open with the new passphrase alone, and read what the new key epoch writes
+    const NEW = 'the passphrase after the kit'
+    const asNew = { HOLDFAST_PASSPHRASE: NEW }
+    const passwd = await hf(owner.home, ['key', 'passwd'], { HOLDFAST_NEW_PASSPHRASE: NEW })
+    expectCode(passwd, 0, 'key passwd after the kit')
+    assert.match(passwd.stdout, /recovery kits open with the keys as they are now: the hosts keep them for the kits \(3 of 3 up to date\)/)
+    expectCode(await hf(owner.home, ['key', 'rotate'], asNew), 0, 'key rotate after the kit')
+    expectCode(await hf(owner.home, ['backup', src], asNew), 0, 'backup after the kit')
     for (const h of hosts) {
-      // only the key record: the key file sealed under the repository's keys, nothing to try a passphrase on
+      // the key record (sealed under the repository's keys) and the kit escrow (under the kit secret): nothing to try a passphrase on
       const keyDir = join(h.home, 'shards', owner.peerId, 'key')
       const keyObjects = (await readdir(keyDir, { withFileTypes: true, recursive: true }).catch(() => [])).filter(e => e.isFile() && /^[0-9a-f]{64}$/.test(e.name)).map(e => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
-      assert.equal(keyObjects.length, 1, `${h.home} keeps the key record alone`)
-      const record = await readFile(keyObjects[0])
-      assert.notEqual(record[0], 0x7b, `${h.home} keeps no plain key file`)
-      assert.ok(!record.toString('latin1').includes('scrypt'), 'nothing readable in it')
+      assert.equal(keyObjects.length, 2, `${h.home} keeps the key record and the kit escrow, no older ones`)
+      for (const f of keyObjects) {
+        const record = await readFile(f)
+        assert.notEqual(record[0], 0x7b, `${h.home} keeps no plain key file`)
+        assert.ok(!record.toString('latin1').includes('scrypt'), 'nothing readable in it')
+      }
       assert.ok((await filesBelow(join(h.home, 'shards', owner.peerId, 'snapshot'))).length > 0, `${h.home} keeps the snapshot records`)
     }
-    const snapsBefore = parseJson<Array<{ id: string }>>(await hf(owner.home, ['snapshots', '--json']), 'snapshots').map(s => s.id)
+    const snapsBefore = parseJson<Array<{ id: string }>>(await hf(owner.home, ['snapshots', '--json'], asNew), 'snapshots').map(s => s.id)
     const oldPeerId = owner.peerId
     // the machine burns
     await owner.stop()
     await removeDir(owner.home)
 
     const fresh = join(dir, 'new-machine')
-    const wrong = await hf(fresh, ['recover', '--home', fresh, '--kit', kitPath], { HOLDFAST_PASSPHRASE: 'not the passphrase' })
+    const wrong = await hf(fresh, ['recover', '--home', fresh, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0'], { HOLDFAST_PASSPHRASE: 'not the passphrase' })
     expectCode(wrong, 12, 'recover with a wrong passphrase')
     await assert.rejects(stat(fresh), 'nothing written with a wrong passphrase')
+    // the passphrase the kit was made with was removed since: it opens nothing any more, the kit included
+    const removed = await hf(fresh, ['recover', '--home', fresh, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0'])
+    expectCode(removed, 12, 'recover with the removed passphrase')
+    assert.match(removed.stderr, /opens none of the repository's keys/)
+    await assert.rejects(stat(fresh), 'nothing written with a removed passphrase')
 
-    const r = await hf(fresh, ['recover', '--json', '--home', fresh, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait', '60'])
-    expectCode(r, 0, 'recover')
+    const r = await hf(fresh, ['recover', '--json', '--home', fresh, '--kit', kitPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--wait', '60'], asNew)
+    expectCode(r, 0, 'recover with the passphrase set after the kit')
     const rec = parseJson<{ peerId: string, snapshots: number, peersOnline: number, keyFrom: string, keysUpdated: boolean }>(r, 'recover')
     assert.equal(rec.peerId, oldPeerId)
-    assert.equal(rec.keyFrom, 'the recovery kit')
-    assert.equal(rec.keysUpdated, true, 'the newer key file came from the key record on the hosts')
+    assert.match(rec.keyFrom, /^the hosts \([1-3] answered\)$/)
+    assert.equal(rec.keysUpdated, false, 'the hosts gave the current key file, rotation included')
     assert.equal(rec.snapshots, snapsBefore.length)
 
     // the node config of the new machine names the set the old one backed up, and a dashboard
@@ -210,22 +220,24 @@ describe('daemons on 127.0.0.1: prune frees the hosts, recovery from kit and pas
     assert.equal(owner.peerId, oldPeerId, 'the same identity')
     // the session log stayed on the burnt machine: the dashboard counts the recovered snapshots instead
     const gui = (JSON.parse(await readFile(join(fresh, 'daemon.json'), 'utf8')) as { gui: string }).gui
-    const newest = parseJson<Array<{ time: string }>>(await hf(fresh, ['snapshots', '--json']), 'snapshots').map(s => s.time).sort().pop()
+    const newest = parseJson<Array<{ time: string }>>(await hf(fresh, ['snapshots', '--json'], asNew), 'snapshots').map(s => s.time).sort().pop()
     const sets = await (await fetch(`${gui}/api/v1/sets`)).json() as Array<{ name: string, lastSuccess: string | null, lastSession: unknown }>
     assert.equal(sets[0].lastSession, null)
     assert.equal(sets[0].lastSuccess, newest)
     const overview = await (await fetch(`${gui}/api/v1/overview`)).json() as { warnings: Array<{ message: string }>, lastBackup: string | null }
     assert.doesNotMatch(overview.warnings.map(w => w.message).join('\n'), /never been backed up/)
     assert.equal(overview.lastBackup, newest)
-    const snaps = parseJson<Array<{ id: string }>>(await hf(fresh, ['snapshots', '--json']), 'snapshots').map(s => s.id)
+    const snaps = parseJson<Array<{ id: string }>>(await hf(fresh, ['snapshots', '--json'], asNew), 'snapshots').map(s => s.id)
     assert.deepEqual(snaps, snapsBefore)
     const target = join(dir, 'restore-recovered')
-    expectCode(await hf(fresh, ['restore', 'latest', '--target', target]), 0, 'restore on the new machine')
+    expectCode(await hf(fresh, ['restore', 'latest', '--target', target], asNew), 0, 'restore on the new machine')
     assert.deepEqual(await fileHashes(join(target, src)), latest)
     // the hosts still trust it (no pairing again): a new backup lands on them
     await writeRandom(join(src, 'after-recovery.bin'), 100 * KiB)
-    expectCode(await hf(fresh, ['backup', src]), 0, 'backup after recovery')
+    expectCode(await hf(fresh, ['backup', src], asNew), 0, 'backup after recovery')
     for (const h of hosts) assert.ok(await storedForOwner(h) > 0)
+    // the tests after this one use the first passphrase again
+    expectCode(await hf(fresh, ['key', 'passwd'], { ...asNew, HOLDFAST_NEW_PASSPHRASE: PASSPHRASE }), 0, 'key passwd back')
   })
 
   it('a restore takes priority: a backup under way pauses while it runs, then completes', async function () {

@@ -8,7 +8,7 @@ import { useResource } from './use-resource.js'
  * Keys and devices, on the Settings page: the passphrases that open the repository (add one, change
  * yours, remove another, rotate the data keys) and the owner's second devices (a one-time link code,
  * revoke). Every key change asks for a passphrase that opens the repository now; the daemon checks a new
- * key before an old one goes. After a change, a new recovery kit should be made (the page says so).
+ * key before an old one goes. The recovery kits follow a change by themselves (the hosts keep the current keys for them).
  */
 export function KeysPanel () {
   const [tick, setTick] = useState(0)
@@ -19,7 +19,7 @@ export function KeysPanel () {
     <>
       <div class='card' data-testid='keys'>
         <h2 id='keys-title'>Keys</h2>
-        <p>Each key is a passphrase that opens this repository. A recovery kit carries the keys it was made with: make a new one after a change.</p>
+        <p>Each key is a passphrase that opens this repository. Every recovery kit opens with the passphrases listed here, as they are now: the hosts keep the current keys for the kits.</p>
         {keys.data == null
           ? <Problem resource={keys} what='the keys' />
           : (
