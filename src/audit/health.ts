@@ -12,6 +12,10 @@
  *   the host acknowledged the write, which is as fresh as an audit);
  * - stale: otherwise (not verified recently, or never): probably fine, but unconfirmed; audit it.
  * A host offline for less than the grace keeps its shards good or stale: brief absences are not repaired.
+ * Unless the margin is gone (`urgentGraceMs`): when exactly k shards are on hosts seen within the urgent
+ * grace, the shards of hosts away longer than that are regenerated too, without waiting for the grace:
+ * one more loss would take the pack below k. Several hosts of one pack leaving within a grace
+ * period lost packs in the scale study (src/sim) until this rule was added.
  * A peer offline with no `offlineSince` is taken as offline for an unknown, short time (not yet past the
  * grace): presence learns when a peer went away only after it was online once, and a daemon that just
  * started must not regenerate everything; callers that know better (the trust list's lastSeen) pass it.
@@ -53,6 +57,12 @@ export interface HealthPolicy {
   graceMs: number
   /** How recent a verification must be for a shard to count as good. */
   verifiedWithinMs: number
+  /**
+   * When exactly k shards are on hosts online or offline for less than this, the shards of hosts offline
+   * longer are regenerated at once (default: no such rule). Shorter than graceMs; longer than a host's
+   * usual daily absence.
+   */
+  urgentGraceMs?: number
 }
 
 export interface PackHealth {
@@ -68,15 +78,16 @@ export interface PackHealth {
 
 function checkPolicy (policy: HealthPolicy): Required<HealthPolicy> {
   const { k, m, graceMs, verifiedWithinMs } = policy
+  const urgentGraceMs = policy.urgentGraceMs ?? Infinity
   if (!Number.isSafeInteger(k) || k < 1 || !Number.isSafeInteger(m) || m < 0) throw new ConfigError(`invalid k = ${String(k)}, m = ${String(m)}`)
   const repairThreshold = policy.repairThreshold ?? k + m
   if (!Number.isSafeInteger(repairThreshold) || repairThreshold < k || repairThreshold > k + m) {
     throw new ConfigError(`the repair threshold must be between k and k + m, got ${String(repairThreshold)}`)
   }
-  for (const [name, value] of [['graceMs', graceMs], ['verifiedWithinMs', verifiedWithinMs]] as const) {
+  for (const [name, value] of [['graceMs', graceMs], ['verifiedWithinMs', verifiedWithinMs], ['urgentGraceMs', urgentGraceMs]] as const) {
     if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new ConfigError(`invalid ${name} ${String(value)}`)
   }
-  return { k, m, repairThreshold, graceMs, verifiedWithinMs }
+  return { k, m, repairThreshold, graceMs, verifiedWithinMs, urgentGraceMs }
 }
 
 type Presences = ReadonlyMap<string, HostPresence> | Readonly<Record<string, HostPresence>>
@@ -88,7 +99,7 @@ function presenceOf (peers: Presences, peer: string): HostPresence | undefined {
 
 /** The health of one pack at `now`. Throws ConfigError for a bad policy or a shard index out of range or given twice. */
 export function packHealth (shards: readonly ShardRecord[], peers: Presences, now: number, policy: HealthPolicy): PackHealth {
-  const { k, m, repairThreshold, graceMs, verifiedWithinMs } = checkPolicy(policy)
+  const { k, m, repairThreshold, graceMs, verifiedWithinMs, urgentGraceMs } = checkPolicy(policy)
   if (typeof now !== 'number' || !Number.isFinite(now)) throw new ConfigError(`invalid time ${String(now)}`)
   const n = k + m
   const byIndex = new Map<number, ShardRecord>()
@@ -100,14 +111,25 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
     byIndex.set(shard.index, shard)
   }
 
+  const awayLongerThan = (presence: HostPresence, ms: number): boolean =>
+    !presence.online && presence.offlineSince !== undefined && now - presence.offlineSince > ms
+  // the margin: shards on hosts seen within the urgent grace; at k or fewer, absent ones are not waited for
+  let recent = 0
+  for (const shard of byIndex.values()) {
+    const presence = presenceOf(peers, shard.peer)
+    if (shard.lost !== true && presence !== undefined && !awayLongerThan(presence, urgentGraceMs)) recent++
+  }
+  // (with fewer than k recent, nothing can be regenerated until some are back: the usual grace holds, and
+  // the pack is not called unrecoverable for hosts that may yet return)
+  const grace = recent === k ? Math.min(graceMs, urgentGraceMs) : graceMs
+
   const good: number[] = []
   const stale: number[] = []
   const regenerate: number[] = []
   for (let index = 0; index < n; index++) {
     const shard = byIndex.get(index)
     const presence = shard !== undefined ? presenceOf(peers, shard.peer) : undefined
-    const gone = presence === undefined ||
-      (!presence.online && presence.offlineSince !== undefined && now - presence.offlineSince > graceMs)
+    const gone = presence === undefined || awayLongerThan(presence, grace)
     if (shard === undefined || shard.lost === true || gone) {
       regenerate.push(index)
       continue

@@ -11,9 +11,14 @@ export interface HealthSettings {
   graceMs?: number
   /** Repair once fewer good shards than this remain (k .. k + m; default k + m: any loss). */
   repairThreshold?: number
+  /**
+   * When only k of a pack's shards are on hosts seen within this, the absent hosts' shards are regenerated
+   * without waiting for the grace (src/audit/health.ts). Default 1 day; Infinity turns the rule off.
+   */
+  urgentGraceMs?: number
 }
 
-export const HEALTH_DEFAULTS = { verifiedWithinMs: 2 * 24 * 3600_000, graceMs: 3 * 24 * 3600_000 }
+export const HEALTH_DEFAULTS = { verifiedWithinMs: 2 * 24 * 3600_000, graceMs: 3 * 24 * 3600_000, urgentGraceMs: 24 * 3600_000 }
 
 export interface PackReport extends PackHealth {
   pack: string
@@ -97,7 +102,8 @@ function report (desc: PackLayout, checks: Map<number, { at: number, store: stri
     // a threshold outside k..k+m for this pack is taken as k+m
     repairThreshold: settings.repairThreshold != null && settings.repairThreshold >= desc.k && settings.repairThreshold <= desc.shards.length ? settings.repairThreshold : undefined,
     graceMs: settings.graceMs ?? HEALTH_DEFAULTS.graceMs,
-    verifiedWithinMs: settings.verifiedWithinMs ?? HEALTH_DEFAULTS.verifiedWithinMs
+    verifiedWithinMs: settings.verifiedWithinMs ?? HEALTH_DEFAULTS.verifiedWithinMs,
+    urgentGraceMs: settings.urgentGraceMs ?? HEALTH_DEFAULTS.urgentGraceMs
   })
   for (const i of h.regenerate) {
     if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${presence.has(desc.shards[i].store) ? 'its host has been offline too long' : 'its store is no longer configured'}`)

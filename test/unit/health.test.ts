@@ -59,6 +59,30 @@ describe('audit/health', () => {
     assert.deepEqual(packHealth(s, online(), NOW, policy).regenerate, [0])
   })
 
+  it('urgent grace: with only k shards on hosts seen within it, the absent ones are regenerated before the grace', () => {
+    const urgent = { ...policy, urgentGraceMs: DAY }
+    const peers = online()
+    // one host away two days: the margin holds (five recent), the grace of three days is waited out
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY }
+    let h = packHealth(shards(), peers, NOW, urgent)
+    assert.deepEqual([h.regenerate, h.needsRepair], [[], false])
+    // a second host away longer than the urgent grace: four recent = k, both absent ones are regenerated now
+    peers.p4 = { online: false, offlineSince: NOW - 30 * HOUR }
+    h = packHealth(shards(), peers, NOW, urgent)
+    assert.deepEqual([h.health, h.regenerate, h.needsRepair, h.unrecoverable], [4, [1, 4], true, false])
+    // without the rule (the default) they wait
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
+    // the second one away for less than the urgent grace (a usual night off): nothing yet
+    peers.p4 = { online: false, offlineSince: NOW - 10 * HOUR }
+    assert.deepEqual(packHealth(shards(), peers, NOW, urgent).regenerate, [])
+    // fewer than k recent: nothing can be rebuilt until hosts are back; the absent ones are not called gone
+    peers.p4 = { online: false, offlineSince: NOW - 30 * HOUR }
+    peers.p5 = { online: false, offlineSince: NOW - 30 * HOUR }
+    h = packHealth(shards(), peers, NOW, urgent)
+    assert.deepEqual([h.regenerate, h.unrecoverable], [[], false])
+    throwsNamed(() => packHealth(shards(), online(), NOW, { ...policy, urgentGraceMs: -1 }), 'ConfigError')
+  })
+
   it('regenerates an index with no record (never placed)', () => {
     const h = packHealth(shards().filter(s => s.index !== 4), online(), NOW, policy)
     assert.deepEqual([h.good, h.regenerate], [[0, 1, 2, 3, 5], [4]])

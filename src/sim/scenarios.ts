@@ -1,0 +1,25 @@
+import { DEFAULT_POPULATION } from './population.js'
+import { DEFAULT_SIM, type SimParams } from './sim-network.js'
+
+/** The four scenarios of the scale study, at a given size (nodes) and seed. */
+export type ScenarioName = 'baseline' | 'churn' | 'cheats' | 'site-outage'
+export const SCENARIOS: readonly ScenarioName[] = ['baseline', 'churn', 'cheats', 'site-outage']
+
+export function scenario (name: ScenarioName, options: { nodes: number, seed: number, days?: number, packsPerOwner?: number }): SimParams {
+  const base: SimParams = {
+    ...DEFAULT_SIM,
+    seed: options.seed,
+    days: options.days ?? DEFAULT_SIM.days,
+    packsPerOwner: options.packsPerOwner ?? DEFAULT_SIM.packsPerOwner,
+    population: { ...DEFAULT_POPULATION, nodes: options.nodes }
+  }
+  switch (name) {
+    case 'baseline': return base
+    // 10% of the hosts leave for good over a week; 5% are away two weeks and come back
+    case 'churn': return { ...base, churn: { leaveShare: 0.1, leaveOverDays: 7, awayShare: 0.05, awayDays: 14, startDay: 3 } }
+    // 2% drop half of what they keep; 1% answer audits from partial data
+    case 'cheats': return { ...base, cheats: { dropShare: 0.02, partialShare: 0.01, startDay: 5 } }
+    // one office site offline for 3 days
+    case 'site-outage': return { ...base, siteOutage: { startDay: 5, days: 3 } }
+  }
+}
