@@ -129,6 +129,9 @@ function pathsKey (paths: string[]): string {
   return JSON.stringify([...paths].sort())
 }
 
+/** The recovery kits' readers (an owner's, or those its owners named here) are the kit escrow's business, not a peer anyone lists or revokes. */
+const notKitReader = (e: TrustEntry): boolean => e.role !== 'kit'
+
 export class Daemon {
   config?: NodeConfig
   node?: HoldfastLibp2p
@@ -899,7 +902,7 @@ export class Daemon {
     api.route('/status', async () => ({
       peerId: this.peerId,
       addresses: this.node!.getMultiaddrs().map(String),
-      peers: this.trust!.list().length,
+      peers: this.trust!.list().filter(notKitReader).length,
       relays: this.node!.services.relayReservations?.status() ?? []
     }))
     api.route('/peers/invite', async ({ body }) => {
@@ -949,7 +952,7 @@ export class Daemon {
     api.route('/peers/list', async () => {
       const ledger = this.host!.ledger
       const relays = new Map((this.node!.services.relayReservations?.status() ?? []).map(r => [r.relay, r]))
-      return this.trust!.list({ includeRevoked: true }).map(e => ({
+      return this.trust!.list({ includeRevoked: true }).filter(notKitReader).map(e => ({
         ...e,
         online: this.presence?.isOnline(e.peerId) === true,
         onlineVia: this.presence?.status(e.peerId)?.via,
@@ -961,7 +964,7 @@ export class Daemon {
     })
     api.route('/peers/revoke', async ({ body }) => {
       if (typeof body.peer !== 'string' || body.peer === '') throw new UsageError('which peer? (a peer ID or name)')
-      const entry = this.trust!.list().find(e => e.peerId === body.peer || e.name === body.peer)
+      const entry = this.trust!.list().filter(notKitReader).find(e => e.peerId === body.peer || e.name === body.peer)
       if (entry == null) throw new UsageError(`no trusted peer ${String(body.peer)}`)
       return await this.trust!.revoke(entry.peerId)
     })
