@@ -52,7 +52,8 @@ export const DEFAULT_SIM: Omit<SimParams, 'seed' | 'population'> = {
   quotaShards: [40, 120],
   auditPeriodMs: DAY,
   segments: 1,
-  graceMs: 3 * DAY
+  graceMs: 3 * DAY,
+  urgentGraceMs: DAY
 }
 
 interface PlacedShard extends ShardRecord { bytesRoot: Uint8Array }
