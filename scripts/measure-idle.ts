@@ -1,9 +1,10 @@
 import '../src/polyfill.js'
-import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, RunResult } from './lib/cli-runner.js'
 import { startDaemon, RunningDaemon } from './lib/daemon-runner.js'
+import { cpuSeconds, memory } from './lib/proc-stats.js'
 
 /**
  * npm run bench:idle: what idle daemons cost. Inits an owner and 6 hosts (separate homes), starts 7 real
@@ -32,24 +33,6 @@ const PROFILE = opt('--profile')
 const PASSPHRASE = 'measure-idle passphrase'
 const log = (s: string): void => { (json ? process.stderr : process.stdout).write(s + '\n') }
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
-
-/** Clock ticks per second of /proc/PID/stat (USER_HZ: 100 on every Linux this runs on). */
-const CLK_TCK = 100
-
-/** utime + stime of a process, in seconds. */
-async function cpuSeconds (pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  // the command name (field 2) may hold spaces and parentheses: count fields after its last ')'
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK // fields 14 and 15 of the whole line
-}
-
-/** VmRSS and VmHWM (peak) of a process, in MiB. */
-async function memory (pid: number): Promise<{ rss: number, hwm: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
-  return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 }
-}
 
 interface DaemonFigures { name: string, pid: number, cpuPercent: number, rssMeanMiB: number, rssMaxMiB: number, rssAfterCallsMiB?: number, hwmMiB?: number }
 interface CallFigures { call: string, runs: number, minMs: number, medianMs: number, maxMs: number }
