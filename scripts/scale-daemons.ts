@@ -1,5 +1,5 @@
 import '../src/polyfill.js'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,13 +15,19 @@ import { compareTrees } from './lib/tree-compare.js'
  * through the CLI). Then 10 daemons stop (2 in each group), each owner audits (the stopped hosts are
  * unreachable), repairs (their shards regenerated on the others: graceSeconds is 1 here), checks that health
  * is full again with the 10 still stopped, and restores byte-identically. Idle CPU and RSS of every daemon
- * are sampled before the stop. Options: --nodes N (50), --idle SECONDS (30), --json, --keep.
+ * are sampled before the stop, and the loopback traffic of them all (pings, identify, the private DHT).
+ * Discovery: the hosts of a group also pair in a ring (each with the next 3), so that the private DHT
+ * (trusted peers only) spans the group; then in each group one host and the owner stop, the host comes back
+ * at a new port, then the owner at a new port: the time until the owner sees the host again (and how:
+ * dial, dht, inbound) is taken. Options: --nodes N (50), --idle SECONDS (30), --no-dht (with --ring: the
+ * same pairings without the DHT, to compare its traffic), --json, --keep.
  */
 const args = process.argv.slice(2)
 const opt = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined }
 const NODES = Number(opt('--nodes') ?? 50)
 const IDLE_SECONDS = Number(opt('--idle') ?? 30)
 const json = args.includes('--json')
+const DHT = !args.includes('--no-dht')
 const GROUPS = 5
 const GROUP_SIZE = 14
 const PASSPHRASE = 'scale-daemons passphrase'
@@ -35,6 +41,12 @@ async function inBatches<T, R> (items: T[], width: number, work: (item: T, i: nu
     while (next < items.length) { const i = next++; out[i] = await work(items[i], i) }
   }))
   return out
+}
+
+/** Bytes received on the loopback interface so far (every daemon here talks over 127.0.0.1). */
+async function loopbackBytes (): Promise<number> {
+  const line = (await readFile('/proc/net/dev', 'utf8')).split('\n').find(l => l.trim().startsWith('lo:'))
+  return Number(line?.split(':')[1].trim().split(/\s+/)[0] ?? NaN)
 }
 
 const q = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
@@ -59,7 +71,7 @@ try {
     const owner = owners.includes(i)
     must(await runCli(['init', '--home', home(i), '--name', name, '--site', `site${i % 7}`, ...(owner ? ['--data-shards', '4', '--parity-shards', '2', '--pack-size', '256KiB'] : [])], { HOLDFAST_PASSPHRASE: PASSPHRASE }), `init ${name}`)
     await writeFile(join(home(i), 'node.json'), JSON.stringify({
-      listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dht: false, scrub: { enabled: false }, gui: { enabled: false },
+      listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dht: DHT, scrub: { enabled: false }, gui: { enabled: false },
       maintenance: { enabled: false, graceSeconds: 1 }
     }))
   })
@@ -68,7 +80,14 @@ try {
   log(`  ${NODES} daemons initialised and started in ${(figures.startSeconds as number).toFixed(1)} s`)
 
   t = Date.now()
-  const pairs = groups.flatMap(g => g.slice(1).map(h => [g[0], h] as const))
+  const ring = DHT || args.includes('--ring') ? groups.flatMap(g => g.slice(1).flatMap((h, j) => [1, 2, 3].map(d => g.slice(1)[(j + d) % (g.length - 1)]).filter(x => x !== h).map(x => [h, x] as const))) : []
+  const seen = new Set<string>()
+  const pairs = [...groups.flatMap(g => g.slice(1).map(h => [g[0], h] as const)), ...ring].filter(([a, b]) => {
+    const key = a < b ? `${a}-${b}` : `${b}-${a}`
+    if (seen.has(key) || a === b) return false
+    seen.add(key)
+    return true
+  })
   await inBatches(pairs, 3, async ([o, h]) => {
     const code = must(await hf(h, ['peers', 'invite', '--quota', '1GiB', '--name', names[o]]), `invite on ${names[h]}`).stdout.trim()
     must(await hf(o, ['peers', 'accept', code, '--quota', '1GiB']), `accept on ${names[o]}`)
@@ -92,6 +111,7 @@ try {
   // idle: every daemon sampled over IDLE_SECONDS once things settle
   await sleep(10_000)
   const pids = daemons.map(d => d!.process.pid!)
+  const lo0 = await loopbackBytes()
   const cpu0 = await Promise.all(pids.map(cpuSeconds))
   const t0 = performance.now()
   const rss: number[][] = pids.map(() => [])
@@ -101,7 +121,10 @@ try {
     m.forEach((x, i) => rss[i].push(x.rss))
   }
   const cpu1 = await Promise.all(pids.map(cpuSeconds))
+  const lo1 = await loopbackBytes()
   const wall = (performance.now() - t0) / 1000
+  const trafficPerNodeDay = (lo1 - lo0) / wall * 86400 / NODES
+  figures.idleTrafficPerNodePerDayMiB = trafficPerNodeDay / 1024 / 1024
   const cpuPercent = pids.map((_, i) => 100 * (cpu1[i] - cpu0[i]) / wall)
   const rssMean = rss.map(r => r.reduce((a, b) => a + b, 0) / r.length)
   figures.idle = { seconds: Math.round(wall), cpuPercent: { p50: q(cpuPercent, 0.5), max: Math.max(...cpuPercent), total: cpuPercent.reduce((a, b) => a + b, 0) }, rssMiB: { p50: q(rssMean, 0.5), max: Math.max(...rssMean), total: rssMean.reduce((a, b) => a + b, 0) } }
@@ -125,11 +148,35 @@ try {
   })
   figures.groups = results
   for (const r of results) log(`  ${r.owner}: audit exit ${r.auditExit} (${r.unreachableStores} hosts unreachable), ${r.repaired} packs repaired, ${r.repairFailed} failed, health exit ${r.healthExit} (0 = full), restore ${r.identical ? 'byte-identical' : `DIFFERS: ${r.diffs.join('; ')}`}`)
-  const ok = results.every(r => r.identical && r.repairFailed === 0 && r.healthExit === 0)
-  figures.ok = ok
+  figures.ok = results.every(r => r.identical && r.repairFailed === 0 && r.healthExit === 0)
+  log(`  idle traffic (loopback, all protocols${DHT ? ', the DHT included' : ''}): ${(trafficPerNodeDay / 1024 / 1024).toFixed(1)} MiB per node per day`)
+
+  // discovery: a host and the owner both move (new ports) while apart; the owner finds the host again
+  if (DHT) {
+    const found = await inBatches(groups, 1, async g => {
+      const [o, h] = [g[0], g[3]]
+      await daemons[o]!.stop()
+      await daemons[h]!.stop()
+      daemons[h] = await startDaemon(home(h), { HOLDFAST_PASSPHRASE: PASSPHRASE }, { bin: true, timeoutMs: 120_000 })
+      await sleep(3000)
+      const started = Date.now()
+      daemons[o] = await startDaemon(home(o), { HOLDFAST_PASSPHRASE: PASSPHRASE }, { bin: true, timeoutMs: 120_000 })
+      const ready = Date.now()
+      for (;;) {
+        const r = await hf(o, ['peers', 'list', '--json'])
+        const row = (JSON.parse(r.stdout) as Array<{ peerId: string, online: boolean, onlineVia?: string }>).find(p => p.peerId === daemons[h]!.peerId)
+        if (row?.online === true) return { owner: names[o], host: names[h], msFromStart: Date.now() - started, msFromReady: Date.now() - ready, via: row.onlineVia ?? '?' }
+        if (Date.now() - ready > 120_000) return { owner: names[o], host: names[h], msFromStart: NaN, msFromReady: NaN, via: 'not found in 120 s' }
+        await sleep(200)
+      }
+    })
+    figures.discovery = found
+    for (const f of found) log(`  ${f.owner} found ${f.host} (both at new ports) ${(f.msFromReady / 1000).toFixed(1)} s after its daemon was up (via ${f.via})`)
+    if (found.some(f => Number.isNaN(f.msFromReady))) figures.ok = false
+  }
+  log(figures.ok === true ? 'sim:daemons OK' : 'sim:daemons FAILED')
   if (json) process.stdout.write(JSON.stringify(figures, null, 2) + '\n')
-  log(ok ? 'sim:daemons OK' : 'sim:daemons FAILED')
-  process.exitCode = ok ? 0 : 1
+  process.exitCode = figures.ok === true ? 0 : 1
 } finally {
   await Promise.all(daemons.map(async d => await d?.stop()))
   if (!args.includes('--keep')) await rm(root, { recursive: true, force: true })

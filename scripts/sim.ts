@@ -14,7 +14,7 @@ const KiB = 1024
 
 function table (name: string, r: SimReport, seconds: number): string {
   const rows: Array<[string, string]> = [
-    ['network', `${r.params.nodes} nodes, ${r.params.groups} groups, ${r.params.offices} offices; ${r.params.days} days; ${r.params.packs} packs (${r.params.k}+${r.params.m}, ${r.params.shards} shards)`],
+    ['network', `${r.params.nodes} nodes, ${r.params.groups} groups, ${r.params.offices} offices (trusted peers per node: min ${r.params.peersPerNode.min}, median ${r.params.peersPerNode.p50}, max ${r.params.peersPerNode.max}); ${r.params.days} days; ${r.params.packs} packs (${r.params.k}+${r.params.m}, ${r.params.shards} shards)`],
     ['snapshots lost', `${r.snapshotsLost} (packs lost ${r.packsLost}; ${r.packsVerified} decoded byte for byte at the end; of owners that left: ${r.packsOfDepartedOwnersLost} below k, not counted)`],
     ['backups', `${r.params.nodes - r.ownersWithoutBackup} owners backed up (${r.backupsDeferred} tries deferred: too few peers online together); ${r.ownersWithoutBackup} never could`],
     ['packs at the end', Object.entries(r.healthAtEnd).sort().map(([h, n]) => `${h}: ${n}`).join(', ')],
@@ -22,7 +22,7 @@ function table (name: string, r: SimReport, seconds: number): string {
     ['audits', `${r.audits.challenges} challenges, ${r.audits.failed} failed; per host per day p50 ${(r.audits.bytesPerHostPerDay.p50 / KiB).toFixed(1)} KiB, p95 ${(r.audits.bytesPerHostPerDay.p95 / KiB).toFixed(1)} KiB, max ${(r.audits.bytesPerHostPerDay.max / KiB).toFixed(1)} KiB`],
     ['cheaters', r.cheaters.count === 0 ? '-' : `${r.cheaters.detected} of ${r.cheaters.count} detected; median ${r.cheaters.medianDetectionPeriods.toFixed(2)}, max ${r.cheaters.maxDetectionPeriods.toFixed(2)} audit periods`],
     ['honest hosts 90%+ up', `${r.honest90.hosts}: ${r.honest90.penalised} penalised, ${r.honest90.warnedPairs} warned (owner, host) pairs`],
-    ['placement vs fair share', `${r.placement.hosts} hosts; deviation p50 ${(100 * r.placement.deviation.p50).toFixed(1)}%, p95 ${(100 * r.placement.deviation.p95).toFixed(1)}%, max ${(100 * r.placement.deviation.max).toFixed(1)}%`],
+    ['placement vs fair share', `${r.placement.hosts} hosts; deviation p50 ${(100 * r.placement.deviation.p50).toFixed(1)}%, p95 ${(100 * r.placement.deviation.p95).toFixed(1)}%, max ${(100 * r.placement.deviation.max).toFixed(1)}%; hosts at a site of their own (${r.placementHome.hosts}): p50 ${(100 * r.placementHome.deviation.p50).toFixed(1)}%, p95 ${(100 * r.placementHome.deviation.p95).toFixed(1)}%; office hosts on average ${(100 * r.officeMeanDeviation).toFixed(1)}% (site limit)`],
     ['worst day', (() => { const w = [...r.timeline].sort((a, b) => a.fullHealth - b.fullHealth)[0]; return w == null ? '-' : `day ${w.day}: ${w.online} online, full ${w.fullHealth}, degraded ${w.degraded}, below k ${w.belowK}` })()],
     ['run time', `${seconds.toFixed(1)} s`]
   ]

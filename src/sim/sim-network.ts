@@ -82,7 +82,7 @@ interface HostState {
 }
 
 export interface SimReport {
-  params: { nodes: number, groups: number, offices: number, days: number, packs: number, shards: number, k: number, m: number }
+  params: { nodes: number, groups: number, offices: number, days: number, packs: number, shards: number, k: number, m: number, peersPerNode: { min: number, p50: number, max: number } }
   /** Packs that cannot be decoded at the end from the shards left on hosts still in the network. */
   packsLost: number
   /** Backups that found too few peers online to place k+m shards (tried again an hour later). */
@@ -98,7 +98,15 @@ export interface SimReport {
   audits: { challenges: number, passed: number, failed: number, bytesPerHostPerDay: { p50: number, p95: number, max: number } }
   cheaters: { count: number, detected: number, maxDetectionPeriods: number, medianDetectionPeriods: number }
   honest90: { hosts: number, penalised: number, warnedPairs: number }
+  /**
+   * Stored bytes against the quota-weighted fair share among the peers usable at each placement. Hosts at
+   * an office site take less by design (no site holds more than m shards of a pack), their neighbours more:
+   * `placement` is every host, `placementHome` the hosts at a site of their own, `officeMeanDeviation`
+   * the mean signed deviation of office hosts.
+   */
   placement: { hosts: number, deviation: { p50: number, p95: number, max: number } }
+  placementHome: { hosts: number, deviation: { p50: number, p95: number, max: number } }
+  officeMeanDeviation: number
   /** packs by good shards at the end, from each owner's own view */
   healthAtEnd: Record<string, number>
   /** what the sim measured per day, for tables: min packs at full health, packs needing repair */
@@ -482,14 +490,20 @@ export class SimNetwork {
       if (pen) penalised++
     }
     const devs: number[] = []
+    const homeDevs: number[] = []
+    const officeDevs: number[] = []
     this.nodes.forEach(n => {
       const e = this.placementExpected[n.index]
-      if (e >= 8 * this.codec.shardSizeFor(this.params.packBytes)) devs.push(Math.abs(this.placementActual[n.index] - e) / e)
+      if (e < 8 * this.codec.shardSizeFor(this.params.packBytes)) return
+      const d = (this.placementActual[n.index] - e) / e
+      devs.push(Math.abs(d))
+      if (n.office == null) homeDevs.push(Math.abs(d)); else officeDevs.push(d)
     })
     devs.sort((a, b) => a - b)
+    homeDevs.sort((a, b) => a - b)
     const q = (a: number[], p: number): number => a.length === 0 ? 0 : a[Math.min(a.length - 1, Math.floor(p * a.length))]
     return {
-      params: { nodes: this.nodes.length, groups: this.groups.length, offices: new Set(this.nodes.filter(n => n.office != null).map(n => n.office)).size, days, packs: this.packs.length, shards: this.packs.length * (k + m), k, m },
+      params: { nodes: this.nodes.length, groups: this.groups.length, offices: new Set(this.nodes.filter(n => n.office != null).map(n => n.office)).size, days, packs: this.packs.length, shards: this.packs.length * (k + m), k, m, peersPerNode: { min: Math.min(...this.nodes.map(n => n.peers.length)), p50: q(this.nodes.map(n => n.peers.length).sort((a, b) => a - b), 0.5), max: Math.max(...this.nodes.map(n => n.peers.length)) } },
       packsLost: lost,
       backupsDeferred: this.stats.backupsDeferred,
       ownersWithoutBackup: this.nodes.filter(n => this.packsOf[n.index].length === 0).length,
@@ -510,6 +524,8 @@ export class SimNetwork {
       cheaters: { count: heldAny.length, detected: heldAny.filter(h => this.firstFailure.has(h)).length, maxDetectionPeriods: detections.length > 0 ? Math.max(...heldAny.map(h => detections[[...this.cheatStart.keys()].indexOf(h)])) : 0, medianDetectionPeriods: q(sortedDet, 0.5) },
       honest90: { hosts: honest90.length, penalised, warnedPairs },
       placement: { hosts: devs.length, deviation: { p50: q(devs, 0.5), p95: q(devs, 0.95), max: devs.at(-1) ?? 0 } },
+      placementHome: { hosts: homeDevs.length, deviation: { p50: q(homeDevs, 0.5), p95: q(homeDevs, 0.95), max: homeDevs.at(-1) ?? 0 } },
+      officeMeanDeviation: officeDevs.length === 0 ? 0 : officeDevs.reduce((a, b) => a + b, 0) / officeDevs.length,
       healthAtEnd,
       timeline: this.timeline
     }
