@@ -7,6 +7,7 @@ import { chromium } from 'playwright-core'
 import { runCli } from './lib/cli-runner.js'
 import { startDaemon, type RunningDaemon } from './lib/daemon-runner.js'
 import { ApiClient } from '../src/api/api-client.js'
+import { inBatches } from './lib/in-batches.js'
 
 /**
  * npm run bench:dashboard: how long the dashboard's Overview takes to load for a node with a history.
@@ -40,15 +41,6 @@ function chromiumPath (): string {
   return found
 }
 
-/** Runs `work` over `items`, `width` at a time. */
-async function inBatches<T, R> (items: T[], width: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await work(items[i], i) }
-  }))
-  return out
-}
 
 function stats (ms: number[]): { min: number, median: number, p90: number, max: number } {
   const s = [...ms].sort((a, b) => a - b)

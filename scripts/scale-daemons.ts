@@ -7,6 +7,7 @@ import { runCli, type RunResult } from './lib/cli-runner.js'
 import { startDaemon, type RunningDaemon } from './lib/daemon-runner.js'
 import { cpuSeconds, memory } from './lib/proc-stats.js'
 import { compareTrees } from './lib/tree-compare.js'
+import { inBatches } from './lib/in-batches.js'
 
 /**
  * npm run sim:daemons: the scale study's real multi-process check. 50 daemons on 127.0.0.1 (separate
@@ -34,14 +35,6 @@ const PASSPHRASE = 'scale-daemons passphrase'
 const log = (s: string): void => { (json ? process.stderr : process.stdout).write(s + '\n') }
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
-async function inBatches<T, R> (items: T[], width: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await work(items[i], i) }
-  }))
-  return out
-}
 
 /** Bytes received on the loopback interface so far (every daemon here talks over 127.0.0.1). */
 async function loopbackBytes (): Promise<number> {

@@ -17,15 +17,20 @@ export interface SeededRandom {
   fork: () => SeededRandom
 }
 
-export function seededRandom (seed: number): SeededRandom {
+/** mulberry32: the next 32-bit unsigned integer of the sequence `seed` starts. */
+export function mulberry32 (seed: number): () => number {
   let state = seed >>> 0
-  const u32 = (): number => {
+  return () => {
     state = (state + 0x6d2b79f5) >>> 0
     let t = state
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return (t ^ (t >>> 14)) >>> 0
   }
+}
+
+export function seededRandom (seed: number): SeededRandom {
+  const u32 = mulberry32(seed)
   const next = (): number => u32() / 2 ** 32
   const below = (n: number): number => Math.floor(next() * n)
   return {

@@ -1,3 +1,5 @@
+import { mulberry32 } from '../../src/sim/seeded-random.js'
+
 /**
  * A seeded pseudo-random source for tests that simulate many trials (mulberry32: 32-bit state, fast,
  * good enough for sampling; not for keys). The same seed gives the same run.
@@ -14,14 +16,7 @@ export interface SeededRandom {
 }
 
 export function seededRandom (seed: number): SeededRandom {
-  let state = seed >>> 0
-  const u32 = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return (t ^ (t >>> 14)) >>> 0
-  }
+  const u32 = mulberry32(seed)
   const next = (): number => u32() / 2 ** 32
   const below = (n: number): number => Math.floor(next() * n)
   return {
