@@ -264,7 +264,7 @@ export class Daemon {
           self: node.peerId.toString(),
           site: profile.site,
           trust,
-          stores: peers => this.peerStores(peers),
+          stores: () => this.peerStores(),
           tellHosts: async () => await this.devices!.tellHosts(),
           onError: (err, what) => this.onError(err, what)
         })
@@ -510,7 +510,7 @@ export class Daemon {
   /** This node's devices, revoked ones too. */
   private deviceRows (): DeviceRow[] {
     const self = this.peerId
-    return this.trust!.list({ includeRevoked: true }).filter(e => e.deviceOf === self && e.role !== 'kit')
+    return this.trust!.list({ includeRevoked: true }).filter(e => e.deviceOf === self && notKitReader(e))
       .map(e => ({ peerId: e.peerId, name: e.name, role: e.role ?? 'read', addedAt: e.addedAt, online: e.revoked !== true && this.presence?.isOnline(e.peerId) === true, revoked: e.revoked === true, hostsTold: this.devices!.hostsTold(e.peerId) }))
   }
 

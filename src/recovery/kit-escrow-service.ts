@@ -17,8 +17,8 @@ export interface KitEscrowServiceInit {
   /** This node's site (the kit reader's trust entry carries it). */
   site: string
   trust: TrustList
-  /** A store for each host of ours; only those given, when `peers` is set. */
-  stores: (peers?: string[]) => ShardStore[]
+  /** A store for each host of ours (ids `peer:<peer id>`). */
+  stores: () => ShardStore[]
   /** Tells the hosts of this node's devices (the kit reader is one): device-service.ts. */
   tellHosts: () => Promise<unknown>
   onError?: (err: unknown, what: string) => void
@@ -97,8 +97,9 @@ export class KitEscrowService {
     const current = hashName(keyBytes)
     const sealer = kitEscrowSealer(kitSecretOf(await readFile(identityPath(this.init.home))))
     const all = this.init.stores()
+    const chosen = options.peers == null ? all : all.filter(s => options.peers!.some(p => s.id === `peer:${p}`))
     const problems: string[] = []
-    await Promise.all(this.init.stores(options.peers).map(async store => {
+    await Promise.all(chosen.map(async store => {
       if (this.held.get(store.id) === current) return
       if (store.reachable?.() === false) { problems.push(`${store.label ?? store.id}: offline (it gets them when next seen)`); return }
       try {

@@ -79,18 +79,13 @@ export async function syncKeyRecord (store: ShardStore, keys: RepositoryKeys, ke
 
 /** The same for any sealer: the store ends with `keyFile` sealed by it, and nothing older it opens. */
 export async function syncSealedKeyFile (store: ShardStore, sealer: KeyFileSealer, keyFile: Buffer, generation: number, options: { signal?: AbortSignal } = {}): Promise<void> {
-  const { names } = await listNames([store], 'key', { signal: options.signal, maxNames: MAX_KEY_OBJECTS, timeoutMs: 30_000 })
   let present = false
-  for (const name of names) {
-    const bytes = await store.get('key', name, options)
-    if (hashName(bytes) !== name) continue
-    const record = sealer.open(bytes)
-    if (record == null) continue
+  for (const record of (await listSealed(store, sealer, options)).records) {
     if (record.bytes.equals(keyFile)) {
       // two writers (a backup's seeding, the kit escrow service) may each have put one: one is enough
-      if (present) await store.delete('key', name, options)
+      if (present) await store.delete('key', record.name, options)
       present = true
-    } else if (record.keyFile.generation < generation) await store.delete('key', name, options)
+    } else if (record.keyFile.generation < generation) await store.delete('key', record.name, options)
   }
   if (!present) {
     const sealed = sealer.seal(keyFile)
@@ -99,20 +94,26 @@ export async function syncSealedKeyFile (store: ShardStore, sealer: KeyFileSeale
 }
 
 /**
- * The key files a store keeps sealed by `sealer` (bounded like every key listing); a store that cannot be
- * read gives none. Objects that do not hash to their name or do not open are skipped.
+ * The key files a store keeps sealed by `sealer` (bounded like every key listing); StoreUnavailableError
+ * when the store could not be listed. Objects that do not hash to their name or do not open are skipped.
  */
 export async function readSealedKeyFiles (store: ShardStore, sealer: KeyFileSealer, options: { signal?: AbortSignal } = {}): Promise<Array<{ keyFile: KeyFile, bytes: Buffer }>> {
-  const out: Array<{ keyFile: KeyFile, bytes: Buffer }> = []
-  const listed = await listNames([store], 'key', { signal: options.signal, maxNames: MAX_KEY_OBJECTS, timeoutMs: 30_000 })
+  const listed = await listSealed(store, sealer, options)
   if (listed.reached === 0 && listed.problems.length > 0) throw new StoreUnavailableError(listed.problems.join('; '))
+  return listed.records
+}
+
+/** The store's `key` objects that `sealer` opens, by name (in name order), and how the listing went. */
+async function listSealed (store: ShardStore, sealer: KeyFileSealer, options: { signal?: AbortSignal }): Promise<{ records: Array<{ name: string, keyFile: KeyFile, bytes: Buffer }>, reached: number, problems: string[] }> {
+  const listed = await listNames([store], 'key', { signal: options.signal, maxNames: MAX_KEY_OBJECTS, timeoutMs: 30_000 })
+  const records: Array<{ name: string, keyFile: KeyFile, bytes: Buffer }> = []
   for (const name of listed.names) {
     const bytes = await store.get('key', name, options)
     if (hashName(bytes) !== name) continue
     const record = sealer.open(bytes)
-    if (record != null) out.push(record)
+    if (record != null) records.push({ name, ...record })
   }
-  return out
+  return { records, reached: listed.reached, problems: listed.problems }
 }
 
 /**

@@ -113,8 +113,6 @@ export interface SimReport {
   timeline: Array<{ day: number, online: number, fullHealth: number, degraded: number, belowK: number }>
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
-
 export class SimNetwork {
   readonly nodes: SimNode[]
   readonly groups: number[][]
@@ -532,4 +530,3 @@ export class SimNetwork {
   }
 }
 
-export { hex }
