@@ -344,16 +344,15 @@ export class Repository {
     await Promise.all(this.stores.map(async s => {
       try {
         // the wrapped key goes only to the owner's own directories: a peer holding it could try
-        // passphrases offline. Older versions gave it to peers; once a recovery kit holds it, those go.
-        if (isOwnStore(s)) {
-          await storeKeyFile(s, keyBytes, generation, options)
-        } else if (kitHoldsKey && await s.has('key', keyName, options)) {
-          await s.delete('key', keyName, options)
-        }
+        // passphrases offline
+        if (isOwnStore(s)) await storeKeyFile(s, keyBytes, generation, options)
         if (configBytes != null && !await s.has('config', hashName(configBytes), options)) await s.put('config', hashName(configBytes), configBytes, options)
-        // the key file sealed under the repository's keys, on every store (key-record.ts)
+        // the key file sealed under the repository's keys, on every store (key-record.ts), and for the kits
         await syncKeyRecord(s, this.keys, keyBytes, generation, options)
         if (escrow != null && !isOwnStore(s)) await syncSealedKeyFile(s, escrow, keyBytes, generation, options)
+        // older versions gave peers the plain key file; once a recovery kit is made, those copies go, but
+        // only after the sealed copies above are on that peer (a failure before leaves the plain one)
+        if (!isOwnStore(s) && kitHoldsKey && await s.has('key', keyName, options)) await s.delete('key', keyName, options)
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         this.packIo.failedStores.add(s.id)
