@@ -23,7 +23,16 @@ const AAD = Buffer.from('holdfast key record v1')
 const MAX_KEY_OBJECTS = 64
 
 /** Whether a `key` object is a plain key file (JSON) rather than a key record. */
-export const isPlainKeyFile = (bytes: Uint8Array): boolean => bytes[0] === 0x7b // '{'
+export function isPlainKeyFile (bytes: Uint8Array): boolean {
+  // a sealed object starts with a random nonce: '{' one time in 256, so the JSON itself decides
+  if (bytes[0] !== 0x7b) return false
+  try {
+    const v: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'))
+    return typeof v === 'object' && v !== null
+  } catch {
+    return false
+  }
+}
 
 export function keyRecordKey (keys: RepositoryKeys): Buffer {
   const first = [keys, ...(keys.older ?? [])].at(-1)!

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
 import { parseKeyFile, unlockKeyFile } from '../../src/crypto/keys.js'
-import { openKeyRecord } from '../../src/repository/key-record.js'
+import { isPlainKeyFile, openKeyRecord } from '../../src/repository/key-record.js'
 import { expectCode, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, writeRandom, type TestRepo } from './helpers.js'
 
 /**
@@ -34,7 +34,7 @@ describe('holdfast key: list, add, passwd, remove, rotate (CLI on directory stor
 
   /** Every plain key file the stores keep, parsed (key records, sealed, are not JSON). */
   async function storeKeyFiles (): Promise<Array<{ generation: number, keys: Array<{ id: string }> }>> {
-    return (await storeKeyObjects()).flat().filter(b => b[0] === 0x7b).map(b => JSON.parse(b.toString('utf8')))
+    return (await storeKeyObjects()).flat().filter(b => isPlainKeyFile(b)).map(b => JSON.parse(b.toString('utf8')))
   }
 
   before(async () => {
@@ -138,7 +138,7 @@ describe('holdfast key: list, add, passwd, remove, rotate (CLI on directory stor
     const keyFileBytes = await readFile(join(repo.home, 'key.json'))
     const keys = await unlockKeyFile(parseKeyFile(keyFileBytes), 'new main passphrase')
     for (const objects of await storeKeyObjects()) {
-      const records = objects.filter(b => b[0] !== 0x7b)
+      const records = objects.filter(b => !isPlainKeyFile(b))
       assert.equal(records.length, 1, 'one key record per store')
       const opened = openKeyRecord(keys, records[0])
       assert.ok(opened != null, 'the record opens with the repository keys')
