@@ -33,6 +33,10 @@ export interface DeviceServiceInit {
   timeoutMs?: number
 }
 
+/** A failed tell is tried again after 5 s, 10 s, 20 s, ... this many times. */
+const RETRY_ATTEMPTS = 6
+const RETRY_BASE_MS = 5_000
+
 /** What a device may ask of a host about its owner's objects. */
 const READ_OPS = new Set<RequestOp>(['get', 'has', 'list'])
 
@@ -44,6 +48,9 @@ export class DeviceService {
   private toldState?: Record<string, string[]>
   private telling?: Promise<void>
   private readonly timeoutMs: number
+  /** host -> tells that failed in a row (owner side) */
+  private readonly failures = new Map<string, number>()
+  private retryTimer?: ReturnType<typeof setTimeout>
 
   constructor (private readonly init: DeviceServiceInit) {
     this.told = new JsonFile(join(init.home, 'device-grants.json'))
@@ -62,6 +69,8 @@ export class DeviceService {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     this.shutdown.abort(new AbortedError('the device service is stopping'))
     await this.init.node.unhandle(DEVICE_PROTOCOL).catch(() => {})
     await Promise.allSettled([...this.inflight])
@@ -140,16 +149,38 @@ export class DeviceService {
           const answer = await this.ask(peerIdFromString(h.peerId), request)
           if (answer.t === 'error') throw new PeerNotTrustedError(`host ${h.name} refused: ${answer.message}`)
           done.add(h.peerId)
+          this.failures.delete(h.peerId)
           told++
         } catch (err) {
           pending++
-          if (!this.shutdown.signal.aborted) this.init.onError?.(err, `telling host ${h.name} of device ${d.name}`)
+          const failed = (this.failures.get(h.peerId) ?? 0) + 1
+          this.failures.set(h.peerId, failed)
+          // a first refusal is usually a pairing still finishing on the other side: it is retried before it is reported
+          if (!this.shutdown.signal.aborted && failed > 1) this.init.onError?.(err, `telling host ${h.name} of device ${d.name}`)
         }
       }
       state[d.peerId] = [...done]
     }
     await this.persist()
+    this.scheduleRetry()
     return { told, pending }
+  }
+
+  /**
+   * Hosts whose last tell failed are tried again after a while (5 s, doubling, at most RETRY_ATTEMPTS
+   * times); after that, when they next come online (the daemon calls tellHosts then).
+   */
+  private scheduleRetry (): void {
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const counts = [...this.failures.values()].filter(n => n <= RETRY_ATTEMPTS)
+    if (!this.running || counts.length === 0) return
+    const delay = RETRY_BASE_MS * 2 ** (Math.min(...counts) - 1)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (this.running) void this.tellHosts().catch(err => this.init.onError?.(err, 'telling hosts of the devices'))
+    }, delay)
+    this.retryTimer.unref?.()
   }
 
   private state (): Record<string, string[]> {
@@ -177,9 +208,10 @@ export class DeviceService {
     const remote = connection.remotePeer.toString()
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)])
     try {
-      if (!this.init.gate.isTrusted(remote)) throw new PeerNotTrustedError('peer is not trusted')
       await answerOnce(stream, DEVICE_PROTOCOL, MAX_DEVICE_MESSAGE, signal, async message => {
         const request = parseDeviceRequest(message)
+        // refused in words, not logged: an inviter may ask before this node has finished adding it
+        if (!this.init.gate.isTrusted(remote)) return { t: 'error', message: 'peer is not trusted' }
         try {
           return await this.serve(remote, request, signal)
         } catch (err) {

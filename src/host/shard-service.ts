@@ -1,6 +1,6 @@
 import type { Connection, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { ObjectKind } from '../store/shard-store.js'
-import { AbortedError, HoldfastError, PeerNotTrustedError, ProtocolError } from '../errors.js'
+import { AbortedError, HoldfastError, PeerNotTrustedError, ProtocolError, StoreUnavailableError } from '../errors.js'
 import { deadline } from '../util/deadline.js'
 import {
   LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, SHARD_PROTOCOL, Request, StreamReader, errorReply, parseRequest, sendMessage,
@@ -111,8 +111,10 @@ export class ShardService implements Startable {
     const reader = new StreamReader(stream)
     const first = deadline(this.opts.requestTimeout, this.shutdown.signal)
     let whole: ReturnType<typeof deadline> | undefined
+    let asked = false
     try {
       const request = parseRequest(await reader.readMessage(MAX_CONTROL_FRAME, first.signal))
+      asked = true
       first.clear()
       // bytes that may cross the stream: what a put announced, at most what a get may return
       const size = request.op === 'put' ? request.size : request.op === 'get' ? Math.min(request.length ?? MAX_OBJECT_SIZE, MAX_OBJECT_SIZE) : 0
@@ -124,7 +126,8 @@ export class ShardService implements Startable {
       try { await reader.expectEnd(end.signal) } finally { end.clear() }
     } catch (err) {
       const error = err instanceof Error ? err : new ProtocolError(String(err))
-      this.init.onError?.(error, owner)
+      // a peer that closed or reset its stream before asking anything (it hung up) did nothing wrong here
+      if (asked || !(error instanceof StoreUnavailableError)) this.init.onError?.(error, owner)
       stream.abort(error)
     } finally {
       first.clear()

@@ -21,13 +21,25 @@ export async function requestOnce (node: Pick<Libp2p, 'dialProtocol'>, peer: Pee
   }
 }
 
-/** The answering side: reads the request, writes what `answer` makes of it, closes. */
-export async function answerOnce (stream: Stream, protocol: string, max: number, signal: AbortSignal, answer: (request: unknown) => Promise<unknown>): Promise<void> {
+/**
+ * The answering side: reads the request, writes what `answer` makes of it, closes. A peer that ends its
+ * stream before asking anything (it hung up) is no failure: false, nothing answered.
+ */
+export async function answerOnce (stream: Stream, protocol: string, max: number, signal: AbortSignal, answer: (request: unknown) => Promise<unknown>): Promise<boolean> {
   const lp = lpStream(stream, { maxDataLength: max })
   try {
-    const reply = await answer(await readCborMessage(lp, { signal }))
+    let request: unknown
+    try {
+      request = await readCborMessage(lp, { signal })
+    } catch (err) {
+      if ((err as Error).name !== 'UnexpectedEOFError' || signal.aborted) throw err
+      if (stream.status === 'open') stream.abort(err as Error)
+      return false
+    }
+    const reply = await answer(request)
     await writeCborMessage(lp, reply, max, protocol, { signal })
     await stream.close({ signal }).catch(() => {})
+    return true
   } catch (err) {
     if (stream.status === 'open') stream.abort(err as Error)
     throw err

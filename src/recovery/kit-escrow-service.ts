@@ -10,6 +10,10 @@ import { hashName } from '../store/hash-name.js'
 import type { ShardStore } from '../store/shard-store.js'
 import { kitReaderPeerId } from './kit-reader.js'
 
+/** A host that failed is tried again after 5 s, 10 s, 20 s, ... this many times. */
+const RETRY_ATTEMPTS = 6
+const RETRY_BASE_MS = 5_000
+
 export interface KitEscrowServiceInit {
   home: string
   /** This node's peer id. */
@@ -46,6 +50,9 @@ export class KitEscrowService {
   /** store id -> hash of the key file whose escrow it holds (known since this start) */
   private readonly held = new Map<string, string>()
   private chain: Promise<unknown> = Promise.resolve()
+  /** store id -> rounds in a row in which a reachable host refused or failed */
+  private readonly failures = new Map<string, number>()
+  private retryTimer?: ReturnType<typeof setTimeout>
 
   constructor (private readonly init: KitEscrowServiceInit) {}
 
@@ -60,6 +67,8 @@ export class KitEscrowService {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     this.shutdown.abort(new AbortedError('the kit escrow service is stopping'))
     await this.chain.catch(() => {})
   }
@@ -77,7 +86,25 @@ export class KitEscrowService {
   }
 
   private background (peers?: string[]): void {
-    void this.publish({ peers }).catch(err => { if (this.running) this.init.onError?.(err, 'keeping the kit escrow on the hosts') })
+    void this.publish({ peers }).then(() => { this.scheduleRetry() }, err => { if (this.running) this.init.onError?.(err, 'keeping the kit escrow on the hosts') })
+  }
+
+  /**
+   * A host that was reachable but refused or failed (one that has not finished adding this node after a
+   * pairing, say) is tried again after 5 s, doubling, RETRY_ATTEMPTS times; then when it next comes online.
+   */
+  private scheduleRetry (): void {
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const retry = [...this.failures].filter(([, n]) => n <= RETRY_ATTEMPTS)
+    if (!this.running || retry.length === 0) return
+    const delay = RETRY_BASE_MS * 2 ** (Math.min(...retry.map(([, n]) => n)) - 1)
+    const peers = retry.map(([id]) => id.replace(/^peer:/, ''))
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (this.running) this.background(peers)
+    }, delay)
+    this.retryTimer.unref?.()
   }
 
   /** The kit reader is one of this node's devices, with the `kit` role, told to every host. */
@@ -105,8 +132,10 @@ export class KitEscrowService {
       try {
         await syncSealedKeyFile(store, sealer, keyBytes, generation, { signal })
         this.held.set(store.id, current)
+        this.failures.delete(store.id)
       } catch (err) {
         if (signal.aborted) throw err
+        this.failures.set(store.id, (this.failures.get(store.id) ?? 0) + 1)
         problems.push(`${store.label ?? store.id}: ${(err as Error).message}`)
       }
     }))

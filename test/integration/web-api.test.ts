@@ -100,6 +100,25 @@ describe('REST API and metrics (integration)', function () {
     assert.ok(peers.body.every(p => p.online && p.via === 'direct' && p.quotaReceived === 1024 ** 3), JSON.stringify(peers.body))
   })
 
+  it('pairing leaves no error in either side\'s log, and each host names its recovery kit to the owner', async function () {
+    // The owner accepted each host's invite: a host (the inviter) trusts the owner a moment before the
+    // owner trusts it, and its first word to the owner (naming its kit reader) could arrive in between.
+    const told = async (h: RunningDaemon): Promise<boolean> => {
+      const doc = JSON.parse(await readFile(join(h.home, 'device-grants.json'), 'utf8').catch(() => '{}')) as { told?: Record<string, string[]> }
+      return Object.values(doc.told ?? {}).some(hosts => hosts.includes(owner.peerId))
+    }
+    const deadline = Date.now() + 60_000
+    while (!(await Promise.all(hosts.map(told))).every(Boolean)) {
+      assert.ok(Date.now() < deadline, 'every host has told the owner of its kit reader within 60 s')
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    for (const d of [owner, ...hosts]) {
+      const gui = (JSON.parse(await readFile(join(d.home, 'daemon.json'), 'utf8')) as Info).gui!
+      const log = await (await fetch(`${gui}/api/v1/log?level=error`)).json() as LogEntry[]
+      assert.deepEqual(log.map(l => l.message), [], `${d.home}: no error logged`)
+    }
+  })
+
   it('after a backup of the set: sets, sessions and overview say it is protected; /metrics has its figures', async function () {
     const before = await get<Overview>('/api/v1/overview')
     valid(Overview, before.body, 'overview')
