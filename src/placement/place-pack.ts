@@ -2,7 +2,8 @@ import { ConfigError, PlacementError } from '../errors.js'
 import { formatBytes } from '../util/format.js'
 import { peerShortfall, siteShortfall, type SiteSummary, type UnusablePeer } from './shortfall.js'
 import { smallestSiteCap } from './site-limit.js'
-import { indexScore, weightedScore } from './weighted-rendezvous.js'
+import { fairShares, systematicSample } from './fair-shares.js'
+import { hashToUnit, indexScore, weightedScore } from './weighted-rendezvous.js'
 
 /** A peer that might take a shard, as the caller sees it at the moment of placing. */
 export interface PlacementCandidate {
@@ -119,7 +120,8 @@ function checkCandidates (candidates: readonly PlacementCandidate[]): Map<string
 
 interface Usable {
   peer: PlacementCandidate
-  score: number
+  /** reputation x room */
+  weight: number
 }
 
 function placeOne (
@@ -160,7 +162,7 @@ function placeOne (
       why = `quota full (${formatBytes(Math.max(0, room))} free${already > 0 ? ' after the earlier packs of this call' : ''})`
     }
     if (why !== undefined) unusable.push({ id: peer.id, why })
-    else usable.push({ peer, score: weightedScore(packId, peer.id, peer.reputation * room) })
+    else usable.push({ peer, weight: peer.reputation * room })
   }
   if (usable.length < missing.length) {
     throw new PlacementError(peerShortfall({ packId, k, m, shardBytes, missing, usable: usable.length, unusable }))
@@ -184,15 +186,7 @@ function placeOne (
     if (policy.onShortfall === 'fail') throw new PlacementError(reason)
   }
 
-  // Which peers: rendezvous rank, skipping sites at the limit.
-  usable.sort((a, b) => b.score - a.score || compareIds(a.peer.id, b.peer.id))
-  const load = new Map([...sites.values()].map(s => [s.name, s.heldBy.length]))
-  const chosen: string[] = []
-  for (const { peer } of usable) {
-    if (chosen.length === missing.length) break
-    const l = load.get(peer.site)!
-    if (l < cap) { chosen.push(peer.id); load.set(peer.site, l + 1) }
-  }
+  const chosen = fairChoice(packId, usable, missing.length, cap, sites) ?? rankWalk(packId, usable, missing.length, cap, sites)
 
   // Which index: best (index, peer) pair first.
   const pairs = missing.flatMap(index => chosen.map(id => ({ index, id, score: indexScore(packId, index, id) })))
@@ -206,4 +200,47 @@ function placeOne (
     placed.add(id)
   }
   return reason === undefined ? { peers, spread: 'full' } : { peers, spread: 'reduced', reason }
+}
+
+/**
+ * Which peers, each with exactly its fair share as its chance (fair-shares.ts: in proportion to weight,
+ * at most one shard per peer, at most `cap` shards per site counting those it holds): systematic sampling
+ * over the usable peers laid out site by site, the sites and the peers within each in an order drawn from
+ * the pack id, the start too. Undefined in the rare case rounding breaks a rule (rankWalk then decides).
+ */
+function fairChoice (packId: string, usable: readonly Usable[], need: number, cap: number, sites: ReadonlyMap<string, SiteSummary>): string[] | undefined {
+  const held = (site: string): number => sites.get(site)?.heldBy.length ?? 0
+  const shares = fairShares(usable.map(u => ({ id: u.peer.id, site: u.peer.site, weight: u.weight })), need, site => cap - held(site))
+  if (shares === undefined) return undefined
+  const siteKey = new Map<string, number>()
+  const keyOf = (site: string): number => {
+    let k = siteKey.get(site)
+    if (k === undefined) { k = hashToUnit(['site', packId, site]); siteKey.set(site, k) }
+    return k
+  }
+  const order = usable.map(u => ({ id: u.peer.id, site: u.peer.site, site_: keyOf(u.peer.site), peer_: hashToUnit(['place', packId, u.peer.id]) }))
+  order.sort((a, b) => a.site_ - b.site_ || compareIds(a.site, b.site) || a.peer_ - b.peer_ || compareIds(a.id, b.id))
+  const picked = systematicSample(order.map(o => shares.get(o.id) ?? 0), need, hashToUnit(['start', packId])).map(i => order[i])
+  if (picked.length !== need) return undefined
+  const load = new Map<string, number>()
+  for (const p of picked) {
+    const l = (load.get(p.site) ?? held(p.site)) + 1
+    if (l > cap) return undefined
+    load.set(p.site, l)
+  }
+  return picked.map(p => p.id)
+}
+
+/** Which peers, by weighted rendezvous rank, skipping sites at the limit (always completes). */
+function rankWalk (packId: string, usable: readonly Usable[], need: number, cap: number, sites: ReadonlyMap<string, SiteSummary>): string[] {
+  const ranked = usable.map(u => ({ peer: u.peer, score: weightedScore(packId, u.peer.id, u.weight) }))
+  ranked.sort((a, b) => b.score - a.score || compareIds(a.peer.id, b.peer.id))
+  const load = new Map([...sites.values()].map(s => [s.name, s.heldBy.length]))
+  const chosen: string[] = []
+  for (const { peer } of ranked) {
+    if (chosen.length === need) break
+    const l = load.get(peer.site)!
+    if (l < cap) { chosen.push(peer.id); load.set(peer.site, l + 1) }
+  }
+  return chosen
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 const TWO_POW_53 = 2 ** 53
 
 /** SHA-256 of the parts (NUL-separated), its first 53 bits mapped into the open interval (0, 1). */
-function hashToUnit (parts: readonly string[]): number {
+export function hashToUnit (parts: readonly string[]): number {
   const h = createHash('sha256')
   for (const [i, part] of parts.entries()) {
     if (i > 0) h.update('\0')

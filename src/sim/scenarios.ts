@@ -2,8 +2,10 @@ import { DEFAULT_POPULATION } from './population.js'
 import { DEFAULT_SIM, type SimParams } from './sim-network.js'
 
 /** The four scenarios of the scale study, at a given size (nodes) and seed. */
-export type ScenarioName = 'baseline' | 'churn' | 'cheats' | 'site-outage'
-export const SCENARIOS: readonly ScenarioName[] = ['baseline', 'churn', 'cheats', 'site-outage']
+export type ScenarioName = 'baseline' | 'churn' | 'churn-4+3' | 'cheats' | 'site-outage'
+export const SCENARIOS: readonly ScenarioName[] = ['baseline', 'churn', 'churn-4+3', 'cheats', 'site-outage']
+
+const CHURN = { leaveShare: 0.1, leaveOverDays: 7, awayShare: 0.05, awayDays: 14, startDay: 3 }
 
 export function scenario (name: ScenarioName, options: { nodes: number, seed: number, days?: number, packsPerOwner?: number }): SimParams {
   const base: SimParams = {
@@ -16,7 +18,9 @@ export function scenario (name: ScenarioName, options: { nodes: number, seed: nu
   switch (name) {
     case 'baseline': return base
     // 10% of the hosts leave for good over a week; 5% are away two weeks and come back
-    case 'churn': return { ...base, churn: { leaveShare: 0.1, leaveOverDays: 7, awayShare: 0.05, awayDays: 14, startDay: 3 } }
+    case 'churn': return { ...base, churn: CHURN }
+    // the same with one more parity shard (holdfast init --parity-shards 3)
+    case 'churn-4+3': return { ...base, k: 4, m: 3, churn: CHURN }
     // 2% drop half of what they keep; 1% answer audits from partial data
     case 'cheats': return { ...base, cheats: { dropShare: 0.02, partialShare: 0.01, startDay: 5 } }
     // one office site offline for 3 days

@@ -35,7 +35,7 @@ export interface SimParams {
   graceMs: number
   /** The daemon's urgent grace (src/audit/health.ts): absent hosts of a pack down to k recent shards. */
   urgentGraceMs?: number
-  /** Repair below this many good shards (k .. k+m; default k+m). */
+  /** Repair below this many good shards (k .. k+m; default the daemon's automatic threshold, audit/health.ts). */
   repairThreshold?: number
   churn?: { leaveShare: number, leaveOverDays: number, awayShare: number, awayDays: number, startDay: number }
   cheats?: { dropShare: number, partialShare: number, startDay: number }
@@ -85,6 +85,11 @@ export interface SimReport {
   params: { nodes: number, groups: number, offices: number, days: number, packs: number, shards: number, k: number, m: number, peersPerNode: { min: number, p50: number, max: number } }
   /** Packs that cannot be decoded at the end from the shards left on hosts still in the network. */
   packsLost: number
+  /**
+   * Of those, packs of owners that were away themselves for two weeks (churn): only an owner repairs its
+   * packs, so nothing was done while its hosts left.
+   */
+  packsLostOwnerAway: number
   /** Backups that found too few peers online to place k+m shards (tried again an hour later). */
   backupsDeferred: number
   /** Owners that never backed up (never k+m peers online together). */
@@ -98,15 +103,6 @@ export interface SimReport {
   audits: { challenges: number, passed: number, failed: number, bytesPerHostPerDay: { p50: number, p95: number, max: number } }
   cheaters: { count: number, detected: number, maxDetectionPeriods: number, medianDetectionPeriods: number }
   honest90: { hosts: number, penalised: number, warnedPairs: number }
-  /**
-   * Stored bytes against the quota-weighted fair share among the peers usable at each placement. Hosts at
-   * an office site take less by design (no site holds more than m shards of a pack), their neighbours more:
-   * `placement` is every host, `placementHome` the hosts at a site of their own, `officeMeanDeviation`
-   * the mean signed deviation of office hosts.
-   */
-  placement: { hosts: number, deviation: { p50: number, p95: number, max: number } }
-  placementHome: { hosts: number, deviation: { p50: number, p95: number, max: number } }
-  officeMeanDeviation: number
   /** packs by good shards at the end, from each owner's own view */
   healthAtEnd: Record<string, number>
   /** what the sim measured per day, for tables: min packs at full health, packs needing repair */
@@ -140,9 +136,9 @@ export class SimNetwork {
 
   private readonly cheatStart = new Map<number, number>()
   private readonly firstFailure = new Map<number, number>()
-  private readonly placementExpected: number[]
-  private readonly placementActual: number[]
   private readonly timeline: SimReport['timeline'] = []
+  /** hosts that were ever given a shard */
+  private readonly everHeld = new Set<number>()
 
   constructor (readonly params: SimParams) {
     this.rnd = seededRandom(params.seed)
@@ -154,8 +150,6 @@ export class SimNetwork {
     this.packsOf = nodes.map(() => [])
     this.reps = nodes.map(() => new Map())
     this.presence = nodes.map(() => ({ online: false }))
-    this.placementExpected = nodes.map(() => 0)
-    this.placementActual = nodes.map(() => 0)
     const r = this.rnd.fork()
     const shardSize = this.codec.shardSizeFor(params.packBytes)
     for (const n of nodes) for (const p of n.peers) this.quota.set(`${p}>${n.index}`, r.between(params.quotaShards[0], params.quotaShards[1]) * shardSize)
@@ -280,6 +274,7 @@ export class SimNetwork {
 
   private store (host: number, owner: number, key: string, bytes: Uint8Array): void {
     const h = this.hosts[host]
+    this.everHeld.add(host)
     // a host that drops what it keeps drops half of what it gets, too
     if (h.behaviour === 'drop' && this.now >= (this.cheatStart.get(host) ?? Infinity) && this.rnd.next() < 0.5) {
       this.loseBytes(key, bytes.length)
@@ -310,7 +305,6 @@ export class SimNetwork {
       toPlace.push({ packId: id, k, m, shardBytes: shardSize })
     }
     const candidates = this.candidates(owner.index)
-    const usable = candidates.filter(c => c.online && c.reputation > 0 && c.freeBytes >= shardSize)
     let placements
     try {
       placements = placePacks(toPlace, candidates, { onShortfall: 'reduced' })
@@ -319,15 +313,11 @@ export class SimNetwork {
       this.stats.backupsDeferred++
       return false
     }
-    // fairness: each pack's k+m shards would go to usable peers in proportion to their quota room
-    const room = usable.reduce((s, c) => s + c.freeBytes, 0)
-    for (const c of usable) this.placementExpected[Number(c.id)] += packsPerOwner * (k + m) * shardSize * c.freeBytes / room
     made.forEach(({ id, data, shards }, p) => {
       const pack: Pack = { id, owner: owner.index, digest: createHash('sha256').update(data).digest('hex'), length: data.length, shardSize, shards: [], stale: [] }
       placements[p].peers.forEach((peer, index) => {
         const host = Number(peer)
         this.store(host, owner.index, `${id}/${index}`, shards[index])
-        this.placementActual[host] += shardSize
         pack.shards.push({ index, peer, storedAt: this.now, bytesRoot: merkleRoot(shards[index], this.params.segmentBytes) })
       })
       this.packs.push(pack)
@@ -447,7 +437,7 @@ export class SimNetwork {
   private async report (): Promise<SimReport> {
     const { k, m } = this.params
     // the end: every pack decoded from what the hosts still in the network keep, checked byte for byte
-    let lost = 0; let verified = 0; let leftLost = 0
+    let lost = 0; let verified = 0; let leftLost = 0; let lostAway = 0
     const ownersLost = new Set<number>()
     const healthAtEnd: Record<string, number> = {}
     for (const pack of this.packs) {
@@ -461,7 +451,7 @@ export class SimNetwork {
       healthAtEnd[`${present}/${k + m}`] = (healthAtEnd[`${present}/${k + m}`] ?? 0) + 1
       // an owner that left the network for good no longer repairs its packs nor needs them: counted apart
       if (this.departed(pack.owner)) { if (present < k) leftLost++; continue }
-      if (present < k) { lost++; ownersLost.add(pack.owner); continue }
+      if (present < k) { lost++; ownersLost.add(pack.owner); if (this.hosts[pack.owner].away != null) lostAway++; continue }
       const data = await this.codec.decode(got, pack.shardSize, pack.length)
       if (createHash('sha256').update(data).digest('hex') !== pack.digest) { lost++; ownersLost.add(pack.owner); continue }
       verified++
@@ -472,7 +462,7 @@ export class SimNetwork {
     const days = this.params.days
     const auditPerDay = this.nodes.map(n => (this.stats.auditBytes[n.index] ?? 0) / days).sort((a, b) => a - b)
     const detections = [...this.cheatStart].map(([h, start]) => this.firstFailure.has(h) ? (this.firstFailure.get(h)! - start) / this.params.auditPeriodMs : Infinity)
-    const heldAny = [...this.cheatStart.keys()].filter(h => this.placementActual[h] > 0)
+    const heldAny = [...this.cheatStart.keys()].filter(h => this.everHeld.has(h))
     const sortedDet = detections.filter(Number.isFinite).sort((a, b) => a - b)
     // honest hosts online 90% of the time or more: does any owner penalise them?
     const hours = this.params.days * 24
@@ -487,22 +477,11 @@ export class SimNetwork {
       }
       if (pen) penalised++
     }
-    const devs: number[] = []
-    const homeDevs: number[] = []
-    const officeDevs: number[] = []
-    this.nodes.forEach(n => {
-      const e = this.placementExpected[n.index]
-      if (e < 8 * this.codec.shardSizeFor(this.params.packBytes)) return
-      const d = (this.placementActual[n.index] - e) / e
-      devs.push(Math.abs(d))
-      if (n.office == null) homeDevs.push(Math.abs(d)); else officeDevs.push(d)
-    })
-    devs.sort((a, b) => a - b)
-    homeDevs.sort((a, b) => a - b)
     const q = (a: number[], p: number): number => a.length === 0 ? 0 : a[Math.min(a.length - 1, Math.floor(p * a.length))]
     return {
       params: { nodes: this.nodes.length, groups: this.groups.length, offices: new Set(this.nodes.filter(n => n.office != null).map(n => n.office)).size, days, packs: this.packs.length, shards: this.packs.length * (k + m), k, m, peersPerNode: { min: Math.min(...this.nodes.map(n => n.peers.length)), p50: q(this.nodes.map(n => n.peers.length).sort((a, b) => a - b), 0.5), max: Math.max(...this.nodes.map(n => n.peers.length)) } },
       packsLost: lost,
+      packsLostOwnerAway: lostAway,
       backupsDeferred: this.stats.backupsDeferred,
       ownersWithoutBackup: this.nodes.filter(n => this.packsOf[n.index].length === 0).length,
       packsOfDepartedOwnersLost: leftLost,
@@ -521,9 +500,6 @@ export class SimNetwork {
       audits: { challenges: this.stats.challenges, passed: this.stats.passed, failed: this.stats.failed, bytesPerHostPerDay: { p50: q(auditPerDay, 0.5), p95: q(auditPerDay, 0.95), max: auditPerDay.at(-1) ?? 0 } },
       cheaters: { count: heldAny.length, detected: heldAny.filter(h => this.firstFailure.has(h)).length, maxDetectionPeriods: detections.length > 0 ? Math.max(...heldAny.map(h => detections[[...this.cheatStart.keys()].indexOf(h)])) : 0, medianDetectionPeriods: q(sortedDet, 0.5) },
       honest90: { hosts: honest90.length, penalised, warnedPairs },
-      placement: { hosts: devs.length, deviation: { p50: q(devs, 0.5), p95: q(devs, 0.95), max: devs.at(-1) ?? 0 } },
-      placementHome: { hosts: homeDevs.length, deviation: { p50: q(homeDevs, 0.5), p95: q(homeDevs, 0.95), max: homeDevs.at(-1) ?? 0 } },
-      officeMeanDeviation: officeDevs.length === 0 ? 0 : officeDevs.reduce((a, b) => a + b, 0) / officeDevs.length,
       healthAtEnd,
       timeline: this.timeline
     }

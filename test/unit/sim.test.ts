@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { scenario, SimNetwork } from '../../src/sim/index.js'
+import { DEFAULT_POPULATION, placementStudy, scenario, SimNetwork } from '../../src/sim/index.js'
 
 /**
  * The scale study, small: 150 nodes for 10 simulated days run the product's placement, erasure coding,
@@ -28,6 +28,24 @@ describe('sim: a network of friends at small scale (virtual clock)', function ()
     assert.ok(r.repair.shards > 0, 'what they lost was regenerated')
     assert.equal(r.packsLost, 0)
     assert.equal(r.honest90.penalised, 0)
+  })
+
+  // At 4+3 (the product's repair at any loss past the grace): no pack is lost of an owner that stayed; an
+  // owner away two weeks itself repairs nothing meanwhile (only an owner repairs its packs). Repair sends
+  // about 1.6x the bytes truly lost here: the copies of hosts away two weeks are regenerated too.
+  it('churn (10% leave for good over a week, 5% away two weeks) at 4+3: nothing lost of owners that stayed; every lost shard regenerated once', async () => {
+    const r = await new SimNetwork(scenario('churn-4+3', { ...size, days: 24 })).run()
+    assert.equal(r.packsLost - r.packsLostOwnerAway, 0)
+    assert.ok(r.repair.trulyLostBytes > 0, 'hosts left with shards')
+    assert.ok(r.repair.ratio >= 1 && r.repair.ratio <= 2, `repair sent ${r.repair.ratio.toFixed(2)}x the bytes truly lost`)
+    assert.ok(r.repair.staleDeleted > 0, 'the copies of hosts that came back were deleted where regenerated')
+  })
+
+  it('placement: every host stores within 10% of its quota-weighted fair share (under one shard per peer per pack and the site limit)', () => {
+    const r = placementStudy({ seed: 7, population: { ...DEFAULT_POPULATION, nodes: 100 }, packsPerOwner: 250, k: 4, m: 3, shardBytes: 1024, quotaShards: [500, 1500] })
+    assert.ok(r.office.hosts > 0 && r.home.hosts > 0)
+    assert.ok(r.all.max <= 0.1, `the worst host is ${(100 * r.all.max).toFixed(1)}% from its fair share`)
+    assert.ok(Math.abs(r.officeMean) < 0.03, `office hosts on average ${(100 * r.officeMean).toFixed(1)}% from theirs`)
   })
 
   it('a site outage of 3 days loses nothing', async () => {
