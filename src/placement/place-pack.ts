@@ -74,16 +74,16 @@ export function placePack (input: PlacementInput, policy: PlacementPolicy): Plac
  *    usable peers (and the fixed shards) allow; with enough peers everywhere that is the even spread,
  *    `siteLimitFor(k, m, sites)`. If that limit is at most m, losing any one site loses at most m shards
  *    (spread 'full'); if not, the policy decides ('fail' throws, 'reduced' places under that limit).
- * 3. Which peers: usable peers are ranked by weighted rendezvous hashing (`weightedScore`, weight =
- *    reputation x room) and taken in rank order, skipping a peer whose site is at the limit. Taking any
- *    peer under the limit never makes the rest impossible, so the walk always completes.
+ * 3. Which peers: each usable peer is chosen with exactly its fair share (fair-shares.ts: in proportion
+ *    to reputation x room, at most one shard, no site above the limit), by systematic sampling over the
+ *    peers laid out site by site in an order drawn from the pack id (`fairChoice`). Weighted rendezvous
+ *    ranking, skipping sites at the limit (`rankWalk`), decides only when rounding would break a rule.
  * 4. Which index: each (missing index, chosen peer) pair gets a hash score; pairs are taken best first,
  *    each index and each peer once.
  *
- * Stability: the same inputs give the same placement. Removing a candidate that was not chosen changes
- * nothing. Removing a chosen one, when the site limit stays the same, changes the chosen set by that
- * peer out and one peer in; indices of other peers can move too (no function of the candidates alone
- * can avoid that), so an existing pack is repaired with `fixed`, which moves only the missing indices.
+ * Stability: the same inputs give the same placement, whatever the order of the candidates. Other
+ * candidates change the shares, and so the choice: an existing pack is repaired with `fixed`, which moves
+ * only the missing indices.
  */
 export function placePacks (packs: readonly PackToPlace[], candidates: readonly PlacementCandidate[], policy: PlacementPolicy): Placement[] {
   if (policy?.onShortfall !== 'fail' && policy?.onShortfall !== 'reduced') {

@@ -1,0 +1,148 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { logger } from '@libp2p/logger'
+import { ping } from '@libp2p/ping'
+import type { Libp2p, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
+import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
+import { memory } from '@libp2p/memory'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { dirname, join } from 'node:path'
+import { DHT_PROTOCOL } from '../../src/node/libp2p-node.js'
+import { TrustGate, trustGater } from '../../src/node/gater.js'
+import { buildPopulation, DEFAULT_POPULATION, seededRandom } from '../../src/sim/index.js'
+import { inBatches } from './in-batches.js'
+
+export interface DhtStudyParams {
+  nodes: number
+  seed: number
+  /** Delay of each buffer on the in-memory wire, ms (one way). */
+  latencyMs: number
+  /** Moved peers looked up. */
+  moves: number
+  /** Idle window measured for the traffic, seconds (kad-dht refreshes every 5 minutes). */
+  idleSeconds: number
+}
+
+export interface DhtStudyReport {
+  nodes: number
+  connections: number
+  setupSeconds: number
+  lookups: { count: number, found: number, p50Ms: number, p99Ms: number, maxMs: number }
+  /** Bytes on the wire per node per day while idle (DHT upkeep: self queries, table refreshes; noise and yamux framing included). */
+  idleBytesPerNodePerDay: number
+  idleSeconds: number
+  rssMiB: number
+}
+
+/**
+ * The real kad-dht of libp2p 3 at network scale, in one process: every node of the scale study's population
+ * (the same groups, each node trusting the members of its groups) is a libp2p node with the product's
+ * DHT protocol, trust gate and peer-info mapper (only trusted peers talk to it or are passed on), over an
+ * in-memory transport with a delay on every buffer. Each node connects to its trusted peers, as presence
+ * does. Then: the bytes of an idle window (DHT upkeep), and `moves` peers that move (a new address, back
+ * with their other peers) while one peer that trusts them looks them up through the DHT (findPeer, then a
+ * dial to the address found), timed. No yamux keep-alive and no connection monitor: what is measured is
+ * the DHT's own traffic.
+ */
+export async function dhtStudy (params: DhtStudyParams, progress: (line: string) => void = () => {}): Promise<DhtStudyReport> {
+  const counter = await byteCounter()
+  const rnd = seededRandom(params.seed)
+  const { nodes: pop } = buildPopulation({ ...DEFAULT_POPULATION, nodes: params.nodes }, rnd.fork())
+  const keys: PrivateKey[] = await Promise.all(pop.map(async () => await generateKeyPair('Ed25519')))
+  const ids: PeerId[] = keys.map(k => peerIdFromPrivateKey(k))
+  const trusted = pop.map(n => new Set(n.peers.map(p => ids[p].toString())))
+  const t0 = performance.now()
+  const make = async (i: number, generation: number): Promise<Libp2p<{ dht: KadDHT }>> => {
+    const gate = new TrustGate({ trust: { isTrusted: (peer: PeerId | string) => trusted[i].has(String(peer)) } })
+    return await createLibp2p({
+      privateKey: keys[i],
+      addresses: { listen: [`/memory/hf-${params.seed}-${i}-${generation}`] },
+      transports: [memory({ latency: params.latencyMs })],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux({ enableKeepAlive: false })],
+      connectionGater: trustGater(gate),
+      connectionMonitor: { enabled: false },
+      services: {
+        identify: identify(),
+        // kad-dht pings the oldest peer of a full bucket before replacing it
+        ping: ping(),
+        dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: (peer: PeerInfo): PeerInfo => gate.isMember(peer.id) ? peer : { ...peer, multiaddrs: [] } })
+      }
+    })
+  }
+  const nodes = await inBatches(pop.map((_, i) => i), 50, async i => await make(i, 0))
+  const addrOf = (i: number, generation = 0): ReturnType<typeof multiaddr> => multiaddr(`/memory/hf-${params.seed}-${i}-${generation}/p2p/${ids[i].toString()}`)
+  const pairs: Array<[number, number]> = []
+  for (const n of pop) for (const p of n.peers) if (p > n.index) pairs.push([n.index, p])
+  let done = 0
+  await inBatches(pairs, 100, async ([a, b]) => {
+    await nodes[a].dial(addrOf(b), { signal: AbortSignal.timeout(60_000) }).catch(() => {})
+    if (++done % 2000 === 0) progress(`${done} of ${pairs.length} connections`)
+  })
+  // identify tells each side the other speaks the DHT: let the routing tables fill
+  await new Promise(resolve => setTimeout(resolve, 5_000))
+  const setupSeconds = (performance.now() - t0) / 1000
+  progress(`${params.nodes} nodes, ${pairs.length} connections in ${setupSeconds.toFixed(0)} s; idle window of ${params.idleSeconds} s`)
+
+  counter.reset()
+  await new Promise(resolve => setTimeout(resolve, params.idleSeconds * 1000))
+  const idleBytes = counter.bytes()
+
+  // moves: X gets a new address and reconnects to its other peers; S, which trusts X, finds it through the DHT
+  const times: number[] = []
+  let found = 0
+  const order = rnd.shuffle(pop.map(n => n.index)).filter(i => pop[i].peers.length >= 2)
+  for (let t = 0; t < params.moves && t < order.length; t++) {
+    const x = order[t]
+    const s = pop[x].peers[rnd.below(pop[x].peers.length)]
+    await nodes[x].stop()
+    nodes[x] = await make(x, t + 1)
+    await Promise.all(pop[x].peers.filter(p => p !== s).map(async p => await nodes[x].dial(addrOf(p), { signal: AbortSignal.timeout(30_000) }).catch(() => {})))
+    await Promise.resolve(nodes[s].hangUp(ids[x])).catch(() => {})
+    const start = performance.now()
+    try {
+      const info = await nodes[s].services.dht.findPeer(ids[x], { signal: AbortSignal.timeout(30_000), useCache: false } as Parameters<KadDHT['findPeer']>[1])
+      void info
+      // the answer is the last event with the peer
+      await nodes[s].dial(addrOf(x, t + 1), { signal: AbortSignal.timeout(30_000) })
+      found++
+    } catch {}
+    times.push(performance.now() - start)
+  }
+  const rssMiB = process.memoryUsage().rss / 1024 / 1024
+  await inBatches(nodes, 50, async n => { await Promise.resolve(n.stop()).catch(() => {}) })
+  times.sort((a, b) => a - b)
+  const q = (p: number): number => times.length === 0 ? 0 : times[Math.min(times.length - 1, Math.floor(p * times.length))]
+  return {
+    nodes: params.nodes,
+    connections: pairs.length,
+    setupSeconds,
+    lookups: { count: times.length, found, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: times.at(-1) ?? 0 },
+    idleBytesPerNodePerDay: idleBytes / params.nodes / params.idleSeconds * 86400,
+    idleSeconds: params.idleSeconds,
+    rssMiB
+  }
+}
+
+/** Counts every byte the in-memory transport sends (its connection class, patched once). */
+async function byteCounter (): Promise<{ reset: () => void, bytes: () => number }> {
+  const dir = dirname(fileURLToPath(import.meta.resolve('@libp2p/memory')))
+  const mod = await import(pathToFileURL(join(dir, 'pushable-to-conn.js')).href) as { pushableToMaConn: (init: unknown) => object }
+  const state = { bytes: 0 }
+  const proto = Object.getPrototypeOf(mod.pushableToMaConn({ connection: { latency: 0 }, remoteAddr: multiaddr('/memory/probe'), direction: 'outbound', localPushable: { push () {}, end () {} }, remotePushable: (async function * () { await new Promise(() => {}) })(), log: logger('holdfast:dht-study:probe'), maxMessageSize: 1 })) as { sendData: (data: { byteLength: number }) => unknown, __holdfastCounted?: boolean }
+  if (proto.__holdfastCounted !== true) {
+    const original = proto.sendData
+    proto.sendData = function (this: unknown, data: { byteLength: number }) {
+      (proto as unknown as { __count: { bytes: number } }).__count.bytes += data.byteLength
+      return original.call(this, data)
+    }
+    proto.__holdfastCounted = true
+  }
+  ;(proto as unknown as { __count: { bytes: number } }).__count = state
+  return { reset: () => { state.bytes = 0 }, bytes: () => state.bytes }
+}
