@@ -10,10 +10,10 @@ describe('sim: discovery of moved peers through the real DHT (in-memory transpor
   this.timeout(300_000)
 
   it('every moved peer is found again: median under 2 s, p99 under 10 s', async () => {
-    const r = await dhtStudy({ nodes: 40, seed: 3, latencyMs: 50, moves: 10, idleSeconds: 0 })
-    assert.ok(r.connections > 100, `${r.connections} connections`)
-    assert.equal(r.lookups.count, 10)
-    assert.equal(r.lookups.found, 10)
+    const r = await dhtStudy({ nodes: 30, seed: 3, latencyMs: 50, moves: 8, idleSeconds: 0 })
+    assert.ok(r.connections > 60, `${r.connections} connections`)
+    assert.equal(r.lookups.count, 8)
+    assert.equal(r.lookups.found, 8, JSON.stringify(r.lookups.failures))
     assert.ok(r.lookups.p50Ms < 2000, `median ${r.lookups.p50Ms.toFixed(0)} ms`)
     assert.ok(r.lookups.p99Ms < 10_000, `p99 ${r.lookups.p99Ms.toFixed(0)} ms`)
   })
