@@ -137,8 +137,8 @@ export class SimNetwork {
   private readonly cheatStart = new Map<number, number>()
   private readonly firstFailure = new Map<number, number>()
   private readonly timeline: SimReport['timeline'] = []
-  /** hosts that were ever given a shard */
-  private readonly everHeld = new Set<number>()
+  /** cheating hosts that dropped or damaged at least one shard (one that dropped nothing cannot be caught) */
+  private readonly cheated = new Set<number>()
 
   constructor (readonly params: SimParams) {
     this.rnd = seededRandom(params.seed)
@@ -246,7 +246,7 @@ export class SimNetwork {
       const r = this.rnd
       for (const [key, bytes] of [...host.held]) {
         if (host.behaviour === 'drop') {
-          if (r.next() < 0.5) { host.held.delete(key); this.loseBytes(key, bytes.length) }
+          if (r.next() < 0.5) { host.held.delete(key); this.loseBytes(key, bytes.length); this.cheated.add(h) }
         } else {
           // answers from partial data: keeps every second segment, the rest replaced by zeros
           const seg = this.params.segmentBytes
@@ -254,6 +254,7 @@ export class SimNetwork {
           for (let s = 1; s * seg < kept.length; s += 2) kept.fill(0, s * seg, Math.min(kept.length, (s + 1) * seg))
           host.held.set(key, kept)
           this.loseBytes(key, bytes.length)
+          this.cheated.add(h)
         }
       }
     }
@@ -274,10 +275,10 @@ export class SimNetwork {
 
   private store (host: number, owner: number, key: string, bytes: Uint8Array): void {
     const h = this.hosts[host]
-    this.everHeld.add(host)
     // a host that drops what it keeps drops half of what it gets, too
     if (h.behaviour === 'drop' && this.now >= (this.cheatStart.get(host) ?? Infinity) && this.rnd.next() < 0.5) {
       this.loseBytes(key, bytes.length)
+      this.cheated.add(host)
     } else {
       h.held.set(key, bytes)
     }
@@ -462,7 +463,7 @@ export class SimNetwork {
     const days = this.params.days
     const auditPerDay = this.nodes.map(n => (this.stats.auditBytes[n.index] ?? 0) / days).sort((a, b) => a - b)
     const detections = [...this.cheatStart].map(([h, start]) => this.firstFailure.has(h) ? (this.firstFailure.get(h)! - start) / this.params.auditPeriodMs : Infinity)
-    const heldAny = [...this.cheatStart.keys()].filter(h => this.everHeld.has(h))
+    const heldAny = [...this.cheatStart.keys()].filter(h => this.cheated.has(h))
     const sortedDet = detections.filter(Number.isFinite).sort((a, b) => a - b)
     // honest hosts online 90% of the time or more: does any owner penalise them?
     const hours = this.params.days * 24
