@@ -22,6 +22,8 @@ export interface DhtStudyParams {
   seed: number
   /** Delay of each buffer on the in-memory wire, ms (one way). */
   latencyMs: number
+  /** The round trip of the model that turns a lookup's hops into time (ms). */
+  rttMs: number
   /** Moved peers looked up. */
   moves: number
   /** Idle window measured for the traffic, seconds (kad-dht refreshes every 5 minutes). */
@@ -33,7 +35,19 @@ export interface DhtStudyReport {
   connections: number
   setupSeconds: number
   /** failures: the first few errors of lookups that failed */
-  lookups: { count: number, found: number, p50Ms: number, p99Ms: number, maxMs: number, failures: string[] }
+  lookups: {
+    count: number
+    found: number
+    /** DHT answers on the path that found the peer, in turn (Infinity: not found) */
+    hops: { p50: number, p99: number, max: number }
+    /** Simulated time from the hops: (2 x hops + 4) round trips of rttMs (a CPU-independent figure) */
+    modelMs: { p50: number, p99: number, max: number }
+    /** Wall-clock time in this process, with latencyMs on every buffer (and this machine's load) */
+    p50Ms: number
+    p99Ms: number
+    maxMs: number
+    failures: string[]
+  }
   /** Bytes on the wire per node per day while idle (DHT upkeep: self queries, table refreshes; noise and yamux framing included). */
   idleBytesPerNodePerDay: number
   idleSeconds: number
@@ -96,6 +110,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
 
   // moves: X gets a new address and reconnects to its other peers; S, which trusts X, finds it through the DHT
   const times: number[] = []
+  const hopCounts: number[] = []
   let found = 0
   const failures: string[] = []
   const order = rnd.shuffle(pop.map(n => n.index)).filter(i => pop[i].peers.length >= 2)
@@ -117,13 +132,22 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     }
     const start = performance.now()
     const deadline = AbortSignal.timeout(30_000)
+    let hops = 0
     try {
-      // what presence does (src/node/presence.ts): peer routing through the DHT, the cache bypassed, then a
+      // what presence does (src/node/presence.ts): a DHT lookup (peer routing, the cache bypassed), then a
       // dial; an answer with only the old address is asked again
       await nodes[s].peerStore.delete(ids[x]).catch(() => {})
       for (;;) {
-        const info = await nodes[s].peerRouting.findPeer(ids[x], { signal: deadline, useCache: false })
-        const fresh = info.multiaddrs.filter(isFresh)
+        const perPath = new Map<number, number>()
+        let final: { peer: PeerInfo, path: { index: number } } | undefined
+        for await (const e of nodes[s].services.dht.findPeer(ids[x], { signal: deadline, useCache: false } as Parameters<KadDHT['findPeer']>[1])) {
+          if (e.name === 'PEER_RESPONSE') perPath.set(e.path.index, (perPath.get(e.path.index) ?? 0) + 1)
+          if (e.name === 'FINAL_PEER') { final = e; break }
+        }
+        if (final === undefined) throw new Error('the DHT did not find the peer')
+        // the answers received on the path that found it, one after the other: its hops
+        hops += Math.max(1, perPath.get(final.path.index) ?? 0)
+        const fresh = final.peer.multiaddrs.filter(isFresh)
         if (fresh.length > 0) {
           await nodes[s].dial(fresh.map(a => a.encapsulate(`/p2p/${ids[x].toString()}`)), { signal: deadline })
           found++
@@ -133,18 +157,34 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
       }
     } catch (err) {
       if (failures.length < 5) failures.push(`${(err as Error).name}: ${(err as Error).message}`)
+      hops = Infinity
     }
     times.push(performance.now() - start)
+    hopCounts.push(hops)
   }
   const rssMiB = process.memoryUsage().rss / 1024 / 1024
   await inBatches(nodes, 50, async n => { await Promise.resolve(n.stop()).catch(() => {}) })
   times.sort((a, b) => a - b)
-  const q = (p: number): number => times.length === 0 ? 0 : times[Math.min(times.length - 1, Math.floor(p * times.length))]
+  hopCounts.sort((a, b) => a - b)
+  const quantile = (a: number[], p: number): number => a.length === 0 ? 0 : a[Math.min(a.length - 1, Math.floor(p * a.length))]
+  const q = (p: number): number => quantile(times, p)
+  // the model: each hop a request and its answer on a new stream (2 round trips with the protocol's
+  // negotiation), then a dial to the address found (4: connection, noise, muxer)
+  const modelMs = (h: number): number => (2 * h + 4) * params.rttMs
   return {
     nodes: params.nodes,
     connections: pairs.length,
     setupSeconds,
-    lookups: { count: times.length, found, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: times.at(-1) ?? 0, failures },
+    lookups: {
+      count: times.length,
+      found,
+      hops: { p50: quantile(hopCounts, 0.5), p99: quantile(hopCounts, 0.99), max: hopCounts.at(-1) ?? 0 },
+      modelMs: { p50: modelMs(quantile(hopCounts, 0.5)), p99: modelMs(quantile(hopCounts, 0.99)), max: modelMs(hopCounts.at(-1) ?? 0) },
+      p50Ms: q(0.5),
+      p99Ms: q(0.99),
+      maxMs: times.at(-1) ?? 0,
+      failures
+    },
     idleBytesPerNodePerDay: params.idleSeconds > 0 ? idleBytes / params.nodes / params.idleSeconds * 86400 : 0,
     idleSeconds: params.idleSeconds,
     rssMiB
