@@ -120,11 +120,16 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     await nodes[x].stop()
     nodes[x] = await make(x, t + 1)
     const others = pop[x].peers.filter(p => p !== s)
-    await Promise.all(others.map(async p => await nodes[x].dial(addrOf(p), { signal: AbortSignal.timeout(30_000) }).catch(() => {})))
+    // as presence would: each of its peers dialled until it answers (a few tries on a loaded machine)
+    await Promise.all(others.map(async p => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try { await nodes[x].dial(addrOf(p), { signal: AbortSignal.timeout(30_000) }); return } catch {}
+      }
+    }))
     await Promise.resolve(nodes[s].hangUp(ids[x])).catch(() => {})
     // the peers X reconnected to learn its new address by identify (a moment after the connection opens)
     const isFresh = (a: { toString: () => string }): boolean => a.toString().includes(`-${x}-${t + 1}`)
-    const settled = Date.now() + 10_000
+    const settled = Date.now() + 30_000
     while (Date.now() < settled) {
       const known = await Promise.all(others.map(async p => await nodes[p].peerStore.get(ids[x]).then(e => e.addresses.some(a => isFresh(a.multiaddr)), () => false)))
       if (known.every(Boolean)) break
@@ -140,9 +145,13 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
       for (;;) {
         const perPath = new Map<number, number>()
         let final: { peer: PeerInfo, path: { index: number } } | undefined
+        // the first answer that has the new address; a peer that missed the move may answer first with the old one
         for await (const e of nodes[s].services.dht.findPeer(ids[x], { signal: deadline, useCache: false } as Parameters<KadDHT['findPeer']>[1])) {
           if (e.name === 'PEER_RESPONSE') perPath.set(e.path.index, (perPath.get(e.path.index) ?? 0) + 1)
-          if (e.name === 'FINAL_PEER') { final = e; break }
+          if (e.name === 'FINAL_PEER') {
+            final = e
+            if (e.peer.multiaddrs.some(isFresh)) break
+          }
         }
         if (final === undefined) throw new Error('the DHT did not find the peer')
         // the answers received on the path that found it, one after the other: its hops
