@@ -9,6 +9,7 @@ import type { RequestOp } from '../protocol/messages.js'
 import type { ObjectKind } from '../store/shard-store.js'
 import { DEVICE_PROTOCOL, MAX_DEVICE_MESSAGE, parseDeviceAnswer, parseDeviceRequest, type DeviceAnswer, type DeviceBundle, type DeviceRequest } from './device-messages.js'
 import { answerOnce, requestOnce } from '../node/one-exchange.js'
+import { RetryBackoff } from '../util/retry-backoff.js'
 
 /**
  * /holdfast/device/1.0.0 on every node, for its three parts:
@@ -48,9 +49,12 @@ export class DeviceService {
   private toldState?: Record<string, string[]>
   private telling?: Promise<void>
   private readonly timeoutMs: number
-  /** host -> tells that failed in a row (owner side) */
-  private readonly failures = new Map<string, number>()
-  private retryTimer?: ReturnType<typeof setTimeout>
+  /** hosts whose tell failed, tried again later (owner side) */
+  private readonly retries = new RetryBackoff({
+    attempts: RETRY_ATTEMPTS,
+    baseMs: RETRY_BASE_MS,
+    retry: () => { if (this.running) void this.tellHosts().catch(err => this.init.onError?.(err, 'telling hosts of the devices')) }
+  })
 
   constructor (private readonly init: DeviceServiceInit) {
     this.told = new JsonFile(join(init.home, 'device-grants.json'))
@@ -69,8 +73,7 @@ export class DeviceService {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
-    clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
+    this.retries.cancel()
     this.shutdown.abort(new AbortedError('the device service is stopping'))
     await this.init.node.unhandle(DEVICE_PROTOCOL).catch(() => {})
     await Promise.allSettled([...this.inflight])
@@ -149,12 +152,11 @@ export class DeviceService {
           const answer = await this.ask(peerIdFromString(h.peerId), request)
           if (answer.t === 'error') throw new PeerNotTrustedError(`host ${h.name} refused: ${answer.message}`)
           done.add(h.peerId)
-          this.failures.delete(h.peerId)
+          this.retries.succeeded(h.peerId)
           told++
         } catch (err) {
           pending++
-          const failed = (this.failures.get(h.peerId) ?? 0) + 1
-          this.failures.set(h.peerId, failed)
+          const failed = this.retries.failed(h.peerId)
           // a first refusal is usually a pairing still finishing on the other side: it is retried before it is reported
           if (!this.shutdown.signal.aborted && failed > 1) this.init.onError?.(err, `telling host ${h.name} of device ${d.name}`)
         }
@@ -162,25 +164,9 @@ export class DeviceService {
       state[d.peerId] = [...done]
     }
     await this.persist()
-    this.scheduleRetry()
+    // hosts whose tell failed: again after 5 s, doubling, RETRY_ATTEMPTS times; then when they next come online
+    if (this.running) this.retries.schedule()
     return { told, pending }
-  }
-
-  /**
-   * Hosts whose last tell failed are tried again after a while (5 s, doubling, at most RETRY_ATTEMPTS
-   * times); after that, when they next come online (the daemon calls tellHosts then).
-   */
-  private scheduleRetry (): void {
-    clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
-    const counts = [...this.failures.values()].filter(n => n <= RETRY_ATTEMPTS)
-    if (!this.running || counts.length === 0) return
-    const delay = RETRY_BASE_MS * 2 ** (Math.min(...counts) - 1)
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      if (this.running) void this.tellHosts().catch(err => this.init.onError?.(err, 'telling hosts of the devices'))
-    }, delay)
-    this.retryTimer.unref?.()
   }
 
   private state (): Record<string, string[]> {

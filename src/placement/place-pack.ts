@@ -218,8 +218,8 @@ function fairChoice (packId: string, usable: readonly Usable[], need: number, ca
     if (k === undefined) { k = hashToUnit(['site', packId, site]); siteKey.set(site, k) }
     return k
   }
-  const order = usable.map(u => ({ id: u.peer.id, site: u.peer.site, site_: keyOf(u.peer.site), peer_: hashToUnit(['place', packId, u.peer.id]) }))
-  order.sort((a, b) => a.site_ - b.site_ || compareIds(a.site, b.site) || a.peer_ - b.peer_ || compareIds(a.id, b.id))
+  const order = usable.map(u => ({ id: u.peer.id, site: u.peer.site, siteRank: keyOf(u.peer.site), peerRank: hashToUnit(['place', packId, u.peer.id]) }))
+  order.sort((a, b) => a.siteRank - b.siteRank || compareIds(a.site, b.site) || a.peerRank - b.peerRank || compareIds(a.id, b.id))
   const picked = systematicSample(order.map(o => shares.get(o.id) ?? 0), need, hashToUnit(['start', packId])).map(i => order[i])
   if (picked.length !== need) return undefined
   const load = new Map<string, number>()

@@ -8,6 +8,7 @@ import type { TrustList } from '../node/trust-list.js'
 import { kitEscrowSealer, syncSealedKeyFile } from '../repository/key-record.js'
 import { hashName } from '../store/hash-name.js'
 import type { ShardStore } from '../store/shard-store.js'
+import { RetryBackoff } from '../util/retry-backoff.js'
 import { kitReaderPeerId } from './kit-reader.js'
 
 /** A host that failed is tried again after 5 s, 10 s, 20 s, ... this many times. */
@@ -50,9 +51,12 @@ export class KitEscrowService {
   /** store id -> hash of the key file whose escrow it holds (known since this start) */
   private readonly held = new Map<string, string>()
   private chain: Promise<unknown> = Promise.resolve()
-  /** store id -> rounds in a row in which a reachable host refused or failed */
-  private readonly failures = new Map<string, number>()
-  private retryTimer?: ReturnType<typeof setTimeout>
+  /** reachable hosts that refused or failed, tried again later (store ids) */
+  private readonly retries = new RetryBackoff({
+    attempts: RETRY_ATTEMPTS,
+    baseMs: RETRY_BASE_MS,
+    retry: ids => { if (this.running) this.background(ids.map(id => id.replace(/^peer:/, ''))) }
+  })
 
   constructor (private readonly init: KitEscrowServiceInit) {}
 
@@ -67,8 +71,7 @@ export class KitEscrowService {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
-    clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
+    this.retries.cancel()
     this.shutdown.abort(new AbortedError('the kit escrow service is stopping'))
     await this.chain.catch(() => {})
   }
@@ -86,25 +89,9 @@ export class KitEscrowService {
   }
 
   private background (peers?: string[]): void {
-    void this.publish({ peers }).then(() => { this.scheduleRetry() }, err => { if (this.running) this.init.onError?.(err, 'keeping the kit escrow on the hosts') })
-  }
-
-  /**
-   * A host that was reachable but refused or failed (one that has not finished adding this node after a
-   * pairing, say) is tried again after 5 s, doubling, RETRY_ATTEMPTS times; then when it next comes online.
-   */
-  private scheduleRetry (): void {
-    clearTimeout(this.retryTimer)
-    this.retryTimer = undefined
-    const retry = [...this.failures].filter(([, n]) => n <= RETRY_ATTEMPTS)
-    if (!this.running || retry.length === 0) return
-    const delay = RETRY_BASE_MS * 2 ** (Math.min(...retry.map(([, n]) => n)) - 1)
-    const peers = retry.map(([id]) => id.replace(/^peer:/, ''))
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      if (this.running) this.background(peers)
-    }, delay)
-    this.retryTimer.unref?.()
+    // a host that was reachable but refused or failed (one still finishing a pairing, say) is tried again
+    // after 5 s, doubling, RETRY_ATTEMPTS times; then when it next comes online
+    void this.publish({ peers }).then(() => { if (this.running) this.retries.schedule() }, err => { if (this.running) this.init.onError?.(err, 'keeping the kit escrow on the hosts') })
   }
 
   /** The kit reader is one of this node's devices, with the `kit` role, told to every host. */
@@ -132,10 +119,10 @@ export class KitEscrowService {
       try {
         await syncSealedKeyFile(store, sealer, keyBytes, generation, { signal })
         this.held.set(store.id, current)
-        this.failures.delete(store.id)
+        this.retries.succeeded(store.id)
       } catch (err) {
         if (signal.aborted) throw err
-        this.failures.set(store.id, (this.failures.get(store.id) ?? 0) + 1)
+        this.retries.failed(store.id)
         problems.push(`${store.label ?? store.id}: ${(err as Error).message}`)
       }
     }))
