@@ -8,12 +8,13 @@ import type { Libp2p, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
 import { memory } from '@libp2p/memory'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { dirname, join } from 'node:path'
 import { DHT_PROTOCOL } from '../../src/node/libp2p-node.js'
 import { TrustGate, trustGater } from '../../src/node/gater.js'
+import { LocateService } from '../../src/node/locate-service.js'
 import { buildPopulation, DEFAULT_POPULATION, seededRandom } from '../../src/sim/index.js'
 import { inBatches } from './in-batches.js'
 
@@ -38,7 +39,10 @@ export interface DhtStudyReport {
   lookups: {
     count: number
     found: number
-    /** DHT answers on the path that found the peer, in turn (Infinity: not found) */
+    /** lookups where the DHT found the new address, and where a connected peer knew it (locate; both may) */
+    foundByDht: number
+    foundByLocate: number
+    /** Answers in turn on the quickest way that found the peer: the DHT path that found it, or 1 for locate (Infinity: not found) */
     hops: { p50: number, p99: number, max: number }
     /** Simulated time from the hops: (2 x hops + 4) round trips of rttMs (a CPU-independent figure) */
     modelMs: { p50: number, p99: number, max: number }
@@ -72,9 +76,10 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
   const ids: PeerId[] = keys.map(k => peerIdFromPrivateKey(k))
   const trusted = pop.map(n => new Set(n.peers.map(p => ids[p].toString())))
   const t0 = performance.now()
+  const locators: LocateService[] = []
   const make = async (i: number, generation: number): Promise<Libp2p<{ dht: KadDHT }>> => {
     const gate = new TrustGate({ trust: { isTrusted: (peer: PeerId | string) => trusted[i].has(String(peer)) } })
-    return await createLibp2p({
+    const node = await createLibp2p({
       privateKey: keys[i],
       addresses: { listen: [`/memory/hf-${params.seed}-${i}-${generation}`] },
       transports: [memory({ latency: params.latencyMs })],
@@ -89,6 +94,11 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
         dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: (peer: PeerInfo): PeerInfo => gate.isMember(peer.id) ? peer : { ...peer, multiaddrs: [] } })
       }
     })
+    // the product's fallback when the DHT does not find a peer: ask the connected trusted peers
+    await locators[i]?.stop()
+    locators[i] = new LocateService({ node, gate, timeoutMs: 10_000 })
+    await locators[i].start()
+    return node
   }
   const nodes = await inBatches(pop.map((_, i) => i), 50, async i => await make(i, 0))
   const addrOf = (i: number, generation = 0): ReturnType<typeof multiaddr> => multiaddr(`/memory/hf-${params.seed}-${i}-${generation}/p2p/${ids[i].toString()}`)
@@ -111,7 +121,12 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
   // moves: X gets a new address and reconnects to its other peers; S, which trusts X, finds it through the DHT
   const times: number[] = []
   const hopCounts: number[] = []
+  // the model: each hop a request and its answer on a new stream (2 round trips with the protocol's
+  // negotiation), then a dial to the address found (4: connection, noise, muxer)
+  const modelMs = (h: number): number => (2 * h + 4) * params.rttMs
   let found = 0
+  let foundByDht = 0
+  let foundByLocate = 0
   const failures: string[] = []
   const order = rnd.shuffle(pop.map(n => n.index)).filter(i => pop[i].peers.length >= 2)
   for (let t = 0; t < params.moves && t < order.length; t++) {
@@ -137,11 +152,12 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     }
     const start = performance.now()
     const deadline = AbortSignal.timeout(30_000)
-    let hops = 0
-    try {
-      // what presence does (src/node/presence.ts): a DHT lookup (peer routing, the cache bypassed), then a
-      // dial; an answer with only the old address is asked again
-      await nodes[s].peerStore.delete(ids[x]).catch(() => {})
+    await nodes[s].peerStore.delete(ids[x]).catch(() => {})
+    // what presence does (src/node/presence.ts): a DHT lookup (peer routing, the cache bypassed; an answer
+    // with only the old address is asked again) and, side by side, a question to the connected trusted
+    // peers (locate); then a dial to the new address. Both are measured to the end, for the figures.
+    const dht = (async (): Promise<{ hops: number, fresh: Multiaddr[] }> => {
+      let hops = 0
       for (;;) {
         const perPath = new Map<number, number>()
         let final: { peer: PeerInfo, path: { index: number } } | undefined
@@ -157,13 +173,21 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
         // the answers received on the path that found it, one after the other: its hops
         hops += Math.max(1, perPath.get(final.path.index) ?? 0)
         const fresh = final.peer.multiaddrs.filter(isFresh)
-        if (fresh.length > 0) {
-          await nodes[s].dial(fresh.map(a => a.encapsulate(`/p2p/${ids[x].toString()}`)), { signal: deadline })
-          found++
-          break
-        }
+        if (fresh.length > 0) return { hops, fresh }
         await new Promise(resolve => setTimeout(resolve, 200))
       }
+    })()
+    const located = locators[s].locate(ids[x], { signal: deadline }).then(addrs => addrs.filter(isFresh))
+    const [byDht, byLocate] = await Promise.allSettled([dht, located])
+    let hops = Infinity
+    const fresh: Multiaddr[] = []
+    if (byDht.status === 'fulfilled') { foundByDht++; hops = byDht.value.hops; fresh.push(...byDht.value.fresh) } else if (failures.length < 5) failures.push(`DHT: ${(byDht.reason as Error).message}`)
+    // locate: one request to each connected peer, side by side: one hop
+    if (byLocate.status === 'fulfilled' && byLocate.value.length > 0) { foundByLocate++; hops = Math.min(hops, 1); fresh.push(...byLocate.value) }
+    try {
+      if (fresh.length === 0) throw new Error('neither the DHT nor a connected peer knew the new address')
+      await nodes[s].dial(fresh.map(a => a.encapsulate(`/p2p/${ids[x].toString()}`)), { signal: deadline })
+      found++
     } catch (err) {
       if (failures.length < 5) failures.push(`${(err as Error).name}: ${(err as Error).message}`)
       hops = Infinity
@@ -172,14 +196,12 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     hopCounts.push(hops)
   }
   const rssMiB = process.memoryUsage().rss / 1024 / 1024
+  await inBatches(locators, 50, async l => { await l.stop() })
   await inBatches(nodes, 50, async n => { await Promise.resolve(n.stop()).catch(() => {}) })
   times.sort((a, b) => a - b)
   hopCounts.sort((a, b) => a - b)
   const quantile = (a: number[], p: number): number => a.length === 0 ? 0 : a[Math.min(a.length - 1, Math.floor(p * a.length))]
   const q = (p: number): number => quantile(times, p)
-  // the model: each hop a request and its answer on a new stream (2 round trips with the protocol's
-  // negotiation), then a dial to the address found (4: connection, noise, muxer)
-  const modelMs = (h: number): number => (2 * h + 4) * params.rttMs
   return {
     nodes: params.nodes,
     connections: pairs.length,
@@ -187,6 +209,8 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     lookups: {
       count: times.length,
       found,
+      foundByDht,
+      foundByLocate,
       hops: { p50: quantile(hopCounts, 0.5), p99: quantile(hopCounts, 0.99), max: hopCounts.at(-1) ?? 0 },
       modelMs: { p50: modelMs(quantile(hopCounts, 0.5)), p99: modelMs(quantile(hopCounts, 0.99)), max: modelMs(hopCounts.at(-1) ?? 0) },
       p50Ms: q(0.5),

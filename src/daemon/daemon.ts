@@ -12,6 +12,7 @@ import { loadIdentity } from '../node/identity.js'
 import { createHoldfastNode, type HoldfastLibp2p } from '../node/libp2p-node.js'
 import { PairingService } from '../node/pairing.js'
 import { Presence } from '../node/presence.js'
+import { LocateService } from '../node/locate-service.js'
 import { readProfile } from '../node/profile.js'
 import { TrustList, type DeviceRole, type TrustEntry } from '../node/trust-list.js'
 import { DeviceService, MAX_BUNDLE_HOSTS, type DeviceBundle } from '../device/index.js'
@@ -144,6 +145,7 @@ export class Daemon {
   private kitEscrow?: KitEscrowService
   private readonly pipes = new CliPipes()
   fleet?: FleetService
+  locator?: LocateService
   /** set when this node is a second device of an owner (holdfast device join): the owner and the role */
   private ownerOf?: { owner: string, role: 'read' | 'write' }
   presence?: Presence
@@ -251,7 +253,11 @@ export class Daemon {
       this.pairing.addEventListener('pairing:completed', (evt) => {
         if (evt.detail.entry.deviceOf === node.peerId.toString()) void this.devices?.tellHosts().catch(err => this.onError(err, 'telling hosts of a device'))
       })
-      this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht })
+      // where a trusted peer is, asked of the others when neither its known addresses nor the DHT find it
+      this.locator = new LocateService({ node, gate: gateOf(node), onError: (err, what) => this.onError(err, what) })
+      await this.locator.start()
+      const locator = this.locator
+      this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht, locate: async (peer, options) => await locator.locate(peer, options) })
       this.presence.addEventListener('peer:online', (evt) => {
         if (this.devices != null && this.trust!.list({ includeRevoked: true }).some(e => e.deviceOf === node.peerId.toString())) void this.devices.tellHosts().catch(err => this.onError(err, 'telling hosts of a device'))
         this.kitEscrow?.peerOnline(evt.detail.peerId.toString())
@@ -440,6 +446,7 @@ export class Daemon {
       ['api', this.api != null ? async () => await this.api!.stop() : undefined],
       ['kit escrow', this.kitEscrow != null ? async () => await this.kitEscrow!.stop() : undefined],
       ['presence', this.presence != null ? async () => await this.presence!.stop() : undefined],
+      ['locate', this.locator != null ? async () => await this.locator!.stop() : undefined],
       ['fleet', this.fleet != null ? async () => await this.fleet!.stop() : undefined],
       ['devices', this.devices != null ? async () => await this.devices!.stop() : undefined],
       ['pairing', this.pairing != null ? async () => await this.pairing!.stop() : undefined],
@@ -465,6 +472,7 @@ export class Daemon {
     this.devices = undefined
     this.kitEscrow = undefined
     this.fleet = undefined
+    this.locator = undefined
     this.shards = undefined
     this.node = undefined
     this.host = undefined

@@ -12,7 +12,10 @@ import type { TrustEntry, TrustList } from './trust-list.js'
  * Presence keeps this node connected to its trusted peers (and to the configured bootstrap nodes) and
  * knows which are online. For each peer that is not connected it dials the last known addresses; if
  * that fails it asks the DHT for the peer's current addresses (peerRouting.findPeer, bypassing the
- * local cache) and dials those; if that fails too it tries again later, the delay doubling from
+ * local cache) and, at the same time when `locate` is given, the trusted peers it is connected to
+ * (locate-service.ts: a trust-only DHT may end a lookup short of the peer's group, while a friend the
+ * peer reconnected to knows its address), and dials what the first of them answers; if that fails too it
+ * tries again later, the delay doubling from
  * reconnect.minMs up to reconnect.maxMs (with +-20% jitter). A discovery (mDNS, DHT) of a trusted peer
  * retries at once. It records lastSeen and the addresses peers announce (identify) in the trust list,
  * and emits 'peer:online' / 'peer:offline' for trusted peers.
@@ -38,12 +41,17 @@ export interface PresenceInit {
   dialTimeoutMs?: number
   /** Per DHT lookup (default 10 s). A lookup waits while the DHT has no peer at all, up to this. */
   findPeerTimeoutMs?: number
+  /** Asks connected trusted peers where a peer is (LocateService.locate); tried after the DHT. */
+  locate?: (peer: PeerId, options: { signal: AbortSignal }) => Promise<Multiaddr[]>
   /** Jitter source, for tests. */
   random?: () => number
 }
 
-/** How a peer came online: we dialled a known address, we found it through the DHT, or it came to us. */
-export type OnlineVia = 'dial' | 'dht' | 'inbound'
+/**
+ * How a peer came online: we dialled a known address, we found it through the DHT, a connected peer told
+ * us where it is (locate), or it came to us.
+ */
+export type OnlineVia = 'dial' | 'dht' | 'locate' | 'inbound'
 
 export interface PresenceEvents {
   'peer:online': CustomEvent<{ peerId: PeerId, via: OnlineVia }>
@@ -186,7 +194,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     }
     await wait(t.attempt)
     if (connected()) return
-    throw new PeerUnreachableError(`peer ${id} is unreachable: not at its known addresses${this.init.dht !== false ? ', and not found through the DHT' : ''}`)
+    const also = [...(this.init.dht !== false ? ['not found through the DHT'] : []), ...(this.init.locate != null ? ['unknown to the connected peers'] : [])]
+    throw new PeerUnreachableError(`peer ${id} is unreachable: not at its known addresses${also.map(a => `, ${a}`).join('')}`)
   }
 
   private async addTrusted (entry: TrustEntry): Promise<void> {
@@ -239,17 +248,31 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
       return
     }
     if (stop.aborted) return
-    if (t.kind === 'trusted' && this.init.dht !== false) {
-      try {
-        const info = await node.peerRouting.findPeer(t.id, {
-          signal: AbortSignal.any([stop, AbortSignal.timeout(this.init.findPeerTimeoutMs ?? DEFAULT_FIND_PEER_TIMEOUT_MS)]),
-          useCache: false
-        })
-        if (info.multiaddrs.length > 0 && await dialTo(info.multiaddrs.map((a) => withPeerId(a, t.id)))) {
-          this.markOnline(t, 'dht')
+    if (t.kind === 'trusted') {
+      // the DHT and the connected peers are asked side by side; the first whose addresses answer wins and
+      // the other lookup is dropped
+      const lookupTimeout = this.init.findPeerTimeoutMs ?? DEFAULT_FIND_PEER_TIMEOUT_MS
+      const won = new AbortController()
+      const signal = AbortSignal.any([stop, won.signal, AbortSignal.timeout(lookupTimeout)])
+      const via = async (how: OnlineVia, lookup: () => Promise<Multiaddr[]>): Promise<OnlineVia> => {
+        const addrs = await lookup()
+        if (addrs.length === 0 || signal.aborted) throw new PeerUnreachableError(`${how}: no address`)
+        try { await node.peerStore.merge(t.id, { multiaddrs: addrs.map((a) => withoutPeerId(a)) }) } catch {}
+        if (!await dialTo(addrs.map((a) => withPeerId(a, t.id)))) throw new PeerUnreachableError(`${how}: no answer`)
+        return how
+      }
+      const lookups: Array<Promise<OnlineVia>> = []
+      if (this.init.dht !== false) lookups.push(via('dht', async () => (await node.peerRouting.findPeer(t.id, { signal, useCache: false })).multiaddrs))
+      const locate = this.init.locate
+      if (locate != null) lookups.push(via('locate', async () => await locate(t.id, { signal })))
+      if (lookups.length > 0) {
+        try {
+          const how = await Promise.any(lookups)
+          won.abort()
+          this.markOnline(t, how)
           return
-        }
-      } catch {}
+        } catch {}
+      }
     }
     if (stop.aborted || t.online) return
     this.schedule(t, backoffDelay(t.failures, this.init.reconnect, this.init.random))

@@ -1,0 +1,164 @@
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { AbortedError, ProtocolError } from '../errors.js'
+import { parseAddrs, withoutPeerId } from './addresses.js'
+import type { TrustGate } from './gater.js'
+import { answerOnce, requestOnce } from './one-exchange.js'
+
+/**
+ * /holdfast/locate/1.0.0: "where is peer P now?", asked of the trusted peers this node is connected to,
+ * when P is not at its known addresses and the DHT did not find it either.
+ *
+ * Why: the Holdfast DHT is made of trusted peers only, so a lookup walks this node's trust graph towards
+ * P's key and may end among peers that know nothing of P (measured at 1000 nodes by `npm run sim:dht`:
+ * 15 moved peers in 100 not found). P's friends are mostly this node's friends too, and the one P
+ * reconnected to after it moved knows its new addresses (identify). Asking them directly finds P in one
+ * round trip.
+ *
+ *   {t:'locate', peer}  ->  {t:'addrs', addrs: [multiaddr text, ...]}   (at most MAX_LOCATE_ADDRS)
+ *
+ * A node answers only a trusted asker, only about a member (trusted or infrastructure peer: the DHT
+ * already gives members' addresses to trusted askers, so this reveals nothing more), and only while it
+ * is connected to that member (its addresses are then fresh); otherwise the answer is an empty list.
+ * Answers are bounded and parsed; an address that does not parse is dropped. Nothing a peer answers is
+ * trusted beyond a hint: the caller dials the addresses, and the Noise handshake proves the peer's id.
+ */
+export const LOCATE_PROTOCOL = '/holdfast/locate/1.0.0'
+export const MAX_LOCATE_MESSAGE = 8 * 1024
+export const MAX_LOCATE_ADDRS = 16
+const MAX_ADDR_CHARS = 256
+
+export type LocateRequest = { t: 'locate', peer: string }
+export type LocateAnswer = { t: 'addrs', addrs: string[] }
+
+function fail (what: string): never { throw new ProtocolError(`locate protocol: ${what}`) }
+
+function isMap (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v != null && !Array.isArray(v) && !(v instanceof Uint8Array)
+}
+
+export function parseLocateRequest (v: unknown): LocateRequest {
+  if (!isMap(v) || v.t !== 'locate' || Object.keys(v).length !== 2) fail('expected {t: "locate", peer}')
+  if (typeof v.peer !== 'string' || v.peer.length > 128) fail('peer: expected a peer id')
+  try { peerIdFromString(v.peer) } catch { fail('peer: not a peer id') }
+  return { t: 'locate', peer: v.peer }
+}
+
+export function parseLocateAnswer (v: unknown): LocateAnswer {
+  if (!isMap(v) || v.t !== 'addrs' || Object.keys(v).length !== 2) fail('expected {t: "addrs", addrs}')
+  if (!Array.isArray(v.addrs) || v.addrs.length > MAX_LOCATE_ADDRS) fail(`addrs: expected a list of at most ${MAX_LOCATE_ADDRS}`)
+  const addrs = v.addrs.filter((a): a is string => typeof a === 'string' && a.length <= MAX_ADDR_CHARS)
+  return { t: 'addrs', addrs }
+}
+
+export interface LocateServiceInit {
+  node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'peerStore'>
+  gate: TrustGate
+  /** Per peer asked, and per answer given (default 5 s). */
+  timeoutMs?: number
+  /** Peers asked at once (default 8). */
+  concurrency?: number
+  onError?: (err: unknown, what: string) => void
+}
+
+export class LocateService {
+  private running = false
+  private shutdown = new AbortController()
+  private readonly inflight = new Set<Promise<unknown>>()
+
+  constructor (private readonly init: LocateServiceInit) {}
+
+  isStarted (): boolean { return this.running }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.shutdown = new AbortController()
+    await this.init.node.handle(LOCATE_PROTOCOL, (stream, connection) => { this.track(this.answer(stream, connection)) }, { maxInboundStreams: 8, runOnLimitedConnection: true })
+    this.running = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.shutdown.abort(new AbortedError('the locate service is stopping'))
+    await this.init.node.unhandle(LOCATE_PROTOCOL).catch(() => {})
+    await Promise.allSettled([...this.inflight])
+  }
+
+  /**
+   * Asks every connected trusted peer (but the target) where `peer` is; the addresses of all answers,
+   * without duplicates, without /p2p/. Peers that fail or do not answer in time are skipped: an empty list
+   * means nobody connected knows. Aborts with the signal.
+   */
+  async locate (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<Multiaddr[]> {
+    if (!this.running) return []
+    const target = peer.toString()
+    const asked = new Set<string>()
+    const peers: PeerId[] = []
+    for (const c of this.init.node.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (id === target || asked.has(id) || !this.init.gate.isTrusted(id)) continue
+      asked.add(id)
+      peers.push(c.remotePeer)
+    }
+    const found = new Map<string, Multiaddr>()
+    const signal = AbortSignal.any([this.shutdown.signal, ...(options.signal != null ? [options.signal] : [])])
+    const timeout = this.init.timeoutMs ?? 5_000
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < peers.length && !signal.aborted) {
+        const p = peers[next++]
+        try {
+          const answer = parseLocateAnswer(await requestOnce(this.init.node, p, LOCATE_PROTOCOL, MAX_LOCATE_MESSAGE, { t: 'locate', peer: target }, AbortSignal.any([signal, AbortSignal.timeout(timeout)])))
+          for (const a of parseAddrs(answer.addrs)) {
+            const bare = withoutPeerId(a)
+            found.set(bare.toString(), bare)
+          }
+        } catch {}
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(this.init.concurrency ?? 8, peers.length) }, worker))
+    if (options.signal?.aborted === true) throw new AbortedError('operation aborted', { cause: options.signal.reason })
+    return [...found.values()]
+  }
+
+  private async answer (stream: Stream, connection: Connection): Promise<void> {
+    const remote = connection.remotePeer.toString()
+    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.init.timeoutMs ?? 5_000)])
+    try {
+      await answerOnce(stream, LOCATE_PROTOCOL, MAX_LOCATE_MESSAGE, signal, async message => {
+        const request = parseLocateRequest(message)
+        return { t: 'addrs', addrs: this.init.gate.isTrusted(remote) ? await this.addressesOf(request.peer) : [] } satisfies LocateAnswer
+      })
+    } catch (err) {
+      if (!signal.aborted) this.init.onError?.(err, `locate request from ${remote}`)
+    }
+  }
+
+  /** What this node knows of a member it is connected to: the addresses it announced, and the one it came from. */
+  private async addressesOf (peer: string): Promise<string[]> {
+    if (!this.init.gate.isMember(peer) || peer === this.init.node.peerId.toString()) return []
+    const id = peerIdFromString(peer)
+    const conns = this.init.node.getConnections(id)
+    if (conns.length === 0) return []
+    const addrs = new Map<string, string>()
+    const add = (a: Multiaddr): void => {
+      const text = withoutPeerId(a).toString()
+      if (text.length <= MAX_ADDR_CHARS && addrs.size < MAX_LOCATE_ADDRS) addrs.set(text, text)
+    }
+    try {
+      for (const a of (await this.init.node.peerStore.get(id)).addresses) add(a.multiaddr)
+    } catch {}
+    // an inbound connection's remote address is where the peer dials from, not where it listens: only an
+    // outbound one's (we dialled it there) is known to reach it
+    for (const c of conns) if (c.direction === 'outbound') add(c.remoteAddr)
+    return [...addrs.values()]
+  }
+
+  private track (p: Promise<unknown>): void {
+    const guarded = p.catch(() => {})
+    this.inflight.add(guarded)
+    void guarded.finally(() => this.inflight.delete(guarded))
+  }
+}
