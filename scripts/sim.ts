@@ -21,6 +21,7 @@ function table (name: string, r: SimReport, seconds: number): string {
     ['backups', `${r.params.nodes - r.ownersWithoutBackup} owners backed up (${r.backupsDeferred} tries deferred: too few peers online together); ${r.ownersWithoutBackup} never could`],
     ['packs at the end', Object.entries(r.healthAtEnd).sort().map(([h, n]) => `${h}: ${n}`).join(', ')],
     ['repair', `${r.repair.packs} packs, ${r.repair.shards} shards, ${(r.repair.bytesUp / KiB).toFixed(0)} KiB sent, ${(r.repair.bytesDown / KiB).toFixed(0)} KiB read; truly lost ${(r.repair.trulyLostBytes / KiB).toFixed(0)} KiB; ratio ${r.repair.ratio.toFixed(2)}; stale copies deleted ${r.repair.staleDeleted}`],
+    ['shards regenerated', Object.entries(r.repair.shardsByCause).map(([cause, n]) => `${cause} ${n}`).join(', ')],
     ['audits', `${r.audits.challenges} challenges, ${r.audits.failed} failed; per host per day p50 ${(r.audits.bytesPerHostPerDay.p50 / KiB).toFixed(1)} KiB, p95 ${(r.audits.bytesPerHostPerDay.p95 / KiB).toFixed(1)} KiB, max ${(r.audits.bytesPerHostPerDay.max / KiB).toFixed(1)} KiB`],
     ['cheaters', r.cheaters.count === 0 ? '-' : `${r.cheaters.detected} of ${r.cheaters.count} detected; median ${r.cheaters.medianDetectionPeriods.toFixed(2)}, max ${r.cheaters.maxDetectionPeriods.toFixed(2)} audit periods`],
     ['honest hosts 90%+ up', `${r.honest90.hosts}: ${r.honest90.penalised} penalised, ${r.honest90.warnedPairs} warned (owner, host) pairs`],

@@ -21,5 +21,5 @@ export {
   score, updateReputation
 } from './reputation.js'
 export type { Reputation, ReputationEvent, ReputationOptions, ReputationState } from './reputation.js'
-export { packHealth } from './health.js'
+export { autoRepairThreshold, packHealth } from './health.js'
 export type { HealthPolicy, PackHealth, HostPresence, ShardRecord } from './health.js'

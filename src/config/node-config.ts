@@ -75,7 +75,7 @@ export interface NodeConfig {
     repairPacksPerTick: number
     /** A host offline longer than this has its shards regenerated elsewhere. */
     graceSeconds: number
-    /** Repair a pack once fewer good shards than this remain (k .. k+m); 0 means k+m: any loss. */
+    /** Repair a pack once fewer good shards than this remain (k .. k+m); 0: automatic (k+m, or k+m-1 from m = 3 on: audit/health.ts autoRepairThreshold). */
     repairThreshold: number
     /** A pack down to k shards on hosts seen within this does not wait out the grace for the others (0: off). */
     urgentGraceSeconds: number

@@ -9,7 +9,7 @@ export interface HealthSettings {
   verifiedWithinMs?: number
   /** A host offline longer than this has its shards regenerated elsewhere. Default 3 days. */
   graceMs?: number
-  /** Repair once fewer good shards than this remain (k .. k + m; default k + m: any loss). */
+  /** Repair once fewer good shards than this remain (k .. k + m; default autoRepairThreshold). */
   repairThreshold?: number
   /**
    * When only k of a pack's shards are on hosts seen within this, the absent hosts' shards are regenerated

@@ -28,7 +28,7 @@ export const MaintenanceSettings = Type.Object({
   repair: Type.Boolean(),
   repairPacksPerTick: Type.Integer(),
   graceSeconds: Type.Integer(),
-  repairThreshold: Type.Integer({ description: 'repair a pack once fewer good shards than this remain (0: any loss)' })
+  repairThreshold: Type.Integer({ description: 'repair a pack once fewer good shards than this remain (0: automatic: any loss below 3 parity shards, the second loss from 3 on)' })
 })
 
 const Smtp = Type.Object({

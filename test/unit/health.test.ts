@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { packHealth } from '../../src/audit/index.js'
+import { autoRepairThreshold, packHealth } from '../../src/audit/index.js'
 import type { HealthPolicy, HostPresence, ShardRecord } from '../../src/audit/index.js'
 
 const HOUR = 3600 * 1000
@@ -111,6 +111,22 @@ describe('audit/health', () => {
     s[1].lost = true
     const h = packHealth(s, online(), NOW, lazy)
     assert.deepEqual([h.needsRepair, h.regenerate], [true, [0, 1]])
+  })
+
+  it('by default repairs at the first loss below three parity shards, at the second from three on', () => {
+    assert.deepEqual([autoRepairThreshold(4, 2), autoRepairThreshold(2, 1), autoRepairThreshold(4, 3), autoRepairThreshold(10, 4)], [6, 3, 6, 13])
+    const at = (m: number, lost: number[]): boolean => {
+      const s = Array.from({ length: 4 + m }, (_, i): ShardRecord => ({ index: i, peer: `p${i}`, lastVerified: NOW - HOUR, lost: lost.includes(i) }))
+      const peers = Object.fromEntries(s.map(x => [x.peer, { online: true }]))
+      return packHealth(s, peers, NOW, { ...policy, m }).needsRepair
+    }
+    assert.equal(at(2, [0]), true, '4+2: one loss is repaired')
+    assert.equal(at(3, [0]), false, '4+3: one loss waits')
+    assert.equal(at(3, [0, 6]), true, '4+3: two losses are repaired')
+    // a threshold set in the policy still wins
+    const s = shards()
+    s[0].lost = true
+    assert.equal(packHealth(s, online(), NOW, { ...policy, repairThreshold: 6 }).needsRepair, true)
   })
 
   it('is unrecoverable when fewer than k shards are good or stale', () => {

@@ -215,7 +215,7 @@ function MaintenanceForm ({ s, onSaved }: FormProps) {
     <SettingsForm id='maintenance' title='Maintenance' onSaved={onSaved} patch={() => ({ maintenance: changed(m, { enabled, repair, repairThreshold: num(threshold), graceSeconds: num(grace), auditPeriodSeconds: num(period) }) })}>
       <Check id='maintenance-enabled' label='Scheduled audits and repairs' checked={enabled} onChange={setEnabled} />
       <Check id='maintenance-repair' label='Repair lost shards automatically' checked={repair} onChange={setRepair} />
-      <Field id='maintenance-threshold' label='Repair threshold (good shards)' inputMode='numeric' value={threshold} onInput={setThreshold} hint='repair a pack once fewer good shards than this remain; 0: at any loss' />
+      <Field id='maintenance-threshold' label='Repair threshold (good shards)' inputMode='numeric' value={threshold} onInput={setThreshold} hint='repair a pack once fewer good shards than this remain; 0: automatic (at any loss below 3 parity shards, at the second from 3 on)' />
       <Field id='maintenance-grace' label='Grace for an offline host (seconds)' inputMode='numeric' value={grace} onInput={setGrace} />
       <Field id='maintenance-period' label='Audit every shard within (seconds)' inputMode='numeric' value={period} onInput={setPeriod} />
     </SettingsForm>
