@@ -288,6 +288,8 @@ const healthCmd: Command = {
         }
         const full = res.packs.filter(p => p.health === p.n).length
         ctx.out(`${res.packs.length} packs: ${full} at full health, ${needsRepair.length} to repair, ${unrecoverable.length} unrecoverable${stale > 0 ? `; ${stale} shards not confirmed recently (run "holdfast audit")` : ''}`)
+        const waiting = res.packs.filter(p => p.health < p.n && !p.needsRepair && !p.unrecoverable && p.regenerate.length > 0).length
+        if (waiting > 0) ctx.out(`${waiting} pack(s) short of full redundancy but above the repair threshold: repaired at their next loss (maintenance.repairThreshold)`)
         if (res.rebalance.length > 0) ctx.out(`${res.rebalance.length} pack(s) spread over fewer sites than asked, to rebalance: ${res.rebalance[0].reason}`)
         if (records.length > 0) ctx.out(`records: ${records.map(r => `${r.records} ${r.kind} on at least ${r.minCopies}/${repo.stores.length} stores`).join(', ')}`)
         const few = records.filter(r => r.minCopies < Math.min(repo.stores.length, repo.codec.m + 1))

@@ -102,3 +102,53 @@ describe('holdfast audit and health (directory stores, through the CLI)', functi
     expectCode(await hf(repo.home, ['audit', '--segments', '17']), 2, 'too many segments')
   })
 })
+
+describe('holdfast health and repair at 4+3 (the automatic threshold, through the CLI)', function () {
+  this.timeout(120_000)
+  let dir: string
+  let repo: TestRepo
+
+  before(async () => {
+    dir = await makeTempDir('audit43')
+    repo = await initRepo(dir, { count: 7, k: 4, m: 3 })
+    await mkdir(join(dir, 'src'))
+    await writeRandom(join(dir, 'src', 'a.bin'), 900_000)
+    expectCode(await hf(repo.home, ['backup', join(dir, 'src')]), 0, 'backup')
+  })
+
+  after(async () => { await removeDir(dir) })
+
+  it('one lost shard per pack waits (health exit 0, repair does nothing); a second loss is repaired with the first, and the data survives three stores gone', async () => {
+    const lose = async (store: string): Promise<void> => {
+      for (const f of await shardFiles(store)) await rm(f)
+      expectCode(await hf(repo.home, ['audit', '--json']), 1, 'audit with lost shards')
+    }
+    await lose(repo.stores[1])
+    let h = await hf(repo.home, ['health', '--json'])
+    expectCode(h, 0, 'health with one shard lost per pack: above the threshold of 6')
+    let health = parseJson<HealthJson>(h, 'health')
+    assert.ok(health.packs.length > 0)
+    for (const p of health.packs) assert.deepEqual([p.health, p.n, p.needsRepair], [6, 7, false], `pack ${p.pack}`)
+    assert.match((await hf(repo.home, ['health'])).stdout, /packs? at 6\/7[\s\S]*short of full redundancy but above the repair threshold/)
+    const idle = parseJson<{ needed: number, repaired: unknown[] }>(await hf(repo.home, ['repair', '--json']), 'repair')
+    assert.deepEqual([idle.needed, idle.repaired.length], [0, 0], 'nothing repaired for one lost shard')
+
+    await lose(repo.stores[4])
+    h = await hf(repo.home, ['health', '--json'])
+    expectCode(h, 3, 'health with two shards lost per pack')
+    health = parseJson<HealthJson>(h, 'health')
+    for (const p of health.packs) assert.deepEqual([p.health, p.needsRepair, p.regenerate.length], [5, true, 2], `pack ${p.pack}`)
+    const r = await hf(repo.home, ['repair', '--json'])
+    expectCode(r, 0, 'repair')
+    const res = parseJson<{ needed: number, repaired: Array<{ placed: Array<{ index: number }> }>, failed: unknown[] }>(r, 'repair')
+    assert.deepEqual(res.failed, [])
+    assert.ok(res.repaired.every(p => p.placed.length === 2), 'both lost shards of each pack regenerated')
+    h = await hf(repo.home, ['health', '--json'])
+    expectCode(h, 0, 'health after repair')
+    for (const p of parseJson<HealthJson>(h, 'health').packs) assert.equal(p.health, 7)
+    for (const s of [repo.stores[0], repo.stores[3], repo.stores[6]]) await rm(s, { recursive: true, force: true })
+    const target = join(dir, 'restored')
+    expectCode(await hf(repo.home, ['restore', 'latest', '--target', target]), 0, 'restore with 3 stores gone')
+    assert.deepEqual(await readFile(join(target, dir, 'src', 'a.bin')), await readFile(join(dir, 'src', 'a.bin')))
+  })
+})
