@@ -41,8 +41,15 @@ export interface PresenceInit {
   dialTimeoutMs?: number
   /** Per DHT lookup (default 10 s). A lookup waits while the DHT has no peer at all, up to this. */
   findPeerTimeoutMs?: number
-  /** Asks connected trusted peers where a peer is (LocateService.locate); tried after the DHT. */
+  /**
+   * Asks connected trusted peers where a peer is (LocateService.locate), side by side with the DHT. Every
+   * connected peer is asked, so the retries ask less often than they dial: after a locate that found
+   * nothing, the next one waits locateBackoff (default from reconnect.maxMs / 5, doubling up to
+   * 12 x reconnect.maxMs: 1 minute to 1 hour by default). reach() (an operation that needs the peer now)
+   * always asks.
+   */
   locate?: (peer: PeerId, options: { signal: AbortSignal }) => Promise<Multiaddr[]>
+  locateBackoff?: { minMs: number, maxMs: number }
   /** Jitter source, for tests. */
   random?: () => number
 }
@@ -86,6 +93,9 @@ interface Target {
   online: boolean
   via?: OnlineVia
   failures: number
+  /** Locates that found nothing in a row, and when the periodic attempts may locate again. */
+  locateFailures?: number
+  nextLocateAt?: number
   timer?: ReturnType<typeof setTimeout>
   nextAttemptAt?: number
   attempt?: Promise<void>
@@ -190,7 +200,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
       clearTimeout(t.timer)
       t.timer = undefined
       t.nextAttemptAt = undefined
-      t.attempt = this.track(this.attempt(t)).finally(() => { t.attempt = undefined })
+      t.attempt = this.track(this.attempt(t, true)).finally(() => { t.attempt = undefined })
     }
     await wait(t.attempt)
     if (connected()) return
@@ -231,7 +241,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     }, delay)
   }
 
-  private async attempt (t: Target): Promise<void> {
+  private async attempt (t: Target, onDemand = false): Promise<void> {
     const { node } = this.init
     const stop = this.controller.signal
     const dialTimeout = this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
@@ -264,7 +274,14 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
       const lookups: Array<Promise<OnlineVia>> = []
       if (this.init.dht !== false) lookups.push(via('dht', async () => (await node.peerRouting.findPeer(t.id, { signal, useCache: false })).multiaddrs))
       const locate = this.init.locate
-      if (locate != null) lookups.push(via('locate', async () => await locate(t.id, { signal })))
+      if (locate != null && (onDemand || Date.now() >= (t.nextLocateAt ?? 0))) {
+        lookups.push(via('locate', async () => await locate(t.id, { signal })).catch((err: unknown) => {
+          const { minMs, maxMs } = this.init.locateBackoff ?? { minMs: this.init.reconnect.maxMs / 5, maxMs: 12 * this.init.reconnect.maxMs }
+          t.locateFailures = (t.locateFailures ?? 0) + 1
+          t.nextLocateAt = Date.now() + backoffDelay(t.locateFailures - 1, { minMs, maxMs }, this.init.random)
+          throw err
+        }))
+      }
       if (lookups.length > 0) {
         try {
           const how = await Promise.any(lookups)
@@ -284,6 +301,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     t.online = true
     t.via = via
     t.failures = 0
+    t.locateFailures = 0
+    t.nextLocateAt = undefined
     clearTimeout(t.timer)
     t.timer = undefined
     t.nextAttemptAt = undefined

@@ -87,6 +87,35 @@ describe('node/locate-service', function () {
       assert.ok(a.node.getConnections(b.node.peerId).length > 0)
     })
 
+    it('presence asks the connected peers less often than it dials (locate backoff), and always on reach()', async function () {
+      this.timeout(30_000)
+      const a = await peer('a')
+      const gone = '12D3KooWHs313QQiuqKCQFPJ3oDDbkK51BqTCzZU5DV29mYbDzpH'
+      await a.trust.add({ peerId: gone, name: 'gone', site: 'x', addresses: [] })
+      const asked: number[] = []
+      const presence = new Presence({
+        node: a.node,
+        trust: a.trust,
+        dht: false,
+        reconnect: { minMs: 50, maxMs: 100 },
+        dialTimeoutMs: 500,
+        locateBackoff: { minMs: 1500, maxMs: 3000 },
+        random: () => 0.5,
+        locate: async () => { asked.push(Date.now()); return [] }
+      })
+      a.presence = presence
+      await presence.start()
+      await eventually(() => (presence.status(gone)?.failures ?? 0) >= 8, 10_000, 'eight failed attempts')
+      const start = asked[0]
+      assert.ok(asked.length >= 1 && asked.length <= 2, `locate asked ${asked.length} times in ${presence.status(gone)?.failures} attempts`)
+      await eventually(() => asked.length >= 3, 10_000, 'locate asked again after its backoff')
+      assert.ok(asked[1] - start >= 1400, `the second locate waited ${asked[1] - start} ms`)
+      assert.ok(asked[2] - asked[1] >= 2900, `the third waited twice as long: ${asked[2] - asked[1]} ms`)
+      const before = asked.length
+      await assert.rejects(presence.reach(gone), { name: 'PeerUnreachableError' })
+      assert.equal(asked.length, before + 1, 'reach() asks at once')
+    })
+
     it('tells nothing about a peer that is not a member, nor about itself', async function () {
       this.timeout(30_000)
       const a = await peer('a')
