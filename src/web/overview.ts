@@ -41,7 +41,7 @@ export function overviewOf (input: { sets: BackupSet[], peers: Peer[], recentSes
   const packs = input.packs ?? null
   const below = packs != null ? packs.degraded + packs.critical : 0
   if (packs != null && packs.critical > 0) warnings.unshift({ message: `${packs.critical} of ${packs.total} packs are down to their last shards: one more loss and they cannot be restored`, action: 'Bring the offline peers back, and run a repair now (holdfast repair)' })
-  if (packs != null && packs.degraded > 0) warnings.unshift({ message: `${packs.degraded} of ${packs.total} packs are missing shards (on peers offline now or lost); they can still be restored`, action: 'Bring the peers back online; a repair regenerates what a peer away past the grace period held' })
+  if (packs != null && packs.degraded > 0) warnings.unshift({ message: `${packs.degraded} of ${packs.total} packs are missing shards (on peers offline now or lost); they can still be restored`, action: 'Bring the peers back online; a repair regenerates what a peer away past the grace period held, once a pack is below the repair threshold (Settings)' })
   const packPhrase = packs == null || packs.total === 0 ? '' : below === 0 ? `, every pack at ${packs.n}/${packs.n}` : `, ${below} of ${packs.total} packs below ${packs.n}/${packs.n}`
 
   let level: Overview['level'] = 'ok'
