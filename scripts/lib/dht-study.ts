@@ -181,11 +181,15 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     const [byDht, byLocate] = await Promise.allSettled([dht, located])
     let hops = Infinity
     const fresh: Multiaddr[] = []
-    if (byDht.status === 'fulfilled') { foundByDht++; hops = byDht.value.hops; fresh.push(...byDht.value.fresh) } else if (failures.length < 5) failures.push(`DHT: ${(byDht.reason as Error).message}`)
+    if (byDht.status === 'fulfilled') { foundByDht++; hops = byDht.value.hops; fresh.push(...byDht.value.fresh) }
     // locate: one request to each connected peer, side by side: one hop
     if (byLocate.status === 'fulfilled' && byLocate.value.length > 0) { foundByLocate++; hops = Math.min(hops, 1); fresh.push(...byLocate.value) }
     try {
-      if (fresh.length === 0) throw new Error('neither the DHT nor a connected peer knew the new address')
+      if (fresh.length === 0) {
+        const why = (r: PromiseSettledResult<unknown>): string => r.status === 'rejected' ? (r.reason as Error).message : 'nothing new'
+        const knew = (await Promise.all(pop[s].peers.filter(p => p !== x).map(async p => nodes[s].getConnections(ids[p]).length > 0 && await nodes[p].peerStore.get(ids[x]).then(e => e.addresses.some(a => isFresh(a.multiaddr)), () => false)))).filter(Boolean).length
+        throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew})`)
+      }
       await nodes[s].dial(fresh.map(a => a.encapsulate(`/p2p/${ids[x].toString()}`)), { signal: deadline })
       found++
     } catch (err) {

@@ -87,9 +87,10 @@ export class LocateService {
   }
 
   /**
-   * Asks every connected trusted peer (but the target) where `peer` is; the addresses of all answers,
-   * without duplicates, without /p2p/. Peers that fail or do not answer in time are skipped: an empty list
-   * means nobody connected knows. Aborts with the signal.
+   * Asks the connected trusted peers (but the target) where `peer` is, 8 at a time, and returns the
+   * addresses of the first answer that has any (without /p2p/); the questions still out are dropped.
+   * Peers that fail or do not answer in time are skipped: an empty list means nobody connected knows.
+   * AbortedError if the signal fires first.
    */
   async locate (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<Multiaddr[]> {
     if (!this.running) return []
@@ -102,25 +103,31 @@ export class LocateService {
       asked.add(id)
       peers.push(c.remotePeer)
     }
-    const found = new Map<string, Multiaddr>()
-    const signal = AbortSignal.any([this.shutdown.signal, ...(options.signal != null ? [options.signal] : [])])
+    const done = new AbortController()
+    const signal = AbortSignal.any([this.shutdown.signal, done.signal, ...(options.signal != null ? [options.signal] : [])])
     const timeout = this.init.timeoutMs ?? 5_000
+    let found: Multiaddr[] = []
     let next = 0
     const worker = async (): Promise<void> => {
       while (next < peers.length && !signal.aborted) {
         const p = peers[next++]
         try {
           const answer = parseLocateAnswer(await requestOnce(this.init.node, p, LOCATE_PROTOCOL, MAX_LOCATE_MESSAGE, { t: 'locate', peer: target }, AbortSignal.any([signal, AbortSignal.timeout(timeout)])))
+          const addrs = new Map<string, Multiaddr>()
           for (const a of parseAddrs(answer.addrs)) {
             const bare = withoutPeerId(a)
-            found.set(bare.toString(), bare)
+            addrs.set(bare.toString(), bare)
+          }
+          if (addrs.size > 0 && found.length === 0) {
+            found = [...addrs.values()]
+            done.abort()
           }
         } catch {}
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.init.concurrency ?? 8, peers.length) }, worker))
-    if (options.signal?.aborted === true) throw new AbortedError('operation aborted', { cause: options.signal.reason })
-    return [...found.values()]
+    if (found.length === 0 && options.signal?.aborted === true) throw new AbortedError('operation aborted', { cause: options.signal.reason })
+    return found
   }
 
   private async answer (stream: Stream, connection: Connection): Promise<void> {
