@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ApiClient } from '../../src/api/index.js'
 import { startDaemon, type RunningDaemon } from '../../scripts/lib/daemon-runner.js'
-import { expectCode, hf, makeTempDir, parseJson, removeDir } from './helpers.js'
+import { expectCode, hf, makeTempDir, parseJson, removeDir, waitFor } from './helpers.js'
 
 /**
  * Real daemons on 127.0.0.1 with no DHT and no mDNS: the owner (listening nowhere, like a laptop behind a
@@ -16,19 +16,6 @@ const NAMES = ['owner', 'h1', 'h2'] as const
 type Name = typeof NAMES[number]
 interface PeerRow { peerId: string, online: boolean, onlineVia?: string, addresses: string[], connections: string[] }
 const portOf = (addr: string): number => Number(/\/tcp\/(\d+)/.exec(addr)?.[1])
-
-async function waitFor<T> (what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await check()
-      if (v !== undefined) return v
-    } catch (err) { last = err }
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}${last != null ? ` (last error: ${(last as Error).message})` : ''}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-}
 
 describe('daemons on 127.0.0.1 without a DHT: a host that moved is found through its friend (locate)', function () {
   this.timeout(120_000)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { ApiClient } from '../../src/api/index.js'
 import { startDaemon, type RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
-import { expectCode, hf, makeTempDir, parseJson, removeDir, writeRandom } from './helpers.js'
+import { expectCode, hf, makeTempDir, parseJson, removeDir, writeRandom, waitFor } from './helpers.js'
 
 /**
  * Real daemons in separate processes on 127.0.0.1, mDNS off: how the owner reaches hosts it cannot
@@ -20,8 +20,8 @@ import { expectCode, hf, makeTempDir, parseJson, removeDir, writeRandom } from '
  * - The relayed host receives shards of several MiB through the relay and serves them: a restore with
  *   h1 and h3 stopped needs it.
  * - h1 comes back on a new port (its old one now refuses connections). The owner knows only the old
- *   address, cannot be dialled by h1 and has no mDNS: it can only find h1 through the DHT, where h2
- *   (to which h1 reconnects) answers for it. A restore with h3 and the relayed host stopped needs h1,
+ *   address, cannot be dialled by h1 and has no mDNS: it can only find h1 through h2, to which h1
+ *   reconnects: in the DHT, where h2 answers for it, or by asking h2 directly (locate), side by side. A restore with h3 and the relayed host stopped needs h1,
  *   and the owner retries lost peers only every minute: the restore itself must find h1.
  */
 const NAMES = ['owner', 'h1', 'h2', 'h3', 'relay', 'relayed'] as const
@@ -32,20 +32,6 @@ interface PeerRow { peerId: string, name: string, online: boolean, onlineVia?: s
 interface Status { peerId: string, addresses: string[], relays: Array<{ relay: string, reserved: boolean, addresses: string[] }> }
 
 const portOf = (addr: string): number => Number(/\/tcp\/(\d+)/.exec(addr)?.[1])
-
-/** Polls `check` every 200 ms until it returns a value other than undefined; fails after `ms`. */
-async function waitFor<T> (what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await check()
-      if (v !== undefined) return v
-    } catch (err) { last = err }
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}${last != null ? ` (last error: ${(last as Error).message})` : ''}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-}
 
 /** Shard files a host keeps for an owner (HOME/shards/<owner>/shard/<2 hex>/<name>), with their sizes. */
 async function hostedShards (home: string, owner: string): Promise<number[]> {
@@ -59,7 +45,7 @@ async function hostedShards (home: string, owner: string): Promise<number[]> {
   return sizes
 }
 
-describe('daemons on 127.0.0.1: a host reached through a relay, a host found again through the DHT', function () {
+describe('daemons on 127.0.0.1: a host reached through a relay, a host found again through its friend', function () {
   this.timeout(120_000)
   let dir: string
   const d = new Map<Name, RunningDaemon>()
@@ -173,7 +159,7 @@ describe('daemons on 127.0.0.1: a host reached through a relay, a host found aga
     assert.deepEqual(await compareTrees(src, join(target, src)), [])
   })
 
-  it('finds h1 again through the DHT after it restarts on a new port; a restore that needs it succeeds', async function () {
+  it('finds h1 again through the DHT or locate after it restarts on a new port; a restore that needs it succeeds', async function () {
     const h1Id = id('h1')
     const known = (await peersOf('owner')).find(p => p.peerId === h1Id)!
     assert.equal(known.online, false)

@@ -180,3 +180,20 @@ export async function pairWithHosts (owner: { home: string }, hosts: Array<{ hom
     expectCode(await hf(owner.home, ['peers', 'accept', inv.stdout.trim(), '--quota', '1GiB', ...(n != null ? ['--name', n] : [])]), 0, 'accept')
   }
 }
+
+/**
+ * Polls `check` every 200 ms until it returns a value other than undefined (a check that throws counts as
+ * not yet, its error is reported on timeout); fails after `ms`.
+ */
+export async function waitFor<T> (what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await check()
+      if (v !== undefined) return v
+    } catch (err) { last = err }
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}${last != null ? ` (last error: ${(last as Error).message})` : ''}`)
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+}

@@ -127,3 +127,10 @@ export async function nextEvent<T> (target: EventTarget, type: string, ms: numbe
 export async function pingPeer (node: HoldfastLibp2p, peer: PeerId): Promise<number> {
   return await node.services.ping.ping(peer, { signal: AbortSignal.timeout(5000) })
 }
+
+/** Each trusts the other (with its current addresses unless withAddresses is false). */
+export async function trustEachOther (a: TestPeer, b: TestPeer, options: { withAddresses?: boolean } = {}): Promise<void> {
+  const addrs = (p: TestPeer): string[] => options.withAddresses === false ? [] : p.node.getMultiaddrs().map(String)
+  await a.trust.add({ peerId: b.node.peerId.toString(), name: b.profile.name, site: b.profile.site, addresses: addrs(b) })
+  await b.trust.add({ peerId: a.node.peerId.toString(), name: a.profile.name, site: a.profile.site, addresses: addrs(a) })
+}

@@ -3,13 +3,7 @@ import { rm } from 'node:fs/promises'
 import { LOCATE_PROTOCOL, LocateService, MAX_LOCATE_ADDRS, parseLocateAnswer, parseLocateRequest } from '../../src/node/locate-service.js'
 import { requestOnce } from '../../src/node/one-exchange.js'
 import { Presence } from '../../src/node/presence.js'
-import { eventually, startPeer, tempHome, type TestPeer } from './holdfast-node-helpers.js'
-
-async function trustEachOther (a: TestPeer, b: TestPeer, options: { withAddresses?: boolean } = {}): Promise<void> {
-  const addrs = (p: TestPeer): string[] => options.withAddresses === false ? [] : p.node.getMultiaddrs().map(String)
-  await a.trust.add({ peerId: b.node.peerId.toString(), name: b.profile.name, site: b.profile.site, addresses: addrs(b) })
-  await b.trust.add({ peerId: a.node.peerId.toString(), name: a.profile.name, site: a.profile.site, addresses: addrs(a) })
-}
+import { eventually, startPeer, tempHome, type TestPeer, trustEachOther } from './holdfast-node-helpers.js'
 
 describe('node/locate-service', function () {
   describe('messages', () => {

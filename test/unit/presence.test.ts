@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict'
 import type { PeerId } from '@libp2p/interface'
 import { backoffDelay, Presence, type OnlineVia } from '../../src/node/presence.js'
-import { eventually, nextEvent, startPeer, tempHome, type TestPeer } from './holdfast-node-helpers.js'
+import { eventually, nextEvent, startPeer, tempHome, type TestPeer, trustEachOther } from './holdfast-node-helpers.js'
 import { rm } from 'node:fs/promises'
-
-async function trustEachOther (a: TestPeer, b: TestPeer, options: { withAddresses?: boolean } = {}): Promise<void> {
-  const addrs = (p: TestPeer): string[] => options.withAddresses === false ? [] : p.node.getMultiaddrs().map(String)
-  await a.trust.add({ peerId: b.node.peerId.toString(), name: b.profile.name, site: b.profile.site, addresses: addrs(b) })
-  await b.trust.add({ peerId: a.node.peerId.toString(), name: a.profile.name, site: a.profile.site, addresses: addrs(a) })
-}
 
 describe('node/presence', function () {
   describe('backoffDelay', () => {
