@@ -27,7 +27,7 @@ if (values.json === true) {
   const KiB = 1024
   const rows: Array<[string, string]> = [
     ['network', `${r.nodes} libp2p nodes in one process, ${r.connections} connections (each node to its trusted peers), ${params.latencyMs} ms on every buffer; set up in ${r.setupSeconds.toFixed(0)} s; ${r.rssMiB.toFixed(0)} MiB resident`],
-    ['moved peer found', `${r.lookups.found} of ${r.lookups.count} (the DHT knew ${r.lookups.foundByDht}, a connected peer ${r.lookups.foundByLocate}); hops median ${r.lookups.hops.p50}, p99 ${r.lookups.hops.p99}, max ${r.lookups.hops.max}${r.lookups.failures.length > 0 ? `; failures: ${r.lookups.failures.join('; ')}` : ''}`],
+    ['moved peer found', `${r.lookups.found} of ${r.lookups.count} (the DHT knew ${r.lookups.foundByDht}, a connected peer ${r.lookups.foundByLocate}; of those not found, ${r.lookups.notFoundNoneConnectedKnew} where no connected peer had the new address); hops median ${r.lookups.hops.p50}, p99 ${r.lookups.hops.p99}, max ${r.lookups.hops.max}${r.lookups.failures.length > 0 ? `; failures: ${r.lookups.failures.join('; ')}` : ''}`],
     ['time to find it', `model at ${params.rttMs} ms a round trip: median ${(r.lookups.modelMs.p50 / 1000).toFixed(2)} s, p99 ${(r.lookups.modelMs.p99 / 1000).toFixed(2)} s; measured here (${params.latencyMs} ms on every buffer): median ${(r.lookups.p50Ms / 1000).toFixed(2)} s, p99 ${(r.lookups.p99Ms / 1000).toFixed(2)} s, max ${(r.lookups.maxMs / 1000).toFixed(2)} s`],
     ['DHT traffic while idle', `${(r.idleBytesPerNodePerDay / KiB / KiB).toFixed(1)} MiB per node per day (measured over ${r.idleSeconds} s: self queries and table refreshes, with their noise and yamux framing)`]
   ]
