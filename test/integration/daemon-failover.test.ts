@@ -136,11 +136,14 @@ describe('daemons on 127.0.0.1: a host stopped in the middle of a backup', funct
     // what the sessions before left (a shard committed twice) is cleaned up first
     expectCode(await hf(owner.home, ['prune', '--orphan-grace', '0']), 0, 'prune before')
     const before = await liveShards()
-    // the backup runs in the owner's daemon, its uploads slowed down: SIGKILL the daemon once the hosts
-    // hold a few of the new shards (a pack whose shards are not all stored yet)
-    const backup = hf(owner.home, ['backup', '--json', '--limit-upload', '2MiB', src])
+    // the backup runs in the owner's daemon, its uploads slowed down: SIGKILL the daemon while the hosts
+    // hold part of a pack's 6 shards. The limit is low enough that its burst (a quarter of a second's
+    // worth) is far less than a pack's shards (6 of about 100 KiB), so a pack cannot land whole between
+    // the count and the kill; the first pack is let through (a burst at the start lands quicker)
+    const backup = hf(owner.home, ['backup', '--json', '--limit-upload', '512KiB', src])
     const deadline = Date.now() + 60_000
-    while (await liveShards() < before + 3 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+    const partOfAPack = (n: number): boolean => n > 6 && n % 6 !== 0
+    while (!partOfAPack(await liveShards() - before) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
     await owner.stop('SIGKILL')
     const killed = await backup
     if (killed.code === 0) this.skip() // the backup ended before the owner could be killed
