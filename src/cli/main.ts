@@ -16,10 +16,21 @@ export async function main (argv: string[]): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  // `holdfast ls latest | head`: once the reader of our output is gone (EPIPE) the lines are not wanted,
+  // and the command ends as it would have (a backup still saves its snapshot) instead of dying on an
+  // unhandled 'error' event; a stream written to stdout (dump) still sees the error and stops. The
+  // listener stays until the process ends: a write's error is emitted after the write, maybe after the
+  // command returned
+  let stdoutGone = false
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EPIPE') stdoutGone = true
+    else process.stderr.write(`holdfast: standard output: ${err.message}\n`)
+  }
+  process.stdout.on('error', onStdoutError)
   try {
     return await executeCommand(argv, {
       signal: controller.signal,
-      out: line => process.stdout.write(line + '\n'),
+      out: line => { if (!stdoutGone) process.stdout.write(line + '\n') },
       err: line => process.stderr.write(line + '\n'),
       stdin: process.stdin,
       stdout: process.stdout,

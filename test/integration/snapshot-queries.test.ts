@@ -6,7 +6,16 @@
 import assert from 'node:assert/strict'
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { expectCode, fileHashes, hf, initRepo, makeTempDir, parseJson, removeDir, TestRepo, writeRandom } from './helpers.js'
+import { execFile } from 'node:child_process'
+import { BIN } from '../../scripts/lib/cli-runner.js'
+import { expectCode, fileHashes, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, TestRepo, writeRandom } from './helpers.js'
+
+/** Runs a bash command line; its exit code is not checked (the line echoes what it needs). */
+async function runShell (line: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string, stderr: string }> {
+  return await new Promise((resolve) => {
+    execFile('bash', ['-c', line], { env: { ...process.env, ...env }, timeout: 120_000 }, (_err, stdout, stderr) => resolve({ stdout, stderr }))
+  })
+}
 
 interface DiffJson { from: string, to: string, changes: Array<{ path: string, change: string, type: string, size?: number }>, summary: { added: { files: number, dirs: number, bytes: number }, removed: { files: number, dirs: number, bytes: number }, modified: number, typeChanged: number, metadata: number } }
 interface StatsJson {
@@ -173,5 +182,20 @@ describe('snapshot queries: latest by path, host and tag; ls modes; diff, find, 
     expectCode(one, 0, 'stats SNAPSHOT')
     assert.match(one.stdout, /4 files/)
     assert.match(one.stdout, /^repository: 4 snapshots/m)
+  })
+
+  it('output piped to a reader that stops early (| head): the command ends with its own exit code, no crash, the backup saved', async function () {
+    // as a user types it: the shell's pipe, head closing it after the first bytes
+    const piped = async (args: string): Promise<{ status: string, stderr: string }> => {
+      const r = await runShell(`"$HF" ${args} | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`, { HF: BIN, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE })
+      return { status: r.stdout.trim(), stderr: r.stderr }
+    }
+    const before = parseJson<unknown[]>(await hf(repo.home, ['snapshots', '--json']), 'snapshots').length
+    for (const args of ['ls --json latest', 'find --json "*"', `backup ${photos}`, `backup --json ${docs}`, 'snapshots']) {
+      const r = await piped(args)
+      assert.equal(r.status, '0', `holdfast ${args} | head -c 1: exit ${r.status}\n${r.stderr}`)
+      assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|at .*\.js/, `holdfast ${args}: ${r.stderr}`)
+    }
+    assert.equal(parseJson<unknown[]>(await hf(repo.home, ['snapshots', '--json']), 'snapshots').length, before + 2, 'both backups saved their snapshots')
   })
 })
