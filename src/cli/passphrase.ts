@@ -49,7 +49,14 @@ export function kdfMemoryOption (ctx: { values: Record<string, unknown> }): numb
 
 /** A passphrase file's first line (its line end dropped); an empty one is refused. */
 async function readPassphraseFile (file: string): Promise<string> {
-  const text = (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+  let text: string
+  try {
+    text = (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const why = e.code === 'EACCES' ? `permission denied (it must be readable by the user running holdfast, uid ${process.getuid?.() ?? '?'})` : e.code === 'ENOENT' ? 'no such file' : e.message
+    throw new UsageError(`passphrase file ${file} cannot be read: ${why}`, { cause: err })
+  }
   if (text === '') throw new UsageError(`passphrase file ${file} is empty`)
   return text
 }

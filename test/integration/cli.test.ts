@@ -1025,6 +1025,9 @@ describe('holdfast CLI (integration)', function () {
       const r = await hf(repo.home, ['snapshots', '--passphrase-file', file], { HOLDFAST_PASSPHRASE: '' })
       expectCode(r, 0, 'snapshots --passphrase-file')
       assert.match(r.stdout, /no snapshots/)
+      const missing = await hf(repo.home, ['snapshots', '--passphrase-file', join(dir, 'no-such-file')], { HOLDFAST_PASSPHRASE: '' })
+      expectCode(missing, 2, 'snapshots with a passphrase file that is not there')
+      assert.equal(missing.stderr.trim(), `holdfast: passphrase file ${join(dir, 'no-such-file')} cannot be read: no such file`)
     })
 
     it('a home without a repository exits 10', async function () {
