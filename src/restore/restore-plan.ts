@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Level } from 'level'
@@ -57,7 +57,8 @@ const STALE_UNOPENABLE_MS = 24 * 3600_000
  * first needed each pack, and the directories whose metadata comes last, deepest first. The restore
  * reads it back a pack at a time, so each pack is fetched once and only the files of the packs in
  * flight are in memory. The database is removed when the restore ends; one left by a killed restore is
- * removed by the next (see removeStale).
+ * removed by the next (see removeStale). Beside it, `plan-<id>.target` names the folder the restore writes
+ * into, so that a second restore into the same folder knows one is running there (see heldFor).
  */
 export class RestorePlan {
   private readonly packSeq = new Map<string, number>()
@@ -69,14 +70,43 @@ export class RestorePlan {
 
   private constructor (private readonly db: Level<string, Row>, readonly path: string) {}
 
-  /** A new, empty plan in a folder of its own under `parent`. */
-  static async create (parent: string): Promise<RestorePlan> {
+  /** A new, empty plan in a folder of its own under `parent`, for a restore into the folder `target`. */
+  static async create (parent: string, target?: string): Promise<RestorePlan> {
     await mkdir(parent, { recursive: true })
     const path = join(parent, `plan-${randomBytes(6).toString('hex')}`)
     // read once, in order: a small block cache will do
     const db = new Level<string, Row>(path, { valueEncoding: 'json', cacheSize: 2 * 1024 * 1024 })
     await db.open()
-    return new RestorePlan(db, path)
+    const plan = new RestorePlan(db, path)
+    if (target != null) {
+      try { await writeFile(`${path}.target`, target) } catch (err) { await plan.destroy(); throw err }
+    }
+    return plan
+  }
+
+  /**
+   * How many other restores of this home are running into the folder `target` now: plans under `parent`
+   * that name it and are held open (by another process, or by another restore of this one); `own` is the
+   * caller's plan, not counted. A plan that is not held is a killed restore's (removeStale's business).
+   */
+  static async heldFor (parent: string, target: string, own: string): Promise<number> {
+    let names: string[]
+    try { names = await readdir(parent) } catch { return 0 }
+    let held = 0
+    for (const name of names.filter(n => n.startsWith('plan-') && n.endsWith('.target'))) {
+      const path = join(parent, name.slice(0, -'.target'.length))
+      if (path === own || !names.includes(name.slice(0, -'.target'.length))) continue
+      if (await readFile(join(parent, name), 'utf8').catch(() => undefined) !== target) continue
+      // (opening a folder that is not there would make it: only plans listed above are tried)
+      const db = new Level(path)
+      try {
+        await db.open({ createIfMissing: false })
+        await db.close()
+      } catch (err) {
+        if (isLockedByAnotherProcess(err)) held++
+      }
+    }
+    return held
   }
 
   /**
@@ -88,7 +118,12 @@ export class RestorePlan {
     let names: string[]
     try { names = await readdir(parent) } catch { return 0 }
     let removed = 0
-    for (const name of names.filter(n => n.startsWith('plan-'))) {
+    const plansThere = new Set(names)
+    // a folder's `.target` whose plan is gone (removed below by an earlier run, or never made)
+    for (const name of names.filter(n => n.startsWith('plan-') && n.endsWith('.target') && !plansThere.has(n.slice(0, -'.target'.length)))) {
+      await rm(join(parent, name), { force: true })
+    }
+    for (const name of names.filter(n => n.startsWith('plan-') && !n.endsWith('.target'))) {
       const path = join(parent, name)
       // its age before the attempt below (opening writes LevelDB's LOCK and LOG files into it)
       const made = await stat(path).then(st => st.mtimeMs, () => undefined)
@@ -101,6 +136,7 @@ export class RestorePlan {
         if (made == null || Date.now() - made < STALE_UNOPENABLE_MS) continue
       }
       await rm(path, { recursive: true, force: true })
+      await rm(`${path}.target`, { force: true })
       removed++
     }
     return removed
@@ -189,5 +225,6 @@ export class RestorePlan {
     await this.flushing.catch(() => {})
     await this.db.close()
     await rm(this.path, { recursive: true, force: true })
+    await rm(`${this.path}.target`, { force: true })
   }
 }

@@ -8,7 +8,7 @@ import type { TreeNode } from '../format/format.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { FileMeta, PackBlobJob, RestorePackJob, RestorePackResult, RestoreWorkerInit } from '../worker/restore-worker.js'
 import { checkAbort } from '../util/check-abort.js'
-import { NotFoundError } from '../errors.js'
+import { LockedError, NotFoundError } from '../errors.js'
 import { walkSnapshot, type WalkEntry } from './snapshot-walk.js'
 import { RestorePlan, type PlannedBlob, type PlannedFile } from './restore-plan.js'
 import { homePaths } from '../home/home.js'
@@ -147,10 +147,22 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   }
 
   mkdirSync(base, { recursive: true })
-  result.staleTempsRemoved = await into.removeStaleTemps('/')
   const plans = homePaths(repo.home).restorePlans
   await RestorePlan.removeStale(plans)
-  const plan = await RestorePlan.create(plans)
+  const plan = await RestorePlan.create(plans, base)
+  // another restore writing into the same folder: the temporaries there are its own, not a killed
+  // restore's, and the two would race on every file. Checked once this plan is held, so of two that
+  // start together neither misses the other
+  if (await RestorePlan.heldFor(plans, base, plan.path) > 0) {
+    await plan.destroy()
+    throw new LockedError(`another restore is writing into ${base}: let it end (or cancel it), then restore again`)
+  }
+  try {
+    result.staleTempsRemoved = await into.removeStaleTemps('/')
+  } catch (err) {
+    await plan.destroy()
+    throw err
+  }
   const pool = new WorkerPool(new URL('../worker/restore-worker.js', import.meta.url), { encKey: repo.keys.encryption, idKey: repo.keys.id, older: repo.keys.older?.map(k => ({ encryption: k.encryption, id: k.id })), chown: isRoot } satisfies RestoreWorkerInit, workerCount())
   pool.start()
 

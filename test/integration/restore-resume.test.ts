@@ -66,6 +66,7 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
   const part = (target?: string): string => target == null ? join(src, 'd0') : join(target, src, 'd0')
   const PART_FILES = FILES / 10 + 3
   const expectedPart = (): Map<string, string> => new Map([...expected].filter(([p]) => p.startsWith('d0/')).map(([p, h]) => [p.slice(3), h]))
+  /** what the plans folder holds: each running or killed restore's plan and, beside it, the name of its target (plan-<id>.target) */
   const plans = (): string[] => existsSync(join(repo.home, 'restore-plans')) ? readdirSync(join(repo.home, 'restore-plans')) : []
 
   before(async function () {
@@ -99,6 +100,30 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
     }
   })
 
+  it('a second restore into a folder where one is running is refused (exit 11) and touches nothing; the first finishes byte-identical', async function () {
+    const target = join(dir, 'twice')
+    const first = spawn(BIN, ['restore', 'latest', '--path', part(), '--target', target, '--limit-download', '4MiB', '--json'], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    first.stdout.on('data', (b: Buffer) => { out += b.toString() })
+    const firstExit = new Promise<number | null>(resolve => first.on('exit', code => resolve(code)))
+    // the first is writing: a large file under its temporary name
+    const deadline = Date.now() + 60_000
+    while ((await readdir(part(target)).catch(() => [] as string[])).every(n => !n.startsWith('.hf-')) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+    const temps = await leftoverTempFiles(target)
+    assert.ok(temps.length > 0, 'the first restore is writing')
+    const second = await hf(repo.home, ['restore', 'latest', '--path', part(), '--target', target])
+    expectCode(second, 11, 'a second restore into the same folder')
+    assert.match(second.stderr, /another restore is writing into .*twice/)
+    assert.equal(await firstExit, 0, 'the first restore ends well')
+    const res = JSON.parse(out) as { files: number, failed: unknown[] }
+    assert.deepEqual(res.failed, [])
+    assert.equal(res.files, PART_FILES)
+    assert.deepEqual(await fileHashes(part(target)), expectedPart(), 'byte-identical')
+    assert.deepEqual(await leftoverTempFiles(target), [])
+    assert.deepEqual(plans(), [], 'no plan, no target name left')
+    await rm(target, { recursive: true, force: true })
+  })
+
   it('a restore killed with SIGKILL and run again skips the files already complete and finishes', async function () {
     const target = join(dir, 'killed')
     // fetching at 4 MiB/s; killed while a large file is half written (its temporary name beside the final one)
@@ -113,7 +138,7 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
     assert.ok(await halfWritten(), 'killed with a large file half written')
     const before = await countFiles(part(target))
     assert.ok(before < PART_FILES, `the restore was cut short (${before} files of ${PART_FILES} in place)`)
-    assert.equal(plans().length, 1, 'the killed restore left its plan')
+    assert.equal(plans().filter(n => !n.endsWith('.target')).length, 1, 'the killed restore left its plan')
     // what is in place under a final name is complete and right
     const present = await fileHashes(part(target))
     const want = expectedPart()
