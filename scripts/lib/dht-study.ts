@@ -194,7 +194,12 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
         const why = (r: PromiseSettledResult<unknown>): string => r.status === 'rejected' ? (r.reason as Error).message : 'nothing new'
         const knew = (await Promise.all(pop[s].peers.filter(p => p !== x).map(async p => nodes[s].getConnections(ids[p]).length > 0 && await nodes[p].peerStore.get(ids[x]).then(e => e.addresses.some(a => isFresh(a.multiaddr)), () => false)))).filter(Boolean).length
         if (knew === 0) noneKnew++
-        throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew})`)
+        // why no connected peer knew: the peers the two share, how many of them the searcher is connected
+        // to, and how many the moved peer reconnected to
+        const common = pop[s].peers.filter(p => p !== x && pop[x].peers.includes(p))
+        const toSearcher = common.filter(p => nodes[s].getConnections(ids[p]).length > 0).length
+        const toMoved = common.filter(p => nodes[x].getConnections(ids[p]).length > 0).length
+        throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew}; peers in common ${common.length}, connected to the searcher ${toSearcher}, to the moved peer ${toMoved})`)
       }
       await nodes[s].dial(fresh.map(a => a.encapsulate(`/p2p/${ids[x].toString()}`)), { signal: deadline })
       found++
