@@ -125,9 +125,12 @@ export class ApiClient {
       }, res => {
         if (res.statusCode !== 200) { res.resume(); reject(new HoldfastError(`the daemon refused the output pipe (${res.statusCode ?? '?'})`)); return }
         res.on('data', (chunk: Buffer) => { if (!sink.write(chunk)) { res.pause(); sink.once('drain', () => res.resume()) } })
-        res.on('end', () => { resolve() })
+        res.on('end', () => { sink.off('error', onSinkError); resolve() })
         res.on('error', reject)
       })
+      // the sink gone (a reader that went away): the request ends, and with it the daemon's side of the pipe
+      const onSinkError = (err: Error): void => { req.destroy(err); reject(err) }
+      sink.once('error', onSinkError)
       req.on('error', reject)
       req.end()
     })

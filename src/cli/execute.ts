@@ -39,6 +39,9 @@ export function help (): string {
     '11 locked, 12 wrong passphrase, 13 no daemon runs, 14 not allowed by this node\'s role (a read-only device), 130 interrupted.'].join('\n')
 }
 
+/** The reason a command is cancelled with when its standard output is closed by the reader. */
+export const STDOUT_CLOSED = 'standard output closed'
+
 export async function executeCommand (argv: string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv
   if (name == null || name === 'help' || name === '--help' || name === '-h') { io.out(help()); return name == null ? EXIT.usage : EXIT.ok }
@@ -68,7 +71,11 @@ export async function executeCommand (argv: string[], io: CommandIo): Promise<nu
     }
     return await cmd.run(ctx)
   } catch (err) {
-    if (io.signal.aborted) { io.err('holdfast: interrupted'); return 130 }
+    if (io.signal.aborted) {
+      // the reader of our output went away (main.ts): nothing to say, as with any command cut by a closed pipe
+      if (!(io.signal.reason instanceof Error && io.signal.reason.message === STDOUT_CLOSED)) io.err('holdfast: interrupted')
+      return 130
+    }
     if (err instanceof HoldfastError) {
       io.err(`holdfast: ${err.message}`)
       return err.exitCode

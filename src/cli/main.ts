@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import '../polyfill.js'
-import { executeCommand } from './execute.js'
+import { executeCommand, STDOUT_CLOSED } from './execute.js'
 import { forwardToDaemon } from './forward.js'
 
 /**
@@ -8,6 +8,9 @@ import { forwardToDaemon } from './forward.js'
  * A repository whose shards go to peers is worked on by its daemon: such commands travel to it over
  * the local control API (see forward.ts).
  */
+/** Set when writing standard output failed for another reason than a reader gone: the command fails. */
+let stdoutFailed = false
+
 export async function main (argv: string[]): Promise<number> {
   const controller = new AbortController()
   const onSignal = (): void => {
@@ -16,22 +19,30 @@ export async function main (argv: string[]): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  // `holdfast ls latest | head`: once the reader of our output is gone (EPIPE) the lines are not wanted,
-  // and the command ends as it would have (a backup still saves its snapshot) instead of dying on an
-  // unhandled 'error' event; a stream written to stdout (dump) still sees the error and stops. The
-  // listener stays until the process ends: a write's error is emitted after the write, maybe after the
-  // command returned
+  // `holdfast ls latest | head`: once the reader of our output is gone (EPIPE), the lines are not wanted and
+  // the command is cancelled, as Ctrl-C would (a command that has done its work, such as a backup that
+  // saved its snapshot before printing, ends with its own exit code); never a crash on an unhandled
+  // 'error' event. Another error writing stdout is said once and fails the command. Diagnostics to a
+  // closed stderr are dropped. The listeners stay until the process ends: a write's error is emitted after
+  // the write, maybe after the command returned.
   let stdoutGone = false
-  const onStdoutError = (err: NodeJS.ErrnoException): void => {
-    if (err.code === 'EPIPE') stdoutGone = true
-    else process.stderr.write(`holdfast: standard output: ${err.message}\n`)
-  }
-  process.stdout.on('error', onStdoutError)
+  process.stdout.on('error', (err: NodeJS.ErrnoException): void => {
+    if (stdoutGone) return
+    stdoutGone = true
+    if (err.code !== 'EPIPE') {
+      stdoutFailed = true
+      if (process.exitCode == null || process.exitCode === 0) process.exitCode = 1
+      if (!stderrGone) process.stderr.write(`holdfast: standard output: ${err.message}\n`)
+    }
+    controller.abort(new Error(STDOUT_CLOSED))
+  })
+  let stderrGone = false
+  process.stderr.on('error', () => { stderrGone = true })
   try {
     return await executeCommand(argv, {
       signal: controller.signal,
       out: line => { if (!stdoutGone) process.stdout.write(line + '\n') },
-      err: line => process.stderr.write(line + '\n'),
+      err: line => { if (!stderrGone) process.stderr.write(line + '\n') },
       stdin: process.stdin,
       stdout: process.stdout,
       forward: forwardToDaemon
@@ -42,4 +53,4 @@ export async function main (argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(code => { process.exitCode = code }, err => { process.stderr.write(`holdfast: ${String(err)}\n`); process.exitCode = 1 })
+main(process.argv.slice(2)).then(code => { process.exitCode = stdoutFailed && code === 0 ? 1 : code }, err => { process.stderr.write(`holdfast: ${String(err)}\n`); process.exitCode = 1 })

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { formatBytes } from '../util/format.js'
 import { UsageError } from '../errors.js'
 import { Command, EXIT, intOption } from './command.js'
@@ -153,7 +154,9 @@ const dumpCmd: Command = {
       } else {
         const out = ctx.stdout!
         for await (const b of bytes) {
-          if (!out.write(b)) await new Promise<void>(resolve => out.once('drain', resolve))
+          // a reader that went away (| head) errors the stream or aborts the command (see main.ts): never
+          // a wait for a drain that will not come
+          if (!out.write(b)) await once(out, 'drain', { signal: ctx.signal })
         }
       }
       return EXIT.ok

@@ -49,7 +49,7 @@ import { updateStandby } from '../standby/index.js'
 import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
-import { isAbsolute } from 'node:path'
+import { isAbsolute, resolve } from 'node:path'
 import { davMount } from '../web/dav-mount.js'
 import { SnapshotBrowser } from './snapshot-browser.js'
 import { RestoreJobs } from './restore-jobs.js'
@@ -156,6 +156,8 @@ export class Daemon {
   /** the catch-up of standby folders at start; stopped with the daemon */
   private readonly standbyStop = new AbortController()
   private standbyCatchUp: Promise<void> = Promise.resolve()
+  /** the standby run under way (or queued last) per standby folder */
+  private readonly standbyRuns = new Map<string, Promise<boolean>>()
   private startedAt = ''
   /** What the register said last (packs by the shards reachable now), read at most every PACKS_CACHE_MS (the dashboard polls). */
   private registerCache?: { at: number, gen: number, value: RegisterNow | null }
@@ -697,6 +699,20 @@ export class Daemon {
    * when it lags behind), logged as a restore session; a failure is logged and waits for the next one.
    */
   private async followStandby (set: BackupSetConfig, signal: AbortSignal): Promise<boolean> {
+    if (set.standby == null) return true
+    // one at a time per folder (the catch-up at start and the run after a backup may meet): the one that
+    // waits then applies the snapshot that is latest when its turn comes
+    const key = resolve(set.standby)
+    const run = (this.standbyRuns.get(key) ?? Promise.resolve(true)).catch(() => true).then(async () => await this.followStandbyNow(set, signal))
+    this.standbyRuns.set(key, run)
+    try {
+      return await run
+    } finally {
+      if (this.standbyRuns.get(key) === run) this.standbyRuns.delete(key)
+    }
+  }
+
+  private async followStandbyNow (set: BackupSetConfig, signal: AbortSignal): Promise<boolean> {
     if (set.standby == null) return true
     const started = new Date().toISOString()
     const paths = setSnapshotPaths(set)

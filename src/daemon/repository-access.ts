@@ -87,7 +87,8 @@ export class RepositoryAccess {
       try {
         return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
       } catch (err) {
-        throw new ConfigError(`backup.passphraseFile ${file} cannot be read: ${(err as Error).message}`, { cause: err })
+        const hint = (err as NodeJS.ErrnoException).code === 'EACCES' ? ` (the daemon runs as uid ${process.getuid?.() ?? '?'}: the file must be readable by it)` : ''
+        throw new ConfigError(`backup.passphraseFile ${file} cannot be read: ${(err as Error).message}${hint}`, { cause: err })
       }
     }
     const env = (this.init.env ?? process.env).HOLDFAST_PASSPHRASE

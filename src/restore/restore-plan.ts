@@ -1,8 +1,9 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Level } from 'level'
 import { isLockedByAnotherProcess } from '../repository/open-register.js'
+import { LockedError } from '../errors.js'
 
 /** A file to write, as the plan keeps it on disk until its packs come. */
 export interface PlannedFile {
@@ -70,40 +71,61 @@ export class RestorePlan {
 
   private constructor (private readonly db: Level<string, Row>, readonly path: string) {}
 
-  /** A new, empty plan in a folder of its own under `parent`, for a restore into the folder `target`. */
-  static async create (parent: string, target?: string): Promise<RestorePlan> {
+  /** A new, empty plan in a folder of its own under `parent`; `scope` is where the restore writes (see restoreScope). */
+  static async create (parent: string, scope?: string): Promise<RestorePlan> {
     await mkdir(parent, { recursive: true })
     const path = join(parent, `plan-${randomBytes(6).toString('hex')}`)
     // read once, in order: a small block cache will do
     const db = new Level<string, Row>(path, { valueEncoding: 'json', cacheSize: 2 * 1024 * 1024 })
     await db.open()
     const plan = new RestorePlan(db, path)
-    if (target != null) {
-      try { await writeFile(`${path}.target`, target) } catch (err) { await plan.destroy(); throw err }
+    if (scope != null) {
+      try { await writeFile(`${path}.target`, scope) } catch (err) { await plan.destroy(); throw err }
     }
     return plan
   }
 
   /**
-   * How many other restores of this home are running into the folder `target` now: plans under `parent`
-   * that name it and are held open (by another process, or by another restore of this one); `own` is the
-   * caller's plan, not counted. A plan that is not held is a killed restore's (removeStale's business).
+   * A plan for a restore that writes within `scope`, once no other restore of this home writes where the
+   * two would meet: LockedError otherwise, naming the other's scope. The plan is held from before the
+   * check, so of two restores that start together neither misses the other (both may be refused). Plans
+   * killed restores left are removed first.
    */
-  static async heldFor (parent: string, target: string, own: string): Promise<number> {
+  static async claim (parent: string, scope: string): Promise<RestorePlan> {
+    await RestorePlan.removeStale(parent)
+    const plan = await RestorePlan.create(parent, scope)
+    try {
+      const others = await RestorePlan.heldFor(parent, scope, plan.path)
+      if (others.length > 0) throw new LockedError(`another restore is writing into ${others[0]}: let it end (or cancel it), then restore again`)
+    } catch (err) {
+      await plan.destroy()
+      throw err
+    }
+    return plan
+  }
+
+  /**
+   * The scopes of the other restores of this home running now whose scope meets `scope` (one is the
+   * other, or inside it): plans under `parent` that are held open (by another process, or by another
+   * restore of this one); `own` is the caller's plan, not counted. A plan that is not held is a killed
+   * restore's (removeStale's business).
+   */
+  static async heldFor (parent: string, scope: string, own: string): Promise<string[]> {
     let names: string[]
-    try { names = await readdir(parent) } catch { return 0 }
-    let held = 0
+    try { names = await readdir(parent) } catch { return [] }
+    const held: string[] = []
     for (const name of names.filter(n => n.startsWith('plan-') && n.endsWith('.target'))) {
       const path = join(parent, name.slice(0, -'.target'.length))
       if (path === own || !names.includes(name.slice(0, -'.target'.length))) continue
-      if (await readFile(join(parent, name), 'utf8').catch(() => undefined) !== target) continue
+      const theirs = await readFile(join(parent, name), 'utf8').catch(() => undefined)
+      if (theirs == null || !scopesMeet(theirs, scope)) continue
       // (opening a folder that is not there would make it: only plans listed above are tried)
       const db = new Level(path)
       try {
         await db.open({ createIfMissing: false })
         await db.close()
       } catch (err) {
-        if (isLockedByAnotherProcess(err)) held++
+        if (isLockedByAnotherProcess(err)) held.push(theirs)
       }
     }
     return held
@@ -227,4 +249,22 @@ export class RestorePlan {
     await rm(this.path, { recursive: true, force: true })
     await rm(`${this.path}.target`, { force: true })
   }
+}
+
+/**
+ * Where a restore into `base` (its real path) of the snapshot's `part` may write or remove anything: the
+ * folder that holds the part (the part may be a file; its temporary name is beside it), or the whole of
+ * `base`. A restore removes stale temporaries only in `base`, in the folders on the way to the part and
+ * below it, all of which are this folder, an ancestor of it or inside it; so two restores whose scopes
+ * do not meet (neither is the other nor inside it) cannot touch each other's files.
+ */
+export function restoreScope (base: string, part?: string): string {
+  if (part == null || part === '/' || part === '') return base
+  return dirname(join(base, part))
+}
+
+/** Whether one of two absolute folders is the other or inside it. */
+export function scopesMeet (a: string, b: string): boolean {
+  const within = (inner: string, outer: string): boolean => inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`)
+  return within(a, b) || within(b, a)
 }

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, lchownSync, lutimesSync, mkdirSync, renameSync, rmSync, utimesSync } from 'node:fs'
+import { chmodSync, chownSync, lchownSync, lutimesSync, mkdirSync, realpathSync, renameSync, rmSync, utimesSync } from 'node:fs'
 import { symlink } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { dirname, join, resolve } from 'node:path'
@@ -8,9 +8,9 @@ import type { TreeNode } from '../format/format.js'
 import { WorkerPool } from '../worker/pool.js'
 import type { FileMeta, PackBlobJob, RestorePackJob, RestorePackResult, RestoreWorkerInit } from '../worker/restore-worker.js'
 import { checkAbort } from '../util/check-abort.js'
-import { LockedError, NotFoundError } from '../errors.js'
+import { NotFoundError } from '../errors.js'
 import { walkSnapshot, type WalkEntry } from './snapshot-walk.js'
-import { RestorePlan, type PlannedBlob, type PlannedFile } from './restore-plan.js'
+import { RestorePlan, restoreScope, type PlannedBlob, type PlannedFile } from './restore-plan.js'
 import { homePaths } from '../home/home.js'
 import { RestoreTarget, type Decision, type OverwritePolicy } from './restore-target.js'
 import { verifyRestored } from './verify.js'
@@ -29,6 +29,11 @@ export type RestoreEvent =
 export interface RestoreOptions {
   /** Restore only this path of the snapshot (an absolute path as backed up). */
   path?: string
+  /**
+   * The target already claimed by the caller (RestorePlan.claim with the restore's scope), for a caller
+   * that changes the target before the restore writes; the restore takes it over and removes it at the end.
+   */
+  claim?: RestorePlan
   signal?: AbortSignal
   onProgress?: (event: RestoreEvent) => void
   /** Packs in flight at once (default: one per worker thread, plus one being fetched). */
@@ -147,24 +152,19 @@ export async function restore (repo: Repository, rootTree: string, target: strin
   }
 
   mkdirSync(base, { recursive: true })
-  const plans = homePaths(repo.home).restorePlans
-  await RestorePlan.removeStale(plans)
-  const plan = await RestorePlan.create(plans, base)
-  // another restore writing into the same folder: the temporaries there are its own, not a killed
-  // restore's, and the two would race on every file. Checked once this plan is held, so of two that
-  // start together neither misses the other
-  if (await RestorePlan.heldFor(plans, base, plan.path) > 0) {
-    await plan.destroy()
-    throw new LockedError(`another restore is writing into ${base}: let it end (or cancel it), then restore again`)
-  }
+  // no other restore of this home writing where this one does: the temporaries there would be its own, not
+  // a killed restore's, and the two would race on every file (a plan claimed by the caller, as the standby
+  // does before it removes anything, is taken over)
+  const plan = options.claim ?? await RestorePlan.claim(homePaths(repo.home).restorePlans, restoreScope(realpathSync(base), options.path))
+  let pool: WorkerPool
   try {
     result.staleTempsRemoved = await into.removeStaleTemps('/')
+    pool = new WorkerPool(new URL('../worker/restore-worker.js', import.meta.url), { encKey: repo.keys.encryption, idKey: repo.keys.id, older: repo.keys.older?.map(k => ({ encryption: k.encryption, id: k.id })), chown: isRoot } satisfies RestoreWorkerInit, workerCount())
+    pool.start()
   } catch (err) {
     await plan.destroy()
     throw err
   }
-  const pool = new WorkerPool(new URL('../worker/restore-worker.js', import.meta.url), { encKey: repo.keys.encryption, idKey: repo.keys.id, older: repo.keys.older?.map(k => ({ encryption: k.encryption, id: k.id })), chown: isRoot } satisfies RestoreWorkerInit, workerCount())
-  pool.start()
 
   // a planned file with the names the workers use: its final name in the target, its temporary one beside it
   const writing = (planned: PlannedFile): Writing => {

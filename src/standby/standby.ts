@@ -1,9 +1,11 @@
-import { lstat, readFile, rm } from 'node:fs/promises'
+import { lstat, mkdir, readFile, realpath, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Repository } from '../repository/repository.js'
 import { diffTrees } from '../query/diff-snapshots.js'
 import { samePaths } from '../repository/snapshot-filter.js'
 import { restore, type RestoreEvent, type RestoreResult } from '../restore/restore.js'
+import { RestorePlan, restoreScope } from '../restore/restore-plan.js'
+import { homePaths } from '../home/home.js'
 import { writeFileAtomic } from '../util/write-file-atomic.js'
 import { checkAbort } from '../util/check-abort.js'
 import { NoSuchSnapshotError, UsageError } from '../errors.js'
@@ -86,17 +88,26 @@ export async function updateStandby (repo: Repository, target: string, options: 
   if (inside != null) throw new UsageError(`the standby folder ${base} is ${base === '/' ? 'the root: a standby cannot be the original files' : `inside ${inside}, which the snapshots back up`}; choose a folder of its own`)
   const state = await readState(base)
   if (state?.snapshot === latest.name) return { snapshot: latest.name, previous: state.snapshot, upToDate: true, removed: 0 }
+  // the folder claimed before anything in it is removed: another restore or standby writing there is
+  // refused here (LockedError), not after this one has removed what the other wrote
+  await mkdir(base, { recursive: true })
+  const claim = await RestorePlan.claim(homePaths(repo.home).restorePlans, restoreScope(await realpath(base)))
   let removed = 0
-  if (state != null) {
-    for await (const e of diffTrees(repo, state.tree, latest.snapshot.tree, '', { signal: options.signal })) {
-      checkAbort(options.signal)
-      // removed, or changed (content, type, a file's metadata): gone from the folder now, written again by
-      // the restore below; a directory that is new, or whose own metadata changed, stays (the restore sets it)
-      if (e.type === 'dir' && (e.change === '+' || e.change === 'U')) continue
-      if (await removeInside(base, e.path) === 'removed') removed++
+  try {
+    if (state != null) {
+      for await (const e of diffTrees(repo, state.tree, latest.snapshot.tree, '', { signal: options.signal })) {
+        checkAbort(options.signal)
+        // removed, or changed (content, type, a file's metadata): gone from the folder now, written again by
+        // the restore below; a directory that is new, or whose own metadata changed, stays (the restore sets it)
+        if (e.type === 'dir' && (e.change === '+' || e.change === 'U')) continue
+        if (await removeInside(base, e.path) === 'removed') removed++
+      }
     }
+  } catch (err) {
+    await claim.destroy()
+    throw err
   }
-  const restored = await restore(repo, latest.snapshot.tree, base, { overwrite: 'if-changed', verify: true, signal: options.signal, onProgress: options.onProgress })
+  const restored = await restore(repo, latest.snapshot.tree, base, { overwrite: 'if-changed', verify: true, signal: options.signal, onProgress: options.onProgress, claim })
   if (restored.failed.length === 0) {
     const next: StandbyState = { v: 1, snapshot: latest.name, tree: latest.snapshot.tree, paths: latest.snapshot.paths, applied: new Date().toISOString() }
     await writeFileAtomic(join(base, STANDBY_STATE), JSON.stringify(next, null, 2) + '\n', 0o600)

@@ -137,9 +137,9 @@ describe('daemons on 127.0.0.1: a host stopped in the middle of a backup', funct
     expectCode(await hf(owner.home, ['prune', '--orphan-grace', '0']), 0, 'prune before')
     const before = await liveShards()
     // the backup runs in the owner's daemon, its uploads slowed down: SIGKILL the daemon while the hosts
-    // hold part of a pack's 6 shards. The limit is low enough that its burst (a quarter of a second's
-    // worth) is far less than a pack's shards (6 of about 100 KiB), so a pack cannot land whole between
-    // the count and the kill; the first pack is let through (a burst at the start lands quicker)
+    // hold part of a pack's 6 shards. At 512 KiB/s (a burst of a quarter of a second's worth, 128 KiB)
+    // shards of 100 to 260 KiB land one at a time, 0.2 to 0.5 s apart, far longer than from the count to
+    // the kill; at 2 MiB/s a 512 KiB burst let a small pack land whole in between
     const backup = hf(owner.home, ['backup', '--json', '--limit-upload', '512KiB', src])
     const deadline = Date.now() + 60_000
     const partOfAPack = (n: number): boolean => n > 6 && n % 6 !== 0

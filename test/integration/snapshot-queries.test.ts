@@ -191,11 +191,18 @@ describe('snapshot queries: latest by path, host and tag; ls modes; diff, find, 
       return { status: r.stdout.trim(), stderr: r.stderr }
     }
     const before = parseJson<unknown[]>(await hf(repo.home, ['snapshots', '--json']), 'snapshots').length
-    for (const args of ['ls --json latest', 'find --json "*"', `backup ${photos}`, `backup --json ${docs}`, 'snapshots']) {
+    // (2>&1: the progress and messages on stderr go to the closed pipe too)
+    for (const args of ['ls --json latest', 'find --json "*"', `backup ${photos}`, `backup --json ${docs}`, `backup ${photos} 2>&1`, 'snapshots']) {
       const r = await piped(args)
       assert.equal(r.status, '0', `holdfast ${args} | head -c 1: exit ${r.status}\n${r.stderr}`)
       assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|at .*\.js/, `holdfast ${args}: ${r.stderr}`)
     }
-    assert.equal(parseJson<unknown[]>(await hf(repo.home, ['snapshots', '--json']), 'snapshots').length, before + 2, 'both backups saved their snapshots')
+    assert.equal(parseJson<unknown[]>(await hf(repo.home, ['snapshots', '--json']), 'snapshots').length, before + 3, 'the three backups saved their snapshots')
+    // a file streamed to the pipe (more than its buffer holds): the dump stops when the reader goes, without
+    // a word (exit 130, cancelled), or ends (0) if it was quicker; it never waits for a reader that is gone
+    const dumped = await piped(`dump latest ${join(photos, 'cat.jpg')}`)
+    assert.ok(dumped.status === '130' || dumped.status === '0', `dump | head -c 1: exit ${dumped.status}\n${dumped.stderr}`)
+    assert.equal(dumped.stderr, '')
+    expectCode(await hf(repo.home, ['check']), 0, 'the repository after the cut dump')
   })
 })

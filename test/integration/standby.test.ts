@@ -4,9 +4,10 @@
  * standby two snapshots behind catches up in one call; each step is a restore session in the log.
  */
 import assert from 'node:assert/strict'
-import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compareTrees } from '../../scripts/lib/tree-compare.js'
+import { RestorePlan } from '../../src/restore/restore-plan.js'
 import { startDaemon, type RunningDaemon } from '../../scripts/lib/daemon-runner.js'
 import { expectCode, hf, initRepo, makeTempDir, parseJson, PASSPHRASE, removeDir, TestRepo, writeRandom } from './helpers.js'
 
@@ -68,6 +69,24 @@ describe('standby copy (integration)', function () {
     assert.equal((await stat(join(standby, src, 'a', 'f1.bin'))).mode & 0o777, 0o600)
   })
 
+  it('while a restore writes into the standby folder, the standby is refused (exit 11) and removes nothing; then it catches up', async function () {
+    await rm(join(src, 'a', 'f3.bin'))
+    expectCode(await hf(repo.home, ['backup', src]), 0, 'backup with a file deleted')
+    // a restore of this home running into the folder, as another process holds it
+    const running = await RestorePlan.claim(join(repo.home, 'restore-plans'), await realpath(standby))
+    try {
+      const refused = await hf(repo.home, ['standby', '--json', '--target', standby])
+      expectCode(refused, 11, 'standby while a restore writes there')
+      assert.match(refused.stderr, /another restore is writing into/)
+      assert.ok((await stat(join(standby, src, 'a', 'f3.bin'))).isFile(), 'the file the standby would remove is still there')
+    } finally {
+      await running.destroy()
+    }
+    const r = await hf(repo.home, ['standby', '--json', '--target', standby])
+    expectCode(r, 0, 'standby once the restore ended')
+    assert.deepEqual(await compareTrees(src, join(standby, src)), [])
+  })
+
   it('up to date: nothing to do; two snapshots behind: one call catches up; each step is a restore session', async function () {
     const same = await hf(repo.home, ['standby', '--json', '--target', standby])
     assert.equal(parseJson<StandbyJson>(same, 'standby').upToDate, true)
@@ -79,7 +98,7 @@ describe('standby copy (integration)', function () {
     const r = await backupAndFollow('four, the standby two behind')
     assert.equal(r.restored?.failed.length, 0)
     const sessions = parseJson<Array<{ kind?: string, status: string, target?: string }>>(await hf(repo.home, ['sessions', '--json']), 'sessions')
-    assert.equal(sessions.filter(s => s.kind === 'restore' && s.target === standby && s.status === 'ok').length, 3, 'three steps, three restore sessions')
+    assert.equal(sessions.filter(s => s.kind === 'restore' && s.target === standby && s.status === 'ok').length, 4, 'four steps (the one refused while a restore wrote there is not one), four restore sessions')
   })
 
   it('a standby folder that is the root or lies inside what is backed up is refused (exit 2), and nothing is touched', async function () {

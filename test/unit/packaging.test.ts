@@ -15,7 +15,12 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export function importedPackages (source: string): string[] {
   const names = new Set<string>()
   // `from` and `import` as keywords: not a method such as Buffer.from('...'); a package name has no spaces
-  for (const m of source.matchAll(/(?<![.\w$])(?:from|import)\s*\(?\s*['"]([^'"\s]+)['"]/g)) {
+  // and require('x') or createRequire(import.meta.url)('x'): a package loaded through createRequire
+  const specs = [
+    ...source.matchAll(/(?<![.\w$])(?:from|import|require)\s*\(?\s*['"]([^'"\s]+)['"]/g),
+    ...source.matchAll(/\bcreateRequire\([^)]*\)\s*\(\s*['"]([^'"\s]+)['"]/g)
+  ]
+  for (const m of specs) {
     const spec = m[1]
     if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue
     names.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0])
@@ -30,8 +35,8 @@ async function jsFiles (dir: string): Promise<string[]> {
 
 describe('packaging: the shipped code imports only runtime dependencies', () => {
   it('reads static, re-exported and dynamic imports, and leaves out builtins and relative paths', () => {
-    const source = "import { a } from 'typebox/value'\nconst h = Buffer.from('holdfast-pack')\nexport * from '@libp2p/tcp/x'\nimport 'side-effect'\nconst z = await import('zstd-napi')\nimport { join } from 'node:path'\nimport fs from 'fs'\nimport { b } from './b.js'"
-    assert.deepEqual(importedPackages(source).sort(), ['@libp2p/tcp', 'side-effect', 'typebox', 'zstd-napi'])
+    const source = "import { a } from 'typebox/value'\nconst h = Buffer.from('holdfast-pack')\nexport * from '@libp2p/tcp/x'\nimport 'side-effect'\nconst z = await import('zstd-napi')\nconst n = require('napi-thing')\nconst o = createRequire(import.meta.url)('other-addon')\nimport { join } from 'node:path'\nimport fs from 'fs'\nimport { b } from './b.js'"
+    assert.deepEqual(importedPackages(source).sort(), ['@libp2p/tcp', 'napi-thing', 'other-addon', 'side-effect', 'typebox', 'zstd-napi'])
   })
 
   it('every package imported by dist/src is in dependencies or optionalDependencies', async () => {
@@ -46,7 +51,7 @@ describe('packaging: the shipped code imports only runtime dependencies', () => 
       }
     }
     // the scan found the imports at all (a regular expression that matched nothing would pass)
-    for (const name of ['libp2p', 'level', 'hono']) assert.ok(seen.has(name), `the scan saw ${name}`)
+    for (const name of ['libp2p', 'level', 'hono', 'zstd-napi']) assert.ok(seen.has(name), `the scan saw ${name}`)
     assert.deepEqual(Object.fromEntries(missing), {}, 'imported by the shipped code but not a runtime dependency')
   })
 })
