@@ -3,14 +3,14 @@ import '../polyfill.js'
 import { executeCommand, STDOUT_CLOSED } from './execute.js'
 import { forwardToDaemon } from './forward.js'
 
+/** Set when writing standard output failed for another reason than a reader gone: the command fails. */
+let stdoutFailed = false
+
 /**
  * The holdfast command line: runs one command with a cancellation signal wired to SIGINT/SIGTERM.
  * A repository whose shards go to peers is worked on by its daemon: such commands travel to it over
  * the local control API (see forward.ts).
  */
-/** Set when writing standard output failed for another reason than a reader gone: the command fails. */
-let stdoutFailed = false
-
 export async function main (argv: string[]): Promise<number> {
   const controller = new AbortController()
   const onSignal = (): void => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { newKdfParams } from '../crypto/kdf.js'
 import { UsageError } from '../errors.js'
 import { parseSize } from '../util/format.js'
+import { unreadableReason } from '../util/unreadable-reason.js'
 
 /**
  * Where the passphrase comes from, in order: HOLDFAST_PASSPHRASE, --passphrase-file, a prompt on a
@@ -53,9 +54,7 @@ async function readPassphraseFile (file: string): Promise<string> {
   try {
     text = (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    const why = e.code === 'EACCES' ? `permission denied (it must be readable by the user running holdfast, uid ${process.getuid?.() ?? '?'})` : e.code === 'ENOENT' ? 'no such file' : e.message
-    throw new UsageError(`passphrase file ${file} cannot be read: ${why}`, { cause: err })
+    throw new UsageError(`passphrase file ${file} cannot be read: ${unreadableReason(err)}`, { cause: err })
   }
   if (text === '') throw new UsageError(`passphrase file ${file} is empty`)
   return text

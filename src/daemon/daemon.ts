@@ -50,6 +50,7 @@ import { BackupScheduler, type ScheduledRun } from '../schedule/index.js'
 import { forgetByPolicy, retentionPolicy } from '../prune/index.js'
 import { importSeed } from '../seed/index.js'
 import { isAbsolute, resolve } from 'node:path'
+import { KeyedLock } from '../util/keyed-lock.js'
 import { davMount } from '../web/dav-mount.js'
 import { SnapshotBrowser } from './snapshot-browser.js'
 import { RestoreJobs } from './restore-jobs.js'
@@ -156,8 +157,8 @@ export class Daemon {
   /** the catch-up of standby folders at start; stopped with the daemon */
   private readonly standbyStop = new AbortController()
   private standbyCatchUp: Promise<void> = Promise.resolve()
-  /** the standby run under way (or queued last) per standby folder */
-  private readonly standbyRuns = new Map<string, Promise<boolean>>()
+  /** one standby run at a time per standby folder */
+  private readonly standbyLock = new KeyedLock()
   private startedAt = ''
   /** What the register said last (packs by the shards reachable now), read at most every PACKS_CACHE_MS (the dashboard polls). */
   private registerCache?: { at: number, gen: number, value: RegisterNow | null }
@@ -699,29 +700,22 @@ export class Daemon {
    * when it lags behind), logged as a restore session; a failure is logged and waits for the next one.
    */
   private async followStandby (set: BackupSetConfig, signal: AbortSignal): Promise<boolean> {
-    if (set.standby == null) return true
+    const folder = set.standby
+    if (folder == null) return true
     // one at a time per folder (the catch-up at start and the run after a backup may meet): the one that
     // waits then applies the snapshot that is latest when its turn comes
-    const key = resolve(set.standby)
-    const run = (this.standbyRuns.get(key) ?? Promise.resolve(true)).catch(() => true).then(async () => await this.followStandbyNow(set, signal))
-    this.standbyRuns.set(key, run)
-    try {
-      return await run
-    } finally {
-      if (this.standbyRuns.get(key) === run) this.standbyRuns.delete(key)
-    }
+    return await this.standbyLock.run(resolve(folder), async () => await this.followStandbyNow(set, folder, signal))
   }
 
-  private async followStandbyNow (set: BackupSetConfig, signal: AbortSignal): Promise<boolean> {
-    if (set.standby == null) return true
+  private async followStandbyNow (set: BackupSetConfig, folder: string, signal: AbortSignal): Promise<boolean> {
     const started = new Date().toISOString()
     const paths = setSnapshotPaths(set)
     this.restores++
     try {
       const repo = await this.access.open(signal)
       try {
-        const res = await updateStandby(repo, set.standby, { paths, signal })
-        if (!res.upToDate) await this.sessionLog?.append(restoreReport({ id: SessionLog.newId(), trigger: 'schedule', started, ended: new Date().toISOString(), snapshot: res.snapshot, paths, target: set.standby, result: res.restored }))
+        const res = await updateStandby(repo, folder, { paths, signal })
+        if (!res.upToDate) await this.sessionLog?.append(restoreReport({ id: SessionLog.newId(), trigger: 'schedule', started, ended: new Date().toISOString(), snapshot: res.snapshot, paths, target: folder, result: res.restored }))
       } finally {
         await repo.close()
       }
@@ -729,7 +723,7 @@ export class Daemon {
     } catch (err) {
       // nothing to follow yet (no snapshot of the set), or the daemon is stopping
       if (signal.aborted || (err as Error).name === 'NoSuchSnapshotError') return true
-      await this.sessionLog?.append(restoreReport({ id: SessionLog.newId(), trigger: 'schedule', started, ended: new Date().toISOString(), snapshot: '', paths, target: set.standby, error: err as Error })).catch(() => {})
+      await this.sessionLog?.append(restoreReport({ id: SessionLog.newId(), trigger: 'schedule', started, ended: new Date().toISOString(), snapshot: '', paths, target: folder, error: err as Error })).catch(() => {})
       this.onError(err, `standby of set ${set.name}`)
       return false
     } finally {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { ConfigError, PassphraseNeededError } from '../errors.js'
+import { unreadableReason } from '../util/unreadable-reason.js'
 import { homePaths, readHomeConfig } from '../home/home.js'
 import { parseKeyFile } from '../crypto/keys.js'
 import { Repository } from '../repository/repository.js'
@@ -87,8 +88,7 @@ export class RepositoryAccess {
       try {
         return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
       } catch (err) {
-        const hint = (err as NodeJS.ErrnoException).code === 'EACCES' ? ` (the daemon runs as uid ${process.getuid?.() ?? '?'}: the file must be readable by it)` : ''
-        throw new ConfigError(`backup.passphraseFile ${file} cannot be read: ${(err as Error).message}${hint}`, { cause: err })
+        throw new ConfigError(`backup.passphraseFile ${file} cannot be read: ${unreadableReason(err)}`, { cause: err })
       }
     }
     const env = (this.init.env ?? process.env).HOLDFAST_PASSPHRASE

@@ -12,7 +12,7 @@ import {
   TooLargeError, UsageError
 } from '../errors.js'
 import { DATA_CHUNK_SIZE, MAX_OBJECT_SIZE } from '../protocol/constants.js'
-import { KeyedLock } from './keyed-lock.js'
+import { KeyedLock } from '../util/keyed-lock.js'
 import { DamagedRecord, IndexValue, QuarantineEntry, ReciprocityLedger } from './reciprocity-ledger.js'
 
 /**

@@ -58,8 +58,8 @@ const STALE_UNOPENABLE_MS = 24 * 3600_000
  * first needed each pack, and the directories whose metadata comes last, deepest first. The restore
  * reads it back a pack at a time, so each pack is fetched once and only the files of the packs in
  * flight are in memory. The database is removed when the restore ends; one left by a killed restore is
- * removed by the next (see removeStale). Beside it, `plan-<id>.target` names the folder the restore writes
- * into, so that a second restore into the same folder knows one is running there (see heldFor).
+ * removed by the next (see removeStale). Beside it, `plan-<id>.target` names the restore's scope (see
+ * restoreScope), so that a restore that would write where a running one writes is refused (see claim).
  */
 export class RestorePlan {
   private readonly packSeq = new Map<string, number>()
@@ -80,7 +80,7 @@ export class RestorePlan {
     await db.open()
     const plan = new RestorePlan(db, path)
     if (scope != null) {
-      try { await writeFile(`${path}.target`, scope) } catch (err) { await plan.destroy(); throw err }
+      try { await writeFile(targetOf(path), scope) } catch (err) { await plan.destroy(); throw err }
     }
     return plan
   }
@@ -114,19 +114,13 @@ export class RestorePlan {
     let names: string[]
     try { names = await readdir(parent) } catch { return [] }
     const held: string[] = []
-    for (const name of names.filter(n => n.startsWith('plan-') && n.endsWith('.target'))) {
-      const path = join(parent, name.slice(0, -'.target'.length))
-      if (path === own || !names.includes(name.slice(0, -'.target'.length))) continue
+    for (const name of names.filter(n => planOfTarget(n) != null)) {
+      const plan = planOfTarget(name)!
+      // (opening a folder that is not there would make it: only plans listed are tried)
+      if (join(parent, plan) === own || !names.includes(plan)) continue
       const theirs = await readFile(join(parent, name), 'utf8').catch(() => undefined)
       if (theirs == null || !scopesMeet(theirs, scope)) continue
-      // (opening a folder that is not there would make it: only plans listed above are tried)
-      const db = new Level(path)
-      try {
-        await db.open({ createIfMissing: false })
-        await db.close()
-      } catch (err) {
-        if (isLockedByAnotherProcess(err)) held.push(theirs)
-      }
+      if (await openState(join(parent, plan)) === 'held') held.push(theirs)
     }
     return held
   }
@@ -140,25 +134,19 @@ export class RestorePlan {
     let names: string[]
     try { names = await readdir(parent) } catch { return 0 }
     let removed = 0
-    const plansThere = new Set(names)
-    // a folder's `.target` whose plan is gone (removed below by an earlier run, or never made)
-    for (const name of names.filter(n => n.startsWith('plan-') && n.endsWith('.target') && !plansThere.has(n.slice(0, -'.target'.length)))) {
+    // a plan's target name whose plan is gone (removed below by an earlier run, or never made)
+    for (const name of names.filter(n => { const plan = planOfTarget(n); return plan != null && !names.includes(plan) })) {
       await rm(join(parent, name), { force: true })
     }
-    for (const name of names.filter(n => n.startsWith('plan-') && !n.endsWith('.target'))) {
+    for (const name of names.filter(n => n.startsWith('plan-') && planOfTarget(n) == null)) {
       const path = join(parent, name)
       // its age before the attempt below (opening writes LevelDB's LOCK and LOG files into it)
       const made = await stat(path).then(st => st.mtimeMs, () => undefined)
-      const db = new Level(path)
-      try {
-        await db.open({ createIfMissing: false })
-        await db.close()
-      } catch (err) {
-        if (isLockedByAnotherProcess(err)) continue
-        if (made == null || Date.now() - made < STALE_UNOPENABLE_MS) continue
-      }
+      const state = await openState(path)
+      if (state === 'held') continue
+      if (state === 'unopenable' && (made == null || Date.now() - made < STALE_UNOPENABLE_MS)) continue
       await rm(path, { recursive: true, force: true })
-      await rm(`${path}.target`, { force: true })
+      await rm(targetOf(path), { force: true })
       removed++
     }
     return removed
@@ -247,7 +235,7 @@ export class RestorePlan {
     await this.flushing.catch(() => {})
     await this.db.close()
     await rm(this.path, { recursive: true, force: true })
-    await rm(`${this.path}.target`, { force: true })
+    await rm(targetOf(this.path), { force: true })
   }
 }
 
@@ -267,4 +255,22 @@ export function restoreScope (base: string, part?: string): string {
 export function scopesMeet (a: string, b: string): boolean {
   const within = (inner: string, outer: string): boolean => inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`)
   return within(a, b) || within(b, a)
+}
+
+/** The file beside a plan that names its scope. */
+const TARGET_SUFFIX = '.target'
+const targetOf = (plan: string): string => `${plan}${TARGET_SUFFIX}`
+/** The plan a file of the plans folder names the scope of, or undefined when it is not such a file. */
+const planOfTarget = (name: string): string | undefined => name.startsWith('plan-') && name.endsWith(TARGET_SUFFIX) ? name.slice(0, -TARGET_SUFFIX.length) : undefined
+
+/** Whether a plan's database is held by a running restore (this process or another), free, or cannot be opened at all. */
+async function openState (path: string): Promise<'held' | 'free' | 'unopenable'> {
+  const db = new Level(path)
+  try {
+    await db.open({ createIfMissing: false })
+    await db.close()
+    return 'free'
+  } catch (err) {
+    return isLockedByAnotherProcess(err) ? 'held' : 'unopenable'
+  }
 }

@@ -1,4 +1,4 @@
-/** Small shared helpers with no project dependencies: byte budgets, formatting, durations, deadlines, racing a signal, retrying, lock holders, the HOLDFAST_NATIVE switch. */
+/** Small shared helpers with no project dependencies: byte budgets, formatting, durations, deadlines, racing a signal, retrying, lock holders, a lock per key, why a file cannot be read, the HOLDFAST_NATIVE switch. */
 export * from './byte-budget.js'
 export * from './for-each-limit.js'
 export * from './format.js'
@@ -12,3 +12,5 @@ export * from './lock-holder.js'
 export * from './retry-until.js'
 export * from './process-alive.js'
 export * from './native-disabled.js'
+export * from './keyed-lock.js'
+export * from './unreadable-reason.js'

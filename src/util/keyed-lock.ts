@@ -1,6 +1,7 @@
 /**
- * Runs async sections one at a time per key (other keys run in parallel). Used to serialise the
- * read-modify-write of an owner's usage figures with the renames and deletes that change them.
+ * Runs async sections one at a time per key (other keys run in parallel). Used by the host store to serialise the
+ * read-modify-write of an owner's usage figures with the renames and deletes that change them, and by the
+ * daemon to run one standby at a time per folder.
  */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>()
