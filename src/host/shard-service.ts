@@ -1,6 +1,6 @@
 import type { Connection, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { ObjectKind } from '../store/shard-store.js'
-import { AbortedError, HoldfastError, PeerNotTrustedError, ProtocolError, StoreUnavailableError } from '../errors.js'
+import { AbortedError, HoldfastError, PeerNotTrustedError, ProtocolError } from '../errors.js'
 import { deadline } from '../util/deadline.js'
 import {
   LIST_BATCH_SIZE, MAX_CONTROL_FRAME, MAX_ERROR_MESSAGE, MAX_OBJECT_SIZE, MAX_PROOF_FRAME, SHARD_PROTOCOL, Request, StreamReader, errorReply, parseRequest, sendMessage,
@@ -111,10 +111,8 @@ export class ShardService implements Startable {
     const reader = new StreamReader(stream)
     const first = deadline(this.opts.requestTimeout, this.shutdown.signal)
     let whole: ReturnType<typeof deadline> | undefined
-    let asked = false
     try {
       const request = parseRequest(await reader.readMessage(MAX_CONTROL_FRAME, first.signal))
-      asked = true
       first.clear()
       // bytes that may cross the stream: what a put announced, at most what a get may return
       const size = request.op === 'put' ? request.size : request.op === 'get' ? Math.min(request.length ?? MAX_OBJECT_SIZE, MAX_OBJECT_SIZE) : 0
@@ -126,8 +124,7 @@ export class ShardService implements Startable {
       try { await reader.expectEnd(end.signal) } finally { end.clear() }
     } catch (err) {
       const error = err instanceof Error ? err : new ProtocolError(String(err))
-      // a peer that closed or reset its stream before asking anything (it hung up) did nothing wrong here
-      if (asked || !(error instanceof StoreUnavailableError)) this.init.onError?.(error, owner)
+      if (reportable(error)) this.init.onError?.(error, owner)
       stream.abort(error)
     } finally {
       first.clear()
@@ -242,6 +239,16 @@ export class ShardService implements Startable {
     }
     await reply({ ok: true, names: batch, done: true })
   }
+}
+
+/**
+ * What the host reports of a request that ended in an error: its own failures (anything not a HoldfastError)
+ * and a peer's malformed messages. A refusal (untrusted, over quota, not found, ...) is the answer to the request
+ * even when the peer hung up before it could be sent (a node finishing a pairing asks again), and a peer that
+ * hung up or reset its stream, before or after asking, did nothing wrong here.
+ */
+function reportable (err: Error): boolean {
+  return !(err instanceof HoldfastError) || err.name === 'ProtocolError'
 }
 
 /**

@@ -23,7 +23,8 @@ export async function requestOnce (node: Pick<Libp2p, 'dialProtocol'>, peer: Pee
 
 /**
  * The answering side: reads the request, writes what `answer` makes of it, closes. A peer that ends its
- * stream before asking anything (it hung up) is no failure: false, nothing answered.
+ * stream before asking anything, or resets it before its answer is written (it hung up), is no failure:
+ * false, nothing answered.
  */
 export async function answerOnce (stream: Stream, protocol: string, max: number, signal: AbortSignal, answer: (request: unknown) => Promise<unknown>): Promise<boolean> {
   const lp = lpStream(stream, { maxDataLength: max })
@@ -37,7 +38,13 @@ export async function answerOnce (stream: Stream, protocol: string, max: number,
       return false
     }
     const reply = await answer(request)
-    await writeCborMessage(lp, reply, max, protocol, { signal })
+    try {
+      await writeCborMessage(lp, reply, max, protocol, { signal })
+    } catch (err) {
+      // the asker reset its stream while its answer was being made (it gave up, it will ask again)
+      if (stream.status !== 'reset' || signal.aborted) throw err
+      return false
+    }
     await stream.close({ signal }).catch(() => {})
     return true
   } catch (err) {

@@ -102,7 +102,8 @@ describe('restore: memory bounded whatever the snapshot, and an interrupted rest
 
   it('a second restore into a folder where one is running is refused (exit 11) and touches nothing; the first finishes byte-identical', async function () {
     const target = join(dir, 'twice')
-    const first = spawn(BIN, ['restore', 'latest', '--path', part(), '--target', target, '--limit-download', '4MiB', '--json'], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] })
+    // slow enough (9 MiB of large files at 1 MiB/s) that the second, a whole CLI start on a busy machine, meets it still writing
+    const first = spawn(BIN, ['restore', 'latest', '--path', part(), '--target', target, '--limit-download', '1MiB', '--json'], { env: { ...process.env, HOLDFAST_HOME: repo.home, HOLDFAST_PASSPHRASE: PASSPHRASE }, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     first.stdout.on('data', (b: Buffer) => { out += b.toString() })
     const firstExit = new Promise<number | null>(resolve => first.on('exit', code => resolve(code)))

@@ -8,8 +8,9 @@ import { join } from 'node:path'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { PeerShardStore, StoredByRecorder } from '../../src/peer/peer-shard-store.js'
 import { HostStore } from '../../src/host/host-store.js'
-import { ShardService, shardService } from '../../src/host/shard-service.js'
+import { ShardService, ShardServiceInit, shardService } from '../../src/host/shard-service.js'
 import { hashName } from '../../src/store/hash-name.js'
+import { PeerNotTrustedError } from '../../src/errors.js'
 import { StoreUsage } from '../../src/store/shard-store.js'
 import { MAX_CONTROL_FRAME, SHARD_PROTOCOL, StreamReader, encodeFrame, encodeVarint, sendBytes, sendMessage } from '../../src/protocol/index.js'
 import { collect, object, rejectsNamed, shardStoreSuite } from './store-suite.js'
@@ -249,15 +250,7 @@ describe('shard protocol between two nodes', () => {
     const reported: Array<[string, string]> = []
     const failing = new ShardService(host.node, {
       store: {
-        beginPut: host.store.beginPut.bind(host.store),
-        openRead: host.store.openRead.bind(host.store),
-        list: host.store.list.bind(host.store),
-        delete: host.store.delete.bind(host.store),
-        prove: host.store.prove.bind(host.store),
-        damaged: host.store.damaged.bind(host.store),
-        quarantine: host.store.quarantine.bind(host.store),
-        release: host.store.release.bind(host.store),
-        usage: host.store.usage.bind(host.store),
+        ...bindAll(host.store),
         has: async () => { throw new Error('EIO: i/o error, stat \'/srv/secret/path\'') }
       },
       onError: (err, peer) => { reported.push([(err as Error).message, peer]) }
@@ -284,6 +277,42 @@ describe('shard protocol between two nodes', () => {
       assert.match(reported[1][0], /malformed message/)
     } finally {
       await failing.stop()
+    }
+  })
+
+  it('a refusal is not reported even when the peer hung up before it could be answered (a node finishing a pairing asks again)', async () => {
+    await host.service.stop()
+    const reported: string[] = []
+    let asked!: () => void
+    const arrived = new Promise<void>(resolve => { asked = resolve })
+    let refuse!: () => void
+    const refused = new Promise<void>(resolve => { refuse = resolve })
+    const slow = new ShardService(host.node, {
+      store: {
+        ...bindAll(host.store),
+        beginPut: async () => {
+          asked()
+          await refused
+          throw new PeerNotTrustedError(`peer ${owner()} is not trusted by this host`)
+        }
+      },
+      onError: (err) => { reported.push((err as Error).message) }
+    })
+    await slow.start()
+    try {
+      const o = object()
+      const stream = await rawStream()
+      await sendMessage(stream, { op: 'put', kind: 'shard', name: o.name, size: o.data.length })
+      await arrived
+      stream.abort(new Error('the asker gave up'))
+      await new Promise(resolve => setTimeout(resolve, 200)) // the reset reaches the host before its refusal
+      refuse()
+      for (let i = 0; i < 100 && slow.activeRequests > 0; i++) await new Promise(resolve => setTimeout(resolve, 10))
+      assert.equal(slow.activeRequests, 0)
+      assert.deepEqual(reported, [])
+      assert.equal(await host.store.has(owner(), 'shard', o.name), false)
+    } finally {
+      await slow.stop()
     }
   })
 
@@ -503,3 +532,19 @@ describe('PeerShardStore against misbehaving or silent peers', () => {
     await rejectsNamed(() => store.get('shard', object().name, { signal: ac.signal }), 'AbortedError')
   })
 })
+
+/** The host store's calls that a ShardService makes, bound, for a test to replace one of them. */
+function bindAll (store: HostStore): ShardServiceInit['store'] {
+  return {
+    beginPut: store.beginPut.bind(store),
+    openRead: store.openRead.bind(store),
+    has: store.has.bind(store),
+    list: store.list.bind(store),
+    delete: store.delete.bind(store),
+    prove: store.prove.bind(store),
+    damaged: store.damaged.bind(store),
+    quarantine: store.quarantine.bind(store),
+    release: store.release.bind(store),
+    usage: store.usage.bind(store)
+  }
+}
