@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util'
 import { DEFAULT_POPULATION, placementStudy, SCENARIOS, scenario, SimNetwork, type PlacementStudyReport, type ScenarioName, type SimReport } from '../src/sim/index.js'
 
 /**
- * npm run sim [-- --nodes 1000 --days 30 --seed 1 --scenario churn]: runs the scale study's scenarios and
+ * npm run sim [-- --nodes 1000 --days 30 --seed 1 --scenario churn] (--no-rhythm: owners that do not
+ * learn their hosts' rhythm, only the fixed graces, as before it was built): runs the scale study's scenarios and
  * prints one table per scenario, then the placement study (`--scenario placement`, `--placement-packs`
  * packs per owner); figures in docs/ARCHITECTURE.md, "At scale".
  */
-const { values } = parseArgs({ options: { nodes: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, scenario: { type: 'string', multiple: true }, packs: { type: 'string' }, json: { type: 'boolean' }, grace: { type: 'string' }, urgent: { type: 'string' }, threshold: { type: 'string' }, k: { type: 'string' }, m: { type: 'string' }, 'placement-packs': { type: 'string' } } })
+const { values } = parseArgs({ options: { nodes: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, scenario: { type: 'string', multiple: true }, packs: { type: 'string' }, json: { type: 'boolean' }, grace: { type: 'string' }, urgent: { type: 'string' }, threshold: { type: 'string' }, 'no-rhythm': { type: 'boolean' }, k: { type: 'string' }, m: { type: 'string' }, 'placement-packs': { type: 'string' } } })
 const nodes = Number(values.nodes ?? 1000)
 const days = Number(values.days ?? 30)
 const seed = Number(values.seed ?? 1)
@@ -60,6 +61,7 @@ for (const name of names) {
   if (values.grace != null) params.graceMs = Number(values.grace) * 3600_000
   if (values.urgent != null) params.urgentGraceMs = Number(values.urgent) === 0 ? undefined : Number(values.urgent) * 3600_000
   if (values.threshold != null) params.repairThreshold = Number(values.threshold)
+  if (values['no-rhythm'] === true) params.rhythm = false
   if (values.k != null) params.k = Number(values.k)
   if (values.m != null) params.m = Number(values.m)
   const r = await new SimNetwork(params).run()

@@ -137,6 +137,8 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     const s = pop[x].peers[rnd.below(pop[x].peers.length)]
     await nodes[x].stop()
     nodes[x] = await make(x, t + 1)
+    // what it announces (identify tells its peers these): none would mean its listener did not come up
+    const listening = nodes[x].getMultiaddrs().filter(a => a.toString().includes(`-${x}-${t + 1}`)).length
     const others = pop[x].peers.filter(p => p !== s)
     // as presence would: each of its peers dialled until it answers (a few tries on a loaded machine)
     await Promise.all(others.map(async p => {
@@ -199,7 +201,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
         const common = pop[s].peers.filter(p => p !== x && pop[x].peers.includes(p))
         const toSearcher = common.filter(p => nodes[s].getConnections(ids[p]).length > 0).length
         const toMoved = common.filter(p => nodes[x].getConnections(ids[p]).length > 0).length
-        throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew}; peers in common ${common.length}, connected to the searcher ${toSearcher}, to the moved peer ${toMoved})`)
+        throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew}; peers in common ${common.length}, connected to the searcher ${toSearcher}, to the moved peer ${toMoved}; the moved peer listened on ${listening} new address(es) after its restart, ${nodes[x].getMultiaddrs().length} now)`)
       }
       await nodes[s].dial(fresh.map(a => a.encapsulate(`/p2p/${ids[x].toString()}`)), { signal: deadline })
       found++

@@ -1,4 +1,4 @@
-import type { DamagedReport, GetOptions, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
+import type { DamagedReport, GetOptions, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreRhythm, StoreUsage } from '../store/shard-store.js'
 import { ByteBudget } from '../util/byte-budget.js'
 import type { RateLimiter } from './rate-limiter.js'
 
@@ -14,6 +14,7 @@ export class LimitedStore implements ShardStore {
   readonly site?: string
   readonly reachable?: () => boolean
   readonly offlineSince?: () => number | undefined
+  readonly rhythm?: () => StoreRhythm | undefined
   readonly freeBytes?: () => number | undefined
   readonly prove?: (kind: ObjectKind, name: string, request: ProveRequest, options?: StoreCallOptions) => Promise<ProveAnswer>
   readonly damaged?: (options?: StoreCallOptions) => Promise<DamagedReport[]>
@@ -27,6 +28,7 @@ export class LimitedStore implements ShardStore {
     this.site = inner.site
     if (inner.reachable != null) this.reachable = inner.reachable.bind(inner)
     if (inner.offlineSince != null) this.offlineSince = inner.offlineSince.bind(inner)
+    if (inner.rhythm != null) this.rhythm = inner.rhythm.bind(inner)
     if (inner.freeBytes != null) this.freeBytes = inner.freeBytes.bind(inner)
     if (inner.prove != null) this.prove = inner.prove.bind(inner)
     if (inner.damaged != null) this.damaged = inner.damaged.bind(inner)

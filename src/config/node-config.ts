@@ -79,6 +79,11 @@ export interface NodeConfig {
     repairThreshold: number
     /** A pack down to k shards on hosts seen within this does not wait out the grace for the others (0: off). */
     urgentGraceSeconds: number
+    /**
+     * A host away longer than its usual absence (learned: its rhythm) plus this, and at least a quarter more
+     * than usual, is overdue: a pack one loss from k does not wait for it (0: off).
+     */
+    overdueSlackSeconds: number
   }
   /** Backup sessions: what is selected, hooks, notifications, and the backup sets the daemon runs. */
   backup: BackupConfig
@@ -219,7 +224,7 @@ export const DEFAULT_NODE_CONFIG: Readonly<NodeConfig> = Object.freeze({
   reconnect: Object.freeze({ minMs: 1000, maxMs: 300000 }),
   placement: Object.freeze({ onShortfall: 'reduced' as const, waitSeconds: 300 }),
   scrub: Object.freeze({ enabled: true, periodSeconds: 604800, bytesPerSecond: 8388608 }),
-  maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200, repairThreshold: 0, urgentGraceSeconds: 86400 }),
+  maintenance: Object.freeze({ enabled: true, auditPeriodSeconds: 86400, tickSeconds: 60, segments: 1, challengesPerSecond: 20, repair: true, repairPacksPerTick: 8, graceSeconds: 259200, repairThreshold: 0, urgentGraceSeconds: 86400, overdueSlackSeconds: 7200 }),
   backup: Object.freeze({
     exclude: Object.freeze([]) as unknown as string[],
     ignoreFile: '.holdfastignore',

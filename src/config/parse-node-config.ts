@@ -109,7 +109,8 @@ const FIELDS: Record<string, Setter> = {
       repairPacksPerTick: (x, f) => { cfg.maintenance.repairPacksPerTick = integer(x, 1, 10_000, f) },
       graceSeconds: (x, f) => { cfg.maintenance.graceSeconds = integer(x, 0, 365 * 86400, f) },
       repairThreshold: (x, f) => { cfg.maintenance.repairThreshold = integer(x, 0, 255, f) },
-      urgentGraceSeconds: (x, f) => { cfg.maintenance.urgentGraceSeconds = integer(x, 0, 365 * 86400, f) }
+      urgentGraceSeconds: (x, f) => { cfg.maintenance.urgentGraceSeconds = integer(x, 0, 365 * 86400, f) },
+      overdueSlackSeconds: (x, f) => { cfg.maintenance.overdueSlackSeconds = integer(x, 0, 30 * 86400, f) }
     })
   },
   bandwidth: (cfg, v, fail) => {

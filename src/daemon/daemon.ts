@@ -12,6 +12,7 @@ import { loadIdentity } from '../node/identity.js'
 import { createHoldfastNode, type HoldfastLibp2p } from '../node/libp2p-node.js'
 import { PairingService } from '../node/pairing.js'
 import { Presence } from '../node/presence.js'
+import { usualAbsence } from '../node/rhythm.js'
 import { LocateService } from '../node/locate-service.js'
 import { readProfile } from '../node/profile.js'
 import { TrustList, type DeviceRole, type TrustEntry } from '../node/trust-list.js'
@@ -502,6 +503,8 @@ export class Daemon {
       online: () => isOnline(e.peerId),
       // last seen by presence; a peer never seen since pairing counts from the pairing
       lastSeen: () => { const t = this.trust?.get(e.peerId); const at = Date.parse(t?.lastSeen ?? t?.addedAt ?? ''); return Number.isFinite(at) ? at : undefined },
+      // how long it is usually away, and how long this node has watched it absent (pack health's overdue)
+      rhythm: () => ({ usualAbsenceMs: usualAbsence(this.trust?.get(e.peerId)?.rhythm, Date.now()), watchedAbsenceMs: presence.watchedAbsence(e.peerId) }),
       // the quota the peer granted at pairing, less what the ledger says we keep there
       room: () => { const t = this.trust?.get(e.peerId); return t == null ? undefined : Math.max(0, t.quotaReceived - ledger.storedByPeer(e.peerId).bytes) },
       label: e.name,

@@ -148,8 +148,9 @@ function shuffle<T> (items: T[], random: () => number): T[] {
 }
 
 /** The health rules of the node config, for health, repair and the scheduled rounds. */
-export function healthSettings (s: Pick<MaintenanceSettings, 'graceSeconds' | 'auditPeriodSeconds' | 'repairThreshold'> & Partial<Pick<MaintenanceSettings, 'urgentGraceSeconds'>>): HealthSettings {
+export function healthSettings (s: Pick<MaintenanceSettings, 'graceSeconds' | 'auditPeriodSeconds' | 'repairThreshold'> & Partial<Pick<MaintenanceSettings, 'urgentGraceSeconds' | 'overdueSlackSeconds'>>): HealthSettings {
   const urgent = s.urgentGraceSeconds
+  const slack = s.overdueSlackSeconds
   // unset: the health module's default (HEALTH_DEFAULTS)
-  return { graceMs: s.graceSeconds * 1000, verifiedWithinMs: 2 * s.auditPeriodSeconds * 1000, repairThreshold: s.repairThreshold > 0 ? s.repairThreshold : undefined, ...(urgent != null ? { urgentGraceMs: urgent > 0 ? urgent * 1000 : Infinity } : {}) }
+  return { graceMs: s.graceSeconds * 1000, verifiedWithinMs: 2 * s.auditPeriodSeconds * 1000, repairThreshold: s.repairThreshold > 0 ? s.repairThreshold : undefined, ...(urgent != null ? { urgentGraceMs: urgent > 0 ? urgent * 1000 : Infinity } : {}), ...(slack != null ? { overdueSlackMs: slack > 0 ? slack * 1000 : Infinity } : {}) }
 }

@@ -1,4 +1,5 @@
 import { packHealth, type HostPresence, type PackHealth, type ShardRecord } from '../audit/health.js'
+import { OVERDUE_SLACK_MS } from '../node/rhythm.js'
 import { checkAbort } from '../util/check-abort.js'
 import type { Tree, PackLayout } from '../format/format.js'
 import type { Repository } from '../repository/repository.js'
@@ -16,9 +17,14 @@ export interface HealthSettings {
    * without waiting for the grace (src/audit/health.ts). Default 1 day; Infinity turns the rule off.
    */
   urgentGraceMs?: number
+  /**
+   * A host away longer than its usual absence plus this is overdue; a pack one loss from k regenerates its
+   * shards at once (src/audit/health.ts). Default 2 hours; Infinity turns the rule off.
+   */
+  overdueSlackMs?: number
 }
 
-export const HEALTH_DEFAULTS = { verifiedWithinMs: 2 * 24 * 3600_000, graceMs: 3 * 24 * 3600_000, urgentGraceMs: 24 * 3600_000 }
+export const HEALTH_DEFAULTS = { verifiedWithinMs: 2 * 24 * 3600_000, graceMs: 3 * 24 * 3600_000, urgentGraceMs: 24 * 3600_000, overdueSlackMs: OVERDUE_SLACK_MS }
 
 export interface PackReport extends PackHealth {
   pack: string
@@ -81,7 +87,7 @@ export async function packReports (repo: Repository, options: HealthSettings & {
   const now = options.now ?? Date.now()
   const checks = await repo.register.shardChecks()
   const stored = await repo.register.storedTimes()
-  const presence = new Map<string, HostPresence>(repo.stores.map(s => [s.id, { online: s.reachable?.() !== false, offlineSince: s.offlineSince?.() }]))
+  const presence = new Map<string, HostPresence>(repo.stores.map(s => [s.id, { online: s.reachable?.() !== false, offlineSince: s.offlineSince?.(), ...s.rhythm?.() }]))
   return [...repo.register.packs.values()].map(desc => report(desc, checks.get(desc.id), stored.get(desc.id), presence, now, options))
 }
 
@@ -103,10 +109,11 @@ function report (desc: PackLayout, checks: Map<number, { at: number, store: stri
     repairThreshold: settings.repairThreshold != null && settings.repairThreshold >= desc.k && settings.repairThreshold <= desc.shards.length ? settings.repairThreshold : undefined,
     graceMs: settings.graceMs ?? HEALTH_DEFAULTS.graceMs,
     verifiedWithinMs: settings.verifiedWithinMs ?? HEALTH_DEFAULTS.verifiedWithinMs,
-    urgentGraceMs: settings.urgentGraceMs ?? HEALTH_DEFAULTS.urgentGraceMs
+    urgentGraceMs: settings.urgentGraceMs ?? HEALTH_DEFAULTS.urgentGraceMs,
+    overdueSlackMs: settings.overdueSlackMs ?? HEALTH_DEFAULTS.overdueSlackMs
   })
   for (const i of h.regenerate) {
-    if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${presence.has(desc.shards[i].store) ? 'its host has been offline too long' : 'its store is no longer configured'}`)
+    if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${absentWhy(presence.get(desc.shards[i].store))}`)
   }
   return { ...h, pack: desc.id, k: desc.k, n: desc.shards.length, problems }
 }
@@ -133,4 +140,12 @@ async function packsOf (repo: Repository, root: string, signal?: AbortSignal): P
     }
   }
   return out
+}
+
+/** Why an absent store's shard is regenerated, in words: gone from the configuration, or away (how long, and how long usually). */
+function absentWhy (p: HostPresence | undefined): string {
+  if (p == null) return 'its store is no longer configured'
+  const h = (ms: number): string => ms < 3600_000 ? `${Math.max(1, Math.round(ms / 60_000))} min` : `${(ms / 3600_000).toFixed(1)} h`
+  if (p.watchedAbsenceMs != null && p.usualAbsenceMs != null) return `its host has been away ${h(p.watchedAbsenceMs)}, usually at most ${h(p.usualAbsenceMs)}`
+  return 'its host has been offline too long'
 }

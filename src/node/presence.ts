@@ -6,6 +6,7 @@ import { peerIdStringOf } from '../config/index.js'
 import { AbortedError, PeerUnreachableError } from '../errors.js'
 import { raceSignal } from '../util/race-signal.js'
 import { parseAddrs, withPeerId, withoutPeerId } from './addresses.js'
+import { rhythmDay } from './rhythm.js'
 import type { TrustEntry, TrustList } from './trust-list.js'
 
 /**
@@ -52,6 +53,8 @@ export interface PresenceInit {
   locateBackoff?: { minMs: number, maxMs: number }
   /** Jitter source, for tests. */
   random?: () => number
+  /** The clock of the peers' rhythm (watched absences), for tests (default Date.now). */
+  now?: () => number
 }
 
 /**
@@ -99,7 +102,17 @@ interface Target {
   timer?: ReturnType<typeof setTimeout>
   nextAttemptAt?: number
   attempt?: Promise<void>
+  /**
+   * While offline (its rhythm, rhythm.ts): how long this node watched this absence before its current
+   * stretch of watching (earlier runs, before a suspension), and since when it has watched it now.
+   */
+  watchedMs?: number
+  watchedSince?: number
 }
+
+/** How often presence notes that it is running; a longer gap (the machine slept) is time nobody watched. */
+export const WATCH_BEAT_MS = 60_000
+const WATCH_GAP_MS = 3 * WATCH_BEAT_MS
 
 export class Presence extends TypedEventEmitter<PresenceEvents> {
   private readonly init: PresenceInit
@@ -107,10 +120,15 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private readonly pending = new Set<Promise<unknown>>()
   private controller = new AbortController()
   private running = false
+  private readonly clock: () => number
+  private beatTimer?: ReturnType<typeof setInterval>
+  private lastBeat = 0
+  private watchedDay?: number
 
   constructor (init: PresenceInit) {
     super()
     this.init = init
+    this.clock = init.now ?? Date.now
   }
 
   isStarted (): boolean { return this.running }
@@ -119,6 +137,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     if (this.running) return
     this.running = true
     this.controller = new AbortController()
+    this.lastBeat = this.clock()
+    this.beatTimer = setInterval(() => { this.beat() }, WATCH_BEAT_MS)
+    this.beatTimer.unref?.()
     const { node, trust } = this.init
     node.addEventListener('connection:open', this.onConnectionOpen)
     node.addEventListener('peer:disconnect', this.onDisconnect)
@@ -134,6 +155,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
       else this.targets.set(id, { id: peerIdFromString(id), kind: 'bootstrap', addrs: [multiaddr(addr)], online: false, failures: 0 })
     }
     for (const entry of trust.list()) await this.addTrusted(entry)
+    this.watchedDay = undefined
+    this.beat()
     for (const t of this.targets.values()) this.check(t)
   }
 
@@ -141,6 +164,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     if (!this.running) return
     this.running = false
     this.controller.abort()
+    clearInterval(this.beatTimer)
+    this.beatTimer = undefined
     const { node, trust } = this.init
     node.removeEventListener('connection:open', this.onConnectionOpen)
     node.removeEventListener('peer:disconnect', this.onDisconnect)
@@ -149,12 +174,47 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     trust.removeEventListener('peer:added', this.onAdded)
     trust.removeEventListener('peer:revoked', this.onRevoked)
     for (const t of this.targets.values()) clearTimeout(t.timer)
+    // what this run watched of the absences still going on is kept for the next
+    const now = this.clock()
+    const open = new Map([...this.targets.values()].filter(t => t.kind === 'trusted' && !t.online && t.watchedSince != null).map(t => [t.id.toString(), watched(t, now)]))
+    if (open.size > 0) this.track(trust.keepWatched(open, now))
     await Promise.allSettled([...this.pending])
     this.targets.clear()
   }
 
   isOnline (peer: PeerId | string): boolean {
     return this.targets.get(String(peer))?.online === true
+  }
+
+  /**
+   * How long this node has watched a trusted peer's current absence (ms): only while it ran itself (since
+   * the peer went offline, over earlier runs, not while this machine was suspended); undefined while the
+   * peer is online or unknown. Pack health holds only watched absence against a peer (audit/health.ts).
+   */
+  watchedAbsence (peer: PeerId | string): number | undefined {
+    this.beat()
+    const t = this.targets.get(String(peer))
+    return t == null || t.online || t.kind !== 'trusted' ? undefined : watched(t, this.clock())
+  }
+
+  /** Notes that this node runs; a gap since the last note (the machine was suspended) was not watched. */
+  private beat (): void {
+    if (!this.running) return
+    const now = this.clock()
+    if (now - this.lastBeat > WATCH_GAP_MS) {
+      for (const t of this.targets.values()) {
+        if (t.online || t.watchedSince == null) continue
+        t.watchedMs = watched(t, this.lastBeat)
+        t.watchedSince = now
+      }
+    }
+    this.lastBeat = now
+    // each day this node runs, its trusted peers' rhythms count a day watched
+    const day = rhythmDay(now)
+    if (day !== this.watchedDay) {
+      this.watchedDay = day
+      this.track(this.init.trust.noteWatched([...this.targets.values()].filter(t => t.kind === 'trusted').map(t => t.id.toString()), now))
+    }
   }
 
   status (peer: PeerId | string): PeerPresence | undefined {
@@ -215,6 +275,11 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     const existing = this.targets.get(entry.peerId)
     const t: Target = existing ?? { id, kind: 'trusted', addrs: [], online: false, failures: 0 }
     t.kind = 'trusted'
+    // absent until seen: watched from now on, after what earlier runs watched of the same absence
+    if (!t.online && t.watchedSince == null) {
+      t.watchedMs = entry.rhythm?.open ?? 0
+      t.watchedSince = this.clock()
+    }
     this.targets.set(entry.peerId, t)
     const addrs = parseAddrs(entry.addresses).map((a) => withoutPeerId(a))
     if (addrs.length > 0) {
@@ -307,7 +372,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     t.timer = undefined
     t.nextAttemptAt = undefined
     if (t.kind !== 'trusted') return
-    this.track(this.init.trust.updateLastSeen(t.id))
+    // back from an absence this node watched: its length goes into the peer's rhythm
+    this.beat()
+    const now = this.clock()
+    const absentMs = t.watchedSince != null ? watched(t, now) : undefined
+    t.watchedSince = undefined
+    t.watchedMs = undefined
+    this.track(this.init.trust.updateLastSeen(t.id, new Date(now), absentMs))
     this.safeDispatchEvent('peer:online', { detail: { peerId: t.id, via } })
   }
 
@@ -316,6 +387,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     t.online = false
     t.via = undefined
     if (t.kind === 'trusted') {
+      t.watchedMs = 0
+      t.watchedSince = this.clock()
       this.track(this.init.trust.updateLastSeen(t.id))
       this.safeDispatchEvent('peer:offline', { detail: { peerId: t.id } })
     }
@@ -381,4 +454,9 @@ function view (t: Target): PeerPresence {
   if (t.nextAttemptAt != null) p.nextAttemptAt = t.nextAttemptAt
   if (t.via != null) p.via = t.via
   return p
+}
+
+/** How long a target's current absence has been watched, up to `until`. */
+function watched (t: Target, until: number): number {
+  return (t.watchedMs ?? 0) + Math.max(0, until - (t.watchedSince ?? until))
 }

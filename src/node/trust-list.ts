@@ -4,6 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { ConfigError, UnknownPeerError, UnsupportedFormatError } from '../errors.js'
 import { JsonFile } from './json-file.js'
+import { newRhythm, noteAbsence, parseRhythm, watchedOn, type Rhythm } from './rhythm.js'
 
 /**
  * The trust list: the peers this node has paired with, kept in HOME/trust.json (rewritten atomically
@@ -42,6 +43,8 @@ export interface TrustEntry {
   role?: DeviceRole
   /** This node granted the peer the admin role: it sees this node's status and starts its backups, audits and repairs (fleet). */
   admin?: boolean
+  /** How long the peer is usually away, as this node watched it (rhythm.ts; presence records it). */
+  rhythm?: Rhythm
 }
 
 /**
@@ -86,6 +89,12 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
     if (doc === undefined) return new TrustList(file, [])
     if (doc?.version !== 1) throw new UnsupportedFormatError(`${path}: trust list version ${String(doc?.version)} is not supported`)
     if (!Array.isArray(doc.peers) || !doc.peers.every(isEntry)) throw new ConfigError(`${path} holds a malformed trust entry`)
+    // a peer's rhythm is a hint: a malformed one is dropped, not a reason to refuse the list
+    for (const e of doc.peers) {
+      const rhythm = parseRhythm(e.rhythm)
+      if (rhythm != null) e.rhythm = rhythm
+      else delete e.rhythm
+    }
     return new TrustList(file, doc.peers)
   }
 
@@ -163,13 +172,45 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
     return true
   }
 
-  /** Records when the peer was last seen connected; returns false if the peer is unknown. */
-  async updateLastSeen (peer: PeerRef, when: Date = new Date()): Promise<boolean> {
+  /**
+   * Records when the peer was last seen connected, and, when it is back from an absence this node watched,
+   * how long that absence was (its rhythm); returns false if the peer is unknown.
+   */
+  async updateLastSeen (peer: PeerRef, when: Date = new Date(), absentMs?: number): Promise<boolean> {
     const e = this.entries.get(key(peer))
     if (e == null) return false
     e.lastSeen = when.toISOString()
+    const { open, ...rhythm } = noteAbsence(e.rhythm ?? newRhythm(), when.getTime(), absentMs ?? 0)
+    e.rhythm = absentMs != null ? rhythm : { ...rhythm, ...(open != null ? { open } : {}) }
     await this.persist()
     return true
+  }
+
+  /**
+   * Keeps how long this node watched each peer's current absence (a node stopping mid-absence); presence
+   * goes on from there at the next start. One write for all.
+   */
+  async keepWatched (watched: ReadonlyMap<string, number>, at: number = Date.now()): Promise<void> {
+    let changed = false
+    for (const [peer, ms] of watched) {
+      const e = this.entries.get(peer)
+      if (e == null || !Number.isFinite(ms) || ms <= 0) continue
+      e.rhythm = { ...(e.rhythm ?? newRhythm()), open: Math.round(ms) }
+      changed = true
+    }
+    if (changed) await this.persist()
+  }
+
+  /** Notes that presence watched these peers on `at`'s day (their rhythm counts watched days); one write, if any. */
+  async noteWatched (peers: Iterable<string>, at: number = Date.now()): Promise<void> {
+    let changed = false
+    for (const peer of peers) {
+      const e = this.entries.get(peer)
+      if (e == null || watchedOn(e.rhythm, at)) continue
+      e.rhythm = noteAbsence(e.rhythm ?? newRhythm(), at)
+      changed = true
+    }
+    if (changed) await this.persist()
   }
 
   /** Resolves once every change made so far is on disk. */
@@ -183,7 +224,7 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
 }
 
 function copy (e: TrustEntry): TrustEntry {
-  return { ...e, addresses: [...e.addresses] }
+  return { ...e, addresses: [...e.addresses], ...(e.rhythm != null ? { rhythm: { ...e.rhythm, days: e.rhythm.days.map(([d, ms]) => [d, ms] as [number, number]) } } : {}) }
 }
 
 const isQuota = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0

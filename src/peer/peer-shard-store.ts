@@ -1,5 +1,5 @@
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
-import { DamagedReport, GetOptions, OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreUsage } from '../store/shard-store.js'
+import { DamagedReport, GetOptions, OBJECT_KINDS, ObjectKind, ProveAnswer, ProveRequest, ShardStore, StoreCallOptions, StoreRhythm, StoreUsage } from '../store/shard-store.js'
 import { isObjectName } from '../store/hash-name.js'
 import { AbortedError, HoldfastError, ProtocolError, StoreUnavailableError, TooLargeError, UsageError } from '../errors.js'
 import { Deadline, deadline } from '../util/deadline.js'
@@ -31,6 +31,8 @@ export interface PeerShardStoreInit {
   online?: () => boolean
   /** When the peer was last seen (ms since the epoch), for the time it has been away. */
   lastSeen?: () => number | undefined
+  /** The peer's usual absence and how long it has been watched absent (presence, trust list). */
+  rhythm?: () => StoreRhythm | undefined
   /** What the peer lets us keep there and we keep there now (bytes), for placement. */
   room?: () => number | undefined
   /** What the user calls the peer (the trust list's name), for reports. */
@@ -88,6 +90,10 @@ export class PeerShardStore implements ShardStore {
 
   offlineSince (): number | undefined {
     return this.reachable() ? undefined : this.init.lastSeen?.()
+  }
+
+  rhythm (): StoreRhythm | undefined {
+    return this.reachable() ? undefined : this.init.rhythm?.()
   }
 
   reachable (): boolean {

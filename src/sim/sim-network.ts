@@ -4,6 +4,7 @@ import { packHealth, type HostPresence, type ShardRecord } from '../audit/health
 import { newReputation, score, updateReputation, type Reputation } from '../audit/reputation.js'
 import { CauchyCodec } from '../erasure/index.js'
 import { placePacks, type PlacementCandidate } from '../placement/index.js'
+import { newRhythm, noteAbsence, rhythmDay, usualAbsence, type Rhythm } from '../node/rhythm.js'
 import { buildPopulation, DAY, HOUR, inDailyWindow, type PopulationParams, type SimNode } from './population.js'
 import { seededRandom, type SeededRandom } from './seeded-random.js'
 
@@ -37,6 +38,11 @@ export interface SimParams {
   urgentGraceMs?: number
   /** Repair below this many good shards (k .. k+m; default the daemon's automatic threshold, audit/health.ts). */
   repairThreshold?: number
+  /**
+   * Each owner learns its hosts' rhythm (src/node/rhythm.ts) and regenerates the shards of overdue hosts
+   * when a pack's margin is thin, as the daemon does (default true; false: the fixed graces only).
+   */
+  rhythm?: boolean
   churn?: { leaveShare: number, leaveOverDays: number, awayShare: number, awayDays: number, startDay: number }
   cheats?: { dropShare: number, partialShare: number, startDay: number }
   siteOutage?: { startDay: number, days: number }
@@ -135,6 +141,12 @@ export class SimNetwork {
   /** owner -> host -> reputation record */
   private readonly reps: Array<Map<number, Reputation>>
   private readonly presence: HostPresence[]
+  /** when each node last came online; and what each owner learned of each host's absences (owner -> host -> rhythm) */
+  private readonly onlineSince: number[]
+  private readonly rhythms: Array<Map<number, Rhythm>>
+  /** owner -> host -> how long the owner watched the host's current absence in its earlier online stretches */
+  private readonly watchedOf: Array<Map<number, number>>
+  private readonly watchedDay: number[]
   private readonly codec: CauchyCodec
   private now = 0
   private readonly outage?: { site: string, from: number, to: number }
@@ -159,6 +171,10 @@ export class SimNetwork {
     this.packsOf = nodes.map(() => [])
     this.reps = nodes.map(() => new Map())
     this.presence = nodes.map(() => ({ online: false }))
+    this.onlineSince = nodes.map(() => 0)
+    this.rhythms = nodes.map(() => new Map())
+    this.watchedOf = nodes.map(() => new Map())
+    this.watchedDay = nodes.map(() => -1)
     const r = this.rnd.fork()
     const shardSize = this.codec.shardSizeFor(params.packBytes)
     for (const n of nodes) for (const p of n.peers) this.quota.set(`${p}>${n.index}`, r.between(params.quotaShards[0], params.quotaShards[1]) * shardSize)
@@ -216,6 +232,11 @@ export class SimNetwork {
       this.tickCheats()
       for (const n of this.nodes) {
         if (!this.isOnline(n.index)) continue
+        // presence counts a day watched in each peer's rhythm, each day the node runs
+        if (this.watchedDay[n.index] !== rhythmDay(this.now)) {
+          this.watchedDay[n.index] = rhythmDay(this.now)
+          for (const h of n.peers) this.rhythms[n.index].set(h, noteAbsence(this.rhythms[n.index].get(h) ?? newRhythm(), this.now))
+        }
         // the first backup, once enough peers are online together to place k+m distinct shards
         if (!backedUp.has(n.index) && await this.backup(n)) backedUp.add(n.index)
         // the daily audit round, one hour into the node's day; repair whenever it is online (the daemon's
@@ -229,6 +250,9 @@ export class SimNetwork {
   }
 
   private tickPresence (): void {
+    // who came online (and since when it was away), who went offline (and since when it was online)
+    const back: Array<[number, number, number]> = []
+    const gone: Array<[number, number]> = []
     for (const n of this.nodes) {
       const online = this.isOnline(n.index)
       const p = this.presence[n.index]
@@ -240,12 +264,40 @@ export class SimNetwork {
       }
       if (p.online === online && this.now > 0) continue
       this.presence[n.index] = online ? { online: true } : { online: false, offlineSince: this.now }
+      if (online) back.push([n.index, p.offlineSince ?? 0, this.onlineSince[n.index]])
+      else gone.push([n.index, this.onlineSince[n.index]])
       // every peer that keeps a record of this host learns the change (presence)
       for (const o of n.peers) {
         const rec = this.reps[o].get(n.index)
         if (rec != null) this.reps[o].set(n.index, updateReputation(rec, { type: online ? 'online' : 'offline', at: this.now }))
       }
     }
+    // presence's rhythm (src/node/rhythm.ts), as each owner watches its hosts while it runs itself: an owner
+    // going offline keeps what it watched of its absent hosts' absences; a host coming back ends its absence
+    // in the rhythm of every peer that watched some of it
+    const wasOnline = new Set(gone.map(([o]) => o))
+    const cameBack = new Map(back.map(([h, off]) => [h, off]))
+    for (const [o, since] of gone) {
+      for (const h of this.nodes[o].peers) {
+        const off = cameBack.get(h) ?? (this.presence[h].online ? undefined : this.presence[h].offlineSince)
+        if (off != null && off < this.now) this.addWatched(o, h, this.now - Math.max(off, since))
+      }
+    }
+    for (const [h, off] of back) {
+      for (const o of this.nodes[h].peers) {
+        // an owner online before this hour and still online watched the end of the absence
+        const stillOn = this.presence[o].online && !cameBack.has(o) && !wasOnline.has(o)
+        if (stillOn) this.addWatched(o, h, this.now - Math.max(off, this.onlineSince[o]))
+        const watched = this.watchedOf[o].get(h) ?? 0
+        this.watchedOf[o].delete(h)
+        if (watched > 0) this.rhythms[o].set(h, noteAbsence(this.rhythms[o].get(h) ?? newRhythm(), this.now, watched))
+      }
+    }
+    for (const [n] of back) this.onlineSince[n] = this.now
+  }
+
+  private addWatched (owner: number, host: number, ms: number): void {
+    if (ms > 0) this.watchedOf[owner].set(host, (this.watchedOf[owner].get(host) ?? 0) + ms)
   }
 
   private tickCheats (): void {
@@ -374,6 +426,23 @@ export class SimNetwork {
     return map
   }
 
+  private ownerPresence?: { at: number, owner: number, map: Map<string, HostPresence> }
+
+  /** Presence as one owner sees its hosts: with each one's usual absence, and how long it watched it absent. */
+  private presenceFor (owner: number): Map<string, HostPresence> {
+    if (this.params.rhythm === false) return this.presenceMap()
+    if (this.ownerPresence?.at === this.now && this.ownerPresence.owner === owner) return this.ownerPresence.map
+    const map = new Map<string, HostPresence>()
+    this.ownerPresence = { at: this.now, owner, map }
+    for (const h of this.nodes[owner].peers) {
+      const p = this.presence[h]
+      const usual = usualAbsence(this.rhythms[owner].get(h), this.now)
+      const watched = (this.watchedOf[owner].get(h) ?? 0) + Math.max(0, this.now - Math.max(p.offlineSince ?? this.now, this.onlineSince[owner]))
+      map.set(String(h), p.online ? p : { ...p, usualAbsenceMs: usual, watchedAbsenceMs: watched })
+    }
+    return map
+  }
+
   private async repair (pack: Pack): Promise<void> {
     const { k, m, graceMs, auditPeriodMs, repairThreshold, urgentGraceMs } = this.params
     // stale copies on hosts that are back are deleted (the daemon's repair does it: staleDeleted)
@@ -388,7 +457,7 @@ export class SimNetwork {
       }
       return false
     })
-    const health = packHealth(pack.shards, this.presenceMap(), this.now, { k, m, graceMs, verifiedWithinMs: 2 * auditPeriodMs, repairThreshold, urgentGraceMs })
+    const health = packHealth(pack.shards, this.presenceFor(pack.owner), this.now, { k, m, graceMs, verifiedWithinMs: 2 * auditPeriodMs, repairThreshold, urgentGraceMs })
     if (health.unrecoverable) { this.stats.unrecoverableSeen++; return }
     if (!health.needsRepair) return
     // read k shards from online hosts, each checked against its root before use

@@ -1,5 +1,5 @@
 import { RoleError } from '../errors.js'
-import type { GetOptions, ObjectKind, ShardStore, StoreCallOptions, StoreUsage } from './shard-store.js'
+import type { GetOptions, ObjectKind, ShardStore, StoreCallOptions, StoreRhythm, StoreUsage } from './shard-store.js'
 
 /**
  * A store through which nothing is written: the stores of a device with read access to its owner's
@@ -12,6 +12,7 @@ export class ReadOnlyStore implements ShardStore {
   readonly site?: string
   readonly reachable?: () => boolean
   readonly offlineSince?: () => number | undefined
+  readonly rhythm?: () => StoreRhythm | undefined
 
   constructor (readonly inner: ShardStore, private readonly why: string) {
     this.id = inner.id
@@ -19,6 +20,7 @@ export class ReadOnlyStore implements ShardStore {
     this.site = inner.site
     if (inner.reachable != null) this.reachable = () => inner.reachable!()
     if (inner.offlineSince != null) this.offlineSince = () => inner.offlineSince!()
+    if (inner.rhythm != null) this.rhythm = () => inner.rhythm!()
   }
 
   freeBytes (): number { return 0 }

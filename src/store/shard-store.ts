@@ -47,6 +47,12 @@ export interface ProveAnswer {
 /** An object a host's own scrub found corrupt (and removed). */
 export interface DamagedReport { kind: ObjectKind, name: string, at: number, reason: string }
 
+/** A store's rhythm while it is unreachable (ShardStore.rhythm; the fields of audit/health.ts's HostPresence). */
+export interface StoreRhythm {
+  usualAbsenceMs?: number
+  watchedAbsenceMs?: number
+}
+
 export interface ShardStore {
   /** A stable identifier, e.g. `dir:/srv/disk1/holdfast`. */
   readonly id: string
@@ -67,6 +73,12 @@ export interface ShardStore {
    * than its grace.
    */
   offlineSince?: () => number | undefined
+  /**
+   * Optional, while the store is unreachable: how long it is usually away and how long this node has
+   * watched it absent (a peer's rhythm, src/node/rhythm.ts). A store away far longer than usual is
+   * overdue: repair does not wait out the whole grace for it when a pack's margin is thin.
+   */
+  rhythm?: () => StoreRhythm | undefined
   /** Optional: bytes this store can still take for us (a peer's quota less what we keep there), if known. */
   freeBytes?: () => number | undefined
   /** Optional: what the user calls this store (a peer's name), for reports. */

@@ -166,21 +166,8 @@ describe('daemons on 127.0.0.1: the owner\'s daemon audits and repairs on its ow
 
   before(async function () {
     dir = await makeTempDir('daemon-maintenance')
-    const names = ['owner', ...Array.from({ length: 7 }, (_, i) => `host${i + 1}`)]
-    await Promise.all(names.map(async (name, i) => {
-      const args = ['init', '--home', join(dir, name), '--name', name]
-      if (i === 0) args.push('--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2')
-      expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
-    }))
     // every shard due every 4 s, a round every 1-3 s
-    await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { auditPeriodSeconds: 4, tickSeconds: 2, challengesPerSecond: 1000 } }))
-    owner = await startDaemon(join(dir, 'owner'))
-    hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
-    await pairWithHosts(owner, hosts)
-    const src = join(dir, 'src')
-    await mkdir(src)
-    for (let i = 0; i < 4; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
-    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup')
+    owner = await ownerBackedUpTo(dir, hosts, { hosts: 7, k: 4, m: 2, nodeJson: { maintenance: { auditPeriodSeconds: 4, tickSeconds: 2, challengesPerSecond: 1000 } } })
   })
 
   after(async function () {
@@ -384,21 +371,8 @@ describe('daemons on 127.0.0.1: a host away longer than the grace period', funct
 
   before(async function () {
     dir = await makeTempDir('daemon-grace')
-    const names = ['owner', ...Array.from({ length: 7 }, (_, i) => `host${i + 1}`)]
-    await Promise.all(names.map(async (name, i) => {
-      const args = ['init', '--home', join(dir, name), '--name', name]
-      if (i === 0) args.push('--pack-size', '256KiB', '--data-shards', '4', '--parity-shards', '2')
-      expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
-    }))
     // a round every 1-3 s, a host gone for 3 s is given up on; audits rare (they would only find it unreachable)
-    await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify({ maintenance: { auditPeriodSeconds: 3600, tickSeconds: 2, graceSeconds: 3 } }))
-    owner = await startDaemon(join(dir, 'owner'))
-    hosts.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
-    await pairWithHosts(owner, hosts)
-    const src = join(dir, 'src')
-    await mkdir(src)
-    for (let i = 0; i < 4; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
-    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup')
+    owner = await ownerBackedUpTo(dir, hosts, { hosts: 7, k: 4, m: 2, nodeJson: { maintenance: { auditPeriodSeconds: 3600, tickSeconds: 2, graceSeconds: 3 } } })
   })
 
   after(async function () {
@@ -619,3 +593,93 @@ describe('daemons on 127.0.0.1: a host\'s own scrub finds a corrupt shard and te
     expectCode(await hf(owner.home, ['audit']), 0, 'audit after repair')
   })
 })
+
+describe('daemons on 127.0.0.1: a host overdue by its rhythm', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+
+  before(async function () {
+    dir = await makeTempDir('daemon-rhythm')
+    // a round every 1-3 s; the grace (3 days) and the urgent grace (1 day) stay as they are: only the rhythm
+    // can have a shard regenerated within this test. Overdue 5 s past the usual absence (2 hours by default).
+    owner = await ownerBackedUpTo(dir, hosts, { hosts: 5, k: 2, m: 1, nodeJson: { maintenance: { auditPeriodSeconds: 3600, tickSeconds: 2, overdueSlackSeconds: 5 } } })
+    // three days of watching, as a node that has run beside its hosts for a while would have: host1 never
+    // seen away (a NAS), host2 away ten hours a night (a desktop)
+    await owner.stop()
+    const trustPath = join(owner.home, 'trust.json')
+    const trust = JSON.parse(await readFile(trustPath, 'utf8')) as { peers: Array<{ name: string, rhythm?: unknown }> }
+    const today = Math.floor(Date.now() / 86_400_000)
+    for (const p of trust.peers) {
+      const usual = p.name === 'host2' ? 10 * 3600_000 : 0
+      p.rhythm = { days: [[today - 3, usual], [today - 2, usual], [today - 1, usual]] }
+    }
+    await writeFile(trustPath, JSON.stringify(trust))
+    owner = await startDaemon(owner.home)
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('a NAS gone for seconds has its shards regenerated; a desktop within its usual night is waited for, though the margin is thin; restore is byte-identical', async () => {
+    const [nas, desktop] = hosts
+    const held = async (h: RunningDaemon): Promise<number> => (await shardFiles(join(h.home, 'shards', owner.peerId))).length
+    assert.ok(await held(nas) > 0 && await held(desktop) > 0)
+    const regenerated = (): number => [...owner.output().matchAll(/\((\d+) shards regenerated\)/g)].reduce((n, m) => n + Number(m[1]), 0)
+    const health = async (): Promise<{ code: number | null, text: string }> => { const r = await hf(owner.home, ['health']); return { code: r.code, text: r.stdout } }
+    // the desktop goes away: at 2+1 its packs are down to k, the margin is thin, but within its usual ten
+    // hours it is not overdue: nothing is regenerated, health still counts its shards
+    const desktopAddress = desktop.addresses[0].replace(/\/p2p\/.*$/, '')
+    await desktop.stop()
+    await new Promise(resolve => setTimeout(resolve, 12_000))
+    assert.equal(regenerated(), 0, `nothing regenerated for a desktop away seconds:\n${owner.output().slice(-2000)}`)
+    assert.equal((await health()).code, 0)
+    hosts[1] = await startDaemon(desktop.home, {}, { listen: [desktopAddress] })
+    // the NAS goes away: overdue 5 s after its usual absence (a minute at most); its shards are regenerated
+    // elsewhere while it is still away, until health is full without it
+    await nas.stop()
+    const deadline = Date.now() + 90_000
+    let h = await health()
+    while (h.code !== 0 || regenerated() === 0) {
+      if (Date.now() > deadline) assert.fail(`the NAS's shards were not regenerated within 90 s; health:\n${h.text}\nthe owner's daemon said:\n${owner.output().slice(-3000)}`)
+      await new Promise(resolve => setTimeout(resolve, 1000))
+      h = await health()
+    }
+    // any k = 2 of 3: with the NAS and the desktop away, the restore is byte-identical
+    await hosts[1].stop()
+    const target = join(dir, 'restored')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
+  })
+})
+
+/**
+ * An owner (k+m, 256 KiB packs, `nodeJson` as its node.json) and `hosts` daemons, all started on 127.0.0.1,
+ * paired, and one backup of 4 MiB of random files in DIR/src. The hosts are pushed onto `into` as they
+ * start, so that an after hook stops them should a later step fail; the owner is stopped here if one does.
+ */
+async function ownerBackedUpTo (dir: string, into: RunningDaemon[], o: { hosts: number, k: number, m: number, nodeJson: unknown }): Promise<RunningDaemon> {
+  const names = ['owner', ...Array.from({ length: o.hosts }, (_, i) => `host${i + 1}`)]
+  await Promise.all(names.map(async (name, i) => {
+    const args = ['init', '--home', join(dir, name), '--name', name]
+    if (i === 0) args.push('--pack-size', '256KiB', '--data-shards', String(o.k), '--parity-shards', String(o.m))
+    expectCode(await hf(join(dir, name), args), 0, `init ${name}`)
+  }))
+  await writeFile(join(dir, 'owner', 'node.json'), JSON.stringify(o.nodeJson))
+  const owner = await startDaemon(join(dir, 'owner'))
+  try {
+    into.push(...await Promise.all(names.slice(1).map(async name => await startDaemon(join(dir, name)))))
+    await pairWithHosts(owner, into)
+    const src = join(dir, 'src')
+    await mkdir(src)
+    for (let i = 0; i < 4; i++) await writeRandom(join(src, `f${i}.bin`), MiB)
+    expectCode(await hf(owner.home, ['backup', src]), 0, 'backup')
+    return owner
+  } catch (err) {
+    await owner.stop()
+    throw err
+  }
+}

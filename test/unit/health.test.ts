@@ -83,6 +83,45 @@ describe('audit/health', () => {
     throwsNamed(() => packHealth(shards(), online(), NOW, { ...policy, urgentGraceMs: -1 }), 'ConfigError')
   })
 
+  it('overdue: a host away far longer than its usual absence is not waited for once the margin is thin', () => {
+    const peers = online()
+    // a NAS (usual absence a few minutes) watched away for three hours: overdue, but the margin holds at
+    // five of six without it... which at 4+2 is thin: one more loss and only k are left; regenerated now
+    peers.p1 = { online: false, offlineSince: NOW - 3 * HOUR, usualAbsenceMs: 5 * 60_000, watchedAbsenceMs: 3 * HOUR }
+    let h = packHealth(shards(), peers, NOW, policy)
+    assert.deepEqual([h.regenerate, h.needsRepair], [[1], true])
+    // watched away for less than its usual absence and the slack: waited for
+    peers.p1 = { ...peers.p1, watchedAbsenceMs: HOUR }
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
+    // away three hours, but this node watched only one of them (it was itself off): waited for
+    peers.p1 = { online: false, offlineSince: NOW - 3 * HOUR, usualAbsenceMs: 5 * 60_000, watchedAbsenceMs: HOUR }
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
+    // a desktop off ten hours every night, away eleven: its usual night
+    peers.p1 = { online: false, offlineSince: NOW - 11 * HOUR, usualAbsenceMs: 10 * HOUR, watchedAbsenceMs: 11 * HOUR }
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
+    // ... away fourteen: overdue (10 h + a quarter)
+    peers.p1 = { ...peers.p1, offlineSince: NOW - 14 * HOUR, watchedAbsenceMs: 14 * HOUR }
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [1])
+    // an unknown rhythm (a peer watched less than a few days): only the fixed graces apply
+    peers.p1 = { online: false, offlineSince: NOW - 14 * HOUR, watchedAbsenceMs: 14 * HOUR }
+    assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
+  })
+
+  it('overdue at 4+3: one host overdue waits while the margin is wide; two overdue are both regenerated', () => {
+    const wide: HealthPolicy = { ...policy, m: 3 }
+    const seven = (): ShardRecord[] => Array.from({ length: 7 }, (_, i) => ({ index: i, peer: `p${i}`, lastVerified: NOW - HOUR }))
+    const peers: Record<string, HostPresence> = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`p${i}`, { online: true }]))
+    const away = { online: false, offlineSince: NOW - 6 * HOUR, usualAbsenceMs: 0, watchedAbsenceMs: 6 * HOUR }
+    peers.p2 = away
+    assert.deepEqual(packHealth(seven(), peers, NOW, wide).regenerate, [])
+    peers.p5 = away
+    const h = packHealth(seven(), peers, NOW, wide)
+    assert.deepEqual([h.regenerate, h.needsRepair], [[2, 5], true])
+    // with fewer than k not overdue, nothing can be rebuilt now: not called gone
+    for (const p of ['p0', 'p1', 'p3']) peers[p] = away
+    assert.deepEqual(packHealth(seven(), peers, NOW, wide).regenerate, [])
+  })
+
   it('regenerates an index with no record (never placed)', () => {
     const h = packHealth(shards().filter(s => s.index !== 4), online(), NOW, policy)
     assert.deepEqual([h.good, h.regenerate], [[0, 1, 2, 3, 5], [4]])

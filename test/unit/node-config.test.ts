@@ -101,10 +101,13 @@ describe('config/node config', () => {
   it('maintenance: health rules for the daemon (threshold 0 means k+m, the audit period doubled as the freshness window)', () => {
     const cfg = parseNodeConfig({ maintenance: { repairThreshold: 5, graceSeconds: 60, auditPeriodSeconds: 3600 } })
     assert.equal(cfg.maintenance.repairThreshold, 5)
-    assert.deepEqual(healthSettings(cfg.maintenance), { graceMs: 60_000, verifiedWithinMs: 7_200_000, repairThreshold: 5, urgentGraceMs: 86_400_000 })
-    // the urgent grace: 0 turns it off
+    assert.deepEqual(healthSettings(cfg.maintenance), { graceMs: 60_000, verifiedWithinMs: 7_200_000, repairThreshold: 5, urgentGraceMs: 86_400_000, overdueSlackMs: 7_200_000 })
+    // the urgent grace and the overdue rule: 0 turns each off
     assert.equal(healthSettings(parseNodeConfig({ maintenance: { urgentGraceSeconds: 0 } }).maintenance).urgentGraceMs, Infinity)
     assert.throws(() => parseNodeConfig({ maintenance: { urgentGraceSeconds: -1 } }), { name: 'ConfigError' })
+    assert.equal(healthSettings(parseNodeConfig({ maintenance: { overdueSlackSeconds: 0 } }).maintenance).overdueSlackMs, Infinity)
+    assert.equal(healthSettings(parseNodeConfig({ maintenance: { overdueSlackSeconds: 600 } }).maintenance).overdueSlackMs, 600_000)
+    assert.throws(() => parseNodeConfig({ maintenance: { overdueSlackSeconds: 1.5 } }), { name: 'ConfigError' })
     assert.equal(healthSettings(parseNodeConfig(undefined).maintenance).repairThreshold, undefined)
   })
 

@@ -150,6 +150,51 @@ describe('node/presence', function () {
       assert.ok(a.node.getConnections(b.node.peerId).length > 0)
     })
 
+    it('watches a peer\'s absence only while it runs (not while suspended), over a restart; the peer back, its length goes into the rhythm', async function () {
+      this.timeout(60_000)
+      const a = await peer('a')
+      const bHome = await tempHome()
+      homes.push(bHome)
+      const b = await peer('b', { home: bHome })
+      await trustEachOther(a, b)
+      const bId = b.node.peerId
+      await b.stop()
+      peers.splice(peers.indexOf(b), 1)
+      let clock = Date.UTC(2026, 0, 5, 20)
+      const tick = (minutes: number): void => { for (let i = 0; i < minutes; i++) { clock += 60_000; presence.watchedAbsence(bId) } }
+      const make = (): Presence => new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 600_000, maxMs: 600_000 }, dht: false, dialTimeoutMs: 1000, now: () => clock })
+      let presence = make()
+      await presence.start()
+      assert.equal(presence.watchedAbsence(bId), 0)
+      tick(60)
+      assert.equal(presence.watchedAbsence(bId), 60 * 60_000)
+      // this machine sleeps eight hours: nobody watched them
+      clock += 8 * 3600_000
+      assert.equal(presence.watchedAbsence(bId), 60 * 60_000)
+      tick(30)
+      assert.equal(presence.watchedAbsence(bId), 90 * 60_000)
+      // stopped mid-absence: what was watched is kept, and goes on at the next start
+      await presence.stop()
+      assert.equal(a.trust.get(bId)?.rhythm?.open, 90 * 60_000)
+      clock += 3 * 3600_000
+      presence = make()
+      a.presence = presence
+      await presence.start()
+      tick(10)
+      assert.equal(presence.watchedAbsence(bId), 100 * 60_000)
+      // b is back: online, no absence; the 100 minutes watched are b's absence of that day
+      const online = nextEvent<{ peerId: PeerId, via: OnlineVia }>(presence, 'peer:online', 10_000)
+      const back = await peer('b', { home: bHome })
+      await back.node.dial(a.node.getMultiaddrs())
+      await online
+      assert.equal(presence.watchedAbsence(bId), undefined)
+      await eventually(() => (a.trust.get(bId)?.rhythm?.days.length ?? 0) > 0, 5000, 'the absence recorded')
+      const rhythm = a.trust.get(bId)!.rhythm!
+      // the day of the first start was watched too (no absence ended then)
+      assert.deepEqual(rhythm.days, [[Math.floor(Date.UTC(2026, 0, 5) / 86_400_000), 0], [Math.floor(clock / 86_400_000), 100 * 60_000]])
+      assert.equal(rhythm.open, undefined)
+    })
+
     it('start and stop are idempotent; stop before start is harmless', async () => {
       const a = await peer('a')
       const presence = new Presence({ node: a.node, trust: a.trust, reconnect: { minMs: 200, maxMs: 1000 } })

@@ -47,6 +47,30 @@ describe('node/TrustList', () => {
     assert.equal(r.get(B), undefined)
   })
 
+  it('keeps each peer\'s rhythm across reopen: days watched, absences, the absence still open; a malformed rhythm is dropped, not fatal', async () => {
+    const t = await TrustList.open(home)
+    await t.add({ peerId: A, name: 'alice', site: 'paris' })
+    await t.add({ peerId: B, name: 'bob', site: 'lyon' })
+    const day = (d: number): number => Date.UTC(2030, 0, 1 + d, 12)
+    await t.noteWatched([A, B, 'unknown'], day(0))
+    await t.updateLastSeen(A, new Date(day(1)), 9 * 3600_000) // back after nine hours
+    await t.keepWatched(new Map([[B, 5 * 3600_000]]), day(2)) // this node stopped with bob away five hours
+    const r = await TrustList.open(home)
+    const d = (n: number): number => Math.floor(day(n) / 86_400_000)
+    assert.deepEqual(r.get(A)?.rhythm, { days: [[d(0), 0], [d(1), 9 * 3600_000]] })
+    assert.deepEqual(r.get(B)?.rhythm, { days: [[d(0), 0]], open: 5 * 3600_000 })
+    // bob back: the open absence is closed into the record
+    await r.updateLastSeen(B, new Date(day(2)), 6 * 3600_000)
+    assert.deepEqual(r.get(B)?.rhythm, { days: [[d(0), 0], [d(2), 6 * 3600_000]] })
+    // a rhythm that is not one (a hand edit, a future format) is dropped; the peer stays trusted
+    const doc = JSON.parse(await readFile(trustListPath(home), 'utf8')) as { peers: Array<Record<string, unknown>> }
+    doc.peers[0].rhythm = { days: 'often' }
+    await writeFile(trustListPath(home), JSON.stringify(doc))
+    const again = await TrustList.open(home)
+    assert.equal(again.isTrusted(A), true)
+    assert.equal(again.get(A)?.rhythm, undefined)
+  })
+
   it('revoke keeps the entry, marks it revoked and untrusted; pairing again lifts it', async () => {
     const t = await TrustList.open(home)
     await t.add({ peerId: A, name: 'alice', site: 'paris' })

@@ -6,7 +6,7 @@ import { MemoryStore } from '../memory-store.js'
 import { answerChallenge } from '../../audit/challenge.js'
 import { AbortedError, StoreUnavailableError } from '../../errors.js'
 import { checkAbort } from '../../util/check-abort.js'
-import { OBJECT_KINDS, type DamagedReport, type GetOptions, type ObjectKind, type ProveAnswer, type ProveRequest, type ShardStore, type StoreCallOptions, type StoreUsage } from '../shard-store.js'
+import { OBJECT_KINDS, type DamagedReport, type GetOptions, type ObjectKind, type ProveAnswer, type ProveRequest, type ShardStore, type StoreCallOptions, type StoreRhythm, type StoreUsage } from '../shard-store.js'
 
 /**
  * A store that misbehaves on purpose, for tests and scripts only (the library never imports it): a
@@ -134,6 +134,11 @@ export class FaultStore implements ShardStore {
 
   offlineSince (): number | undefined {
     return this.offlineAt ?? this.inner.offlineSince?.()
+  }
+
+  /** An outage of this fault store has no rhythm (the fixed graces apply); otherwise the inner store's. */
+  rhythm (): StoreRhythm | undefined {
+    return this.offlineAt != null ? undefined : this.inner.rhythm?.()
   }
 
   freeBytes (): number | undefined {

@@ -1,0 +1,89 @@
+/**
+ * A peer's rhythm: how long it is usually away, as this node saw it. Pure; presence feeds it (each absence,
+ * as long as this node watched it: only while this node itself was running) and the trust list keeps it.
+ * Every figure is a lower bound of the peer's true absence, so the usual absence never overstates how
+ * regular a peer is; an absence that never ends (the peer left) is never part of it.
+ *
+ * The record has one entry per day (UTC) on which this node watched the peer, for the last RHYTHM_DAYS
+ * days: the longest absence that ended that day (0 if none). The usual absence is the longest of those: a
+ * desktop switched off every night has one of about ten hours, a NAS one of minutes, a laptop that travels
+ * at weekends one of two days. A peer away much longer than that (`overdueAfter`) has probably left, and
+ * pack health (src/audit/health.ts) regenerates its shards without waiting out the fixed grace when the
+ * pack's margin is thin. Until RHYTHM_MIN_DAYS of the window were watched (a new peer; this node back
+ * after weeks off), the rhythm is unknown and only the fixed graces apply.
+ */
+export const RHYTHM_DAYS = 14
+export const RHYTHM_MIN_DAYS = 3
+/** However regular a peer, an absence shorter than this is never overdue (a reboot, a router's restart). */
+export const OVERDUE_SLACK_MS = 2 * 3600_000
+
+const DAY = 24 * 3600_000
+
+export interface Rhythm {
+  /** [day (ms since the epoch / one day, UTC), longest absence that ended that day in ms], oldest first. */
+  days: Array<[number, number]>
+  /**
+   * The current absence as watched so far over this node's earlier runs (ms), while the peer has not come
+   * back: a node that stopped mid-absence goes on counting from there when it starts again.
+   */
+  open?: number
+}
+
+export function newRhythm (): Rhythm {
+  return { days: [] }
+}
+
+/** The day (UTC) of a time, as the record counts days. */
+export function rhythmDay (at: number): number {
+  return Math.floor(at / DAY)
+}
+
+/** The record after this node watched the peer at `at` (and, if `absentMs` > 0, saw an absence that long end then). */
+export function noteAbsence (rhythm: Rhythm, at: number, absentMs = 0): Rhythm {
+  if (!Number.isFinite(at) || !Number.isFinite(absentMs) || absentMs < 0) return rhythm
+  const day = rhythmDay(at)
+  const same = rhythm.days.find(([d]) => d === day)
+  const ms = Math.max(same?.[1] ?? 0, Math.round(absentMs))
+  if (same != null && same[1] === ms) return rhythm
+  const days = rhythm.days.filter(([d]) => d > day - RHYTHM_DAYS && d !== day)
+  days.push([day, ms])
+  days.sort((a, b) => a[0] - b[0])
+  return { ...rhythm, days }
+}
+
+/** Whether the record already counts `at`'s day as watched (presence notes each day once). */
+export function watchedOn (rhythm: Rhythm | undefined, at: number): boolean {
+  const day = rhythmDay(at)
+  return rhythm?.days.some(([d]) => d === day) === true
+}
+
+/**
+ * The peer's usual absence at `now`: the longest of the last RHYTHM_DAYS days (0 when it was never seen
+ * away); undefined while fewer than RHYTHM_MIN_DAYS days of that window were watched.
+ */
+export function usualAbsence (rhythm: Rhythm | undefined, now: number): number | undefined {
+  if (rhythm == null) return undefined
+  const today = rhythmDay(now)
+  let watched = 0
+  let longest = 0
+  for (const [day, ms] of rhythm.days) {
+    if (day <= today - RHYTHM_DAYS || day > today) continue
+    watched++
+    if (ms > longest) longest = ms
+  }
+  return watched >= RHYTHM_MIN_DAYS ? longest : undefined
+}
+
+/** How long a peer whose usual absence is `usualMs` may be away before it is overdue: a quarter more, at least `slackMs` more. */
+export function overdueAfter (usualMs: number, slackMs = OVERDUE_SLACK_MS): number {
+  return usualMs + Math.max(slackMs, usualMs / 4)
+}
+
+/** A rhythm read from a file: checked, bounded; anything malformed is no rhythm (undefined), never an error. */
+export function parseRhythm (value: unknown): Rhythm | undefined {
+  const r = value as Rhythm
+  if (typeof r !== 'object' || r === null || !Array.isArray(r.days)) return undefined
+  const days = r.days.filter((d): d is [number, number] => Array.isArray(d) && d.length === 2 && Number.isSafeInteger(d[0]) && typeof d[1] === 'number' && Number.isFinite(d[1]) && d[1] >= 0)
+  const open = typeof r.open === 'number' && Number.isFinite(r.open) && r.open > 0 ? r.open : undefined
+  return { days: days.slice(-RHYTHM_DAYS), ...(open != null ? { open } : {}) }
+}
