@@ -21,8 +21,7 @@
  * a pack's shards are on hosts neither overdue nor away past the urgent grace, the overdue hosts' shards are
  * regenerated at once. A NAS is overdue after two hours, a desktop off ten hours a night after twelve and a
  * half; a peer whose rhythm is not known yet, only through the graces. In the scale study the fixed graces
- * lost 25 of 4000 packs at 4+2 to hosts leaving within a day or two of each other; with the rhythm, 1 (of
- * an owner away itself).
+ * lost packs at 4+2 to hosts leaving within a day or two of each other (docs/ARCHITECTURE.md, At scale).
  * A peer offline with no `offlineSince` is taken as offline for an unknown, short time (not yet past the
  * grace): presence learns when a peer went away only after it was online once, and a daemon that just
  * started must not regenerate everything; callers that know better (the trust list's lastSeen) pass it.
@@ -152,8 +151,9 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
   const awayLongerThan = (presence: HostPresence, ms: number): boolean =>
     !presence.online && presence.offlineSince !== undefined && now - presence.offlineSince > ms
   // overdue: away much longer than its usual absence, watched all along (the peer has probably left)
-  const overdue = (presence: HostPresence): boolean => !presence.online && presence.usualAbsenceMs !== undefined &&
-    presence.watchedAbsenceMs !== undefined && presence.watchedAbsenceMs > Math.min(graceMs, overdueAfter(presence.usualAbsenceMs, overdueSlackMs))
+  const overdue = (presence: HostPresence): boolean => Number.isFinite(overdueSlackMs) && !presence.online &&
+    presence.usualAbsenceMs !== undefined && presence.watchedAbsenceMs !== undefined &&
+    presence.watchedAbsenceMs > Math.min(graceMs, overdueAfter(presence.usualAbsenceMs, overdueSlackMs))
   // the margin: shards on hosts seen within the urgent grace (recent), and of those on hosts not overdue
   let recent = 0
   let prompt = 0
@@ -161,7 +161,7 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
     const presence = presenceOf(peers, shard.peer)
     if (shard.lost !== true && presence !== undefined && !awayLongerThan(presence, urgentGraceMs)) {
       recent++
-      if (!overdue(presence)) prompt++
+      if (!overdue(presence) && !awayLongerThan(presence, graceMs)) prompt++
     }
   }
   // with only k recent, the absent ones are not waited for past the urgent grace; with at most k + 1 not

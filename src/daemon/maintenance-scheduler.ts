@@ -125,7 +125,7 @@ export class MaintenanceScheduler {
       const sample = shuffle(due, this.random).slice(0, Math.min(budget, Math.max(perTick, 1)))
       const round: MaintenanceRound = { at: now, due: due.length }
       if (sample.length > 0) round.audit = await auditRound(repo, { shards: sample, segments: s.segments, signal })
-      if (s.repair) round.repair = await repairRound(repo, { ...healthSettings(s), maxPacks: s.repairPacksPerTick, signal })
+      if (s.repair) round.repair = await repairRound(repo, { ...healthSettings(s), maxPacks: s.repairPacksPerTick, onlyReadable: true, signal })
       // records are data too: every store gets a copy of each record in force (checked at most once an
       // hour, or once per audit period when that is shorter: listing every kind on every peer costs)
       if (s.repair && now - this.lastReplication >= Math.min(3600, s.auditPeriodSeconds) * 1000) {

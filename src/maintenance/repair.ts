@@ -15,6 +15,12 @@ export interface RepairOptions extends HealthSettings {
   onProgress?: (event: RepairProgress) => void
   /** Stop after this many packs (rate limiting by rounds); default all. */
   maxPacks?: number
+  /**
+   * Leave for a later round the packs with fewer than k shards on stores reachable now (the daemon's
+   * scheduled rounds: reading what is there would fail after fetching it, tick after tick). A repair run
+   * by hand tries them, and says why each failed.
+   */
+  onlyReadable?: boolean
 }
 
 export interface RepairProgress { type: 'repair:progress', done: number, total: number }
@@ -59,7 +65,13 @@ export async function repairRound (repo: Repository, options: RepairOptions = {}
   // it): brought back and audited before anything is regenerated
   const released = await releaseQuarantined(repo, reports, options.signal)
   if (released > 0) reports = await packReports(repo, options)
-  const todo = reports.filter(p => p.needsRepair && !p.unrecoverable).slice(0, options.maxPacks ?? Infinity)
+  // (onlyReadable) a pack with fewer than k shards on stores reachable now waits: a desktop asleep, say
+  const reachable = new Set(repo.stores.filter(s => s.reachable?.() !== false).map(s => s.id))
+  const readable = (p: PackReport): boolean => {
+    const desc = repo.register.packs.get(p.pack)
+    return desc != null && [...p.good, ...p.stale].filter(i => reachable.has(desc.shards[i].store)).length >= p.k
+  }
+  const todo = reports.filter(p => p.needsRepair && !p.unrecoverable && (options.onlyReadable !== true || readable(p))).slice(0, options.maxPacks ?? Infinity)
   const work = todo.length > 0 || (await repo.register.staleCopies()).length > 0 || (await repo.register.rebalanceNeeded()).size > 0
   if (!work) return { needed: 0, released, staleDeleted: 0, repaired: [], failed: [], unrecoverable: reports.filter(p => p.unrecoverable).map(p => p.pack), rebalanced: [] }
   // moving shards and deleting old copies is exclusive: no prune (of this home or another) meanwhile

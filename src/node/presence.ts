@@ -102,11 +102,7 @@ interface Target {
   timer?: ReturnType<typeof setTimeout>
   nextAttemptAt?: number
   attempt?: Promise<void>
-  /**
-   * While offline (its rhythm, rhythm.ts): how long this node watched this absence before its current
-   * stretch of watching (earlier runs, before a suspension), and since when it has watched it now.
-   */
-  watchedMs?: number
+  /** While offline: since when this node has watched its absence without a break (its rhythm, rhythm.ts). */
   watchedSince?: number
 }
 
@@ -124,11 +120,15 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private beatTimer?: ReturnType<typeof setInterval>
   private lastBeat = 0
   private watchedDay?: number
+  /** No peer is overdue before this (ms since the epoch): after a start or a break, peers reconnect first. */
+  private settleUntil = 0
+  private readonly settleMs: number
 
   constructor (init: PresenceInit) {
     super()
     this.init = init
     this.clock = init.now ?? Date.now
+    this.settleMs = init.reconnect.maxMs + (init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS) + (init.findPeerTimeoutMs ?? DEFAULT_FIND_PEER_TIMEOUT_MS)
   }
 
   isStarted (): boolean { return this.running }
@@ -138,6 +138,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     this.running = true
     this.controller = new AbortController()
     this.lastBeat = this.clock()
+    this.settleUntil = this.lastBeat + this.settleMs
     this.beatTimer = setInterval(() => { this.beat() }, WATCH_BEAT_MS)
     this.beatTimer.unref?.()
     const { node, trust } = this.init
@@ -162,6 +163,9 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
 
   async stop (): Promise<void> {
     if (!this.running) return
+    // a stop right after this machine resumed: the time it slept is not counted as watched
+    this.beat()
+    this.stopWatching(this.clock())
     this.running = false
     this.controller.abort()
     clearInterval(this.beatTimer)
@@ -174,10 +178,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     trust.removeEventListener('peer:added', this.onAdded)
     trust.removeEventListener('peer:revoked', this.onRevoked)
     for (const t of this.targets.values()) clearTimeout(t.timer)
-    // what this run watched of the absences still going on is kept for the next
-    const now = this.clock()
-    const open = new Map([...this.targets.values()].filter(t => t.kind === 'trusted' && !t.online && t.watchedSince != null).map(t => [t.id.toString(), watched(t, now)]))
-    if (open.size > 0) this.track(trust.keepWatched(open, now))
     await Promise.allSettled([...this.pending])
     this.targets.clear()
   }
@@ -187,33 +187,56 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   }
 
   /**
-   * How long this node has watched a trusted peer's current absence (ms): only while it ran itself (since
-   * the peer went offline, over earlier runs, not while this machine was suspended); undefined while the
-   * peer is online or unknown. Pack health holds only watched absence against a peer (audit/health.ts).
+   * How long this node has watched a trusted peer's current absence (ms): since the peer went offline,
+   * while this node ran, was awake and reached at least one trusted peer, without a break (a break starts
+   * the count over); undefined while the peer is online or unknown, and for a while after this node
+   * started or came back (every peer is given the time to reconnect first). Pack health holds only
+   * watched absence against a peer (audit/health.ts, overdue).
    */
   watchedAbsence (peer: PeerId | string): number | undefined {
     this.beat()
     const t = this.targets.get(String(peer))
-    return t == null || t.online || t.kind !== 'trusted' ? undefined : watched(t, this.clock())
+    if (t == null || t.online || t.kind !== 'trusted' || t.watchedSince == null) return undefined
+    const now = this.clock()
+    return now < this.settleUntil ? undefined : now - t.watchedSince
   }
 
-  /** Notes that this node runs; a gap since the last note (the machine was suspended) was not watched. */
+  /**
+   * This node stops watching at `until` (it stops, slept, or is cut off): what it watched of each absence
+   * still going on is recorded in the peer's rhythm (a lower bound), and the count starts over.
+   */
+  private stopWatching (until: number, restart?: number): void {
+    const seen = new Map<string, number>()
+    for (const t of this.targets.values()) {
+      if (t.kind !== 'trusted' || t.online || t.watchedSince == null) continue
+      if (until > t.watchedSince) seen.set(t.id.toString(), until - t.watchedSince)
+      t.watchedSince = restart
+    }
+    if (seen.size > 0) this.track(this.init.trust.noteAbsences(seen, until))
+  }
+
+  /**
+   * Notes that this node runs. Time it did not watch starts every absent peer's count over: a gap since
+   * the last note (the machine was suspended, or the clock jumped), or a note with no trusted peer online
+   * (this node's own network is down, or it cannot tell). Then every peer gets `settleMs` to reconnect.
+   */
   private beat (): void {
     if (!this.running) return
     const now = this.clock()
-    if (now - this.lastBeat > WATCH_GAP_MS) {
-      for (const t of this.targets.values()) {
-        if (t.online || t.watchedSince == null) continue
-        t.watchedMs = watched(t, this.lastBeat)
-        t.watchedSince = now
-      }
+    const trusted = [...this.targets.values()].filter(t => t.kind === 'trusted')
+    // (not while peers are still reconnecting after a start or a break)
+    const cutOff = now >= this.settleUntil && trusted.length > 0 && !trusted.some(t => t.online)
+    const gap = now - this.lastBeat > WATCH_GAP_MS || now < this.lastBeat
+    if (gap || cutOff) {
+      this.stopWatching(gap ? Math.min(this.lastBeat, now) : now, now)
+      this.settleUntil = Math.max(this.settleUntil, now + this.settleMs)
     }
     this.lastBeat = now
-    // each day this node runs, its trusted peers' rhythms count a day watched
+    // each day this node runs, the peers it sees online count a day in their rhythm
     const day = rhythmDay(now)
     if (day !== this.watchedDay) {
       this.watchedDay = day
-      this.track(this.init.trust.noteWatched([...this.targets.values()].filter(t => t.kind === 'trusted').map(t => t.id.toString()), now))
+      this.track(this.init.trust.noteWatched(trusted.filter(t => t.online).map(t => t.id.toString()), now))
     }
   }
 
@@ -277,7 +300,6 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     t.kind = 'trusted'
     // absent until seen: watched from now on, after what earlier runs watched of the same absence
     if (!t.online && t.watchedSince == null) {
-      t.watchedMs = entry.rhythm?.open ?? 0
       t.watchedSince = this.clock()
     }
     this.targets.set(entry.peerId, t)
@@ -375,9 +397,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     // back from an absence this node watched: its length goes into the peer's rhythm
     this.beat()
     const now = this.clock()
-    const absentMs = t.watchedSince != null ? watched(t, now) : undefined
+    const absentMs = t.watchedSince != null ? Math.max(0, now - t.watchedSince) : undefined
     t.watchedSince = undefined
-    t.watchedMs = undefined
     this.track(this.init.trust.updateLastSeen(t.id, new Date(now), absentMs))
     this.safeDispatchEvent('peer:online', { detail: { peerId: t.id, via } })
   }
@@ -387,9 +408,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     t.online = false
     t.via = undefined
     if (t.kind === 'trusted') {
-      t.watchedMs = 0
       t.watchedSince = this.clock()
-      this.track(this.init.trust.updateLastSeen(t.id))
+      this.track(this.init.trust.updateLastSeen(t.id, new Date(t.watchedSince)))
       this.safeDispatchEvent('peer:offline', { detail: { peerId: t.id } })
     }
     // not at once: a peer that just dropped us would otherwise be redialled in a tight loop
@@ -454,9 +474,4 @@ function view (t: Target): PeerPresence {
   if (t.nextAttemptAt != null) p.nextAttemptAt = t.nextAttemptAt
   if (t.via != null) p.via = t.via
   return p
-}
-
-/** How long a target's current absence has been watched, up to `until`. */
-function watched (t: Target, until: number): number {
-  return (t.watchedMs ?? 0) + Math.max(0, until - (t.watchedSince ?? until))
 }

@@ -1,19 +1,24 @@
 /**
  * A peer's rhythm: how long it is usually away, as this node saw it. Pure; presence feeds it (each absence,
  * as long as this node watched it: only while this node itself was running) and the trust list keeps it.
- * Every figure is a lower bound of the peer's true absence, so the usual absence never overstates how
- * regular a peer is; an absence that never ends (the peer left) is never part of it.
+ * An absence counts as long as this node watched it without a break: until the peer came back, or until
+ * this node stopped, slept or was cut off from all its peers (then what it watched so far is recorded, and
+ * the count starts over). Every figure is thus a lower bound of the peer's true absence; the usual
+ * absence may understate how long a peer stays away, which is why a peer must have been seen on a week
+ * of days before it counts. A node that stops every day cannot tell an absence longer than its own day
+ * (the fixed graces still apply); one that runs all day can.
  *
- * The record has one entry per day (UTC) on which this node watched the peer, for the last RHYTHM_DAYS
+ * The record has one entry per day (UTC) on which this node saw the peer online, for the last RHYTHM_DAYS
  * days: the longest absence that ended that day (0 if none). The usual absence is the longest of those: a
  * desktop switched off every night has one of about ten hours, a NAS one of minutes, a laptop that travels
  * at weekends one of two days. A peer away much longer than that (`overdueAfter`) has probably left, and
  * pack health (src/audit/health.ts) regenerates its shards without waiting out the fixed grace when the
- * pack's margin is thin. Until RHYTHM_MIN_DAYS of the window were watched (a new peer; this node back
- * after weeks off), the rhythm is unknown and only the fixed graces apply.
+ * pack's margin is thin. Until the peer was seen on RHYTHM_MIN_DAYS days of the window (a new peer; a
+ * peer back from weeks away; this node back after weeks off), the rhythm is unknown and only the fixed
+ * graces apply.
  */
 export const RHYTHM_DAYS = 14
-export const RHYTHM_MIN_DAYS = 3
+export const RHYTHM_MIN_DAYS = 7
 /** However regular a peer, an absence shorter than this is never overdue (a reboot, a router's restart). */
 export const OVERDUE_SLACK_MS = 2 * 3600_000
 
@@ -22,11 +27,6 @@ const DAY = 24 * 3600_000
 export interface Rhythm {
   /** [day (ms since the epoch / one day, UTC), longest absence that ended that day in ms], oldest first. */
   days: Array<[number, number]>
-  /**
-   * The current absence as watched so far over this node's earlier runs (ms), while the peer has not come
-   * back: a node that stopped mid-absence goes on counting from there when it starts again.
-   */
-  open?: number
 }
 
 export function newRhythm (): Rhythm {
@@ -38,14 +38,15 @@ export function rhythmDay (at: number): number {
   return Math.floor(at / DAY)
 }
 
-/** The record after this node watched the peer at `at` (and, if `absentMs` > 0, saw an absence that long end then). */
+/** The record after this node saw the peer online at `at` (and, if `absentMs` > 0, back from an absence that long). */
 export function noteAbsence (rhythm: Rhythm, at: number, absentMs = 0): Rhythm {
   if (!Number.isFinite(at) || !Number.isFinite(absentMs) || absentMs < 0) return rhythm
   const day = rhythmDay(at)
   const same = rhythm.days.find(([d]) => d === day)
   const ms = Math.max(same?.[1] ?? 0, Math.round(absentMs))
   if (same != null && same[1] === ms) return rhythm
-  const days = rhythm.days.filter(([d]) => d > day - RHYTHM_DAYS && d !== day)
+  // days of another window (older, or later than now: a clock that was set wrong) are dropped
+  const days = rhythm.days.filter(([d]) => d > day - RHYTHM_DAYS && d < day)
   days.push([day, ms])
   days.sort((a, b) => a[0] - b[0])
   return { ...rhythm, days }
@@ -83,7 +84,11 @@ export function overdueAfter (usualMs: number, slackMs = OVERDUE_SLACK_MS): numb
 export function parseRhythm (value: unknown): Rhythm | undefined {
   const r = value as Rhythm
   if (typeof r !== 'object' || r === null || !Array.isArray(r.days)) return undefined
-  const days = r.days.filter((d): d is [number, number] => Array.isArray(d) && d.length === 2 && Number.isSafeInteger(d[0]) && typeof d[1] === 'number' && Number.isFinite(d[1]) && d[1] >= 0)
-  const open = typeof r.open === 'number' && Number.isFinite(r.open) && r.open > 0 ? r.open : undefined
-  return { days: days.slice(-RHYTHM_DAYS), ...(open != null ? { open } : {}) }
+  const byDay = new Map<number, number>()
+  for (const d of r.days) {
+    if (!Array.isArray(d) || d.length !== 2 || !Number.isSafeInteger(d[0]) || typeof d[1] !== 'number' || !Number.isFinite(d[1]) || d[1] < 0) continue
+    byDay.set(d[0], Math.max(byDay.get(d[0]) ?? 0, d[1]))
+  }
+  const days = [...byDay].sort((a, b) => a[0] - b[0]).slice(-RHYTHM_DAYS)
+  return { days }
 }

@@ -180,28 +180,28 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
     const e = this.entries.get(key(peer))
     if (e == null) return false
     e.lastSeen = when.toISOString()
-    const { open, ...rhythm } = noteAbsence(e.rhythm ?? newRhythm(), when.getTime(), absentMs ?? 0)
-    e.rhythm = absentMs != null ? rhythm : { ...rhythm, ...(open != null ? { open } : {}) }
+    e.rhythm = noteAbsence(e.rhythm ?? newRhythm(), when.getTime(), absentMs ?? 0)
     await this.persist()
     return true
   }
 
   /**
-   * Keeps how long this node watched each peer's current absence (a node stopping mid-absence); presence
-   * goes on from there at the next start. One write for all.
+   * Records what this node watched of absences still going on when it stops watching (it stops, sleeps, or
+   * is cut off): each a lower bound of the peer's absence, in its rhythm. One write for all.
    */
-  async keepWatched (watched: ReadonlyMap<string, number>, at: number = Date.now()): Promise<void> {
+  async noteAbsences (watched: ReadonlyMap<string, number>, at: number = Date.now()): Promise<void> {
     let changed = false
     for (const [peer, ms] of watched) {
       const e = this.entries.get(peer)
       if (e == null || !Number.isFinite(ms) || ms <= 0) continue
-      e.rhythm = { ...(e.rhythm ?? newRhythm()), open: Math.round(ms) }
-      changed = true
+      const before = e.rhythm
+      e.rhythm = noteAbsence(e.rhythm ?? newRhythm(), at, ms)
+      if (e.rhythm !== before) changed = true
     }
     if (changed) await this.persist()
   }
 
-  /** Notes that presence watched these peers on `at`'s day (their rhythm counts watched days); one write, if any. */
+  /** Notes that presence saw these peers online on `at`'s day (their rhythm counts such days); one write, if any. */
   async noteWatched (peers: Iterable<string>, at: number = Date.now()): Promise<void> {
     let changed = false
     for (const peer of peers) {

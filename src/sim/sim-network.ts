@@ -142,11 +142,12 @@ export class SimNetwork {
   private readonly reps: Array<Map<number, Reputation>>
   private readonly presence: HostPresence[]
   /** when each node last came online; and what each owner learned of each host's absences (owner -> host -> rhythm) */
-  private readonly onlineSince: number[]
+  /** since when each node has watched its peers without a break: its last start, or the last hour it was cut off from them all */
+  private readonly watchFrom: number[]
   private readonly rhythms: Array<Map<number, Rhythm>>
   /** owner -> host -> how long the owner watched the host's current absence in its earlier online stretches */
-  private readonly watchedOf: Array<Map<number, number>>
-  private readonly watchedDay: number[]
+  /** owner -> host -> the last day the owner saw the host online (credited in the host's rhythm) */
+  private readonly seenDay: Array<Map<number, number>>
   private readonly codec: CauchyCodec
   private now = 0
   private readonly outage?: { site: string, from: number, to: number }
@@ -171,10 +172,9 @@ export class SimNetwork {
     this.packsOf = nodes.map(() => [])
     this.reps = nodes.map(() => new Map())
     this.presence = nodes.map(() => ({ online: false }))
-    this.onlineSince = nodes.map(() => 0)
+    this.watchFrom = nodes.map(() => 0)
     this.rhythms = nodes.map(() => new Map())
-    this.watchedOf = nodes.map(() => new Map())
-    this.watchedDay = nodes.map(() => -1)
+    this.seenDay = nodes.map(() => new Map())
     const r = this.rnd.fork()
     const shardSize = this.codec.shardSizeFor(params.packBytes)
     for (const n of nodes) for (const p of n.peers) this.quota.set(`${p}>${n.index}`, r.between(params.quotaShards[0], params.quotaShards[1]) * shardSize)
@@ -232,11 +232,18 @@ export class SimNetwork {
       this.tickCheats()
       for (const n of this.nodes) {
         if (!this.isOnline(n.index)) continue
-        // presence counts a day watched in each peer's rhythm, each day the node runs
-        if (this.watchedDay[n.index] !== rhythmDay(this.now)) {
-          this.watchedDay[n.index] = rhythmDay(this.now)
-          for (const h of n.peers) this.rhythms[n.index].set(h, noteAbsence(this.rhythms[n.index].get(h) ?? newRhythm(), this.now))
+        // presence: a day the owner sees a host online counts in the host's rhythm; an owner cut off from
+        // all its peers watches nothing (its own network may be down): the counts start over
+        const today = rhythmDay(this.now)
+        let anyOnline = false
+        for (const h of n.peers) {
+          if (!this.isOnline(h)) continue
+          anyOnline = true
+          if (this.seenDay[n.index].get(h) === today) continue
+          this.seenDay[n.index].set(h, today)
+          this.rhythms[n.index].set(h, noteAbsence(this.rhythms[n.index].get(h) ?? newRhythm(), this.now))
         }
+        if (!anyOnline) this.stopWatching(n.index)
         // the first backup, once enough peers are online together to place k+m distinct shards
         if (!backedUp.has(n.index) && await this.backup(n)) backedUp.add(n.index)
         // the daily audit round, one hour into the node's day; repair whenever it is online (the daemon's
@@ -250,9 +257,9 @@ export class SimNetwork {
   }
 
   private tickPresence (): void {
-    // who came online (and since when it was away), who went offline (and since when it was online)
-    const back: Array<[number, number, number]> = []
-    const gone: Array<[number, number]> = []
+    // who came online, and since when it was away
+    const back: Array<[number, number]> = []
+    const wentOff: number[] = []
     for (const n of this.nodes) {
       const online = this.isOnline(n.index)
       const p = this.presence[n.index]
@@ -264,40 +271,40 @@ export class SimNetwork {
       }
       if (p.online === online && this.now > 0) continue
       this.presence[n.index] = online ? { online: true } : { online: false, offlineSince: this.now }
-      if (online) back.push([n.index, p.offlineSince ?? 0, this.onlineSince[n.index]])
-      else gone.push([n.index, this.onlineSince[n.index]])
+      if (online) back.push([n.index, p.offlineSince ?? 0])
+      else if (this.now > 0) wentOff.push(n.index)
       // every peer that keeps a record of this host learns the change (presence)
       for (const o of n.peers) {
         const rec = this.reps[o].get(n.index)
         if (rec != null) this.reps[o].set(n.index, updateReputation(rec, { type: online ? 'online' : 'offline', at: this.now }))
       }
     }
-    // presence's rhythm (src/node/rhythm.ts), as each owner watches its hosts while it runs itself: an owner
-    // going offline keeps what it watched of its absent hosts' absences; a host coming back ends its absence
-    // in the rhythm of every peer that watched some of it
-    const wasOnline = new Set(gone.map(([o]) => o))
-    const cameBack = new Map(back.map(([h, off]) => [h, off]))
-    for (const [o, since] of gone) {
-      for (const h of this.nodes[o].peers) {
-        const off = cameBack.get(h) ?? (this.presence[h].online ? undefined : this.presence[h].offlineSince)
-        if (off != null && off < this.now) this.addWatched(o, h, this.now - Math.max(off, since))
-      }
-    }
+    // presence's rhythm (src/node/rhythm.ts): a host back from an absence, each peer that watched it
+    // without a break (online since before it went, or since it was last cut off) records what it watched;
+    // a peer that stopped meanwhile starts over, as the daemon does after more than a restart
+    // (within the hour: an owner that went offline this hour watched until now)
+    const cameBack = new Set(back.map(([h]) => h))
+    const leaving = new Set(wentOff)
     for (const [h, off] of back) {
       for (const o of this.nodes[h].peers) {
-        // an owner online before this hour and still online watched the end of the absence
-        const stillOn = this.presence[o].online && !cameBack.has(o) && !wasOnline.has(o)
-        if (stillOn) this.addWatched(o, h, this.now - Math.max(off, this.onlineSince[o]))
-        const watched = this.watchedOf[o].get(h) ?? 0
-        this.watchedOf[o].delete(h)
+        if (!(this.presence[o].online || leaving.has(o)) || cameBack.has(o)) continue
+        const watched = this.now - Math.max(off, this.watchFrom[o])
         if (watched > 0) this.rhythms[o].set(h, noteAbsence(this.rhythms[o].get(h) ?? newRhythm(), this.now, watched))
       }
     }
-    for (const [n] of back) this.onlineSince[n] = this.now
+    for (const h of cameBack) this.watchFrom[h] = this.now
+    for (const o of wentOff) this.stopWatching(o)
   }
 
-  private addWatched (owner: number, host: number, ms: number): void {
-    if (ms > 0) this.watchedOf[owner].set(host, (this.watchedOf[owner].get(host) ?? 0) + ms)
+  /** An owner stops watching (it goes offline, or is cut off from all its peers): what it watched of each absence goes into the host's rhythm, and the count starts over. */
+  private stopWatching (owner: number): void {
+    for (const h of this.nodes[owner].peers) {
+      const p = this.presence[h]
+      if (p.online || p.offlineSince == null) continue
+      const watched = this.now - Math.max(p.offlineSince, this.watchFrom[owner])
+      if (watched > 0) this.rhythms[owner].set(h, noteAbsence(this.rhythms[owner].get(h) ?? newRhythm(), this.now, watched))
+    }
+    this.watchFrom[owner] = this.now
   }
 
   private tickCheats (): void {
@@ -437,7 +444,7 @@ export class SimNetwork {
     for (const h of this.nodes[owner].peers) {
       const p = this.presence[h]
       const usual = usualAbsence(this.rhythms[owner].get(h), this.now)
-      const watched = (this.watchedOf[owner].get(h) ?? 0) + Math.max(0, this.now - Math.max(p.offlineSince ?? this.now, this.onlineSince[owner]))
+      const watched = Math.max(0, this.now - Math.max(p.offlineSince ?? this.now, this.watchFrom[owner]))
       map.set(String(h), p.online ? p : { ...p, usualAbsenceMs: usual, watchedAbsenceMs: watched })
     }
     return map
