@@ -236,7 +236,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     const day = rhythmDay(now)
     if (day !== this.watchedDay) {
       this.watchedDay = day
-      this.track(this.init.trust.noteWatched(trusted.filter(t => t.online).map(t => t.id.toString()), now))
+      this.track(this.init.trust.noteAbsences(trusted.filter(t => t.online).map(t => [t.id.toString(), 0]), now))
     }
   }
 

@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { ConfigError, UnknownPeerError, UnsupportedFormatError } from '../errors.js'
 import { JsonFile } from './json-file.js'
-import { newRhythm, noteAbsence, parseRhythm, watchedOn, type Rhythm } from './rhythm.js'
+import { newRhythm, noteAbsence, parseRhythm, type Rhythm } from './rhythm.js'
 
 /**
  * The trust list: the peers this node has paired with, kept in HOME/trust.json (rewritten atomically
@@ -186,29 +186,18 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
   }
 
   /**
-   * Records what this node watched of absences still going on when it stops watching (it stops, sleeps, or
-   * is cut off): each a lower bound of the peer's absence, in its rhythm. One write for all.
+   * Notes in the peers' rhythms what presence saw at `at`: a peer online that day (0), or what it watched of
+   * an absence still going on when it stopped watching (it stops, sleeps, or is cut off; a lower bound).
+   * One write for all, and none when nothing changed.
    */
-  async noteAbsences (watched: ReadonlyMap<string, number>, at: number = Date.now()): Promise<void> {
+  async noteAbsences (watched: Iterable<[string, number]>, at: number = Date.now()): Promise<void> {
     let changed = false
     for (const [peer, ms] of watched) {
       const e = this.entries.get(peer)
-      if (e == null || !Number.isFinite(ms) || ms <= 0) continue
+      if (e == null || !Number.isFinite(ms) || ms < 0) continue
       const before = e.rhythm
       e.rhythm = noteAbsence(e.rhythm ?? newRhythm(), at, ms)
       if (e.rhythm !== before) changed = true
-    }
-    if (changed) await this.persist()
-  }
-
-  /** Notes that presence saw these peers online on `at`'s day (their rhythm counts such days); one write, if any. */
-  async noteWatched (peers: Iterable<string>, at: number = Date.now()): Promise<void> {
-    let changed = false
-    for (const peer of peers) {
-      const e = this.entries.get(peer)
-      if (e == null || watchedOn(e.rhythm, at)) continue
-      e.rhythm = noteAbsence(e.rhythm ?? newRhythm(), at)
-      changed = true
     }
     if (changed) await this.persist()
   }

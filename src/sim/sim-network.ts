@@ -241,7 +241,7 @@ export class SimNetwork {
           anyOnline = true
           if (this.seenDay[n.index].get(h) === today) continue
           this.seenDay[n.index].set(h, today)
-          this.rhythms[n.index].set(h, noteAbsence(this.rhythms[n.index].get(h) ?? newRhythm(), this.now))
+          this.noteRhythm(n.index, h, 0)
         }
         if (!anyOnline) this.stopWatching(n.index)
         // the first backup, once enough peers are online together to place k+m distinct shards
@@ -289,11 +289,16 @@ export class SimNetwork {
       for (const o of this.nodes[h].peers) {
         if (!(this.presence[o].online || leaving.has(o)) || cameBack.has(o)) continue
         const watched = this.now - Math.max(off, this.watchFrom[o])
-        if (watched > 0) this.rhythms[o].set(h, noteAbsence(this.rhythms[o].get(h) ?? newRhythm(), this.now, watched))
+        if (watched > 0) this.noteRhythm(o, h, watched)
       }
     }
     for (const h of cameBack) this.watchFrom[h] = this.now
     for (const o of wentOff) this.stopWatching(o)
+  }
+
+  /** What an owner notes of a host now: seen online (0), or an absence it watched that long. */
+  private noteRhythm (owner: number, host: number, absentMs: number): void {
+    this.rhythms[owner].set(host, noteAbsence(this.rhythms[owner].get(host) ?? newRhythm(), this.now, absentMs))
   }
 
   /** An owner stops watching (it goes offline, or is cut off from all its peers): what it watched of each absence goes into the host's rhythm, and the count starts over. */
@@ -302,7 +307,7 @@ export class SimNetwork {
       const p = this.presence[h]
       if (p.online || p.offlineSince == null) continue
       const watched = this.now - Math.max(p.offlineSince, this.watchFrom[owner])
-      if (watched > 0) this.rhythms[owner].set(h, noteAbsence(this.rhythms[owner].get(h) ?? newRhythm(), this.now, watched))
+      if (watched > 0) this.noteRhythm(owner, h, watched)
     }
     this.watchFrom[owner] = this.now
   }

@@ -52,7 +52,7 @@ describe('node/TrustList', () => {
     await t.add({ peerId: A, name: 'alice', site: 'paris' })
     await t.add({ peerId: B, name: 'bob', site: 'lyon' })
     const day = (d: number): number => Date.UTC(2030, 0, 1 + d, 12)
-    await t.noteWatched([A, B, 'unknown'], day(0))
+    await t.noteAbsences([[A, 0], [B, 0], ['unknown', 0]], day(0))
     await t.updateLastSeen(A, new Date(day(1)), 9 * 3600_000) // back after nine hours
     await t.noteAbsences(new Map([[B, 5 * 3600_000], ['unknown', 1]]), day(2)) // this node stopped with bob away five hours
     const r = await TrustList.open(home)
