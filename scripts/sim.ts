@@ -1,16 +1,18 @@
 import { parseArgs } from 'node:util'
-import { DEFAULT_POPULATION, placementStudy, SCENARIOS, scenario, SimNetwork, type PlacementStudyReport, type ScenarioName, type SimReport } from '../src/sim/index.js'
+import { DEFAULT_POPULATION, EVENTS_START_DAY, placementStudy, SCENARIOS, scenario, SimNetwork, type PlacementStudyReport, type ScenarioName, type SimReport } from '../src/sim/index.js'
 
 /**
- * npm run sim [-- --nodes 1000 --days 30 --seed 1 --scenario churn] (--no-rhythm: owners that do not
+ * npm run sim [-- --nodes 1000 --days 30 --seed 1 --scenario churn --start-day 8] (--start-day: when churn and
+ * the site outage begin, after a week by default, when owners know their hosts' rhythm; --no-rhythm: owners that do not
  * learn their hosts' rhythm, only the fixed graces, as before it was built): runs the scale study's scenarios and
  * prints one table per scenario, then the placement study (`--scenario placement`, `--placement-packs`
  * packs per owner); figures in docs/ARCHITECTURE.md, "At scale".
  */
-const { values } = parseArgs({ options: { nodes: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, scenario: { type: 'string', multiple: true }, packs: { type: 'string' }, json: { type: 'boolean' }, grace: { type: 'string' }, urgent: { type: 'string' }, threshold: { type: 'string' }, 'no-rhythm': { type: 'boolean' }, k: { type: 'string' }, m: { type: 'string' }, 'placement-packs': { type: 'string' } } })
+const { values } = parseArgs({ options: { nodes: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, scenario: { type: 'string', multiple: true }, packs: { type: 'string' }, json: { type: 'boolean' }, grace: { type: 'string' }, urgent: { type: 'string' }, threshold: { type: 'string' }, 'no-rhythm': { type: 'boolean' }, 'start-day': { type: 'string' }, k: { type: 'string' }, m: { type: 'string' }, 'placement-packs': { type: 'string' } } })
 const nodes = Number(values.nodes ?? 1000)
 const days = Number(values.days ?? 30)
 const seed = Number(values.seed ?? 1)
+const startDay = Number(values['start-day'] ?? EVENTS_START_DAY)
 const names = (values.scenario ?? [...SCENARIOS, 'placement']) as Array<ScenarioName | 'placement'>
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
 const KiB = 1024
@@ -30,7 +32,8 @@ function table (name: string, r: SimReport, seconds: number): string {
     ['run time', `${seconds.toFixed(1)} s`]
   ]
   const width = Math.max(...rows.map(([k]) => k.length))
-  return [`== ${name} (seed ${seed})`, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join('\n')
+  const events = name.startsWith('churn') || name === 'site-outage' ? `, from day ${startDay}` : ''
+  return [`== ${name} (seed ${seed}${events})`, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join('\n')
 }
 
 function placementTable (r: PlacementStudyReport, packsPerOwner: number, seconds: number): string {
@@ -56,7 +59,7 @@ for (const name of names) {
     if (values.json !== true) console.log(placementTable(r, packsPerOwner, (performance.now() - t0) / 1000) + '\n')
     continue
   }
-  const params = scenario(name, { nodes, seed, days, ...(values.packs != null ? { packsPerOwner: Number(values.packs) } : {}) })
+  const params = scenario(name, { nodes, seed, days, ...(values.packs != null ? { packsPerOwner: Number(values.packs) } : {}), startDay })
   // the daemon's maintenance settings may be tried other than the defaults (hours; threshold in shards)
   if (values.grace != null) params.graceMs = Number(values.grace) * 3600_000
   if (values.urgent != null) params.urgentGraceMs = Number(values.urgent) === 0 ? undefined : Number(values.urgent) * 3600_000

@@ -104,6 +104,8 @@ interface Target {
   attempt?: Promise<void>
   /** While offline: since when this node has watched its absence without a break (its rhythm, rhythm.ts). */
   watchedSince?: number
+  /** While offline: what this node watched of the absence before its own last break (Rhythm.carriedMs). */
+  carriedMs?: number
 }
 
 /** How often presence notes that it is running; a longer gap (the machine slept) is time nobody watched. */
@@ -122,6 +124,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private watchedDay?: number
   /** No peer is overdue before this (ms since the epoch): after a start or a break, peers reconnect first. */
   private settleUntil = 0
+  /** The last time a trusted peer was online: a node cut off from them all watches nothing after it. */
+  private lastContact = 0
   private readonly settleMs: number
 
   constructor (init: PresenceInit) {
@@ -138,6 +142,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     this.running = true
     this.controller = new AbortController()
     this.lastBeat = this.clock()
+    this.lastContact = 0
     this.settleUntil = this.lastBeat + this.settleMs
     this.beatTimer = setInterval(() => { this.beat() }, WATCH_BEAT_MS)
     this.beatTimer.unref?.()
@@ -163,9 +168,12 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
 
   async stop (): Promise<void> {
     if (!this.running) return
-    // a stop right after this machine resumed: the time it slept is not counted as watched
+    // a stop right after this machine resumed: the time it slept is not counted as watched; nor is the
+    // time since this node last had a trusted peer online
     this.beat()
-    this.stopWatching(this.clock())
+    const now = this.clock()
+    const cutOff = [...this.targets.values()].every(t => t.kind !== 'trusted' || !t.online)
+    this.stopWatching(cutOff ? Math.min(now, this.lastContact) : now)
     this.running = false
     this.controller.abort()
     clearInterval(this.beatTimer)
@@ -187,38 +195,44 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   }
 
   /**
-   * How long this node has watched a trusted peer's current absence (ms): since the peer went offline,
-   * while this node ran, was awake and reached at least one trusted peer, without a break (a break starts
-   * the count over); undefined while the peer is online or unknown, and for a while after this node
-   * started or came back (every peer is given the time to reconnect first). Pack health holds only
-   * watched absence against a peer (audit/health.ts, overdue).
+   * How long this node has watched a trusted peer's current absence (ms): since it last saw the peer
+   * online, the time it ran, was awake and reached at least one trusted peer (its own breaks are not
+   * counted, what it watched before and after them is); undefined while the peer is online or unknown, and
+   * for a while after this node started or came back (every peer is given the time to reconnect first).
+   * Pack health holds only watched absence against a peer (audit/health.ts, overdue), and the peer's
+   * usual absence it is held to is measured the same way (rhythm.ts).
    */
   watchedAbsence (peer: PeerId | string): number | undefined {
     this.beat()
     const t = this.targets.get(String(peer))
     if (t == null || t.online || t.kind !== 'trusted' || t.watchedSince == null) return undefined
     const now = this.clock()
-    return now < this.settleUntil ? undefined : now - t.watchedSince
+    return now < this.settleUntil ? undefined : (t.carriedMs ?? 0) + Math.max(0, now - t.watchedSince)
   }
 
   /**
    * This node stops watching at `until` (it stops, slept, or is cut off): what it watched of each absence
-   * still going on is recorded in the peer's rhythm (a lower bound), and the count starts over.
+   * still going on is carried in the peer's rhythm until it sees the peer again, and it watches again from
+   * `restart`, if given.
    */
   private stopWatching (until: number, restart?: number): void {
-    const seen = new Map<string, number>()
+    const watched = new Map<string, number>()
     for (const t of this.targets.values()) {
       if (t.kind !== 'trusted' || t.online || t.watchedSince == null) continue
-      if (until > t.watchedSince) seen.set(t.id.toString(), until - t.watchedSince)
+      if (until > t.watchedSince) {
+        watched.set(t.id.toString(), until - t.watchedSince)
+        t.carriedMs = (t.carriedMs ?? 0) + until - t.watchedSince
+      }
       t.watchedSince = restart
     }
-    if (seen.size > 0) this.track(this.init.trust.noteAbsences(seen, until))
+    if (watched.size > 0) this.track(this.init.trust.carryAbsences(watched))
   }
 
   /**
-   * Notes that this node runs. Time it did not watch starts every absent peer's count over: a gap since
-   * the last note (the machine was suspended, or the clock jumped), or a note with no trusted peer online
-   * (this node's own network is down, or it cannot tell). Then every peer gets `settleMs` to reconnect.
+   * Notes that this node runs. Time it did not watch is left out of every absent peer's count: a gap since
+   * the last note (the machine was suspended, or the clock jumped), or the time since it last had a
+   * trusted peer online (its own network is down, or it cannot tell). Then every peer gets `settleMs` to
+   * reconnect.
    */
   private beat (): void {
     if (!this.running) return
@@ -228,15 +242,16 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     const cutOff = now >= this.settleUntil && trusted.length > 0 && !trusted.some(t => t.online)
     const gap = now - this.lastBeat > WATCH_GAP_MS || now < this.lastBeat
     if (gap || cutOff) {
-      this.stopWatching(gap ? Math.min(this.lastBeat, now) : now, now)
+      this.stopWatching(gap ? Math.min(this.lastBeat, now) : this.lastContact, now)
       this.settleUntil = Math.max(this.settleUntil, now + this.settleMs)
     }
+    if (!gap && trusted.some(t => t.online)) this.lastContact = now
     this.lastBeat = now
     // each day this node runs, the peers it sees online count a day in their rhythm
     const day = rhythmDay(now)
     if (day !== this.watchedDay) {
       this.watchedDay = day
-      this.track(this.init.trust.noteAbsences(trusted.filter(t => t.online).map(t => [t.id.toString(), 0]), now))
+      this.track(this.init.trust.noteSeen(trusted.filter(t => t.online).map(t => t.id.toString()), now))
     }
   }
 
@@ -301,6 +316,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     // absent until seen: watched from now on, after what earlier runs watched of the same absence
     if (!t.online && t.watchedSince == null) {
       t.watchedSince = this.clock()
+      if (existing == null) t.carriedMs = entry.rhythm?.carriedMs
     }
     this.targets.set(entry.peerId, t)
     const addrs = parseAddrs(entry.addresses).map((a) => withoutPeerId(a))
@@ -394,11 +410,14 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     t.timer = undefined
     t.nextAttemptAt = undefined
     if (t.kind !== 'trusted') return
-    // back from an absence this node watched: its length goes into the peer's rhythm
+    // back from an absence this node watched (before and after its own breaks): its length goes into the
+    // peer's rhythm
     this.beat()
     const now = this.clock()
-    const absentMs = t.watchedSince != null ? Math.max(0, now - t.watchedSince) : undefined
+    this.lastContact = now
+    const absentMs = t.watchedSince != null || t.carriedMs != null ? (t.carriedMs ?? 0) + Math.max(0, now - (t.watchedSince ?? now)) : undefined
     t.watchedSince = undefined
+    t.carriedMs = undefined
     this.track(this.init.trust.updateLastSeen(t.id, new Date(now), absentMs))
     this.safeDispatchEvent('peer:online', { detail: { peerId: t.id, via } })
   }
@@ -409,6 +428,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     t.via = undefined
     if (t.kind === 'trusted') {
       t.watchedSince = this.clock()
+      this.lastContact = t.watchedSince
       this.track(this.init.trust.updateLastSeen(t.id, new Date(t.watchedSince)))
       this.safeDispatchEvent('peer:offline', { detail: { peerId: t.id } })
     }

@@ -1,12 +1,14 @@
 /**
  * A peer's rhythm: how long it is usually away, as this node saw it. Pure; presence feeds it (each absence,
  * as long as this node watched it: only while this node itself was running) and the trust list keeps it.
- * An absence counts as long as this node watched it without a break: until the peer came back, or until
- * this node stopped, slept or was cut off from all its peers (then what it watched so far is recorded, and
- * the count starts over). Every figure is thus a lower bound of the peer's true absence; the usual
- * absence may understate how long a peer stays away, which is why a peer must have been seen on a week
- * of days before it counts. A node that stops every day cannot tell an absence longer than its own day
- * (the fixed graces still apply); one that runs all day can.
+ * An absence counts the time this node watched it: from when it last saw the peer online until it sees it
+ * again, leaving out the time this node itself was stopped, asleep or cut off from all its peers (what it
+ * watched before such a break is carried, `carriedMs`, kept with the record, and added to what it watches
+ * after). A peer that came back and left again while this node was away looks like one absence; the usual
+ * absence is measured the same way, so a peer whose comings and goings this node often misses has a
+ * longer usual absence, and is held to it. Watched time is never more than real time: a node off half the
+ * day takes about twice as long to find a host overdue, but finds it, even one usually away longer than
+ * this node's own day. A peer must have been seen on a week of days before its rhythm counts.
  *
  * The record has one entry per day (UTC) on which this node saw the peer online, for the last RHYTHM_DAYS
  * days: the longest absence that ended that day (0 if none). The usual absence is the longest of those: a
@@ -27,6 +29,12 @@ const DAY = 24 * 3600_000
 export interface Rhythm {
   /** [day (ms since the epoch / one day, UTC), longest absence that ended that day in ms], oldest first. */
   days: Array<[number, number]>
+  /**
+   * What this node watched of the peer's current absence before its own last break (it stopped, slept or
+   * was cut off), carried until it sees the peer again: the absence it then records, and the one it holds
+   * against the peer meanwhile, are what it watched before and after its breaks together.
+   */
+  carriedMs?: number
 }
 
 export function newRhythm (): Rhythm {
@@ -38,18 +46,27 @@ export function rhythmDay (at: number): number {
   return Math.floor(at / DAY)
 }
 
-/** The record after this node saw the peer online at `at` (and, if `absentMs` > 0, back from an absence that long). */
+/**
+ * The record after this node saw the peer online at `at` (and, if `absentMs` > 0, back from an absence it
+ * watched that long, what it carried across its own breaks included): nothing is carried any more.
+ */
 export function noteAbsence (rhythm: Rhythm, at: number, absentMs = 0): Rhythm {
   if (!Number.isFinite(at) || !Number.isFinite(absentMs) || absentMs < 0) return rhythm
   const day = rhythmDay(at)
   const same = rhythm.days.find(([d]) => d === day)
   const ms = Math.max(same?.[1] ?? 0, Math.round(absentMs))
-  if (same != null && same[1] === ms) return rhythm
+  if (same != null && same[1] === ms && rhythm.carriedMs == null) return rhythm
   // days of another window (older, or later than now: a clock that was set wrong) are dropped
   const days = rhythm.days.filter(([d]) => d > day - RHYTHM_DAYS && d < day)
   days.push([day, ms])
   days.sort((a, b) => a[0] - b[0])
-  return { ...rhythm, days }
+  return { days }
+}
+
+/** The record after this node stopped watching an absence still going on, having watched `watchedMs` more of it. */
+export function carryAbsence (rhythm: Rhythm, watchedMs: number): Rhythm {
+  if (!Number.isFinite(watchedMs) || watchedMs <= 0) return rhythm
+  return { ...rhythm, carriedMs: (rhythm.carriedMs ?? 0) + Math.round(watchedMs) }
 }
 
 /** Whether the record already counts `at`'s day as watched (presence notes each day once). */
@@ -90,5 +107,6 @@ export function parseRhythm (value: unknown): Rhythm | undefined {
     byDay.set(d[0], Math.max(byDay.get(d[0]) ?? 0, d[1]))
   }
   const days = [...byDay].sort((a, b) => a[0] - b[0]).slice(-RHYTHM_DAYS)
-  return { days }
+  const carried = r.carriedMs
+  return typeof carried === 'number' && Number.isFinite(carried) && carried > 0 ? { days, carriedMs: Math.round(carried) } : { days }
 }

@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { ConfigError, UnknownPeerError, UnsupportedFormatError } from '../errors.js'
 import { JsonFile } from './json-file.js'
-import { newRhythm, noteAbsence, parseRhythm, type Rhythm } from './rhythm.js'
+import { carryAbsence, newRhythm, noteAbsence, parseRhythm, type Rhythm } from './rhythm.js'
 
 /**
  * The trust list: the peers this node has paired with, kept in HOME/trust.json (rewritten atomically
@@ -185,18 +185,26 @@ export class TrustList extends TypedEventEmitter<TrustListEvents> {
     return true
   }
 
+  /** Notes in the peers' rhythms that presence saw them online on `at`'s day. One write for all, and none when nothing changed. */
+  async noteSeen (peers: Iterable<string>, at: number = Date.now()): Promise<void> {
+    await this.changeRhythms([...peers].map(p => [p, r => noteAbsence(r, at, 0)]))
+  }
+
   /**
-   * Notes in the peers' rhythms what presence saw at `at`: a peer online that day (0), or what it watched of
-   * an absence still going on when it stopped watching (it stops, sleeps, or is cut off; a lower bound).
-   * One write for all, and none when nothing changed.
+   * Carries in the peers' rhythms what presence watched of their absences still going on when it stopped
+   * watching (it stops, sleeps, or is cut off): added to the absence it records when it sees them again.
    */
-  async noteAbsences (watched: Iterable<[string, number]>, at: number = Date.now()): Promise<void> {
+  async carryAbsences (watched: Iterable<[string, number]>): Promise<void> {
+    await this.changeRhythms([...watched].map(([p, ms]) => [p, r => carryAbsence(r, ms)]))
+  }
+
+  private async changeRhythms (changes: Array<[string, (r: Rhythm) => Rhythm]>): Promise<void> {
     let changed = false
-    for (const [peer, ms] of watched) {
+    for (const [peer, change] of changes) {
       const e = this.entries.get(peer)
-      if (e == null || !Number.isFinite(ms) || ms < 0) continue
+      if (e == null) continue
       const before = e.rhythm
-      e.rhythm = noteAbsence(e.rhythm ?? newRhythm(), at, ms)
+      e.rhythm = change(e.rhythm ?? newRhythm())
       if (e.rhythm !== before) changed = true
     }
     if (changed) await this.persist()

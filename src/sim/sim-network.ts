@@ -4,7 +4,7 @@ import { packHealth, type HostPresence, type ShardRecord } from '../audit/health
 import { newReputation, score, updateReputation, type Reputation } from '../audit/reputation.js'
 import { CauchyCodec } from '../erasure/index.js'
 import { placePacks, type PlacementCandidate } from '../placement/index.js'
-import { newRhythm, noteAbsence, rhythmDay, usualAbsence, type Rhythm } from '../node/rhythm.js'
+import { carryAbsence, newRhythm, noteAbsence, rhythmDay, usualAbsence, type Rhythm } from '../node/rhythm.js'
 import { buildPopulation, DAY, HOUR, inDailyWindow, type PopulationParams, type SimNode } from './population.js'
 import { seededRandom, type SeededRandom } from './seeded-random.js'
 
@@ -141,11 +141,12 @@ export class SimNetwork {
   /** owner -> host -> reputation record */
   private readonly reps: Array<Map<number, Reputation>>
   private readonly presence: HostPresence[]
-  /** when each node last came online; and what each owner learned of each host's absences (owner -> host -> rhythm) */
   /** since when each node has watched its peers without a break: its last start, or the last hour it was cut off from them all */
   private readonly watchFrom: number[]
+  /** the last hour each node had a peer online (it watches nothing while cut off from them all) */
+  private readonly lastContact: number[]
+  /** what each owner learned of each host's absences (owner -> host -> rhythm; its carriedMs: what the owner watched of the host's current absence before its own breaks) */
   private readonly rhythms: Array<Map<number, Rhythm>>
-  /** owner -> host -> how long the owner watched the host's current absence in its earlier online stretches */
   /** owner -> host -> the last day the owner saw the host online (credited in the host's rhythm) */
   private readonly seenDay: Array<Map<number, number>>
   private readonly codec: CauchyCodec
@@ -173,6 +174,7 @@ export class SimNetwork {
     this.reps = nodes.map(() => new Map())
     this.presence = nodes.map(() => ({ online: false }))
     this.watchFrom = nodes.map(() => 0)
+    this.lastContact = nodes.map(() => 0)
     this.rhythms = nodes.map(() => new Map())
     this.seenDay = nodes.map(() => new Map())
     const r = this.rnd.fork()
@@ -239,11 +241,16 @@ export class SimNetwork {
         for (const h of n.peers) {
           if (!this.isOnline(h)) continue
           anyOnline = true
-          if (this.seenDay[n.index].get(h) === today) continue
+          // a host seen online again after this owner's own break: what the owner watched of its absence
+          // before the break (and after it, up to the last hour) is one absence
+          const carried = this.rhythms[n.index].get(h)?.carriedMs
+          if (carried != null) this.noteRhythm(n.index, h, carried)
+          else if (this.seenDay[n.index].get(h) === today) continue
           this.seenDay[n.index].set(h, today)
           this.noteRhythm(n.index, h, 0)
         }
-        if (!anyOnline) this.stopWatching(n.index)
+        if (anyOnline) this.lastContact[n.index] = this.now
+        else this.stopWatching(n.index, Math.max(this.lastContact[n.index], this.watchFrom[n.index]))
         // the first backup, once enough peers are online together to place k+m distinct shards
         if (!backedUp.has(n.index) && await this.backup(n)) backedUp.add(n.index)
         // the daily audit round, one hour into the node's day; repair whenever it is online (the daemon's
@@ -288,8 +295,8 @@ export class SimNetwork {
     for (const [h, off] of back) {
       for (const o of this.nodes[h].peers) {
         if (!(this.presence[o].online || leaving.has(o)) || cameBack.has(o)) continue
-        const watched = this.now - Math.max(off, this.watchFrom[o])
-        if (watched > 0) this.noteRhythm(o, h, watched)
+        const watched = Math.max(0, this.now - Math.max(off, this.watchFrom[o]))
+        this.noteRhythm(o, h, (this.rhythms[o].get(h)?.carriedMs ?? 0) + watched)
       }
     }
     for (const h of cameBack) this.watchFrom[h] = this.now
@@ -301,13 +308,17 @@ export class SimNetwork {
     this.rhythms[owner].set(host, noteAbsence(this.rhythms[owner].get(host) ?? newRhythm(), this.now, absentMs))
   }
 
-  /** An owner stops watching (it goes offline, or is cut off from all its peers): what it watched of each absence goes into the host's rhythm, and the count starts over. */
-  private stopWatching (owner: number): void {
+  /**
+   * An owner stops watching at `until` (it goes offline, or is cut off from all its peers: it watched until
+   * it last had one online): what it watched of each absence is carried (rhythm.ts, carryAbsence) until it
+   * sees the host again, and it watches again from now.
+   */
+  private stopWatching (owner: number, until = this.now): void {
     for (const h of this.nodes[owner].peers) {
       const p = this.presence[h]
       if (p.online || p.offlineSince == null) continue
-      const watched = this.now - Math.max(p.offlineSince, this.watchFrom[owner])
-      if (watched > 0) this.noteRhythm(owner, h, watched)
+      const watched = until - Math.max(p.offlineSince, this.watchFrom[owner])
+      if (watched > 0) this.rhythms[owner].set(h, carryAbsence(this.rhythms[owner].get(h) ?? newRhythm(), watched))
     }
     this.watchFrom[owner] = this.now
   }
@@ -448,8 +459,9 @@ export class SimNetwork {
     this.ownerPresence = { at: this.now, owner, map }
     for (const h of this.nodes[owner].peers) {
       const p = this.presence[h]
-      const usual = usualAbsence(this.rhythms[owner].get(h), this.now)
-      const watched = Math.max(0, this.now - Math.max(p.offlineSince ?? this.now, this.watchFrom[owner]))
+      const rhythm = this.rhythms[owner].get(h)
+      const usual = usualAbsence(rhythm, this.now)
+      const watched = (rhythm?.carriedMs ?? 0) + Math.max(0, this.now - Math.max(p.offlineSince ?? this.now, this.watchFrom[owner]))
       map.set(String(h), p.online ? p : { ...p, usualAbsenceMs: usual, watchedAbsenceMs: watched })
     }
     return map

@@ -150,7 +150,7 @@ describe('node/presence', function () {
       assert.ok(a.node.getConnections(b.node.peerId).length > 0)
     })
 
-    it('watches a peer\'s absence only while this node runs, is awake and reaches a peer; records what it watched when it stops and when the peer is back', async function () {
+    it('watches a peer\'s absence only while this node runs, is awake and reaches a peer, across its own breaks; records it when the peer is back', async function () {
       this.timeout(60_000)
       const a = await peer('a')
       const bHome = await tempHome()
@@ -177,30 +177,43 @@ describe('node/presence', function () {
       tick(90)
       assert.ok(clock - Date.UTC(2026, 0, 5, 20) > settle)
       assert.equal(presence.watchedAbsence(bId), 90 * MIN)
-      // this machine sleeps eight hours: the count starts over, and peers get their time to reconnect
+      // this machine sleeps eight hours: not counted; peers get their time to reconnect, then the count goes on
       clock += 8 * 3600_000
       assert.equal(presence.watchedAbsence(bId), undefined)
       tick(75)
-      assert.equal(presence.watchedAbsence(bId), 75 * MIN)
-      // stopped mid-absence: what it watched is recorded (a lower bound), and after a start the count starts over
+      assert.equal(presence.watchedAbsence(bId), (90 + 75) * MIN)
+      // stopped mid-absence: what it watched is carried on disk, no day's absence yet; after a start it goes on
       await presence.stop()
+      assert.equal(a.trust.get(bId)!.rhythm?.carriedMs, 165 * MIN)
       const day = Math.floor(clock / 86_400_000)
-      assert.deepEqual(a.trust.get(bId)!.rhythm!.days.find(([d]) => d === day), [day, 75 * MIN])
+      assert.equal(a.trust.get(bId)!.rhythm?.days.some(([d]) => d === day), false)
       clock += 5 * MIN
       presence = make()
       a.presence = presence
       await presence.start()
       await eventually(() => presence.isOnline(c.node.peerId), 10_000, 'c online again')
       tick(80)
-      assert.equal(presence.watchedAbsence(bId), 80 * MIN)
-      // b is back: online, no absence; the 80 minutes watched are b's absence of that day, under the 75 kept
+      assert.equal(presence.watchedAbsence(bId), (165 + 80) * MIN)
+      // b is back: online, no absence; the 245 minutes watched are b's absence of that day, nothing carried
       const online = nextEvent<{ peerId: PeerId, via: OnlineVia }>(presence, 'peer:online', 10_000)
       const back = await peer('b', { home: bHome })
       await back.node.dial(a.node.getMultiaddrs())
       await online
       assert.equal(presence.watchedAbsence(bId), undefined)
-      await eventually(() => a.trust.get(bId)!.rhythm!.days.some(([d, ms]) => d === day && ms === 80 * MIN), 5000, 'the absence recorded')
+      await eventually(() => a.trust.get(bId)!.rhythm!.days.some(([d, ms]) => d === day && ms === 245 * MIN), 5000, 'the absence recorded')
+      assert.equal(a.trust.get(bId)!.rhythm!.carriedMs, undefined)
+      // b and c both leave: this node is cut off (its own network may be down) and watches nothing, however long
+      await back.stop()
+      peers.splice(peers.indexOf(back), 1)
+      await c.stop()
+      peers.splice(peers.indexOf(c), 1)
+      await eventually(() => !presence.isOnline(bId) && !presence.isOnline(c.node.peerId), 10_000, 'b and c offline')
+      for (let i = 0; i < 10; i++) {
+        tick(60)
+        assert.equal(presence.watchedAbsence(bId), undefined)
+      }
       await presence.stop()
+      assert.equal(a.trust.get(bId)!.rhythm!.carriedMs, undefined)
     })
 
     it('start and stop are idempotent; stop before start is harmless', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { newRhythm, noteAbsence, OVERDUE_SLACK_MS, overdueAfter, parseRhythm, RHYTHM_DAYS, RHYTHM_MIN_DAYS, usualAbsence, watchedOn } from '../../src/node/rhythm.js'
+import { carryAbsence, newRhythm, noteAbsence, OVERDUE_SLACK_MS, overdueAfter, parseRhythm, RHYTHM_DAYS, RHYTHM_MIN_DAYS, usualAbsence, watchedOn } from '../../src/node/rhythm.js'
 
 const HOUR = 3600_000
 const DAY = 24 * HOUR
@@ -48,6 +48,23 @@ describe('node/rhythm', () => {
     // nothing that is not a time or an absence changes the record
     assert.equal(noteAbsence(r, T0, -1), r)
     assert.equal(noteAbsence(r, Number.NaN, HOUR), r)
+  })
+
+  it('carries what was watched of an absence across this node\'s breaks, into the absence noted when the peer is seen again', () => {
+    let r = noteAbsence(newRhythm(), T0, 0)
+    r = carryAbsence(r, 3 * HOUR) // watched three hours, then this node stopped
+    r = carryAbsence(r, 2 * HOUR) // and two more after its restart, then it slept
+    assert.equal(r.carriedMs, 5 * HOUR)
+    assert.equal(usualAbsence(r, T0), undefined)
+    assert.equal(carryAbsence(r, 0), r)
+    assert.equal(carryAbsence(r, Number.NaN), r)
+    // seen again: presence notes the whole (carried + watched since), nothing is carried any more
+    const seen = noteAbsence(r, T0 + DAY, r.carriedMs! + HOUR)
+    assert.deepEqual(seen, { days: [[Math.floor(T0 / DAY), 0], [Math.floor(T0 / DAY) + 1, 6 * HOUR]] })
+    // a day already noted, seen again: the carry is dropped all the same
+    assert.equal(noteAbsence(carryAbsence(seen, HOUR), T0 + DAY + HOUR).carriedMs, undefined)
+    assert.equal(parseRhythm({ days: [], carriedMs: 7 })!.carriedMs, 7)
+    for (const bad of [-1, 'x', Number.POSITIVE_INFINITY]) assert.equal(parseRhythm({ days: [], carriedMs: bad })!.carriedMs, undefined)
   })
 
   it('overdue after a quarter more than usual, never within the slack', () => {

@@ -52,16 +52,20 @@ describe('node/TrustList', () => {
     await t.add({ peerId: A, name: 'alice', site: 'paris' })
     await t.add({ peerId: B, name: 'bob', site: 'lyon' })
     const day = (d: number): number => Date.UTC(2030, 0, 1 + d, 12)
-    await t.noteAbsences([[A, 0], [B, 0], ['unknown', 0]], day(0))
+    await t.noteSeen([A, B, 'unknown'], day(0))
     await t.updateLastSeen(A, new Date(day(1)), 9 * 3600_000) // back after nine hours
-    await t.noteAbsences(new Map([[B, 5 * 3600_000], ['unknown', 1]]), day(2)) // this node stopped with bob away five hours
+    await t.carryAbsences(new Map([[B, 5 * 3600_000], ['unknown', 1]])) // this node stopped with bob away five hours
     const r = await TrustList.open(home)
     const d = (n: number): number => Math.floor(day(n) / 86_400_000)
     assert.deepEqual(r.get(A)?.rhythm, { days: [[d(0), 0], [d(1), 9 * 3600_000]] })
-    assert.deepEqual(r.get(B)?.rhythm, { days: [[d(0), 0], [d(2), 5 * 3600_000]] })
-    // bob back later that day from another absence, watched for six hours: the longest of the day is kept
+    // what was watched before the stop is carried, not yet an absence of any day
+    assert.deepEqual(r.get(B)?.rhythm, { days: [[d(0), 0]], carriedMs: 5 * 3600_000 })
+    // bob seen again after this node's restart, having been watched two more hours: one absence of seven
+    await r.updateLastSeen(B, new Date(day(2)), (r.get(B)?.rhythm?.carriedMs ?? 0) + 2 * 3600_000)
+    assert.deepEqual(r.get(B)?.rhythm, { days: [[d(0), 0], [d(2), 7 * 3600_000]] })
+    // back later that day from another absence, watched for six hours: the longest of the day is kept
     await r.updateLastSeen(B, new Date(day(2) + 3600_000), 6 * 3600_000)
-    assert.deepEqual(r.get(B)?.rhythm, { days: [[d(0), 0], [d(2), 6 * 3600_000]] })
+    assert.deepEqual(r.get(B)?.rhythm, { days: [[d(0), 0], [d(2), 7 * 3600_000]] })
     // a rhythm that is not one (a hand edit, a future format) is dropped; the peer stays trusted
     const doc = JSON.parse(await readFile(trustListPath(home), 'utf8')) as { peers: Array<Record<string, unknown>> }
     doc.peers[0].rhythm = { days: 'often' }
