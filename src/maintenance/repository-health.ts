@@ -102,18 +102,20 @@ function report (desc: PackLayout, checks: Map<number, { at: number, store: stri
     if (mine?.outcome === 'fail') { rec.lost = true; problems.push(`shard ${index} on ${s.store}: ${mine.reason ?? 'failed its audit'}`) }
     return rec
   })
+  const graceMs = settings.graceMs ?? HEALTH_DEFAULTS.graceMs
+  const urgentGraceMs = settings.urgentGraceMs ?? HEALTH_DEFAULTS.urgentGraceMs
   const h = packHealth(shards, presence, now, {
     k: desc.k,
     m: desc.m,
     // a threshold outside k..k+m for this pack is taken as k+m
     repairThreshold: settings.repairThreshold != null && settings.repairThreshold >= desc.k && settings.repairThreshold <= desc.shards.length ? settings.repairThreshold : undefined,
-    graceMs: settings.graceMs ?? HEALTH_DEFAULTS.graceMs,
+    graceMs,
     verifiedWithinMs: settings.verifiedWithinMs ?? HEALTH_DEFAULTS.verifiedWithinMs,
-    urgentGraceMs: settings.urgentGraceMs ?? HEALTH_DEFAULTS.urgentGraceMs,
+    urgentGraceMs,
     overdueSlackMs: settings.overdueSlackMs ?? HEALTH_DEFAULTS.overdueSlackMs
   })
   for (const i of h.regenerate) {
-    if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${absentWhy(presence.get(desc.shards[i].store))}`)
+    if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${absentReason(presence.get(desc.shards[i].store), now, { graceMs, urgentGraceMs })}`)
   }
   return { ...h, pack: desc.id, k: desc.k, n: desc.shards.length, problems }
 }
@@ -142,10 +144,16 @@ async function packsOf (repo: Repository, root: string, signal?: AbortSignal): P
   return out
 }
 
-/** Why an absent store's shard is regenerated, in words: gone from the configuration, or away (how long, and how long usually). */
-function absentWhy (p: HostPresence | undefined): string {
+/**
+ * Why an absent store's shard is regenerated, in words: gone from the configuration, offline past the
+ * grace or (the pack's margin gone) the urgent grace, or away far longer than usual (packHealth's rules).
+ */
+export function absentReason (p: HostPresence | undefined, now: number, graces: { graceMs: number, urgentGraceMs: number }): string {
   if (p == null) return 'its store is no longer configured'
-  const h = (ms: number): string => ms < 3600_000 ? `${Math.max(1, Math.round(ms / 60_000))} min` : `${(ms / 3600_000).toFixed(1)} h`
-  if (p.watchedAbsenceMs != null && p.usualAbsenceMs != null) return `its host has been away ${h(p.watchedAbsenceMs)}, usually at most ${h(p.usualAbsenceMs)}`
+  const h = (ms: number): string => ms < 3600_000 ? `${Math.max(1, Math.round(ms / 60_000))} min` : ms < 48 * 3600_000 ? `${(ms / 3600_000).toFixed(1)} h` : `${(ms / 86_400_000).toFixed(1)} days`
+  const offline = p.offlineSince != null ? now - p.offlineSince : undefined
+  if (offline != null && offline > graces.graceMs) return `its host has been offline ${h(offline)}, past the grace of ${h(graces.graceMs)}`
+  if (offline != null && offline > graces.urgentGraceMs) return `its host has been offline ${h(offline)}, past the urgent grace of ${h(graces.urgentGraceMs)} (the pack's margin is gone)`
+  if (p.watchedAbsenceMs != null && p.usualAbsenceMs != null) return `its host has been away ${h(p.watchedAbsenceMs)} while this node watched, usually at most ${h(p.usualAbsenceMs)}`
   return 'its host has been offline too long'
 }
