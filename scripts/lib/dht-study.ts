@@ -211,6 +211,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     }
     times.push(performance.now() - start)
     hopCounts.push(hops)
+    if ((t + 1) % 10 === 0) progress(`${t + 1} moves, ${found} found`)
   }
   const rssMiB = process.memoryUsage().rss / 1024 / 1024
   await inBatches(locators, 50, async l => { await l.stop() })

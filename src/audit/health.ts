@@ -14,8 +14,11 @@
  * A host offline for less than the grace keeps its shards good or stale: brief absences are not repaired.
  * Unless the margin is gone (`urgentGraceMs`): when exactly k shards are on hosts seen within the urgent
  * grace, the shards of hosts away longer than that are regenerated too, without waiting for the grace:
- * one more loss would take the pack below k. Several hosts of one pack leaving within a grace
- * period lost packs in the scale study (src/sim) until this rule was added.
+ * one more loss would take the pack below k. When k + 1 are (one loss from the edge), so are those of
+ * hosts away longer than the urgent grace whose rhythm is not known yet (a host with a known rhythm is
+ * held to it, below). Several hosts of one pack leaving within a grace period lost packs in the scale
+ * study (src/sim) until these rules were added: at 4+2, a network whose hosts begin to leave in its first
+ * week (no rhythm known yet) lost 14 packs of 4000 with the first alone, 3 with both.
  * Or the margin is thin and a host is overdue: a host away far longer than it usually is (its rhythm,
  * `usualAbsenceMs`, as this node watched it: src/node/rhythm.ts) has probably left. When at most k + 1 of
  * a pack's shards are on hosts neither overdue nor away past the urgent grace, the overdue hosts' shards are
@@ -170,6 +173,10 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
   // unrecoverable for hosts that may yet return.)
   const urgent = recent === k
   const thin = prompt >= k && prompt <= k + 1
+  // one loss from the edge: a host away past the urgent grace whose rhythm is not known (a new peer, or
+  // the overdue rule off) is not waited for either; one whose rhythm is known is held to it (overdue)
+  const edge = recent === k + 1
+  const unknownRhythm = (presence: HostPresence): boolean => presence.usualAbsenceMs === undefined || !Number.isFinite(overdueSlackMs)
 
   const good: number[] = []
   const stale: number[] = []
@@ -177,7 +184,7 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
   for (let index = 0; index < n; index++) {
     const shard = byIndex.get(index)
     const presence = shard !== undefined ? presenceOf(peers, shard.peer) : undefined
-    const gone = presence === undefined || awayLongerThan(presence, urgent ? Math.min(graceMs, urgentGraceMs) : graceMs) || (thin && overdue(presence))
+    const gone = presence === undefined || awayLongerThan(presence, urgent || (edge && unknownRhythm(presence)) ? Math.min(graceMs, urgentGraceMs) : graceMs) || (thin && overdue(presence))
     if (shard === undefined || shard.lost === true || gone) {
       regenerate.push(index)
       continue

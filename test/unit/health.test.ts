@@ -59,15 +59,28 @@ describe('audit/health', () => {
     assert.deepEqual(packHealth(s, online(), NOW, policy).regenerate, [0])
   })
 
-  it('urgent grace: with only k shards on hosts seen within it, the absent ones are regenerated before the grace', () => {
+  it('urgent grace: with only k shards on hosts seen within it, the absent ones are regenerated before the grace; with k + 1, those whose rhythm is not known', () => {
     const urgent = { ...policy, urgentGraceMs: DAY }
     const peers = online()
-    // one host away two days: the margin holds (five recent), the grace of three days is waited out
-    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY }
+    // one host away two days whose rhythm is known (a laptop away every weekend, 2.5 days): the margin
+    // holds (five recent), it is held to its rhythm, and the grace of three days is waited out
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY, usualAbsenceMs: 60 * HOUR, watchedAbsenceMs: 2 * DAY }
     let h = packHealth(shards(), peers, NOW, urgent)
     assert.deepEqual([h.regenerate, h.needsRepair], [[], false])
+    // the same host with no rhythm known yet (a new peer): five recent is one loss from the edge; not waited for
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY }
+    assert.deepEqual(packHealth(shards(), peers, NOW, urgent).regenerate, [1])
+    // ... unless the overdue rule is off: then every host is held to the graces alone, and this one too
+    assert.deepEqual(packHealth(shards(), peers, NOW, { ...urgent, overdueSlackMs: Infinity }).regenerate, [1])
+    // ... but not before the urgent grace, and not where the margin is wider (4+3: six recent)
+    peers.p1 = { online: false, offlineSince: NOW - 20 * HOUR }
+    assert.deepEqual(packHealth(shards(), peers, NOW, urgent).regenerate, [])
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY }
+    const seven = [...shards(), { index: 6, peer: 'p6', lastVerified: NOW - HOUR }]
+    assert.deepEqual(packHealth(seven, { ...peers, p6: { online: true } }, NOW, { ...urgent, m: 3 }).regenerate, [])
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY, usualAbsenceMs: 60 * HOUR, watchedAbsenceMs: 2 * DAY }
     // a second host away longer than the urgent grace: four recent = k, both absent ones are regenerated now
-    peers.p4 = { online: false, offlineSince: NOW - 30 * HOUR }
+    peers.p4 = { online: false, offlineSince: NOW - 30 * HOUR, usualAbsenceMs: 40 * HOUR, watchedAbsenceMs: 30 * HOUR }
     h = packHealth(shards(), peers, NOW, urgent)
     assert.deepEqual([h.health, h.regenerate, h.needsRepair, h.unrecoverable], [4, [1, 4], true, false])
     // without the rule (the default) they wait
