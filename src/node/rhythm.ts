@@ -69,12 +69,6 @@ export function carryAbsence (rhythm: Rhythm, watchedMs: number): Rhythm {
   return { ...rhythm, carriedMs: (rhythm.carriedMs ?? 0) + Math.round(watchedMs) }
 }
 
-/** Whether the record already counts `at`'s day as watched (presence notes each day once). */
-export function watchedOn (rhythm: Rhythm | undefined, at: number): boolean {
-  const day = rhythmDay(at)
-  return rhythm?.days.some(([d]) => d === day) === true
-}
-
 /**
  * The peer's usual absence at `now`: the longest of the last RHYTHM_DAYS days (0 when it was never seen
  * away); undefined while fewer than RHYTHM_MIN_DAYS days of that window were watched.
