@@ -671,6 +671,41 @@ describe('daemons on 127.0.0.1: a host overdue by its rhythm', function () {
     expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
     assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
   })
+
+  it('what the owner watched of an absence before its own stop is kept, and counted with what it watches after; not the time it was stopped', async () => {
+    const rhythmOf = async (peer: string): Promise<{ days: Array<[number, number]>, carriedMs?: number }> => {
+      const trust = JSON.parse(await readFile(join(owner.home, 'trust.json'), 'utf8')) as { peers: Array<{ peerId: string, rhythm?: { days: Array<[number, number]>, carriedMs?: number } }> }
+      return trust.peers.find(p => p.peerId === peer)?.rhythm ?? { days: [] }
+    }
+    // a host still running (neither the NAS nor the desktop, both stopped by now)
+    const other = hosts.find(h => h.home !== nas.home && h.home !== desktop.home)!
+    const address = other.addresses[0].replace(/\/p2p\/.*$/, '')
+    const wentAt = Date.now()
+    await other.stop()
+    await new Promise(resolve => setTimeout(resolve, 4000))
+    // the owner stops: what it watched of the host's absence so far is on disk, not yet an absence of any day
+    await owner.stop()
+    const carried = (await rhythmOf(other.peerId)).carriedMs ?? 0
+    assert.ok(carried >= 3000 && carried <= Date.now() - wentAt, `carried ${carried} ms of an absence of ${Date.now() - wentAt} ms`)
+    const ownerDown = Date.now()
+    await new Promise(resolve => setTimeout(resolve, 8000))
+    owner = await startDaemon(owner.home)
+    const downMs = Date.now() - ownerDown
+    await new Promise(resolve => setTimeout(resolve, 3000))
+    hosts[hosts.indexOf(other)] = await startDaemon(other.home, {}, { listen: [address] })
+    const deadline = Date.now() + 60_000
+    let r = await rhythmOf(other.peerId)
+    while (r.carriedMs != null) {
+      assert.ok(Date.now() < deadline, 'the host is seen again within 60 s')
+      await new Promise(resolve => setTimeout(resolve, 500))
+      r = await rhythmOf(other.peerId)
+    }
+    const absence = Date.now() - wentAt
+    const recorded = Math.max(...r.days.filter(([d]) => d >= Math.floor(wentAt / 86_400_000)).map(([, ms]) => ms))
+    // seen again: one absence, what was watched before the stop and after the restart; the time the owner was down is not in it
+    assert.ok(recorded >= carried + 3000, `recorded ${recorded} ms, carried ${carried} ms`)
+    assert.ok(recorded <= absence - downMs + 1000, `recorded ${recorded} ms of an absence of ${absence} ms, of which the owner was down ${downMs} ms`)
+  })
 })
 
 /**
