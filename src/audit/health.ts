@@ -98,9 +98,19 @@ export interface PackHealth {
   good: number[]
   stale: number[]
   regenerate: number[]
+  /** Why each shard of `regenerate` is: the rule that applies (RegenerateCause). */
+  causes: Record<number, RegenerateCause>
   needsRepair: boolean
   unrecoverable: boolean
 }
+
+/**
+ * Why a shard is to be regenerated: lost (an audit or a read found it missing or wrong), unplaced (no
+ * record), gone (its host is no longer a peer), grace (its host away past the grace), urgent (away past
+ * the urgent grace with only k shards left on hosts seen within it), edge (the same with k + 1 left and
+ * the host's rhythm not known), overdue (away far longer than it usually is, the margin thin).
+ */
+export type RegenerateCause = 'lost' | 'unplaced' | 'gone' | 'grace' | 'urgent' | 'edge' | 'overdue'
 
 /**
  * The repair threshold when none is set: repair at the first loss (n = k + m) while m < 3; with three
@@ -175,18 +185,32 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
   const thin = prompt >= k && prompt <= k + 1
   // one loss from the edge: a host away past the urgent grace whose rhythm is not known (a new peer, or
   // the overdue rule off) is not waited for either; one whose rhythm is known is held to it (overdue)
+  // (held against it: only the time this node watched, as for the overdue rule: not this node's own
+  // weekend off, nor the minutes after its start when peers are still reconnecting)
   const edge = recent === k + 1
-  const unknownRhythm = (presence: HostPresence): boolean => presence.usualAbsenceMs === undefined || !Number.isFinite(overdueSlackMs)
+  const edgeGone = (presence: HostPresence): boolean => (presence.usualAbsenceMs === undefined || !Number.isFinite(overdueSlackMs)) &&
+    awayLongerThan(presence, Math.min(graceMs, urgentGraceMs)) && presence.watchedAbsenceMs !== undefined && presence.watchedAbsenceMs > Math.min(graceMs, urgentGraceMs)
 
   const good: number[] = []
   const stale: number[] = []
   const regenerate: number[] = []
+  const causes: Record<number, RegenerateCause> = {}
+  const causeOf = (shard: ShardRecord | undefined, presence: HostPresence | undefined): RegenerateCause | undefined => {
+    if (shard === undefined) return 'unplaced'
+    if (shard.lost === true) return 'lost'
+    if (presence === undefined) return 'gone'
+    if (awayLongerThan(presence, graceMs)) return 'grace'
+    if (urgent && awayLongerThan(presence, Math.min(graceMs, urgentGraceMs))) return 'urgent'
+    if (edge && edgeGone(presence)) return 'edge'
+    if (thin && overdue(presence)) return 'overdue'
+    return undefined
+  }
   for (let index = 0; index < n; index++) {
     const shard = byIndex.get(index)
-    const presence = shard !== undefined ? presenceOf(peers, shard.peer) : undefined
-    const gone = presence === undefined || awayLongerThan(presence, urgent || (edge && unknownRhythm(presence)) ? Math.min(graceMs, urgentGraceMs) : graceMs) || (thin && overdue(presence))
-    if (shard === undefined || shard.lost === true || gone) {
+    const cause = causeOf(shard, shard !== undefined ? presenceOf(peers, shard.peer) : undefined)
+    if (shard === undefined || cause !== undefined) {
       regenerate.push(index)
+      causes[index] = cause ?? 'unplaced'
       continue
     }
     const checked = Math.max(shard.lastVerified ?? -Infinity, shard.storedAt ?? -Infinity)
@@ -198,6 +222,7 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
     good,
     stale,
     regenerate,
+    causes,
     needsRepair: good.length < repairThreshold && regenerate.length > 0,
     unrecoverable: good.length + stale.length < k
   }

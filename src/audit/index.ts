@@ -22,4 +22,4 @@ export {
 } from './reputation.js'
 export type { Reputation, ReputationEvent, ReputationOptions, ReputationState } from './reputation.js'
 export { autoRepairThreshold, packHealth } from './health.js'
-export type { HealthPolicy, PackHealth, HostPresence, ShardRecord } from './health.js'
+export type { HealthPolicy, PackHealth, HostPresence, RegenerateCause, ShardRecord } from './health.js'

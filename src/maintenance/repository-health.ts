@@ -1,4 +1,4 @@
-import { packHealth, type HostPresence, type PackHealth, type ShardRecord } from '../audit/health.js'
+import { packHealth, type HostPresence, type PackHealth, type RegenerateCause, type ShardRecord } from '../audit/health.js'
 import { OVERDUE_SLACK_MS } from '../node/rhythm.js'
 import { checkAbort } from '../util/check-abort.js'
 import type { Tree, PackLayout } from '../format/format.js'
@@ -115,7 +115,7 @@ function report (desc: PackLayout, checks: Map<number, { at: number, store: stri
     overdueSlackMs: settings.overdueSlackMs ?? HEALTH_DEFAULTS.overdueSlackMs
   })
   for (const i of h.regenerate) {
-    if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${absentReason(presence.get(desc.shards[i].store), now, { graceMs, urgentGraceMs })}`)
+    if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${regenerateReason(h.causes[i], presence.get(desc.shards[i].store), now, { graceMs, urgentGraceMs })}`)
   }
   return { ...h, pack: desc.id, k: desc.k, n: desc.shards.length, problems }
 }
@@ -145,15 +145,22 @@ async function packsOf (repo: Repository, root: string, signal?: AbortSignal): P
 }
 
 /**
- * Why an absent store's shard is regenerated, in words: gone from the configuration, offline past the
- * grace or (the pack's margin gone) the urgent grace, or away far longer than usual (packHealth's rules).
+ * Why a shard is regenerated, in words, by the rule that applies (packHealth's cause): gone from the
+ * configuration, offline past the grace, past the urgent grace with the margin gone or one loss from it,
+ * or away far longer than usual.
  */
-export function absentReason (p: HostPresence | undefined, now: number, graces: { graceMs: number, urgentGraceMs: number }): string {
-  if (p == null) return 'its store is no longer configured'
+export function regenerateReason (cause: RegenerateCause | undefined, p: HostPresence | undefined, now: number, graces: { graceMs: number, urgentGraceMs: number }): string {
   const h = (ms: number): string => ms < 3600_000 ? `${Math.max(1, Math.round(ms / 60_000))} min` : ms < 48 * 3600_000 ? `${(ms / 3600_000).toFixed(1)} h` : `${(ms / 86_400_000).toFixed(1)} days`
-  const offline = p.offlineSince != null ? now - p.offlineSince : undefined
-  if (offline != null && offline > graces.graceMs) return `its host has been offline ${h(offline)}, past the grace of ${h(graces.graceMs)}`
-  if (offline != null && offline > graces.urgentGraceMs) return `its host has been offline ${h(offline)}, past the urgent grace of ${h(graces.urgentGraceMs)} (the pack's margin is gone)`
-  if (p.watchedAbsenceMs != null && p.usualAbsenceMs != null) return `its host has been away ${h(p.watchedAbsenceMs)} while this node watched, usually at most ${h(p.usualAbsenceMs)}`
-  return 'its host has been offline too long'
+  const offline = p?.offlineSince != null ? `offline ${h(now - p.offlineSince)}` : 'offline'
+  const watched = p?.watchedAbsenceMs != null ? `away ${h(p.watchedAbsenceMs)} while this node watched` : 'away'
+  switch (cause) {
+    case 'lost': return 'it was found missing or damaged'
+    case 'unplaced': return 'it was never placed'
+    case 'gone': return 'its store is no longer configured'
+    case 'grace': return `its host has been ${offline}, past the grace of ${h(graces.graceMs)}`
+    case 'urgent': return `its host has been ${offline}, past the urgent grace of ${h(graces.urgentGraceMs)}, and only k shards are left on hosts seen within it`
+    case 'edge': return `its host has been ${watched}, past the urgent grace of ${h(graces.urgentGraceMs)}, one loss from the edge, and how long it is usually away is not known yet`
+    case 'overdue': return `its host has been ${watched}, usually at most ${h(p?.usualAbsenceMs ?? 0)}`
+    default: return 'its host has been offline too long'
+  }
 }

@@ -126,6 +126,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private settleUntil = 0
   /** The last time a trusted peer was online: a node cut off from them all watches nothing after it. */
   private lastContact = 0
+  /** No trusted peer online since the start or since a cut-off was found: the watch starts again at the first. */
+  private contactLost = true
   private readonly settleMs: number
 
   constructor (init: PresenceInit) {
@@ -143,6 +145,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     this.controller = new AbortController()
     this.lastBeat = this.clock()
     this.lastContact = 0
+    this.contactLost = true
     this.settleUntil = this.lastBeat + this.settleMs
     this.beatTimer = setInterval(() => { this.beat() }, WATCH_BEAT_MS)
     this.beatTimer.unref?.()
@@ -244,6 +247,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     if (gap || cutOff) {
       this.stopWatching(gap ? Math.min(this.lastBeat, now) : this.lastContact, now)
       this.settleUntil = Math.max(this.settleUntil, now + this.settleMs)
+      if (cutOff) this.contactLost = true
     }
     if (!gap && trusted.some(t => t.online)) this.lastContact = now
     this.lastBeat = now
@@ -313,10 +317,11 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     const existing = this.targets.get(entry.peerId)
     const t: Target = existing ?? { id, kind: 'trusted', addrs: [], online: false, failures: 0 }
     t.kind = 'trusted'
-    // absent until seen: watched from now on, after what earlier runs watched of the same absence
-    if (!t.online && t.watchedSince == null) {
-      t.watchedSince = this.clock()
-      if (existing == null) t.carriedMs = entry.rhythm?.carriedMs
+    // absent until seen: watched from now on, after what earlier runs watched of the same absence (as the
+    // entry says: a peer paired again starts a new record)
+    if (!t.online) {
+      t.watchedSince ??= this.clock()
+      t.carriedMs = entry.rhythm?.carriedMs
     }
     this.targets.set(entry.peerId, t)
     const addrs = parseAddrs(entry.addresses).map((a) => withoutPeerId(a))
@@ -401,6 +406,8 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
 
   private markOnline (t: Target, via: OnlineVia): void {
     if (t.online || !this.running) return
+    // first: time this node slept is not counted in this peer's absence either
+    if (t.kind === 'trusted') this.beat()
     t.online = true
     t.via = via
     t.failures = 0
@@ -412,9 +419,13 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     if (t.kind !== 'trusted') return
     // back from an absence this node watched (before and after its own breaks): its length goes into the
     // peer's rhythm
-    this.beat()
     const now = this.clock()
     this.lastContact = now
+    if (this.contactLost) {
+      // the first peer online after a start or a cut-off: the others are watched from now, not from then
+      this.contactLost = false
+      for (const o of this.targets.values()) if (o !== t && o.kind === 'trusted' && !o.online && o.watchedSince != null) o.watchedSince = Math.max(o.watchedSince, now)
+    }
     const absentMs = t.watchedSince != null || t.carriedMs != null ? (t.carriedMs ?? 0) + Math.max(0, now - (t.watchedSince ?? now)) : undefined
     t.watchedSince = undefined
     t.carriedMs = undefined

@@ -249,8 +249,10 @@ export class SimNetwork {
           this.seenDay[n.index].set(h, today)
           this.noteRhythm(n.index, h, 0)
         }
+        // (cut off this hour: it watched until its last hour with a peer online, and watches again from the
+        // next hour it has one)
         if (anyOnline) this.lastContact[n.index] = this.now
-        else this.stopWatching(n.index, Math.max(this.lastContact[n.index], this.watchFrom[n.index]))
+        else this.stopWatching(n.index, Math.min(this.now, this.lastContact[n.index] + HOUR), this.now + HOUR)
         // the first backup, once enough peers are online together to place k+m distinct shards
         if (!backedUp.has(n.index) && await this.backup(n)) backedUp.add(n.index)
         // the daily audit round, one hour into the node's day; repair whenever it is online (the daemon's
@@ -311,16 +313,16 @@ export class SimNetwork {
   /**
    * An owner stops watching at `until` (it goes offline, or is cut off from all its peers: it watched until
    * it last had one online): what it watched of each absence is carried (rhythm.ts, carryAbsence) until it
-   * sees the host again, and it watches again from now.
+   * sees the host again, and it watches again from `resumeAt` (it comes back online: it is then set again).
    */
-  private stopWatching (owner: number, until = this.now): void {
+  private stopWatching (owner: number, until = this.now, resumeAt = this.now): void {
     for (const h of this.nodes[owner].peers) {
       const p = this.presence[h]
       if (p.online || p.offlineSince == null) continue
       const watched = until - Math.max(p.offlineSince, this.watchFrom[owner])
       if (watched > 0) this.rhythms[owner].set(h, carryAbsence(this.rhythms[owner].get(h) ?? newRhythm(), watched))
     }
-    this.watchFrom[owner] = this.now
+    this.watchFrom[owner] = Math.max(this.watchFrom[owner], resumeAt)
   }
 
   private tickCheats (): void {

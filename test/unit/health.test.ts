@@ -21,7 +21,7 @@ const online = (): Record<string, HostPresence> => Object.fromEntries(Array.from
 describe('audit/health', () => {
   it('a pack whose shards were all verified recently on online peers is whole', () => {
     assert.deepEqual(packHealth(shards(), online(), NOW, policy), {
-      health: 6, good: [0, 1, 2, 3, 4, 5], stale: [], regenerate: [], needsRepair: false, unrecoverable: false
+      health: 6, good: [0, 1, 2, 3, 4, 5], stale: [], regenerate: [], causes: {}, needsRepair: false, unrecoverable: false
     })
   })
 
@@ -67,22 +67,27 @@ describe('audit/health', () => {
     peers.p1 = { online: false, offlineSince: NOW - 2 * DAY, usualAbsenceMs: 60 * HOUR, watchedAbsenceMs: 2 * DAY }
     let h = packHealth(shards(), peers, NOW, urgent)
     assert.deepEqual([h.regenerate, h.needsRepair], [[], false])
-    // the same host with no rhythm known yet (a new peer): five recent is one loss from the edge; not waited for
-    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY }
-    assert.deepEqual(packHealth(shards(), peers, NOW, urgent).regenerate, [1])
-    // ... unless the overdue rule is off: then every host is held to the graces alone, and this one too
-    assert.deepEqual(packHealth(shards(), peers, NOW, { ...urgent, overdueSlackMs: Infinity }).regenerate, [1])
-    // ... but not before the urgent grace, and not where the margin is wider (4+3: six recent)
-    peers.p1 = { online: false, offlineSince: NOW - 20 * HOUR }
+    // the same host with no rhythm known yet (a new peer), watched away two days: five recent is one loss
+    // from the edge; not waited for
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY, watchedAbsenceMs: 2 * DAY }
+    h = packHealth(shards(), peers, NOW, urgent)
+    assert.deepEqual([h.regenerate, h.causes], [[1], { 1: 'edge' }])
+    // ... nor when the overdue rule is off (every host held to the graces alone), its rhythm known or not
+    assert.deepEqual(packHealth(shards(), { ...peers, p1: { ...peers.p1, usualAbsenceMs: 60 * HOUR } }, NOW, { ...urgent, overdueSlackMs: Infinity }).regenerate, [1])
+    // ... but not for time this node did not watch (it was off itself), not before the urgent grace, and
+    // not where the margin is wider (4+3: six recent)
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY, watchedAbsenceMs: 20 * HOUR }
     assert.deepEqual(packHealth(shards(), peers, NOW, urgent).regenerate, [])
-    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY }
+    peers.p1 = { online: false, offlineSince: NOW - 20 * HOUR, watchedAbsenceMs: 20 * HOUR }
+    assert.deepEqual(packHealth(shards(), peers, NOW, urgent).regenerate, [])
+    peers.p1 = { online: false, offlineSince: NOW - 2 * DAY, watchedAbsenceMs: 2 * DAY }
     const seven = [...shards(), { index: 6, peer: 'p6', lastVerified: NOW - HOUR }]
     assert.deepEqual(packHealth(seven, { ...peers, p6: { online: true } }, NOW, { ...urgent, m: 3 }).regenerate, [])
     peers.p1 = { online: false, offlineSince: NOW - 2 * DAY, usualAbsenceMs: 60 * HOUR, watchedAbsenceMs: 2 * DAY }
     // a second host away longer than the urgent grace: four recent = k, both absent ones are regenerated now
     peers.p4 = { online: false, offlineSince: NOW - 30 * HOUR, usualAbsenceMs: 40 * HOUR, watchedAbsenceMs: 30 * HOUR }
     h = packHealth(shards(), peers, NOW, urgent)
-    assert.deepEqual([h.health, h.regenerate, h.needsRepair, h.unrecoverable], [4, [1, 4], true, false])
+    assert.deepEqual([h.health, h.regenerate, h.causes, h.needsRepair, h.unrecoverable], [4, [1, 4], { 1: 'urgent', 4: 'urgent' }, true, false])
     // without the rule (the default) they wait
     assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
     // the second one away for less than the urgent grace (a usual night off): nothing yet

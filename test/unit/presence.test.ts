@@ -156,10 +156,13 @@ describe('node/presence', function () {
       const bHome = await tempHome()
       homes.push(bHome)
       const b = await peer('b', { home: bHome })
-      const c = await peer('c') // stays online: a is not cut off while b is away
+      const cHome = await tempHome()
+      homes.push(cHome)
+      const c = await peer('c', { home: cHome }) // stays online: a is not cut off while b is away
       await trustEachOther(a, b)
       await trustEachOther(a, c)
       const bId = b.node.peerId
+      const cId = c.node.peerId
       await b.stop()
       peers.splice(peers.indexOf(b), 1)
       let clock = Date.UTC(2026, 0, 5, 20)
@@ -194,26 +197,37 @@ describe('node/presence', function () {
       await eventually(() => presence.isOnline(c.node.peerId), 10_000, 'c online again')
       tick(80)
       assert.equal(presence.watchedAbsence(bId), (165 + 80) * MIN)
+      // this machine sleeps eight hours again, and b is the first thing it hears of on waking (before the
+      // minute's heartbeat): the sleep is not in b's absence either
+      clock += 8 * 3600_000
       // b is back: online, no absence; the 245 minutes watched are b's absence of that day, nothing carried
       const online = nextEvent<{ peerId: PeerId, via: OnlineVia }>(presence, 'peer:online', 10_000)
       const back = await peer('b', { home: bHome })
       await back.node.dial(a.node.getMultiaddrs())
       await online
       assert.equal(presence.watchedAbsence(bId), undefined)
-      await eventually(() => a.trust.get(bId)!.rhythm!.days.some(([d, ms]) => d === day && ms === 245 * MIN), 5000, 'the absence recorded')
+      const dayBack = Math.floor(clock / 86_400_000)
+      await eventually(() => a.trust.get(bId)!.rhythm!.days.some(([d, ms]) => d === dayBack && ms === 245 * MIN), 5000, 'the absence recorded')
       assert.equal(a.trust.get(bId)!.rhythm!.carriedMs, undefined)
       // b and c both leave: this node is cut off (its own network may be down) and watches nothing, however long
       await back.stop()
       peers.splice(peers.indexOf(back), 1)
       await c.stop()
       peers.splice(peers.indexOf(c), 1)
-      await eventually(() => !presence.isOnline(bId) && !presence.isOnline(c.node.peerId), 10_000, 'b and c offline')
+      await eventually(() => !presence.isOnline(bId) && !presence.isOnline(cId), 10_000, 'b and c offline')
       for (let i = 0; i < 10; i++) {
         tick(60)
         assert.equal(presence.watchedAbsence(bId), undefined)
       }
+      // c is back: this node is in touch again, and watches b's absence from now, not from the cut-off
+      const cBack = nextEvent<{ peerId: PeerId, via: OnlineVia }>(presence, 'peer:online', 10_000)
+      const c2 = await peer('c', { home: cHome })
+      await c2.node.dial(a.node.getMultiaddrs())
+      await cBack
+      tick(70)
+      assert.equal(presence.watchedAbsence(bId), 70 * MIN)
       await presence.stop()
-      assert.equal(a.trust.get(bId)!.rhythm!.carriedMs, undefined)
+      assert.equal(a.trust.get(bId)!.rhythm!.carriedMs, 70 * MIN)
     })
 
     it('start and stop are idempotent; stop before start is harmless', async () => {
