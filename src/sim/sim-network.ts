@@ -39,8 +39,9 @@ export interface SimParams {
   /** Repair below this many good shards (k .. k+m; default the daemon's automatic threshold, audit/health.ts). */
   repairThreshold?: number
   /**
-   * Each owner learns its hosts' rhythm (src/node/rhythm.ts) and regenerates the shards of overdue hosts
-   * when a pack's margin is thin, as the daemon does (default true; false: the fixed graces only).
+   * Each owner watches its hosts' absences and learns their rhythm (src/node/rhythm.ts), and regenerates the
+   * shards of overdue hosts when a pack's margin is thin, as the daemon does (default true; false: the
+   * fixed graces only, with nothing watched).
    */
   rhythm?: boolean
   churn?: { leaveShare: number, leaveOverDays: number, awayShare: number, awayDays: number, startDay: number }
@@ -235,7 +236,7 @@ export class SimNetwork {
       for (const n of this.nodes) {
         if (!this.isOnline(n.index)) continue
         // presence: a day the owner sees a host online counts in the host's rhythm; an owner cut off from
-        // all its peers watches nothing (its own network may be down): the counts start over
+        // all its peers watches nothing (its own network may be down) until it is in touch again
         const today = rhythmDay(this.now)
         let anyOnline = false
         for (const h of n.peers) {
@@ -288,10 +289,10 @@ export class SimNetwork {
         if (rec != null) this.reps[o].set(n.index, updateReputation(rec, { type: online ? 'online' : 'offline', at: this.now }))
       }
     }
-    // presence's rhythm (src/node/rhythm.ts): a host back from an absence, each peer that watched it
-    // without a break (online since before it went, or since it was last cut off) records what it watched;
-    // a peer that stopped meanwhile starts over, as the daemon does after more than a restart
-    // (within the hour: an owner that went offline this hour watched until now)
+    // presence's rhythm (src/node/rhythm.ts): a host back from an absence, each peer online to see it
+    // records what it watched (since the host went or since it last came back itself or in touch), with
+    // what it carried from before its own breaks; a peer offline now sees the host at its next hour
+    // online (within the hour: an owner that went offline this hour watched until now)
     const cameBack = new Set(back.map(([h]) => h))
     const leaving = new Set(wentOff)
     for (const [h, off] of back) {
