@@ -181,6 +181,7 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
   // overdue (one more loss from the edge), the overdue ones are not waited for at all. (With fewer than k,
   // nothing can be regenerated until some are back: the usual grace holds, and the pack is not called
   // unrecoverable for hosts that may yet return.)
+  const urgentMs = Math.min(graceMs, urgentGraceMs)
   const urgent = recent === k
   const thin = prompt >= k && prompt <= k + 1
   // one loss from the edge: a host away past the urgent grace whose rhythm is not known (a new peer, or
@@ -189,7 +190,7 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
   // weekend off, nor the minutes after its start when peers are still reconnecting)
   const edge = recent === k + 1
   const edgeGone = (presence: HostPresence): boolean => (presence.usualAbsenceMs === undefined || !Number.isFinite(overdueSlackMs)) &&
-    awayLongerThan(presence, Math.min(graceMs, urgentGraceMs)) && presence.watchedAbsenceMs !== undefined && presence.watchedAbsenceMs > Math.min(graceMs, urgentGraceMs)
+    awayLongerThan(presence, urgentMs) && presence.watchedAbsenceMs !== undefined && presence.watchedAbsenceMs > urgentMs
 
   const good: number[] = []
   const stale: number[] = []
@@ -200,7 +201,7 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
     if (shard.lost === true) return 'lost'
     if (presence === undefined) return 'gone'
     if (awayLongerThan(presence, graceMs)) return 'grace'
-    if (urgent && awayLongerThan(presence, Math.min(graceMs, urgentGraceMs))) return 'urgent'
+    if (urgent && awayLongerThan(presence, urgentMs)) return 'urgent'
     if (edge && edgeGone(presence)) return 'edge'
     if (thin && overdue(presence)) return 'overdue'
     return undefined

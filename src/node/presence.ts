@@ -175,7 +175,7 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
     // time since this node last had a trusted peer online
     this.beat()
     const now = this.clock()
-    const cutOff = [...this.targets.values()].every(t => t.kind !== 'trusted' || !t.online)
+    const cutOff = !this.trusted().some(t => t.online)
     this.stopWatching(cutOff ? Math.min(now, this.lastContact) : now)
     this.running = false
     this.controller.abort()
@@ -240,23 +240,28 @@ export class Presence extends TypedEventEmitter<PresenceEvents> {
   private beat (): void {
     if (!this.running) return
     const now = this.clock()
-    const trusted = [...this.targets.values()].filter(t => t.kind === 'trusted')
+    const trusted = this.trusted()
+    const online = trusted.filter(t => t.online)
     // (not while peers are still reconnecting after a start or a break)
-    const cutOff = now >= this.settleUntil && trusted.length > 0 && !trusted.some(t => t.online)
+    const cutOff = now >= this.settleUntil && trusted.length > 0 && online.length === 0
     const gap = now - this.lastBeat > WATCH_GAP_MS || now < this.lastBeat
     if (gap || cutOff) {
       this.stopWatching(gap ? Math.min(this.lastBeat, now) : this.lastContact, now)
       this.settleUntil = Math.max(this.settleUntil, now + this.settleMs)
       if (cutOff) this.contactLost = true
     }
-    if (!gap && trusted.some(t => t.online)) this.lastContact = now
+    if (!gap && online.length > 0) this.lastContact = now
     this.lastBeat = now
     // each day this node runs, the peers it sees online count a day in their rhythm
     const day = rhythmDay(now)
     if (day !== this.watchedDay) {
       this.watchedDay = day
-      this.track(this.init.trust.noteSeen(trusted.filter(t => t.online).map(t => t.id.toString()), now))
+      this.track(this.init.trust.noteSeen(online.map(t => t.id.toString()), now))
     }
+  }
+
+  private trusted (): Target[] {
+    return [...this.targets.values()].filter(t => t.kind === 'trusted')
   }
 
   status (peer: PeerId | string): PeerPresence | undefined {
