@@ -30,9 +30,13 @@
  * started must not regenerate everything; callers that know better (the trust list's lastSeen) pass it.
  *
  * health        = number of good shards.
+ * regenerateNow = what a repair regenerates now, to the threshold: every shard lost, unplaced or gone, and
+ *                 of those of absent hosts, as many as bring the shards kept (good or stale) up to the repair
+ *                 threshold, the longest away first. Below n (m >= 3 by default) the rest wait: a host
+ *                 away for two weeks may come back, and the pack keeps the threshold without it.
  * needsRepair   = health < repairThreshold (default autoRepairThreshold: n, or n - 1 at m >= 3) and there is
- *                 something to regenerate. When health
- *                 is low only because shards are stale, the answer is to audit them, not to repair.
+ *                 something to regenerate now. When health is low only because shards are stale, the answer
+ *                 is to audit them, not to repair.
  * unrecoverable = fewer than k shards are good or stale: even if every unconfirmed shard is fine, the pack
  *                 cannot be decoded, and repair (which reads k shards) cannot help. Stale shards are
  *                 counted here so that audits falling behind schedule do not declare data lost.
@@ -98,6 +102,12 @@ export interface PackHealth {
   good: number[]
   stale: number[]
   regenerate: number[]
+  /**
+   * The part of `regenerate` that a repair regenerates now (ascending): the shards lost, unplaced or gone,
+   * and as many of the absent hosts' (the longest away first) as bring the pack up to the repair threshold.
+   * All of `regenerate` when the threshold is n.
+   */
+  regenerateNow: number[]
   /** Why each shard of `regenerate` is: the rule that applies (RegenerateCause). */
   causes: Record<number, RegenerateCause>
   needsRepair: boolean
@@ -218,13 +228,21 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
     if (now - checked <= verifiedWithinMs) good.push(index)
     else stale.push(index)
   }
+  // to the threshold: what is surely gone, then the absent hosts' shards, the longest away first, until
+  // the shards kept and regenerated reach the threshold
+  const definite = regenerate.filter(i => causes[i] === 'lost' || causes[i] === 'unplaced' || causes[i] === 'gone')
+  const awaySince = (i: number): number => presenceOf(peers, byIndex.get(i)!.peer)?.offlineSince ?? Infinity
+  const absent = regenerate.filter(i => !definite.includes(i)).sort((a, b) => awaySince(a) - awaySince(b) || a - b)
+  const needed = Math.max(0, repairThreshold - good.length - stale.length - definite.length)
+  const regenerateNow = [...definite, ...absent.slice(0, needed)].sort((a, b) => a - b)
   return {
     health: good.length,
     good,
     stale,
     regenerate,
+    regenerateNow,
     causes,
-    needsRepair: good.length < repairThreshold && regenerate.length > 0,
+    needsRepair: good.length < repairThreshold && regenerateNow.length > 0,
     unrecoverable: good.length + stale.length < k
   }
 }

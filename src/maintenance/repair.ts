@@ -254,11 +254,11 @@ async function repairPack (repo: Repository, health: PackReport, reputations: Ma
   const result: PackRepair = { pack: desc.id, placed: [], shardSize: desc.shardSize }
   const oldCopies: Array<{ store: string, name: string }> = []
   try {
-    const shards = await repo.regenerateShards(desc, health.regenerate, { signal })
+    const shards = await repo.regenerateShards(desc, health.regenerateNow, { signal })
     const targets = choose(repo, desc, health, reputations)
     if (targets.reduced != null) result.reducedSpread = targets.reduced
     try {
-      for (const index of health.regenerate) {
+      for (const index of health.regenerateNow) {
         const store = repo.stores.find(s => s.id === targets.peers[index])!
         const name = desc.shards[index].name
         // a store keeps the first copy of a name: a corrupt one there must go before the good one is put
@@ -283,15 +283,17 @@ async function repairPack (repo: Repository, health: PackReport, reputations: Ma
   return result
 }
 
-/** Stores for the shards to regenerate: the placement rules, the good shards' stores fixed. */
+/** Stores for the shards to regenerate now: the placement rules, every other shard's store fixed. */
 function choose (repo: Repository, desc: PackLayout, health: PackReport, reputations: Map<string, object>): { peers: string[], reduced?: string } {
   const now = Date.now()
   const fixed = new Map<number, string>()
-  for (const i of [...health.good, ...health.stale]) fixed.set(i, desc.shards[i].store)
+  // the shards that wait (absent, the pack at its threshold without them) stay where they are
+  const regenerating = new Set(health.regenerateNow)
+  desc.shards.forEach((s, i) => { if (!regenerating.has(i)) fixed.set(i, s.store) })
   const candidates = candidatesOf(repo, reputations, now)
   const base = { packId: desc.id, k: desc.k, m: desc.m, shardBytes: desc.shardSize, fixed, candidates }
   // first try without the stores that lost these shards; when too few stores remain, allow them again
-  const lostOn = new Set(health.regenerate.map(i => desc.shards[i].store))
+  const lostOn = new Set(health.regenerateNow.map(i => desc.shards[i].store))
   try {
     const p = placePack({ ...base, exclude: lostOn }, { onShortfall: 'reduced' })
     return { peers: p.peers, reduced: p.reason }

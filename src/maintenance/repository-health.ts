@@ -115,7 +115,9 @@ function report (desc: PackLayout, checks: Map<number, { at: number, store: stri
     overdueSlackMs: settings.overdueSlackMs ?? HEALTH_DEFAULTS.overdueSlackMs
   })
   for (const i of h.regenerate) {
-    if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${regenerateReason(h.causes[i], presence.get(desc.shards[i].store), now, { graceMs, urgentGraceMs })}`)
+    // (a shard that waits: the pack is at its repair threshold without it, and its host may yet return)
+    const waits = h.regenerateNow.includes(i) ? '' : '; it waits, as the other shards meet the repair threshold'
+    if (!problems.some(p => p.startsWith(`shard ${i} `))) problems.push(`shard ${i} on ${desc.shards[i].store}: ${regenerateReason(h.causes[i], presence.get(desc.shards[i].store), now, { graceMs, urgentGraceMs })}${waits}`)
   }
   return { ...h, pack: desc.id, k: desc.k, n: desc.shards.length, problems }
 }

@@ -503,7 +503,8 @@ export class SimNetwork {
     }
     if (have < k) return
     const all = await this.codec.reconstruct(got, pack.shardSize)
-    const regenerate = pack.shards.filter(s => s.lost === true || health.regenerate.includes(s.index)).map(s => s.index)
+    // to the threshold (packHealth's regenerateNow), and any shard the reads just found lost
+    const regenerate = pack.shards.filter(s => s.lost === true || health.regenerateNow.includes(s.index)).map(s => s.index)
     const fixed = new Map<number, string>()
     for (const s of pack.shards) if (!regenerate.includes(s.index)) fixed.set(s.index, s.peer)
     let placed

@@ -408,6 +408,76 @@ describe('daemons on 127.0.0.1: a host away longer than the grace period', funct
   })
 })
 
+describe('daemons on 127.0.0.1: two hosts away at 4+3, repair to the threshold', function () {
+  this.timeout(240_000)
+  let dir: string
+  let owner: RunningDaemon
+  const hosts: RunningDaemon[] = []
+
+  before(async function () {
+    dir = await makeTempDir('daemon-threshold')
+    // 8 hosts for 7 shards: each pack misses exactly one host. Rounds every 1-3 s, a grace of 3 s.
+    owner = await ownerBackedUpTo(dir, hosts, { hosts: 8, k: 4, m: 3, nodeJson: { maintenance: { auditPeriodSeconds: 3600, tickSeconds: 2, graceSeconds: 3 } } })
+  })
+
+  after(async function () {
+    await Promise.all([owner, ...hosts].filter(d => d != null).map(async d => await d.stop()))
+    await removeDir(dir)
+  })
+
+  it('of a pack on both, only the shard of the host away longer is regenerated; the other waits and is kept when its host is back; restore byte-identical', async () => {
+    const [first, second] = hosts
+    const held = async (h: RunningDaemon): Promise<number> => (await shardFiles(join(h.home, 'shards', owner.peerId))).length
+    const counts = await Promise.all(hosts.map(held))
+    const packs = counts.reduce((a, b) => a + b, 0) / 7
+    const [a, b] = counts
+    // each pack misses one host of eight, so the packs on both are a + b - packs
+    const both = a + b - packs
+    assert.ok(both > 0, `host1 holds ${a}, host2 ${b} shards of ${packs} packs`)
+    const regenerated = (): number => [...owner.output().matchAll(/\((\d+) shards regenerated\)/g)].reduce((n, m) => n + Number(m[1]), 0)
+    const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => {
+      const deadline = Date.now() + 90_000
+      while (!await ok()) {
+        if (Date.now() > deadline) assert.fail(`${what} did not happen within 90 s; the owner's daemon said:\n${owner.output()}`)
+        await new Promise(resolve => setTimeout(resolve, 1000))
+      }
+    }
+    const addressOf = (h: RunningDaemon): string => h.addresses[0].replace(/\/p2p\/.*$/, '')
+    const addresses = [addressOf(first), addressOf(second)]
+    await first.stop()
+    await new Promise(resolve => setTimeout(resolve, 5000))
+    await second.stop()
+    await until('the regeneration of one shard per pack on both away hosts', () => regenerated() >= both)
+    // a few more rounds: nothing more is regenerated, as every pack keeps six shards
+    await new Promise(resolve => setTimeout(resolve, 8000))
+    assert.equal(regenerated(), both, 'one shard per pack on both hosts, none for the packs on one')
+    interface Pack { pack: string, health: number, regenerate: number[], regenerateNow: number[], needsRepair: boolean, problems: string[] }
+    const h = await hf(owner.home, ['health', '--json'])
+    expectCode(h, 0, 'health with two hosts away, every pack at its threshold')
+    const reports = parseJson<{ packs: Pack[] }>(h, 'health').packs
+    assert.equal(reports.length, packs)
+    // every pack has one shard on an away host, waiting: on host2 where the pack was on both
+    const waitingOn = (id: string): number => reports.filter(p => p.problems.some(x => x.includes(id) && /it waits/.test(x))).length
+    for (const p of reports) assert.deepEqual([p.regenerate.length, p.regenerateNow, p.needsRepair], [1, [], false], p.problems.join('; '))
+    assert.deepEqual([waitingOn(first.peerId), waitingOn(second.peerId)], [packs - b, b])
+    // host2 comes back: its shards were never regenerated and stay; host1's regenerated copies are deleted
+    hosts[1] = await startDaemon(second.home, {}, { listen: [addresses[1]] })
+    hosts[0] = await startDaemon(first.home, {}, { listen: [addresses[0]] })
+    await until('the deletion of host1\'s stale copies', async () => await held(hosts[0]) === a - both)
+    assert.equal(await held(hosts[1]), b, 'host2 keeps every shard')
+    assert.equal(regenerated(), both)
+    await until('full health with both hosts back', async () => {
+      const r = await hf(owner.home, ['health', '--json'])
+      return r.code === 0 && parseJson<{ packs: Pack[] }>(r, 'health').packs.every(p => p.health === 7)
+    })
+    // three hosts stopped (n - k), the restore is byte-identical
+    await Promise.all(hosts.slice(2, 5).map(async d => await d.stop()))
+    const target = join(dir, 'restored')
+    expectCode(await hf(owner.home, ['restore', 'latest', '--target', target]), 0, 'restore')
+    assert.deepEqual(await compareTrees(join(dir, 'src'), join(target, dir, 'src')), [])
+  })
+})
+
 describe('daemons on 127.0.0.1: 7 hosts in 3 sites (3, 2, 2) at 4+2', function () {
   this.timeout(240_000)
   let dir: string

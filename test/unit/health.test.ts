@@ -21,7 +21,7 @@ const online = (): Record<string, HostPresence> => Object.fromEntries(Array.from
 describe('audit/health', () => {
   it('a pack whose shards were all verified recently on online peers is whole', () => {
     assert.deepEqual(packHealth(shards(), online(), NOW, policy), {
-      health: 6, good: [0, 1, 2, 3, 4, 5], stale: [], regenerate: [], causes: {}, needsRepair: false, unrecoverable: false
+      health: 6, good: [0, 1, 2, 3, 4, 5], stale: [], regenerate: [], regenerateNow: [], causes: {}, needsRepair: false, unrecoverable: false
     })
   })
 
@@ -88,6 +88,7 @@ describe('audit/health', () => {
     peers.p4 = { online: false, offlineSince: NOW - 30 * HOUR, usualAbsenceMs: 40 * HOUR, watchedAbsenceMs: 30 * HOUR }
     h = packHealth(shards(), peers, NOW, urgent)
     assert.deepEqual([h.health, h.regenerate, h.causes, h.needsRepair, h.unrecoverable], [4, [1, 4], { 1: 'urgent', 4: 'urgent' }, true, false])
+    assert.deepEqual(h.regenerateNow, [1, 4], 'at 4+2 the threshold is n: both now')
     // without the rule (the default) they wait
     assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
     // the second one away for less than the urgent grace (a usual night off): nothing yet
@@ -125,7 +126,7 @@ describe('audit/health', () => {
     assert.deepEqual(packHealth(shards(), peers, NOW, policy).regenerate, [])
   })
 
-  it('overdue at 4+3: one host overdue waits while the margin is wide; two overdue are both regenerated', () => {
+  it('overdue at 4+3: one host overdue waits while the margin is wide; of two overdue, one is regenerated now (to the threshold)', () => {
     const wide: HealthPolicy = { ...policy, m: 3 }
     const seven = (): ShardRecord[] => Array.from({ length: 7 }, (_, i) => ({ index: i, peer: `p${i}`, lastVerified: NOW - HOUR }))
     const peers: Record<string, HostPresence> = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`p${i}`, { online: true }]))
@@ -135,6 +136,8 @@ describe('audit/health', () => {
     peers.p5 = away
     const h = packHealth(seven(), peers, NOW, wide)
     assert.deepEqual([h.regenerate, h.needsRepair], [[2, 5], true])
+    // to the threshold (n - 1): one of them now, the pack keeps six shards while the other may come back
+    assert.deepEqual(h.regenerateNow, [2])
     // with fewer than k not overdue, nothing can be rebuilt now: not called gone
     for (const p of ['p0', 'p1', 'p3']) peers[p] = away
     assert.deepEqual(packHealth(seven(), peers, NOW, wide).regenerate, [])
@@ -167,7 +170,37 @@ describe('audit/health', () => {
     assert.equal(packHealth(s, online(), NOW, lazy).needsRepair, false)
     s[1].lost = true
     const h = packHealth(s, online(), NOW, lazy)
-    assert.deepEqual([h.needsRepair, h.regenerate], [true, [0, 1]])
+    assert.deepEqual([h.needsRepair, h.regenerate, h.regenerateNow], [true, [0, 1], [0, 1]])
+  })
+
+  it('repairs to the threshold: lost shards at once, of the absent hosts only as many as the threshold needs, the longest away first', () => {
+    const wide: HealthPolicy = { ...policy, m: 3 } // threshold n - 1 = 6
+    const seven = (): ShardRecord[] => Array.from({ length: 7 }, (_, i) => ({ index: i, peer: `p${i}`, lastVerified: NOW - HOUR }))
+    const peers: Record<string, HostPresence> = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`p${i}`, { online: true }]))
+    peers.p4 = { online: false, offlineSince: NOW - 4 * DAY }
+    let h = packHealth(seven(), peers, NOW, wide)
+    assert.deepEqual([h.regenerate, h.regenerateNow, h.needsRepair], [[4], [], false], 'one absent: six kept, it waits')
+    peers.p1 = { online: false, offlineSince: NOW - 10 * DAY }
+    h = packHealth(seven(), peers, NOW, wide)
+    assert.deepEqual([h.regenerate, h.causes, h.regenerateNow, h.needsRepair], [[1, 4], { 1: 'grace', 4: 'grace' }, [1], true])
+    // a lost shard is regenerated whatever the count, and the absent ones still fill up to the threshold
+    let s = seven()
+    s[6].lost = true
+    h = packHealth(s, peers, NOW, wide)
+    assert.deepEqual([h.regenerate, h.regenerateNow], [[1, 4, 6], [1, 6]])
+    // a stale shard counts as kept (audit it first); one the pack cannot do without is regenerated
+    s = seven()
+    s[0].lastVerified = NOW - 30 * DAY
+    h = packHealth(s, peers, NOW, wide)
+    assert.deepEqual([h.health, h.stale, h.regenerateNow, h.needsRepair], [4, [0], [1], true])
+    // with the threshold at n, everything that is to be regenerated is regenerated now
+    h = packHealth(seven(), peers, NOW, { ...wide, repairThreshold: 7 })
+    assert.deepEqual(h.regenerateNow, [1, 4])
+    // a host that is no longer a peer is gone for sure: regenerated even when the threshold is met
+    delete peers.p1
+    peers.p4 = { online: true }
+    h = packHealth(seven(), peers, NOW, wide)
+    assert.deepEqual([h.regenerateNow, h.causes, h.needsRepair], [[1], { 1: 'gone' }, false])
   })
 
   it('by default repairs at the first loss below three parity shards, at the second from three on', () => {
