@@ -150,10 +150,16 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     // the peers X reconnected to learn its new address by identify (a moment after the connection opens)
     const isFresh = (a: { toString: () => string }): boolean => a.toString().includes(`-${x}-${t + 1}`)
     const settled = Date.now() + 30_000
+    let knowing = 0
     while (Date.now() < settled) {
       const known = await Promise.all(others.map(async p => await nodes[p].peerStore.get(ids[x]).then(e => e.addresses.some(a => isFresh(a.multiaddr)), () => false)))
-      if (known.every(Boolean)) break
+      knowing = known.filter(Boolean).length
+      if (knowing === others.length) break
       await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    if (knowing < others.length) {
+      const connected = others.filter(p => nodes[x].getConnections(ids[p]).length > 0).length
+      progress(`move ${t + 1}: after 30 s ${knowing} of the moved peer's ${others.length} other peers had its new address (${connected} connected to it)`)
     }
     const start = performance.now()
     // wall clock, generous: a thousand nodes share one event loop here, and the figure that matters is the
@@ -201,7 +207,14 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
         const common = pop[s].peers.filter(p => p !== x && pop[x].peers.includes(p))
         const toSearcher = common.filter(p => nodes[s].getConnections(ids[p]).length > 0).length
         const toMoved = common.filter(p => nodes[x].getConnections(ids[p]).length > 0).length
-        throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew}; peers in common ${common.length}, connected to the searcher ${toSearcher}, to the moved peer ${toMoved}; the moved peer listened on ${listening} new address(es) after its restart, ${nodes[x].getMultiaddrs().length} now)`)
+        // did identify fail on the new connections? ask again on each, and see who has the new address then
+        let reidentified = 0
+        await Promise.all(common.map(async p => {
+          const identify = (nodes[p].services as unknown as { identify: { identify: (c: unknown, o: { signal: AbortSignal }) => Promise<unknown> } }).identify
+          for (const c of nodes[p].getConnections(ids[x])) await identify.identify(c, { signal: AbortSignal.timeout(30_000) }).catch(() => {})
+          if (await nodes[p].peerStore.get(ids[x]).then(e => e.addresses.some(a => isFresh(a.multiaddr)), () => false)) reidentified++
+        }))
+        throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew}; peers in common ${common.length}, connected to the searcher ${toSearcher}, to the moved peer ${toMoved}, of them ${reidentified} had the new address once identify was asked again; the moved peer listened on ${listening} new address(es) after its restart, ${nodes[x].getMultiaddrs().length} now)`)
       }
       await nodes[s].dial(fresh.map(a => a.encapsulate(`/p2p/${ids[x].toString()}`)), { signal: deadline })
       found++
