@@ -132,11 +132,17 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
   let noneKnew = 0
   const failures: string[] = []
   const order = rnd.shuffle(pop.map(n => n.index)).filter(i => pop[i].peers.length >= 2)
+  // the connections on which identify completed (on the side that ran it): a peer learns a moved peer's
+  // new address only from an identify that completes (libp2p does not run a failed one again)
+  const identified = new Set<string>()
+  const noteIdentify = (evt: CustomEvent<{ connection: { id: string } }>): void => { identified.add(evt.detail.connection.id) }
+  for (const n of nodes) n.addEventListener('peer:identify', noteIdentify as unknown as (evt: Event) => void)
   for (let t = 0; t < params.moves && t < order.length; t++) {
     const x = order[t]
     const s = pop[x].peers[rnd.below(pop[x].peers.length)]
     await nodes[x].stop()
     nodes[x] = await make(x, t + 1)
+    nodes[x].addEventListener('peer:identify', noteIdentify as unknown as (evt: Event) => void)
     // what it announces (identify tells its peers these): none would mean its listener did not come up
     const listening = nodes[x].getMultiaddrs().filter(a => a.toString().includes(`-${x}-${t + 1}`)).length
     const others = pop[x].peers.filter(p => p !== s)
@@ -157,9 +163,12 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
       if (knowing === others.length) break
       await new Promise(resolve => setTimeout(resolve, 100))
     }
-    if (knowing < others.length) {
+    // identify on the peers' side of their new connections to the moved peer
+    const theirs = others.flatMap(p => nodes[p].getConnections(ids[x]))
+    const done = theirs.filter(c => identified.has(c.id)).length
+    if (knowing < others.length || done < theirs.length) {
       const connected = others.filter(p => nodes[x].getConnections(ids[p]).length > 0).length
-      progress(`move ${t + 1}: after 30 s ${knowing} of the moved peer's ${others.length} other peers had its new address (${connected} connected to it)`)
+      progress(`move ${t + 1}: after 30 s ${knowing} of the moved peer's ${others.length} other peers had its new address (${connected} connected to it); identify completed on ${done} of their ${theirs.length} connections to it`)
     }
     const start = performance.now()
     // wall clock, generous: a thousand nodes share one event loop here, and the figure that matters is the

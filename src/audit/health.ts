@@ -30,10 +30,12 @@
  * started must not regenerate everything; callers that know better (the trust list's lastSeen) pass it.
  *
  * health        = number of good shards.
- * regenerateNow = what a repair regenerates now, to the threshold: every shard lost, unplaced or gone, and
- *                 of those of absent hosts, as many as bring the shards kept (good or stale) up to the repair
- *                 threshold, the longest away first. Below n (m >= 3 by default) the rest wait: a host
- *                 away for two weeks may come back, and the pack keeps the threshold without it.
+ * regenerateNow = when the pack needs repair, what the repair regenerates, to the threshold: every shard
+ *                 lost, unplaced or gone, or named by the urgent and edge rules (the margin is gone or one
+ *                 loss from it), and of those of hosts past the grace or overdue, as many as bring the
+ *                 shards kept (good or stale) up to the repair threshold (and never below k + 2), the
+ *                 longest away first. Below n (m >= 3 by default) the rest wait: a host away for two weeks
+ *                 may come back, and the pack keeps the threshold without it. Empty when no repair is due.
  * needsRepair   = health < repairThreshold (default autoRepairThreshold: n, or n - 1 at m >= 3) and there is
  *                 something to regenerate now. When health is low only because shards are stale, the answer
  *                 is to audit them, not to repair.
@@ -103,9 +105,10 @@ export interface PackHealth {
   stale: number[]
   regenerate: number[]
   /**
-   * The part of `regenerate` that a repair regenerates now (ascending): the shards lost, unplaced or gone,
-   * and as many of the absent hosts' (the longest away first) as bring the pack up to the repair threshold.
-   * All of `regenerate` when the threshold is n.
+   * When the pack needs repair, the part of `regenerate` that the repair regenerates (ascending): the
+   * shards lost, unplaced, gone, urgent or edge, and as many of those past the grace or overdue (the
+   * longest away first) as bring the pack up to the repair threshold (at least k + 2). All of `regenerate`
+   * when the threshold is n; empty when no repair is due.
    */
   regenerateNow: number[]
   /** Why each shard of `regenerate` is: the rule that applies (RegenerateCause). */
@@ -229,21 +232,26 @@ export function packHealth (shards: readonly ShardRecord[], peers: Presences, no
     if (now - checked <= verifiedWithinMs) good.push(index)
     else stale.push(index)
   }
-  // to the threshold: what is surely gone, then the absent hosts' shards, the longest away first, until
-  // the shards kept and regenerated reach the threshold
-  const definite = regenerate.filter(i => causes[i] === 'lost' || causes[i] === 'unplaced' || causes[i] === 'gone')
-  const awaySince = (i: number): number => presenceOf(peers, byIndex.get(i)!.peer)?.offlineSince ?? Infinity
-  const absent = regenerate.filter(i => !definite.includes(i)).sort((a, b) => awaySince(a) - awaySince(b) || a - b)
-  const needed = Math.max(0, repairThreshold - good.length - stale.length - definite.length)
-  const regenerateNow = [...definite, ...absent.slice(0, needed)].sort((a, b) => a - b)
+  // to the threshold: what is surely gone, and what the urgent and edge rules name (the margin is gone or
+  // one loss from it), then the absent hosts' shards (past the grace, or overdue), the longest away first,
+  // until the shards kept and regenerated reach the threshold, and never fewer than k + 2
+  const always = regenerate.filter(i => causes[i] !== 'grace' && causes[i] !== 'overdue')
+  const awayFor = (i: number): number => {
+    const p = presenceOf(peers, byIndex.get(i)!.peer)
+    return p?.offlineSince !== undefined ? now - p.offlineSince : p?.watchedAbsenceMs ?? 0
+  }
+  const absent = regenerate.filter(i => !always.includes(i)).sort((a, b) => awayFor(b) - awayFor(a) || a - b)
+  const target = Math.min(n, Math.max(repairThreshold, k + 2))
+  const candidates = [...always, ...absent.slice(0, Math.max(0, target - good.length - stale.length - always.length))]
+  const needsRepair = good.length < repairThreshold && candidates.length > 0
   return {
     health: good.length,
     good,
     stale,
     regenerate,
-    regenerateNow,
+    regenerateNow: needsRepair ? candidates.sort((a, b) => a - b) : [],
     causes,
-    needsRepair: good.length < repairThreshold && regenerateNow.length > 0,
+    needsRepair,
     unrecoverable: good.length + stale.length < k
   }
 }

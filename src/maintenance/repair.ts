@@ -54,9 +54,10 @@ export interface RepairReport {
 
 /**
  * One repair round: every pack whose health fell below the threshold (src/audit/health.ts) is read from k
- * good shards, its lost shards (and those of hosts gone longer than the grace) are regenerated, checked
- * against their recorded names, and placed by the placement rules on stores that hold nothing else of the
- * pack, preferring other stores than the one that lost it. Each placed shard is recorded in the register
+ * good shards, and the shards health names to regenerate now (regenerateNow: the lost ones, and of those
+ * of absent hosts as many as bring the pack back to its threshold) are regenerated, checked against their
+ * recorded names, and placed by the placement rules on stores that hold nothing else of the pack,
+ * preferring other stores than the one that lost it. Each placed shard is recorded in the register
  * at once (a round interrupted keeps what it did; the next round starts from the health left).
  */
 export async function repairRound (repo: Repository, options: RepairOptions = {}): Promise<RepairReport> {
@@ -254,8 +255,9 @@ async function repairPack (repo: Repository, health: PackReport, reputations: Ma
   const result: PackRepair = { pack: desc.id, placed: [], shardSize: desc.shardSize }
   const oldCopies: Array<{ store: string, name: string }> = []
   try {
-    const shards = await repo.regenerateShards(desc, health.regenerateNow, { signal })
+    // the stores first: when placement cannot take the shards, no shard is read for nothing
     const targets = choose(repo, desc, health, reputations)
+    const shards = await repo.regenerateShards(desc, health.regenerateNow, { signal })
     if (targets.reduced != null) result.reducedSpread = targets.reduced
     try {
       for (const index of health.regenerateNow) {

@@ -138,6 +138,9 @@ describe('audit/health', () => {
     assert.deepEqual([h.regenerate, h.needsRepair], [[2, 5], true])
     // to the threshold (n - 1): one of them now, the pack keeps six shards while the other may come back
     assert.deepEqual(h.regenerateNow, [2])
+    // the longest away first (an overdue host may be known only by the time watched)
+    peers.p5 = { ...away, offlineSince: undefined, watchedAbsenceMs: 9 * HOUR }
+    assert.deepEqual(packHealth(seven(), peers, NOW, wide).regenerateNow, [5])
     // with fewer than k not overdue, nothing can be rebuilt now: not called gone
     for (const p of ['p0', 'p1', 'p3']) peers[p] = away
     assert.deepEqual(packHealth(seven(), peers, NOW, wide).regenerate, [])
@@ -177,30 +180,50 @@ describe('audit/health', () => {
     const wide: HealthPolicy = { ...policy, m: 3 } // threshold n - 1 = 6
     const seven = (): ShardRecord[] => Array.from({ length: 7 }, (_, i) => ({ index: i, peer: `p${i}`, lastVerified: NOW - HOUR }))
     const peers: Record<string, HostPresence> = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`p${i}`, { online: true }]))
-    peers.p4 = { online: false, offlineSince: NOW - 4 * DAY }
+    peers.p1 = { online: false, offlineSince: NOW - 4 * DAY }
     let h = packHealth(seven(), peers, NOW, wide)
-    assert.deepEqual([h.regenerate, h.regenerateNow, h.needsRepair], [[4], [], false], 'one absent: six kept, it waits')
-    peers.p1 = { online: false, offlineSince: NOW - 10 * DAY }
+    assert.deepEqual([h.regenerate, h.regenerateNow, h.needsRepair], [[1], [], false], 'one absent: six kept, it waits')
+    // a second host away past the grace, longer than the first: its shard is regenerated, the other waits
+    peers.p4 = { online: false, offlineSince: NOW - 10 * DAY }
     h = packHealth(seven(), peers, NOW, wide)
-    assert.deepEqual([h.regenerate, h.causes, h.regenerateNow, h.needsRepair], [[1, 4], { 1: 'grace', 4: 'grace' }, [1], true])
+    assert.deepEqual([h.regenerate, h.causes, h.regenerateNow, h.needsRepair], [[1, 4], { 1: 'grace', 4: 'grace' }, [4], true])
     // a lost shard is regenerated whatever the count, and the absent ones still fill up to the threshold
     let s = seven()
     s[6].lost = true
     h = packHealth(s, peers, NOW, wide)
-    assert.deepEqual([h.regenerate, h.regenerateNow], [[1, 4, 6], [1, 6]])
+    assert.deepEqual([h.regenerate, h.regenerateNow], [[1, 4, 6], [4, 6]])
     // a stale shard counts as kept (audit it first); one the pack cannot do without is regenerated
     s = seven()
     s[0].lastVerified = NOW - 30 * DAY
     h = packHealth(s, peers, NOW, wide)
-    assert.deepEqual([h.health, h.stale, h.regenerateNow, h.needsRepair], [4, [0], [1], true])
+    assert.deepEqual([h.health, h.stale, h.regenerateNow, h.needsRepair], [4, [0], [4], true])
     // with the threshold at n, everything that is to be regenerated is regenerated now
     h = packHealth(seven(), peers, NOW, { ...wide, repairThreshold: 7 })
     assert.deepEqual(h.regenerateNow, [1, 4])
-    // a host that is no longer a peer is gone for sure: regenerated even when the threshold is met
+    // a threshold of k + 1 still repairs to k + 2: at 4+2, both absent shards
+    h = packHealth(shards(), { ...online(), p1: peers.p1, p4: peers.p4 }, NOW, { ...policy, repairThreshold: 5 })
+    assert.deepEqual([h.regenerateNow, h.needsRepair], [[1, 4], true])
+    // nothing is regenerated while the pack does not need repair, even a shard of a store no longer configured
     delete peers.p1
     peers.p4 = { online: true }
     h = packHealth(seven(), peers, NOW, wide)
-    assert.deepEqual([h.regenerateNow, h.causes, h.needsRepair], [[1], { 1: 'gone' }, false])
+    assert.deepEqual([h.regenerate, h.regenerateNow, h.causes, h.needsRepair], [[1], [], { 1: 'gone' }, false])
+    // and once it does, that shard goes first, before any shard of a host only away
+    peers.p4 = { online: false, offlineSince: NOW - 10 * DAY }
+    peers.p5 = { online: false, offlineSince: NOW - 11 * DAY }
+    h = packHealth(seven(), peers, NOW, wide)
+    assert.deepEqual([h.regenerate, h.regenerateNow, h.needsRepair], [[1, 4, 5], [1, 5], true])
+  })
+
+  it('repairs in full when the margin is gone: the shards the urgent rule names are all regenerated', () => {
+    const wide: HealthPolicy = { ...policy, m: 3, urgentGraceMs: DAY }
+    const seven = (): ShardRecord[] => Array.from({ length: 7 }, (_, i) => ({ index: i, peer: `p${i}`, lastVerified: NOW - HOUR }))
+    const peers: Record<string, HostPresence> = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`p${i}`, { online: true }]))
+    // two hosts in their night (23 h), three away longer than the urgent grace: four seen within it = k
+    for (const p of ['p2', 'p3']) peers[p] = { online: false, offlineSince: NOW - 23 * HOUR }
+    for (const [p, hours] of [['p4', 25], ['p5', 26], ['p6', 25.5]] as const) peers[p] = { online: false, offlineSince: NOW - hours * HOUR }
+    const h = packHealth(seven(), peers, NOW, wide)
+    assert.deepEqual([h.regenerate, h.causes, h.regenerateNow, h.needsRepair], [[4, 5, 6], { 4: 'urgent', 5: 'urgent', 6: 'urgent' }, [4, 5, 6], true])
   })
 
   it('by default repairs at the first loss below three parity shards, at the second from three on', () => {
