@@ -229,6 +229,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
       found++
     } catch (err) {
       if (failures.length < 5) failures.push(`${(err as Error).name}: ${(err as Error).message}`)
+      progress(`move ${t + 1} not found: ${(err as Error).name}: ${(err as Error).message}`)
       hops = Infinity
     }
     times.push(performance.now() - start)
