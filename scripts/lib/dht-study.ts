@@ -98,12 +98,14 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     })
     // the product's fallback when the DHT does not find a peer: ask the connected trusted peers
     await locators[i]?.stop()
-    locators[i] = new LocateService({ node, gate, timeoutMs: 10_000 })
+    locators[i] = new LocateService({ node, gate, timeoutMs: 10_000, identify: node.services.identify })
     await locators[i].start()
     return node
   }
   const nodes = await inBatches(pop.map((_, i) => i), 50, async i => await make(i, 0))
-  const addrOf = (i: number, generation = 0): ReturnType<typeof multiaddr> => multiaddr(`/memory/hf-${params.seed}-${i}-${generation}/p2p/${ids[i].toString()}`)
+  // each node's address now: a peer that moved earlier is at its new one (as the moved peer's trust list would say)
+  const generationOf: number[] = pop.map(() => 0)
+  const addrOf = (i: number): ReturnType<typeof multiaddr> => multiaddr(`/memory/hf-${params.seed}-${i}-${generationOf[i]}/p2p/${ids[i].toString()}`)
   const pairs: Array<[number, number]> = []
   for (const n of pop) for (const p of n.peers) if (p > n.index) pairs.push([n.index, p])
   let done = 0
@@ -142,6 +144,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     const s = pop[x].peers[rnd.below(pop[x].peers.length)]
     await nodes[x].stop()
     nodes[x] = await make(x, t + 1)
+    generationOf[x] = t + 1
     nodes[x].addEventListener('peer:identify', noteIdentify as unknown as (evt: Event) => void)
     // what it announces (identify tells its peers these): none would mean its listener did not come up
     const listening = nodes[x].getMultiaddrs().filter(a => a.toString().includes(`-${x}-${t + 1}`)).length

@@ -258,7 +258,7 @@ export class Daemon {
         if (evt.detail.entry.deviceOf === node.peerId.toString()) void this.devices?.tellHosts().catch(err => this.onError(err, 'telling hosts of a device'))
       })
       // where a trusted peer is, asked of the others when neither its known addresses nor the DHT find it
-      this.locator = new LocateService({ node, gate: gateOf(node), onError: (err, what) => this.onError(err, what) })
+      this.locator = new LocateService({ node, gate: gateOf(node), identify: node.services.identify, onError: (err, what) => this.onError(err, what) })
       await this.locator.start()
       const locator = this.locator
       this.presence = new Presence({ node, trust, reconnect: config.reconnect, bootstrap: config.bootstrap, dht: config.dht, locate: async (peer, options) => await locator.locate(peer, options) })

@@ -77,6 +77,11 @@ export interface HoldfastNodeInit {
   start?: boolean
   /** How often libp2p's connection monitor pings each open connection (default CONNECTION_PING_INTERVAL_MS). */
   pingIntervalMs?: number
+  /**
+   * Run identify on every new connection (default true). False only for tests of what happens when it does
+   * not complete (the locate service asks again).
+   */
+  identifyOnConnect?: boolean
 }
 
 /** The peer ids of the configured bootstrap nodes. */
@@ -101,7 +106,7 @@ export async function createHoldfastNode (init: HoldfastNodeInit): Promise<Holdf
   const gate = init.gate ?? new TrustGate({ trust, infrastructure: bootstrapPeerIds(config) })
 
   const services: Record<string, unknown> = {
-    identify: identify(),
+    identify: identify({ runOnConnectionOpen: init.identifyOnConnect ?? true }),
     // libp2p's connection monitor pings every connection every 10 s without waiting for the last ping to
     // end, and aborts the connection when a ping fails. With the protocol's default of one outbound ping
     // stream, a ping still open on a loaded machine made the next heartbeat fail ("Too many outbound

@@ -20,7 +20,13 @@ import { answerOnce, requestOnce } from './one-exchange.js'
  *
  * A node answers only a trusted asker, only about a member (trusted or infrastructure peer: the DHT
  * already gives members' addresses to trusted askers, so this reveals nothing more), and only while it
- * is connected to that member (its addresses are then fresh); otherwise the answer is an empty list.
+ * is connected to that member; otherwise the answer is an empty list. It answers with the addresses the
+ * member announced only when identify completed on a connection still open (or one already open when the
+ * service started): a connection whose identify failed leaves the member's old addresses in the peer
+ * store, and the asker takes the first answer that has any. The scale study (`npm run sim:dht`) saw
+ * identify fail on 12 of the 51 connections a moved peer opened on a loaded machine; libp2p runs it once
+ * per connection, so this service asks again on a member's connection where it did not complete
+ * (`identify`, after `identifyAgainMs`, twice at most).
  * Answers are bounded and parsed; an address that does not parse is dropped. Nothing a peer answers is
  * trusted beyond a hint: the caller dials the addresses, and the Noise handshake proves the peer's id.
  */
@@ -53,19 +59,31 @@ export function parseLocateAnswer (v: unknown): LocateAnswer {
 }
 
 export interface LocateServiceInit {
-  node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'peerStore'>
+  node: Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
   gate: TrustGate
   /** Per peer asked, and per answer given (default 5 s). */
   timeoutMs?: number
   /** Peers asked at once (default 8). */
   concurrency?: number
   onError?: (err: unknown, what: string) => void
+  /** libp2p's identify service: run again on a member's connection where it did not complete. */
+  identify?: { identify: (connection: Connection, options?: { signal?: AbortSignal }) => Promise<unknown> }
+  /** How long after a connection opens (and then twice as long) identify is asked again (default 10 s). */
+  identifyAgainMs?: number
 }
+
+/** Times identify is asked again on one connection. */
+export const IDENTIFY_AGAIN_TRIES = 2
+export const DEFAULT_IDENTIFY_AGAIN_MS = 10_000
 
 export class LocateService {
   private running = false
   private shutdown = new AbortController()
   private readonly inflight = new Set<Promise<unknown>>()
+  /** Connections on which identify completed, and those opened since the start where it has not yet (with their next try). */
+  private readonly identified = new Set<string>()
+  private readonly pending = new Map<string, { timer: ReturnType<typeof setTimeout>, tries: number }>()
+  private startedAt = 0
 
   constructor (private readonly init: LocateServiceInit) {}
 
@@ -74,6 +92,10 @@ export class LocateService {
   async start (): Promise<void> {
     if (this.running) return
     this.shutdown = new AbortController()
+    this.startedAt = Date.now()
+    this.init.node.addEventListener('connection:open', this.onOpen)
+    this.init.node.addEventListener('connection:close', this.onClose)
+    this.init.node.addEventListener('peer:identify', this.onIdentify)
     await this.init.node.handle(LOCATE_PROTOCOL, (stream, connection) => { this.track(this.answer(stream, connection)) }, { maxInboundStreams: 8, runOnLimitedConnection: true })
     this.running = true
   }
@@ -82,8 +104,51 @@ export class LocateService {
     if (!this.running) return
     this.running = false
     this.shutdown.abort(new AbortedError('the locate service is stopping'))
+    this.init.node.removeEventListener('connection:open', this.onOpen)
+    this.init.node.removeEventListener('connection:close', this.onClose)
+    this.init.node.removeEventListener('peer:identify', this.onIdentify)
+    for (const p of this.pending.values()) clearTimeout(p.timer)
+    this.pending.clear()
+    this.identified.clear()
     await this.init.node.unhandle(LOCATE_PROTOCOL).catch(() => {})
     await Promise.allSettled([...this.inflight])
+  }
+
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => {
+    const c = evt.detail
+    if (this.identified.has(c.id) || !this.init.gate.isMember(c.remotePeer)) return
+    this.later(c, 0)
+  }
+
+  private readonly onClose = (evt: CustomEvent<Connection>): void => {
+    const id = evt.detail.id
+    this.identified.delete(id)
+    clearTimeout(this.pending.get(id)?.timer)
+    this.pending.delete(id)
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<{ connection: Connection }>): void => {
+    const c = evt.detail.connection
+    if (c.status !== 'open') return
+    this.identified.add(c.id)
+    clearTimeout(this.pending.get(c.id)?.timer)
+    this.pending.delete(c.id)
+  }
+
+  /** Identify asked again on `c` after a while, unless it completes meanwhile or the connection closes. */
+  private later (c: Connection, tries: number): void {
+    const identify = this.init.identify
+    if (identify == null || tries >= IDENTIFY_AGAIN_TRIES) { this.pending.delete(c.id); return }
+    const delay = (this.init.identifyAgainMs ?? DEFAULT_IDENTIFY_AGAIN_MS) * 2 ** tries
+    if (!Number.isFinite(delay)) return
+    const timer = setTimeout(() => {
+      if (!this.running || c.status !== 'open' || this.identified.has(c.id)) { this.pending.delete(c.id); return }
+      // a success is seen by onIdentify (identify dispatches peer:identify); a failure tries once more later
+      this.track(identify.identify(c, { signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.init.timeoutMs ?? 5_000)]) })
+        .catch(() => { if (this.running && !this.identified.has(c.id)) this.later(c, tries + 1) }))
+    }, delay)
+    timer.unref?.()
+    this.pending.set(c.id, { timer, tries })
   }
 
   /**
@@ -143,7 +208,10 @@ export class LocateService {
     }
   }
 
-  /** What this node knows of a member it is connected to: the addresses it announced, and the one it came from. */
+  /**
+   * What this node knows of a member it is connected to: the addresses it announced (when identify
+   * completed on an open connection, or one open before this service started), and the one we reached it at.
+   */
   private async addressesOf (peer: string): Promise<string[]> {
     if (!this.init.gate.isMember(peer) || peer === this.init.node.peerId.toString()) return []
     const id = peerIdFromString(peer)
@@ -154,9 +222,13 @@ export class LocateService {
       const text = withoutPeerId(a).toString()
       if (text.length <= MAX_ADDR_CHARS && addrs.size < MAX_LOCATE_ADDRS) addrs.set(text, text)
     }
-    try {
-      for (const a of (await this.init.node.peerStore.get(id)).addresses) add(a.multiaddr)
-    } catch {}
+    // identify not completed on any connection (yet): the peer store may hold where the member was before
+    const announced = conns.some(c => this.identified.has(c.id) || c.timeline.open < this.startedAt)
+    if (announced) {
+      try {
+        for (const a of (await this.init.node.peerStore.get(id)).addresses) add(a.multiaddr)
+      } catch {}
+    }
     // an inbound connection's remote address is where the peer dials from, not where it listens: only an
     // outbound one's (we dialled it there) is known to reach it
     for (const c of conns) if (c.direction === 'outbound') add(c.remoteAddr)

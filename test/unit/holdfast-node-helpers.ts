@@ -55,6 +55,8 @@ export interface PeerOptions {
   presence?: boolean
   provisionalMs?: number
   pairingTimeoutMs?: number
+  /** Run identify on every new connection (default true). */
+  identifyOnConnect?: boolean
 }
 
 /** A node with its trust list, gate and pairing service started (and presence if asked for). */
@@ -66,7 +68,7 @@ export async function startPeer (opts: PeerOptions): Promise<TestPeer> {
   const config = testConfig(opts.config)
   const trust = await TrustList.open(home)
   const gate = new TrustGate({ trust, infrastructure: bootstrapPeerIds(config) })
-  const node = await createHoldfastNode({ privateKey: key, config, trust, gate, provisionalMs: opts.provisionalMs })
+  const node = await createHoldfastNode({ privateKey: key, config, trust, gate, provisionalMs: opts.provisionalMs, identifyOnConnect: opts.identifyOnConnect })
   const pairing = new PairingService({ node, home, trust, gate, profile, inviteExpirySeconds: config.inviteExpirySeconds, timeoutMs: opts.pairingTimeoutMs })
   await pairing.start()
   let presence: Presence | undefined

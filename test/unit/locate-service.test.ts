@@ -32,13 +32,13 @@ describe('node/locate-service', function () {
       for (const p of peers.splice(0)) await p.stop()
       for (const h of homes.splice(0)) await rm(h, { recursive: true, force: true })
     })
-    async function peer (name: string, opts: { home?: string, config?: Record<string, unknown> } = {}): Promise<TestPeer & { locator: LocateService }> {
+    async function peer (name: string, opts: { home?: string, config?: Record<string, unknown>, identifyOnConnect?: boolean, identifyAgainMs?: number } = {}): Promise<TestPeer & { locator: LocateService }> {
       const home = opts.home ?? await tempHome()
       if (!homes.includes(home)) homes.push(home)
       // no DHT anywhere: only the locate protocol can find a peer that moved
-      const p = await startPeer({ name, home, config: { dht: false, ...opts.config } })
+      const p = await startPeer({ name, home, config: { dht: false, ...opts.config }, identifyOnConnect: opts.identifyOnConnect })
       peers.push(p)
-      const locator = new LocateService({ node: p.node, gate: p.gate, timeoutMs: 3000 })
+      const locator = new LocateService({ node: p.node, gate: p.gate, timeoutMs: 3000, identify: p.node.services.identify, identifyAgainMs: opts.identifyAgainMs })
       await locator.start()
       services.push(locator)
       return Object.assign(p, { locator })
@@ -129,6 +129,39 @@ describe('node/locate-service', function () {
       assert.deepEqual(await ask(c.node.peerId.toString()), { t: 'addrs', addrs: [] })
       // a malformed request is refused: the stream is reset, no answer
       await assert.rejects(requestOnce(a.node, c.node.peerId, LOCATE_PROTOCOL, 8192, { t: 'locate', peer: 'nope' }, AbortSignal.timeout(5000)))
+    })
+
+    it('tells where a member listens only once identify completed on the connection, and asks identify again where it did not', async function () {
+      this.timeout(60_000)
+      // c runs no identify of its own on a new connection: only its locator asking again (after 3 s)
+      // tells it where a peer listens, as when the first one fails
+      const c = await peer('c', { identifyOnConnect: false, identifyAgainMs: 3000 })
+      const a = await peer('a')
+      const bHome = await tempHome()
+      homes.push(bHome)
+      let b = await peer('b', { home: bHome })
+      await trustEachOther(a, c)
+      await trustEachOther(b, c)
+      await trustEachOther(a, b)
+      await a.node.dial(c.node.getMultiaddrs())
+      const portOf = (p: TestPeer): string => p.node.getMultiaddrs()[0].toString().split('/tcp/')[1].split('/')[0]
+      const told = async (): Promise<string[]> => (await a.locator.locate(b.node.peerId)).map(String)
+      await b.node.dial(c.node.getMultiaddrs())
+      await eventually(async () => (await told()).some(x => x.endsWith(`/tcp/${portOf(b)}`)), 15_000, 'c tells b\'s address once identify was asked again')
+      const oldPort = portOf(b)
+      // b moves and reconnects to c; c's peer store still holds the old address
+      await b.stop()
+      peers.splice(peers.indexOf(b), 1)
+      await eventually(() => c.node.getConnections(b.node.peerId).length === 0, 10_000, 'c sees b gone')
+      b = await peer('b', { home: bHome })
+      assert.notEqual(portOf(b), oldPort)
+      await b.node.dial(c.node.getMultiaddrs())
+      assert.ok((await c.node.peerStore.get(b.node.peerId)).addresses.some(x => x.multiaddr.toString().endsWith(`/tcp/${oldPort}`)), 'c still has the old address')
+      // c is connected to b but has not identified the new connection: it tells nothing rather than the old address
+      assert.deepEqual(await told(), [])
+      // identify asked again: the new address
+      await eventually(async () => (await told()).some(x => x.endsWith(`/tcp/${portOf(b)}`)), 15_000, 'c tells b\'s new address')
+      assert.ok(!(await told()).some(x => x.endsWith(`/tcp/${oldPort}`)), 'not the old one')
     })
 
     it('start and stop are idempotent; a stopped locator asks nobody', async () => {
