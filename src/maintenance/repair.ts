@@ -257,7 +257,16 @@ async function repairPack (repo: Repository, health: PackReport, reputations: Ma
   try {
     // the stores first: when placement cannot take the shards, no shard is read for nothing
     const targets = choose(repo, desc, health, reputations)
-    const shards = await repo.regenerateShards(desc, health.regenerateNow, { signal })
+    // a shard the reads find missing or damaged on its store is recorded as an audit would: the pack's
+    // health counts it lost from now on (the next repair regenerates it), not at the next audit
+    const bad: Array<{ index: number, problem: string }> = []
+    let shards: Map<number, Uint8Array>
+    try {
+      shards = await repo.regenerateShards(desc, health.regenerateNow, { signal, onBad: (index, problem) => { bad.push({ index, problem }) } })
+    } finally {
+      const found = bad.filter(b => !health.regenerateNow.includes(b.index))
+      if (found.length > 0) await repo.register.putShardChecks(found.map(b => ({ pack: desc.id, index: b.index, check: { at: Date.now(), store: desc.shards[b.index].store, outcome: 'fail' as const, reason: `a repair's read: ${b.problem}` } })))
+    }
     if (targets.reduced != null) result.reducedSpread = targets.reduced
     try {
       for (const index of health.regenerateNow) {

@@ -11,6 +11,9 @@ import { IntegrityError, NotFoundError, PackUnrecoverableError, PlacementError, 
 
 export interface CallOptions { signal?: AbortSignal }
 
+/** Reading a pack's shards: `onBad` hears of each shard its recorded store is found to have lost or damaged. */
+export interface ReadShardsOptions extends CallOptions { onBad?: (index: number, problem: string) => void }
+
 /** What a backup does when the stores online cannot give a pack the spread over sites the rules ask. */
 export interface PlacementPolicy { onShortfall: 'reduced' | 'wait', waitSeconds: number }
 
@@ -185,7 +188,7 @@ export class PackIo {
    * Fetches a shard and verifies it against its name. Returns null (with the reason) when it is missing,
    * unreachable or corrupt, so that the caller can use another.
    */
-  async fetchShard (desc: PackLayout, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> {
+  async fetchShard (desc: PackLayout, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string, bad?: boolean }> {
     const info = desc.shards[index]
     const problems: string[] = []
     if (this.vault != null && index < desc.k) {
@@ -202,6 +205,8 @@ export class PackIo {
     const candidates = primary.length === 1
       ? [primary[0], ...this.stores.filter(s => s !== primary[0] && !this.failedStores.has(s.id) && s.reachable?.() !== false)]
       : primary
+    // the store the shard is recorded on answered, without the shard or with other bytes (not found elsewhere either)
+    let bad = false
     for (const [at, store] of candidates.entries()) {
       const elsewhere = primary.length === 1 && at > 0
       try {
@@ -210,16 +215,18 @@ export class PackIo {
         this.noteRead(store.id, data.length, performance.now() - started)
         if (data.length === desc.shardSize && hashName(data) === info.name) return { data }
         problems.push(`shard ${index} on ${store.id} is corrupt`)
+        if (!elsewhere && primary.length === 1) bad = true
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         const e = err as Error
         if (elsewhere && (e instanceof NotFoundError || e instanceof StoreUnavailableError)) continue
+        if (e instanceof NotFoundError && !elsewhere && primary.length === 1) bad = true
         if (e instanceof NotFoundError) problems.push(`shard ${index} is missing from ${store.id}`)
         else if (e instanceof StoreUnavailableError) { problems.push(`store ${store.id} is unavailable`); this.failedStores.add(store.id) }
         else problems.push(`shard ${index} on ${store.id}: ${e.message}`)
       }
     }
-    return { data: null, problem: problems.length === 1 ? problems[0] : `shard ${index}: ${problems.join('; ')}` }
+    return { data: null, problem: problems.length === 1 ? problems[0] : `shard ${index}: ${problems.join('; ')}`, ...(bad ? { bad } : {}) }
   }
 
   /** The codec a pack was written with (the repository's own, unless the pack names another). */
@@ -248,13 +255,14 @@ export class PackIo {
    * The first k good shards of a pack, each verified against its name (null where not fetched), fetched
    * as readPack does. PackUnrecoverableError when fewer than k good shards can be had.
    */
-  async readShards (desc: PackLayout, options: CallOptions = {}): Promise<Array<Uint8Array | null>> {
+  async readShards (desc: PackLayout, options: ReadShardsOptions = {}): Promise<Array<Uint8Array | null>> {
     const n = desc.shards.length
     const problems: string[] = []
     const order = this.shardOrder(desc)
     const results = await firstK(order, desc.k, async (i, signal) => {
       const r = await this.fetchShard(desc, i, { signal })
       if (r.data == null && !signal.aborted) problems.push(r.problem!)
+      if (r.data == null && r.bad === true) options.onBad?.(i, r.problem!)
       return r.data
     }, { signal: options.signal, hedgeMs: this.hedgeMs(desc.shardSize), spares: desc.m })
     if (results.size < desc.k) throw new PackUnrecoverableError(`pack ${desc.id.slice(0, 12)} has ${results.size} good shards, needs ${desc.k}: ${problems.join('; ')}`)
@@ -268,7 +276,7 @@ export class PackIo {
    * deterministic, so each regenerated shard must hash to the name recorded for it: one that does not is
    * an IntegrityError and is never returned.
    */
-  async regenerateShards (desc: PackLayout, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> {
+  async regenerateShards (desc: PackLayout, indices: number[], options: ReadShardsOptions = {}): Promise<Map<number, Uint8Array>> {
     const got = await this.readShards(desc, options)
     const all = await this.codecFor(desc).reconstruct(got, desc.shardSize, options)
     const out = new Map<number, Uint8Array>()

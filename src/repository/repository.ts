@@ -21,7 +21,7 @@ import { adoptNewerKeyFile, kitEscrowSealer, syncKeyRecord, syncSealedKeyFile } 
 import { kitSecretOf } from '../crypto/kit-escrow.js'
 import { identityPath } from '../node/identity.js'
 import { describeFilter, matchesFilter, type SnapshotFilter } from './snapshot-filter.js'
-import { PackIo } from './pack-io.js'
+import { PackIo, type ReadShardsOptions } from './pack-io.js'
 import { RecordIo } from './record-io.js'
 import { readConfig, readLocalConfig } from './repository-config.js'
 import { replicateRecords, type ReplicationReport } from './replicate-records.js'
@@ -308,9 +308,9 @@ export class Repository {
   async storeBuilt (built: BuiltPack, options: CallOptions = {}): Promise<PackDescriptor> { return await this.packIo.storeBuilt(built, options) }
   /** A pack read from its first k good shards, verified and decoded (see PackIo.readPack). */
   async readPack (desc: PackLayout, options: CallOptions = {}): Promise<Buffer> { return await this.packIo.readPack(desc, options) }
-  async readShards (desc: PackLayout, options: CallOptions = {}): Promise<Array<Uint8Array | null>> { return await this.packIo.readShards(desc, options) }
+  async readShards (desc: PackLayout, options: ReadShardsOptions = {}): Promise<Array<Uint8Array | null>> { return await this.packIo.readShards(desc, options) }
   async fetchShard (desc: PackLayout, index: number, options: CallOptions = {}): Promise<{ data: Uint8Array | null, problem?: string }> { return await this.packIo.fetchShard(desc, index, options) }
-  async regenerateShards (desc: PackLayout, indices: number[], options: CallOptions = {}): Promise<Map<number, Uint8Array>> { return await this.packIo.regenerateShards(desc, indices, options) }
+  async regenerateShards (desc: PackLayout, indices: number[], options: ReadShardsOptions = {}): Promise<Map<number, Uint8Array>> { return await this.packIo.regenerateShards(desc, indices, options) }
   codecFor (desc: PackLayout): ErasureCodec { return this.packIo.codecFor(desc) }
   /** Forgets the packs kept for loadBlob (up to three whole packs), e.g. once a restore has read its trees. */
   dropPackCache (): void { this.packIo.dropPackCache() }
