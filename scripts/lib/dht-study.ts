@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path'
 import { DHT_PROTOCOL } from '../../src/node/libp2p-node.js'
 import { TrustGate, trustGater } from '../../src/node/gater.js'
 import { LocateService } from '../../src/node/locate-service.js'
+import { withPeerId } from '../../src/node/addresses.js'
 import { buildPopulation, DEFAULT_POPULATION, seededRandom } from '../../src/sim/index.js'
 import { inBatches } from './in-batches.js'
 
@@ -228,7 +229,8 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
         }))
         throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew}; peers in common ${common.length}, connected to the searcher ${toSearcher}, to the moved peer ${toMoved}, of them ${reidentified} had the new address once identify was asked again; the moved peer listened on ${listening} new address(es) after its restart, ${nodes[x].getMultiaddrs().length} now)`)
       }
-      await nodes[s].dial(fresh.map(a => a.encapsulate(`/p2p/${ids[x].toString()}`)), { signal: deadline })
+      // as presence dials (withPeerId: an address may already end in the peer's id)
+      await nodes[s].dial(fresh.map(a => withPeerId(a, ids[x])), { signal: deadline })
       found++
     } catch (err) {
       if (failures.length < 5) failures.push(`${(err as Error).name}: ${(err as Error).message}`)
