@@ -37,7 +37,8 @@ describe('maintenance/repair: what its reads find lost is recorded', function ()
     await mkdir(src)
     for (let i = 0; i < 3; i++) await writeFile(join(src, `f${i}.bin`), randomBytes(40_000))
     const stores = Array.from({ length: 7 }, (_, i) => new MemoryStore(`mem:repair-reads-${i}`))
-    const repo = await Repository.open(home, PASSPHRASE, { stores, unlock: async () => keys })
+    const open = async (): Promise<Repository> => await Repository.open(home, PASSPHRASE, { stores, unlock: async () => keys })
+    let repo = await open()
     try {
       const { snapshot } = await backup(repo, [src], { hostname: 'repair-reads' })
       const packs: PackDescriptor[] = []
@@ -52,10 +53,19 @@ describe('maintenance/repair: what its reads find lost is recorded', function ()
       let health = await repositoryHealth(repo)
       for (const p of health.packs) assert.deepEqual([p.health, p.regenerateNow, p.needsRepair], [5, [4, 5], true], `pack ${p.pack} before the repair`)
 
-      const report = await repairRound(repo)
-      assert.deepEqual(report.failed, [])
-      assert.equal(report.repaired.length, packs.length)
-      for (const r of report.repaired) assert.deepEqual(r.placed.map(x => x.index), [4, 5])
+      // one pack per round, each in a session opened afresh: with no read times learnt yet, the reads start
+      // with the data shards, shard 0 among them (later packs of one session would start with the stores
+      // that answered fastest, which may leave shard 0 unread)
+      const repaired: Array<{ placed: Array<{ index: number }> }> = []
+      for (let i = 0; i < packs.length; i++) {
+        await repo.close()
+        repo = await open()
+        const report = await repairRound(repo, { maxPacks: 1 })
+        assert.deepEqual(report.failed, [])
+        repaired.push(...report.repaired)
+      }
+      assert.equal(repaired.length, packs.length)
+      for (const r of repaired) assert.deepEqual(r.placed.map(x => x.index), [4, 5])
       // the reads of the data shards first found shard 0 missing: health knows it now, not at the next audit
       health = await repositoryHealth(repo)
       for (const p of health.packs) {
