@@ -1,10 +1,10 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
+import { identify, type Identify } from '@libp2p/identify'
 import { logger } from '@libp2p/logger'
 import { ping } from '@libp2p/ping'
-import type { Libp2p, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
+import type { IdentifyResult, Libp2p, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import { kadDHT, type KadDHT } from '@libp2p/kad-dht'
 import { memory } from '@libp2p/memory'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -80,7 +80,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
   const trusted = pop.map(n => new Set(n.peers.map(p => ids[p].toString())))
   const t0 = performance.now()
   const locators: LocateService[] = []
-  const make = async (i: number, generation: number): Promise<Libp2p<{ dht: KadDHT }>> => {
+  const make = async (i: number, generation: number): Promise<Libp2p<{ dht: KadDHT, identify: Identify }>> => {
     const gate = new TrustGate({ trust: { isTrusted: (peer: PeerId | string) => trusted[i].has(String(peer)) } })
     const node = await createLibp2p({
       privateKey: keys[i],
@@ -138,15 +138,15 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
   // the connections on which identify completed (on the side that ran it): a peer learns a moved peer's
   // new address only from an identify that completes (libp2p does not run a failed one again)
   const identified = new Set<string>()
-  const noteIdentify = (evt: CustomEvent<{ connection: { id: string } }>): void => { identified.add(evt.detail.connection.id) }
-  for (const n of nodes) n.addEventListener('peer:identify', noteIdentify as unknown as (evt: Event) => void)
+  const noteIdentify = (evt: CustomEvent<IdentifyResult>): void => { identified.add(evt.detail.connection.id) }
+  for (const n of nodes) n.addEventListener('peer:identify', noteIdentify)
   for (let t = 0; t < params.moves && t < order.length; t++) {
     const x = order[t]
     const s = pop[x].peers[rnd.below(pop[x].peers.length)]
     await nodes[x].stop()
     nodes[x] = await make(x, t + 1)
     generationOf[x] = t + 1
-    nodes[x].addEventListener('peer:identify', noteIdentify as unknown as (evt: Event) => void)
+    nodes[x].addEventListener('peer:identify', noteIdentify)
     // what it announces (identify tells its peers these): none would mean its listener did not come up
     const listening = nodes[x].getMultiaddrs().filter(a => a.toString().includes(`-${x}-${t + 1}`)).length
     const others = pop[x].peers.filter(p => p !== s)
@@ -223,7 +223,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
         // did identify fail on the new connections? ask again on each, and see who has the new address then
         let reidentified = 0
         await Promise.all(common.map(async p => {
-          const identify = (nodes[p].services as unknown as { identify: { identify: (c: unknown, o: { signal: AbortSignal }) => Promise<unknown> } }).identify
+          const identify = nodes[p].services.identify
           for (const c of nodes[p].getConnections(ids[x])) await identify.identify(c, { signal: AbortSignal.timeout(30_000) }).catch(() => {})
           if (await nodes[p].peerStore.get(ids[x]).then(e => e.addresses.some(a => isFresh(a.multiaddr)), () => false)) reidentified++
         }))

@@ -80,9 +80,10 @@ export class LocateService {
   private running = false
   private shutdown = new AbortController()
   private readonly inflight = new Set<Promise<unknown>>()
-  /** Connections on which identify completed, and those opened since the start where it has not yet (with their next try). */
+  /** Connections on which identify completed. */
   private readonly identified = new Set<string>()
-  private readonly pending = new Map<string, { timer: ReturnType<typeof setTimeout>, tries: number }>()
+  /** Member connections opened since the start where it has not yet: the timer of the next try. */
+  private readonly pending = new Map<string, ReturnType<typeof setTimeout>>()
   private startedAt = 0
 
   constructor (private readonly init: LocateServiceInit) {}
@@ -107,7 +108,7 @@ export class LocateService {
     this.init.node.removeEventListener('connection:open', this.onOpen)
     this.init.node.removeEventListener('connection:close', this.onClose)
     this.init.node.removeEventListener('peer:identify', this.onIdentify)
-    for (const p of this.pending.values()) clearTimeout(p.timer)
+    for (const timer of this.pending.values()) clearTimeout(timer)
     this.pending.clear()
     this.identified.clear()
     await this.init.node.unhandle(LOCATE_PROTOCOL).catch(() => {})
@@ -121,18 +122,20 @@ export class LocateService {
   }
 
   private readonly onClose = (evt: CustomEvent<Connection>): void => {
-    const id = evt.detail.id
-    this.identified.delete(id)
-    clearTimeout(this.pending.get(id)?.timer)
-    this.pending.delete(id)
+    this.identified.delete(evt.detail.id)
+    this.forget(evt.detail.id)
   }
 
   private readonly onIdentify = (evt: CustomEvent<{ connection: Connection }>): void => {
     const c = evt.detail.connection
     if (c.status !== 'open') return
     this.identified.add(c.id)
-    clearTimeout(this.pending.get(c.id)?.timer)
-    this.pending.delete(c.id)
+    this.forget(c.id)
+  }
+
+  private forget (connection: string): void {
+    clearTimeout(this.pending.get(connection))
+    this.pending.delete(connection)
   }
 
   /** Identify asked again on `c` after a while, unless it completes meanwhile or the connection closes. */
@@ -148,7 +151,7 @@ export class LocateService {
         .catch(() => { if (this.running && !this.identified.has(c.id)) this.later(c, tries + 1) }))
     }, delay)
     timer.unref?.()
-    this.pending.set(c.id, { timer, tries })
+    this.pending.set(c.id, timer)
   }
 
   /**

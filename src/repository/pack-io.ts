@@ -209,24 +209,25 @@ export class PackIo {
     let bad = false
     for (const [at, store] of candidates.entries()) {
       const elsewhere = primary.length === 1 && at > 0
+      const recorded = primary.length === 1 && at === 0
       try {
         const started = performance.now()
         const data = await store.get('shard', info.name, options)
         this.noteRead(store.id, data.length, performance.now() - started)
         if (data.length === desc.shardSize && hashName(data) === info.name) return { data }
         problems.push(`shard ${index} on ${store.id} is corrupt`)
-        if (!elsewhere && primary.length === 1) bad = true
+        if (recorded) bad = true
       } catch (err) {
         if (options.signal?.aborted === true) throw err
         const e = err as Error
         if (elsewhere && (e instanceof NotFoundError || e instanceof StoreUnavailableError)) continue
-        if (e instanceof NotFoundError && !elsewhere && primary.length === 1) bad = true
+        if (e instanceof NotFoundError && recorded) bad = true
         if (e instanceof NotFoundError) problems.push(`shard ${index} is missing from ${store.id}`)
         else if (e instanceof StoreUnavailableError) { problems.push(`store ${store.id} is unavailable`); this.failedStores.add(store.id) }
         else problems.push(`shard ${index} on ${store.id}: ${e.message}`)
       }
     }
-    return { data: null, problem: problems.length === 1 ? problems[0] : `shard ${index}: ${problems.join('; ')}`, ...(bad ? { bad } : {}) }
+    return { data: null, problem: problems.length === 1 ? problems[0] : `shard ${index}: ${problems.join('; ')}`, bad }
   }
 
   /** The codec a pack was written with (the repository's own, unless the pack names another). */

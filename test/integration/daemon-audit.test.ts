@@ -401,13 +401,11 @@ describe('daemons on 127.0.0.1: a host away longer than the grace period', funct
     assert.ok(held > 0)
     const address = away.addresses[0].replace(/\/p2p\/.*$/, '')
     await away.stop()
-    const regenerated = (): number => regeneratedBy(owner)
-    const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => { await untilTrue(owner, what, ok) }
-    await until('the regeneration of the away host\'s shards', () => regenerated() >= held)
+    await untilTrue(owner, 'the regeneration of the away host\'s shards', () => regeneratedBy(owner) >= held)
     const h = await hf(owner.home, ['health', '--json'])
     expectCode(h, 0, 'health once the away host\'s shards are elsewhere')
     hosts[0] = await startDaemon(away.home, {}, { listen: [address] })
-    await until('the deletion of the stale copies on the host that came back', async () => await shardsOfAway() === 0)
+    await untilTrue(owner, 'the deletion of the stale copies on the host that came back', async () => await shardsOfAway() === 0)
     await hosts[1].stop()
     await hosts[2].stop()
     const target = join(dir, 'restored')
@@ -442,17 +440,15 @@ describe('daemons on 127.0.0.1: two hosts away at 4+3, repair to the threshold',
     // each pack misses one host of eight, so the packs on both are a + b - packs
     const both = a + b - packs
     assert.ok(both > 0, `host1 holds ${a}, host2 ${b} shards of ${packs} packs`)
-    const regenerated = (): number => regeneratedBy(owner)
-    const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => { await untilTrue(owner, what, ok) }
     const addressOf = (h: RunningDaemon): string => h.addresses[0].replace(/\/p2p\/.*$/, '')
     const addresses = [addressOf(first), addressOf(second)]
     await first.stop()
     await new Promise(resolve => setTimeout(resolve, 5000))
     await second.stop()
-    await until('the regeneration of one shard per pack on both away hosts', () => regenerated() >= both)
+    await untilTrue(owner, 'the regeneration of one shard per pack on both away hosts', () => regeneratedBy(owner) >= both)
     // a few more rounds: nothing more is regenerated, as every pack keeps six shards
     await new Promise(resolve => setTimeout(resolve, 8000))
-    assert.equal(regenerated(), both, 'one shard per pack on both hosts, none for the packs on one')
+    assert.equal(regeneratedBy(owner), both, 'one shard per pack on both hosts, none for the packs on one')
     interface Pack { pack: string, health: number, regenerate: number[], regenerateNow: number[], needsRepair: boolean, problems: string[] }
     const h = await hf(owner.home, ['health', '--json'])
     expectCode(h, 0, 'health with two hosts away, every pack at its threshold')
@@ -465,10 +461,10 @@ describe('daemons on 127.0.0.1: two hosts away at 4+3, repair to the threshold',
     // host2 comes back: its shards were never regenerated and stay; host1's regenerated copies are deleted
     hosts[1] = await startDaemon(second.home, {}, { listen: [addresses[1]] })
     hosts[0] = await startDaemon(first.home, {}, { listen: [addresses[0]] })
-    await until('the deletion of host1\'s stale copies', async () => await held(hosts[0]) === a - both)
+    await untilTrue(owner, 'the deletion of host1\'s stale copies', async () => await held(hosts[0]) === a - both)
     assert.equal(await held(hosts[1]), b, 'host2 keeps every shard')
-    assert.equal(regenerated(), both)
-    await until('full health with both hosts back', async () => {
+    assert.equal(regeneratedBy(owner), both)
+    await untilTrue(owner, 'full health with both hosts back', async () => {
       const r = await hf(owner.home, ['health', '--json'])
       return r.code === 0 && parseJson<{ packs: Pack[] }>(r, 'health').packs.every(p => p.health === 7)
     })
@@ -716,14 +712,13 @@ describe('daemons on 127.0.0.1: a host overdue by its rhythm', function () {
   })
 
   it('a NAS gone for seconds has its shards regenerated; a desktop within its usual night is waited for, though the margin is thin; restore is byte-identical', async () => {
-    const regenerated = (): number => regeneratedBy(owner)
     const health = async (): Promise<{ code: number | null, text: string }> => { const r = await hf(owner.home, ['health']); return { code: r.code, text: r.stdout } }
     // the desktop goes away: at 2+1 its packs are down to k, the margin is thin, but within its usual ten
     // hours it is not overdue: nothing is regenerated, health still counts its shards
     const desktopAddress = desktop.addresses[0].replace(/\/p2p\/.*$/, '')
     await desktop.stop()
     await new Promise(resolve => setTimeout(resolve, 12_000))
-    assert.equal(regenerated(), 0, `nothing regenerated for a desktop away seconds:\n${owner.output().slice(-2000)}`)
+    assert.equal(regeneratedBy(owner), 0, `nothing regenerated for a desktop away seconds:\n${owner.output().slice(-2000)}`)
     assert.equal((await health()).code, 0)
     const desktopAgain = await startDaemon(desktop.home, {}, { listen: [desktopAddress] })
     hosts[hosts.indexOf(desktop)] = desktopAgain
@@ -732,7 +727,7 @@ describe('daemons on 127.0.0.1: a host overdue by its rhythm', function () {
     await nas.stop()
     const deadline = Date.now() + 90_000
     let h = await health()
-    while (h.code !== 0 || regenerated() === 0) {
+    while (h.code !== 0 || regeneratedBy(owner) === 0) {
       if (Date.now() > deadline) assert.fail(`the NAS's shards were not regenerated within 90 s; health:\n${h.text}\nthe owner's daemon said:\n${owner.output().slice(-3000)}`)
       await new Promise(resolve => setTimeout(resolve, 1000))
       h = await health()
