@@ -17,10 +17,26 @@ const names = (values.scenario ?? [...SCENARIOS, 'placement']) as Array<Scenario
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
 const KiB = 1024
 
+/** Why each pack was lost, counted: its owner away itself, or m + 1 of its hosts gone within some hours. */
+function whyLost (r: SimReport): string {
+  const n = r.params.k + r.params.m
+  const tally = new Map<string, number>()
+  for (const l of r.lostPacks) {
+    const why = l.ownerAway
+      ? `owner away two weeks (${l.hostsGone} of its ${n} hosts left)`
+      : Number.isFinite(l.withinHours)
+        ? `${r.params.m + 1} of its ${n} hosts left within ${l.withinHours.toFixed(0)} h (${l.hostsGone} in all)`
+        : `${l.hostsGone} of its ${n} hosts left, the others lost or damaged its shards`
+    tally.set(why, (tally.get(why) ?? 0) + 1)
+  }
+  return tally.size === 0 ? '-' : [...tally].map(([why, count]) => `${count} x ${why}`).join('; ')
+}
+
 function table (name: string, r: SimReport, seconds: number): string {
   const rows: Array<[string, string]> = [
     ['network', `${r.params.nodes} nodes, ${r.params.groups} groups, ${r.params.offices} offices (trusted peers per node: min ${r.params.peersPerNode.min}, median ${r.params.peersPerNode.p50}, max ${r.params.peersPerNode.max}); ${r.params.days} days; ${r.params.packs} packs (${r.params.k}+${r.params.m}, ${r.params.shards} shards)`],
     ['snapshots lost', `${r.snapshotsLost} (packs lost ${r.packsLost}, of them ${r.packsLostOwnerAway} of owners away two weeks themselves; ${r.packsVerified} decoded byte for byte at the end; of owners that left: ${r.packsOfDepartedOwnersLost} below k, not counted)`],
+    ['packs lost, why', whyLost(r)],
     ['backups', `${r.params.nodes - r.ownersWithoutBackup} owners backed up (${r.backupsDeferred} tries deferred: too few peers online together); ${r.ownersWithoutBackup} never could`],
     ['packs at the end', Object.entries(r.healthAtEnd).sort().map(([h, n]) => `${h}: ${n}`).join(', ')],
     ['repair', `${r.repair.packs} packs, ${r.repair.shards} shards, ${(r.repair.bytesUp / KiB).toFixed(0)} KiB sent, ${(r.repair.bytesDown / KiB).toFixed(0)} KiB read; truly lost ${(r.repair.trulyLostBytes / KiB).toFixed(0)} KiB; ratio ${r.repair.ratio.toFixed(2)}; stale copies deleted ${r.repair.staleDeleted}`],

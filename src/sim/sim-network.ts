@@ -104,6 +104,12 @@ export interface SimReport {
    * packs, so nothing was done while its hosts left.
    */
   packsLostOwnerAway: number
+  /**
+   * Each pack lost, why as the simulation knows it: its owner was away itself, and how many of the hosts
+   * holding its shards at the end left for good, the m + 1 of them closest in time within how many hours
+   * (more than m gone: the pack cannot be decoded).
+   */
+  lostPacks: Array<{ ownerAway: boolean, hostsGone: number, withinHours: number }>
   /** Backups that found too few peers online to place k+m shards (tried again an hour later). */
   backupsDeferred: number
   /** Owners that never backed up (never k+m peers online together). */
@@ -546,6 +552,13 @@ export class SimNetwork {
     const { k, m } = this.params
     // the end: every pack decoded from what the hosts still in the network keep, checked byte for byte
     let lost = 0; let verified = 0; let leftLost = 0; let lostAway = 0
+    const lostPacks: SimReport['lostPacks'] = []
+    const explain = (pack: Pack): SimReport['lostPacks'][number] => {
+      const gone = pack.shards.map(s => this.hosts[Number(s.peer)].departedAt).filter((t): t is number => t != null && t <= this.now).sort((a, b) => a - b)
+      let within = Infinity
+      for (let i = 0; i + m < gone.length; i++) within = Math.min(within, gone[i + m] - gone[i])
+      return { ownerAway: this.hosts[pack.owner].away != null, hostsGone: gone.length, withinHours: within / HOUR }
+    }
     const ownersLost = new Set<number>()
     const healthAtEnd: Record<string, number> = {}
     for (const pack of this.packs) {
@@ -559,9 +572,9 @@ export class SimNetwork {
       healthAtEnd[`${present}/${k + m}`] = (healthAtEnd[`${present}/${k + m}`] ?? 0) + 1
       // an owner that left the network for good no longer repairs its packs nor needs them: counted apart
       if (this.departed(pack.owner)) { if (present < k) leftLost++; continue }
-      if (present < k) { lost++; ownersLost.add(pack.owner); if (this.hosts[pack.owner].away != null) lostAway++; continue }
+      if (present < k) { lost++; ownersLost.add(pack.owner); lostPacks.push(explain(pack)); if (this.hosts[pack.owner].away != null) lostAway++; continue }
       const data = await this.codec.decode(got, pack.shardSize, pack.length)
-      if (createHash('sha256').update(data).digest('hex') !== pack.digest) { lost++; ownersLost.add(pack.owner); continue }
+      if (createHash('sha256').update(data).digest('hex') !== pack.digest) { lost++; ownersLost.add(pack.owner); lostPacks.push(explain(pack)); continue }
       verified++
     }
     // what was truly lost, of the owners still here (those that left repair nothing)
@@ -596,6 +609,7 @@ export class SimNetwork {
       params: { nodes: this.nodes.length, groups: this.groups.length, offices: new Set(this.nodes.filter(n => n.office != null).map(n => n.office)).size, days, packs: this.packs.length, shards: this.packs.length * (k + m), k, m, peersPerNode: { min: Math.min(...this.nodes.map(n => n.peers.length)), p50: q(this.nodes.map(n => n.peers.length).sort((a, b) => a - b), 0.5), max: Math.max(...this.nodes.map(n => n.peers.length)) } },
       packsLost: lost,
       packsLostOwnerAway: lostAway,
+      lostPacks,
       backupsDeferred: this.stats.backupsDeferred,
       ownersWithoutBackup: this.nodes.filter(n => this.packsOf[n.index].length === 0).length,
       packsOfDepartedOwnersLost: leftLost,
