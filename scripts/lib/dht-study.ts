@@ -16,10 +16,13 @@ import { DHT_PROTOCOL } from '../../src/node/libp2p-node.js'
 import { TrustGate, trustGater } from '../../src/node/gater.js'
 import { LocateService } from '../../src/node/locate-service.js'
 import { withoutPeerId, withPeerId } from '../../src/node/addresses.js'
-import { backoffDelay } from '../../src/node/presence.js'
+import { backoffDelay, DEFAULT_DIAL_TIMEOUT_MS } from '../../src/node/presence.js'
 import { DEFAULT_NODE_CONFIG } from '../../src/config/node-config.js'
 import { buildPopulation, DEFAULT_POPULATION, seededRandom } from '../../src/sim/index.js'
 import { inBatches } from './in-batches.js'
+
+/** How long the study gives each lookup and its dials, wall clock (a thousand nodes share one event loop here). */
+const STUDY_DEADLINE_MS = 120_000
 
 export interface DhtStudyParams {
   nodes: number
@@ -50,12 +53,12 @@ export interface DhtStudyReport {
     /** Answers in turn on the quickest way that found the peer: the DHT path that found it, or 1 for locate (Infinity: not found) */
     hops: { p50: number, p99: number, max: number }
     /**
-     * Simulated time: (2 x hops + 4) round trips of rttMs (a CPU-independent figure), and for a lookup whose
-     * first dial failed, presence's wait before its next attempt and that attempt's dial (4 round trips)
+     * Simulated time: (2 x hops + 4) round trips of rttMs (a CPU-independent figure); where the first dial
+     * failed, plus what the failed dials took here and presence's wait before each later one
      */
     modelMs: { p50: number, p99: number, max: number }
-    /** Lookups found on a later dial, as presence tries again after its backoff: the first dial's error each */
-    retried: string[]
+    /** Lookups whose first dial failed and a later one connected (presence tries again after its backoff); the first few first-dial errors */
+    redialled: { count: number, errors: string[] }
     /** Wall-clock time in this process, with latencyMs on every buffer (and this machine's load) */
     p50Ms: number
     p99Ms: number
@@ -136,7 +139,8 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
   const modelled: number[] = []
   // presence's jitter on its backoff (its own source: the moves and searchers stay those of the seed)
   const jitter = seededRandom(params.seed + 1)
-  const retried: string[] = []
+  let redialled = 0
+  const redialErrors: string[] = []
   // the model: each hop a request and its answer on a new stream (2 round trips with the protocol's
   // negotiation), then a dial to the address found (4: connection, noise, muxer)
   const modelMs = (h: number): number => (2 * h + 4) * params.rttMs
@@ -188,7 +192,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
     const start = performance.now()
     // wall clock, generous: a thousand nodes share one event loop here, and the figure that matters is the
     // modelled time from the hops (30 s lost lookups that 15 to 29 connected peers could have answered)
-    const deadline = AbortSignal.timeout(120_000)
+    const deadline = AbortSignal.timeout(STUDY_DEADLINE_MS)
     await nodes[s].peerStore.delete(ids[x]).catch(() => {})
     // what presence does (src/node/presence.ts): a DHT lookup (peer routing, the cache bypassed; an answer
     // with only the old address is asked again) and, side by side, a question to the connected trusted
@@ -241,30 +245,37 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
         throw new Error(`not found (DHT: ${why(byDht)}; locate: ${why(byLocate)}; connected peers that had the new address: ${knew}; peers in common ${common.length}, connected to the searcher ${toSearcher}, to the moved peer ${toMoved}, of them ${reidentified} had the new address once identify was asked again; the moved peer listened on ${listening} new address(es) after its restart, ${nodes[x].getMultiaddrs().length} now)`)
       }
       // as presence dials: the addresses go into the peer store, then a dial to them (withPeerId: an
-      // address may already end in the peer's id); when it fails, presence tries again after its backoff
-      // (reconnect.minMs doubling), each time a dial to the peer, whose addresses the store now has
+      // address may already end in the peer's id), each dial within presence's dial timeout. When it fails,
+      // presence's next attempt, after its backoff, dials the peer, whose new addresses the store now has
+      // (the study waits presence's shortest backoff, reconnect.minMs with its jitter, doubling: after a
+      // longer run of failures presence waits longer). A failed dial is charged what it took here.
       await nodes[s].peerStore.merge(ids[x], { multiaddrs: fresh.map(a => withoutPeerId(a)) }).catch(() => {})
-      let waited = 0
+      let lostMs = 0
       let tries = 0
       let first: Error | undefined
       for (;;) {
+        const dialStart = performance.now()
         try {
-          await nodes[s].dial(tries === 0 ? fresh.map(a => withPeerId(a, ids[x])) : ids[x], { signal: deadline })
+          await nodes[s].dial(tries === 0 ? fresh.map(a => withPeerId(a, ids[x])) : ids[x], { signal: AbortSignal.any([deadline, AbortSignal.timeout(DEFAULT_DIAL_TIMEOUT_MS)]) })
           break
         } catch (err) {
           first ??= err as Error
-          if (deadline.aborted) throw err
+          lostMs += performance.now() - dialStart
           const wait = backoffDelay(tries, DEFAULT_NODE_CONFIG.reconnect, jitter.next)
-          waited += wait
+          if (deadline.aborted || performance.now() + wait > start + STUDY_DEADLINE_MS) {
+            throw new Error(`the address was found, but ${tries + 1} dial(s) to it failed, the first with ${first.name}: ${first.message}`)
+          }
+          lostMs += wait
           tries++
           await new Promise(resolve => setTimeout(resolve, wait))
         }
       }
       if (first !== undefined) {
-        retried.push(`${first.name}: ${first.message} (found on try ${tries + 1})`)
-        progress(`move ${t + 1}: the first dial failed (${first.name}: ${first.message}); found on try ${tries + 1}, ${(waited / 1000).toFixed(1)} s later`)
+        redialled++
+        if (redialErrors.length < 5) redialErrors.push(`${first.name}: ${first.message}`)
+        progress(`move ${t + 1}: the first dial failed (${first.name}: ${first.message}); connected on try ${tries + 1}, ${(lostMs / 1000).toFixed(1)} s later`)
       }
-      modelled.push(modelMs(hops) + waited + tries * 4 * params.rttMs)
+      modelled.push(modelMs(hops) + lostMs)
       found++
     } catch (err) {
       if (failures.length < 5) failures.push(`${(err as Error).name}: ${(err as Error).message}`)
@@ -296,7 +307,7 @@ export async function dhtStudy (params: DhtStudyParams, progress: (line: string)
       notFoundNoneConnectedKnew: noneKnew,
       hops: { p50: quantile(hopCounts, 0.5), p99: quantile(hopCounts, 0.99), max: hopCounts.at(-1) ?? 0 },
       modelMs: { p50: quantile(modelled, 0.5), p99: quantile(modelled, 0.99), max: modelled.at(-1) ?? 0 },
-      retried,
+      redialled: { count: redialled, errors: redialErrors },
       p50Ms: q(0.5),
       p99Ms: q(0.99),
       maxMs: times.at(-1) ?? 0,

@@ -105,11 +105,11 @@ export interface SimReport {
    */
   packsLostOwnerAway: number
   /**
-   * Each pack lost, why as the simulation knows it: its owner was away itself, and how many of the hosts
-   * holding its shards at the end left for good, the m + 1 of them closest in time within how many hours
-   * (more than m gone: the pack cannot be decoded).
+   * Each pack lost, why as the simulation knows it: its owner was away itself; how many of the hosts
+   * holding its shards at the end left for good, and the m + 1 of them closest in time within how many
+   * hours (null: m or fewer left); how many of its shards hosts still here lost or damaged (cheats).
    */
-  lostPacks: Array<{ ownerAway: boolean, hostsGone: number, withinHours: number }>
+  lostPacks: Array<{ ownerAway: boolean, hostsGone: number, withinHours: number | null, damagedByHostsHere: number }>
   /** Backups that found too few peers online to place k+m shards (tried again an hour later). */
   backupsDeferred: number
   /** Owners that never backed up (never k+m peers online together). */
@@ -553,11 +553,12 @@ export class SimNetwork {
     // the end: every pack decoded from what the hosts still in the network keep, checked byte for byte
     let lost = 0; let verified = 0; let leftLost = 0; let lostAway = 0
     const lostPacks: SimReport['lostPacks'] = []
-    const explain = (pack: Pack): SimReport['lostPacks'][number] => {
+    const explain = (pack: Pack, got: Array<Uint8Array | null>): SimReport['lostPacks'][number] => {
       const gone = pack.shards.map(s => this.hosts[Number(s.peer)].departedAt).filter((t): t is number => t != null && t <= this.now).sort((a, b) => a - b)
       let within = Infinity
       for (let i = 0; i + m < gone.length; i++) within = Math.min(within, gone[i + m] - gone[i])
-      return { ownerAway: this.hosts[pack.owner].away != null, hostsGone: gone.length, withinHours: within / HOUR }
+      const damaged = pack.shards.filter((s, i) => got[i] == null && !this.departed(Number(s.peer))).length
+      return { ownerAway: this.hosts[pack.owner].away != null, hostsGone: gone.length, withinHours: Number.isFinite(within) ? within / HOUR : null, damagedByHostsHere: damaged }
     }
     const ownersLost = new Set<number>()
     const healthAtEnd: Record<string, number> = {}
@@ -572,9 +573,9 @@ export class SimNetwork {
       healthAtEnd[`${present}/${k + m}`] = (healthAtEnd[`${present}/${k + m}`] ?? 0) + 1
       // an owner that left the network for good no longer repairs its packs nor needs them: counted apart
       if (this.departed(pack.owner)) { if (present < k) leftLost++; continue }
-      if (present < k) { lost++; ownersLost.add(pack.owner); lostPacks.push(explain(pack)); if (this.hosts[pack.owner].away != null) lostAway++; continue }
+      if (present < k) { lost++; ownersLost.add(pack.owner); lostPacks.push(explain(pack, got)); if (this.hosts[pack.owner].away != null) lostAway++; continue }
       const data = await this.codec.decode(got, pack.shardSize, pack.length)
-      if (createHash('sha256').update(data).digest('hex') !== pack.digest) { lost++; ownersLost.add(pack.owner); lostPacks.push(explain(pack)); continue }
+      if (createHash('sha256').update(data).digest('hex') !== pack.digest) { lost++; ownersLost.add(pack.owner); lostPacks.push(explain(pack, got)); continue }
       verified++
     }
     // what was truly lost, of the owners still here (those that left repair nothing)
