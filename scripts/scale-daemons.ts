@@ -73,7 +73,11 @@ try {
   log(`  ${NODES} daemons initialised and started in ${(figures.startSeconds as number).toFixed(1)} s`)
 
   t = Date.now()
-  const ring = DHT || args.includes('--ring') ? groups.flatMap(g => g.slice(1).flatMap((h, j) => [1, 2, 3].map(d => g.slice(1)[(j + d) % (g.length - 1)]).filter(x => x !== h).map(x => [h, x] as const))) : []
+  // the ring leaves the owners out: an owner is a member of another group too, and paired in that group's
+  // ring it would place shards on that group's stopped hosts as well (three of its hosts stopped: a 4+2
+  // pack with a shard on each is unreadable until one is back, as health then rightly says)
+  const ringOf = (g: number[]): number[] => g.slice(1).filter(h => !owners.includes(h))
+  const ring = DHT || args.includes('--ring') ? groups.flatMap(g => ringOf(g).flatMap((h, j, r) => [1, 2, 3].map(d => r[(j + d) % r.length]).filter(x => x !== h).map(x => [h, x] as const))) : []
   const seen = new Set<string>()
   const pairs = [...groups.flatMap(g => g.slice(1).map(h => [g[0], h] as const)), ...ring].filter(([a, b]) => {
     const key = a < b ? `${a}-${b}` : `${b}-${a}`
@@ -141,7 +145,8 @@ try {
   })
   figures.groups = results
   for (const r of results) log(`  ${r.owner}: audit exit ${r.auditExit} (${r.unreachableStores} hosts unreachable), ${r.repaired} packs repaired, ${r.repairFailed} failed, health exit ${r.healthExit} (0 = full), restore ${r.identical ? 'byte-identical' : `DIFFERS: ${r.diffs.join('; ')}`}`)
-  figures.ok = results.every(r => r.identical && r.repairFailed === 0 && r.healthExit === 0)
+  // (each owner's stopped hosts are the two of its group: no more, or a pack could rightly be unreadable)
+  figures.ok = results.every(r => r.identical && r.repairFailed === 0 && r.healthExit === 0 && r.unreachableStores === 2)
   log(`  idle traffic (loopback, all protocols${DHT ? ', the DHT included' : ''}): ${(trafficPerNodeDay / 1024 / 1024).toFixed(1)} MiB per node per day`)
 
   // discovery: a host and the owner both move (new ports) while apart; the owner finds the host again
