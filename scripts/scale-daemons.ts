@@ -145,8 +145,8 @@ try {
   })
   figures.groups = results
   for (const r of results) log(`  ${r.owner}: audit exit ${r.auditExit} (${r.unreachableStores} hosts unreachable), ${r.repaired} packs repaired, ${r.repairFailed} failed, health exit ${r.healthExit} (0 = full), restore ${r.identical ? 'byte-identical' : `DIFFERS: ${r.diffs.join('; ')}`}`)
-  // (each owner's stopped hosts are the two of its group: no more, or a pack could rightly be unreadable)
-  figures.ok = results.every(r => r.identical && r.repairFailed === 0 && r.healthExit === 0 && r.unreachableStores === 2)
+  // (each owner's stopped hosts are those of its group: no more, or a pack could rightly be unreadable)
+  figures.ok = results.every(r => r.identical && r.repairFailed === 0 && r.healthExit === 0 && r.unreachableStores === stopped.length / GROUPS)
   log(`  idle traffic (loopback, all protocols${DHT ? ', the DHT included' : ''}): ${(trafficPerNodeDay / 1024 / 1024).toFixed(1)} MiB per node per day`)
 
   // discovery: a host and the owner both move (new ports) while apart; the owner finds the host again

@@ -22,12 +22,11 @@ function whyLost (r: SimReport): string {
   const n = r.params.k + r.params.m
   const tally = new Map<string, number>()
   for (const l of r.lostPacks) {
-    const hours = l.withinHours === null ? '' : l.withinHours < 10 ? l.withinHours.toFixed(1) : l.withinHours.toFixed(0)
     const damaged = l.damagedByHostsHere > 0 ? `; ${l.damagedByHostsHere} lost or damaged by hosts still here` : ''
     const why = l.ownerAway
       ? `owner away two weeks (${l.hostsGone} of its ${n} hosts left${damaged})`
       : l.withinHours !== null
-        ? `${r.params.m + 1} of its ${n} hosts left within ${hours} h (${l.hostsGone} in all${damaged})`
+        ? `${r.params.m + 1} of its ${n} hosts left within ${l.withinHours.toFixed(l.withinHours < 10 ? 1 : 0)} h (${l.hostsGone} in all${damaged})`
         : `${l.hostsGone} of its ${n} hosts left${damaged}`
     tally.set(why, (tally.get(why) ?? 0) + 1)
   }

@@ -551,10 +551,10 @@ export class SimNetwork {
   private async report (): Promise<SimReport> {
     const { k, m } = this.params
     // the end: every pack decoded from what the hosts still in the network keep, checked byte for byte
-    let lost = 0; let verified = 0; let leftLost = 0; let lostAway = 0
+    let verified = 0; let leftLost = 0
     const lostPacks: SimReport['lostPacks'] = []
     const explain = (pack: Pack, got: Array<Uint8Array | null>): SimReport['lostPacks'][number] => {
-      const gone = pack.shards.map(s => this.hosts[Number(s.peer)].departedAt).filter((t): t is number => t != null && t <= this.now).sort((a, b) => a - b)
+      const gone = pack.shards.filter(s => this.departed(Number(s.peer))).map(s => this.hosts[Number(s.peer)].departedAt!).sort((a, b) => a - b)
       let within = Infinity
       for (let i = 0; i + m < gone.length; i++) within = Math.min(within, gone[i + m] - gone[i])
       const damaged = pack.shards.filter((s, i) => got[i] == null && !this.departed(Number(s.peer))).length
@@ -573,9 +573,9 @@ export class SimNetwork {
       healthAtEnd[`${present}/${k + m}`] = (healthAtEnd[`${present}/${k + m}`] ?? 0) + 1
       // an owner that left the network for good no longer repairs its packs nor needs them: counted apart
       if (this.departed(pack.owner)) { if (present < k) leftLost++; continue }
-      if (present < k) { lost++; ownersLost.add(pack.owner); lostPacks.push(explain(pack, got)); if (this.hosts[pack.owner].away != null) lostAway++; continue }
+      if (present < k) { ownersLost.add(pack.owner); lostPacks.push(explain(pack, got)); continue }
       const data = await this.codec.decode(got, pack.shardSize, pack.length)
-      if (createHash('sha256').update(data).digest('hex') !== pack.digest) { lost++; ownersLost.add(pack.owner); lostPacks.push(explain(pack, got)); continue }
+      if (createHash('sha256').update(data).digest('hex') !== pack.digest) { ownersLost.add(pack.owner); lostPacks.push(explain(pack, got)); continue }
       verified++
     }
     // what was truly lost, of the owners still here (those that left repair nothing)
@@ -608,8 +608,8 @@ export class SimNetwork {
     const q = (a: number[], p: number): number => a.length === 0 ? 0 : a[Math.min(a.length - 1, Math.floor(p * a.length))]
     return {
       params: { nodes: this.nodes.length, groups: this.groups.length, offices: new Set(this.nodes.filter(n => n.office != null).map(n => n.office)).size, days, packs: this.packs.length, shards: this.packs.length * (k + m), k, m, peersPerNode: { min: Math.min(...this.nodes.map(n => n.peers.length)), p50: q(this.nodes.map(n => n.peers.length).sort((a, b) => a - b), 0.5), max: Math.max(...this.nodes.map(n => n.peers.length)) } },
-      packsLost: lost,
-      packsLostOwnerAway: lostAway,
+      packsLost: lostPacks.length,
+      packsLostOwnerAway: lostPacks.filter(l => l.ownerAway).length,
       lostPacks,
       backupsDeferred: this.stats.backupsDeferred,
       ownersWithoutBackup: this.nodes.filter(n => this.packsOf[n.index].length === 0).length,
